@@ -17,6 +17,12 @@ public interface IObjectStore
     /// <summary>Objects whose key starts with <paramref name="prefix"/> (recursively), in ordinal key order.</summary>
     IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken ct = default);
 
+    /// <summary>
+    /// The names of the "folders" directly under <paramref name="prefix"/> (keys grouped at the next '/'),
+    /// without listing every object below them: how a lake finds its tables.
+    /// </summary>
+    IAsyncEnumerable<string> ListPrefixesAsync(string prefix, CancellationToken ct = default);
+
     /// <summary>Metadata of one object, or null when it does not exist.</summary>
     Task<ObjectInfo?> HeadAsync(string key, CancellationToken ct = default);
 

@@ -56,6 +56,20 @@ public sealed class LocalObjectStore : IObjectStore
         await Task.CompletedTask;
     }
 
+    public async IAsyncEnumerable<string> ListPrefixesAsync(string prefix, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var dir = prefix.Trim('/').Length == 0 ? _root : FullPath(prefix.Trim('/'));
+        if (!Directory.Exists(dir)) yield break;
+        var names = Directory.EnumerateDirectories(dir).Select(Path.GetFileName).OfType<string>().ToList();
+        names.Sort(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            ct.ThrowIfCancellationRequested();
+            yield return name;
+        }
+        await Task.CompletedTask;
+    }
+
     public Task<ObjectInfo?> HeadAsync(string key, CancellationToken ct = default)
     {
         var info = new FileInfo(FullPath(key));

@@ -118,3 +118,24 @@ public class LocalObjectStoreTests
         Assert.Equal(a.RootDirectory, b.RootDirectory);
     }
 }
+
+public class LocalObjectStorePrefixTests
+{
+    [Fact]
+    public async Task List_prefixes_names_the_folders_directly_under_a_prefix()
+    {
+        using var dir = new TempDir();
+        var store = new LocalObjectStore(dir.Path);
+        await store.WriteAsync("b/_delta_log/0.json", "x"u8.ToArray());
+        await store.WriteAsync("a/x/y.parquet", "x"u8.ToArray());
+        await store.WriteAsync("top.txt", "x"u8.ToArray());
+
+        var names = new List<string>();
+        await foreach (var n in store.ListPrefixesAsync("")) names.Add(n);
+        Assert.Equal(new[] { "a", "b" }, names);
+
+        var nested = new List<string>();
+        await foreach (var n in store.ListPrefixesAsync("a/")) nested.Add(n);
+        Assert.Equal(new[] { "x" }, nested);
+    }
+}
