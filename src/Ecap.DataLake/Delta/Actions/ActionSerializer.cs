@@ -190,7 +190,7 @@ public static class ActionSerializer
             Name = OptString(v, "name"),
             Description = OptString(v, "description"),
             Format = format,
-            SchemaString = Req(v, "schemaString").GetString()!,
+            SchemaString = OptString(v, "schemaString") ?? DeltaSchema.EmptySchemaString,
             PartitionColumns = OptStringList(v, "partitionColumns") ?? [],
             Configuration = OptMap(v, "configuration"),
             CreatedTime = OptLong(v, "createdTime"),

@@ -137,7 +137,7 @@ internal static class CheckpointReader
             Name = Str(Child(s, "name"), i),
             Description = Str(Child(s, "description"), i),
             Format = format,
-            SchemaString = Str(Child(s, "schemaString"), i) ?? throw Missing(key, "metaData.schemaString"),
+            SchemaString = Str(Child(s, "schemaString"), i) ?? DeltaSchema.EmptySchemaString,
             PartitionColumns = StringList(Child(s, "partitionColumns"), i) ?? [],
             Configuration = (Map(Child(s, "configuration"), i) ?? new Dictionary<string, string?>())
                 .Where(p => p.Value is not null).ToDictionary(p => p.Key, p => p.Value!),

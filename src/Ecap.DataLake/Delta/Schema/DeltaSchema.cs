@@ -21,6 +21,9 @@ public static partial class DeltaSchema
     /// <summary>Arrow metadata key listing (comma-separated) the keys whose values are raw JSON, not strings.</summary>
     public const string JsonValuedKeysMetadataKey = "ecap.delta.jsonValuedKeys";
 
+    /// <summary>The schema of a table without columns (metadata-only tables in tests omit schemaString).</summary>
+    public const string EmptySchemaString = "{\"type\":\"struct\",\"fields\":[]}";
+
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     [GeneratedRegex(@"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")]
