@@ -188,3 +188,48 @@ public class ConcurrencyTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => tx.CommitAsync());
     }
 }
+
+/// <summary>Writers in separate processes (dotnet fsi running MultiProcessWriter.fsx) racing on one table.</summary>
+public class MultiProcessConcurrencyTests
+{
+    [Fact]
+    public async Task FourProcesses_AppendingConcurrently_EveryCommitLandsExactlyOnce()
+    {
+        using var tmp = new TempDir();
+        var tableDir = tmp.Sub("table");
+        await CreateIdTableAsync(tableDir);
+        var script = tmp.Sub("writer.fsx");
+        var source = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "tests", "Ecap.DataLake.Tests", "Delta", "MultiProcessWriter.fsx"));
+        await File.WriteAllTextAsync(script, source.Replace("BIN_DIR", AppContext.BaseDirectory.TrimEnd('/')));
+
+        const int processes = 4, commits = 15;
+        var runs = Enumerable.Range(0, processes).Select(p =>
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var a in new[] { "fsi", "--quiet", script, tableDir, $"proc-{p}", commits.ToString() }) psi.ArgumentList.Add(a);
+            var process = System.Diagnostics.Process.Start(psi)!;
+            return (process, stdout: process.StandardOutput.ReadToEndAsync(), stderr: process.StandardError.ReadToEndAsync());
+        }).ToList();
+        foreach (var (process, stdout, stderr) in runs)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await process.WaitForExitAsync(cts.Token);
+            Assert.True(process.ExitCode == 0, $"writer process failed: {await stdout}\n{await stderr}");
+            process.Dispose();
+        }
+
+        var snapshot = await At(tableDir).GetSnapshotAsync();
+        Assert.Equal(processes * commits, snapshot.Version);
+        Assert.Equal(
+            Enumerable.Range(0, processes).SelectMany(p => Enumerable.Range(0, commits).Select(i => $"proc-{p}/part-{i:D3}")).Order(StringComparer.Ordinal),
+            snapshot.Files.Select(f => f.Path).Order(StringComparer.Ordinal));
+        for (var p = 0; p < processes; p++) Assert.Equal(commits, snapshot.GetTxnVersion($"proc-{p}"));
+        var logFiles = Directory.GetFiles(Path.Combine(tableDir, "_delta_log"), "*.json").Length;
+        Assert.Equal(processes * commits + 1, logFiles);
+    }
+}

@@ -24,6 +24,23 @@ internal sealed class LogListing
 
     public static async Task<LogListing> ListAsync(IObjectStore store, CancellationToken ct)
     {
+        // A concurrent writer's temp file can vanish between a store's directory enumeration and its stat of the
+        // file (LocalObjectStore surfaces that as FileNotFoundException): list again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ListOnceAsync(store, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException && attempt < 10)
+            {
+                await Task.Delay(attempt, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<LogListing> ListOnceAsync(IObjectStore store, CancellationToken ct)
+    {
         var listing = new LogListing();
         var parts = new Dictionary<(long Version, int Parts), SortedDictionary<int, string>>();
         await foreach (var info in store.ListAsync(DeltaPaths.LogPrefix, ct))
