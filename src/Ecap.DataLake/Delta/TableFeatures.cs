@@ -62,6 +62,9 @@ public static class TableFeatures
             throw new UnsupportedProtocolException(
                 $"Table '{location}' requires Delta writer version {w}; this library writes versions 1, 2 and 7 " +
                 $"(with features {string.Join(", ", SupportedWriterFeatures)}). Write to it with a newer Delta writer.");
+        if (metadata is not null && metadata.SchemaString.Contains("\"delta.invariants\"", StringComparison.Ordinal))
+            throw new UnsupportedProtocolException(
+                $"Table '{location}' has column invariants (delta.invariants), which this library cannot enforce; it does not write to such tables.");
         if (w == 7)
         {
             var unsupported = (protocol.WriterFeatures ?? []).Where(f => !SupportedWriterFeatures.Contains(f)).ToList();
