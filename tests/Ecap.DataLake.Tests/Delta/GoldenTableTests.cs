@@ -337,17 +337,41 @@ public class GoldenTableTests
         var d = Assert.IsType<Apache.Arrow.Types.Decimal128Type>(snapshot.Schema.GetFieldByName("decimal_7_6").DataType);
         Assert.Equal((7, 6), (d.Precision, d.Scale));
         Assert.Equal(snapshot.Metadata.SchemaString, DeltaSchema.ToSchemaString(snapshot.Schema));
-        Assert.NotEmpty(ReadRows(table, snapshot));
+
+        // Every decimal read through Arrow prints exactly as DuckDB (an independent reader) prints it.
+        var files = snapshot.Files.Select(f => table.Store.TryGetLocalPath(f.ObjectKey)!).Order().ToList();
+        var columns = snapshot.Schema.FieldsList.Select(f => f.Name).ToList();
+        var ours = new List<string>();
+        foreach (var file in files)
+        {
+            using var reader = new ParquetSharp.Arrow.FileReader(file);
+            using var batches = reader.GetRecordBatchReader();
+            while (await batches.ReadNextRecordBatchAsync() is { } batch)
+                using (batch)
+                    for (var i = 0; i < batch.Length; i++)
+                        ours.Add(string.Join("|", columns.Select(c =>
+                            ((Apache.Arrow.Decimal128Array)batch.Column(c)).GetSqlDecimal(i)?.ToString() ?? "NULL")));
+        }
+        using var duck = new DuckDbReader();
+        var select = string.Join(" || '|' || ", columns.Select(c => $"coalesce(CAST(\"{c}\" AS VARCHAR), 'NULL')"));
+        var theirs = duck.Rows($"SELECT {select} FROM read_parquet({DuckDbReader.FileList(files)})").Select(r => (string)r[0]!).ToList();
+        Assert.NotEmpty(ours);
+        Assert.Equal(theirs.Order(StringComparer.Ordinal), ours.Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public async Task BasicDecimalTable_DecimalPartitionValuesAreExact()
+    public async Task BasicDecimalTable_DecimalPartitionValuesAndColumnsAreExact()
     {
         var table = Golden("basic-decimal-table");
         var rows = ReadRows(table, await table.GetSnapshotAsync());
-        Assert.Equal(
-            new[] { -2342342.23423m, 0.00004m, 234.00000m, 2342222.23454m }.Order(),
-            rows.Select(r => (decimal)r["part"]!).Order());
+        var expected = new[]
+        {
+            (234.00000m, 1.00m, 2.00000m, 3.0000000000m),
+            (2342222.23454m, 111.11m, 22222.22222m, 3333333333.3333333333m),
+            (0.00004m, 0.00m, 0.00000m, 0m),
+            (-2342342.23423m, -999.99m, -99999.99999m, -9999999999.9999999999m),
+        };
+        Assert.Equal(expected.Order(), rows.Select(r => ((decimal)r["part"]!, (decimal)r["col1"]!, (decimal)r["col2"]!, (decimal)r["col3"]!)).Order());
     }
 
     [Fact]
