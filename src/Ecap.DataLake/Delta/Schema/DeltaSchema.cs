@@ -37,6 +37,9 @@ public static partial class DeltaSchema
         try
         {
             using var doc = JsonDocument.Parse(schemaString);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("fields", out var top) &&
+                top.ValueKind == JsonValueKind.Array && top.GetArrayLength() == 0)
+                return new Apache.Arrow.Schema([], null); // Arrow has no empty struct type
             var type = ParseType(doc.RootElement);
             if (type is not StructType st)
                 throw new FormatException("the top level type is not a struct");
