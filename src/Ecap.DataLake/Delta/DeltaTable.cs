@@ -46,10 +46,15 @@ public sealed class DeltaTable
     public async Task<bool> ExistsAsync(CancellationToken ct = default) =>
         (await LogListing.ListAsync(Store, ct).ConfigureAwait(false)).LatestVersion is not null;
 
-    /// <summary>The latest snapshot. Refreshes incrementally from the last one this instance loaded.</summary>
+    /// <summary>
+    /// The latest snapshot. Refreshes incrementally from the last one this instance loaded: it probes for the
+    /// commits after it (one existence check per new commit plus one) and reads only those, without listing the log.
+    /// </summary>
     public async Task<Snapshot> GetSnapshotAsync(CancellationToken ct = default)
     {
-        var snapshot = await LoadAsync(null, _latest, ct).ConfigureAwait(false);
+        var snapshot = _latest is { } cached
+            ? await RefreshAsync(cached, ct).ConfigureAwait(false)
+            : await LoadAsync(null, null, ct).ConfigureAwait(false);
         Remember(snapshot);
         return snapshot;
     }
@@ -176,7 +181,7 @@ public sealed class DeltaTable
         {
             if (from.Version == version) return from;
             var state = new ReplayState(from);
-            var (ci, info, read) = await ReplayCommitsAsync(listing, from.Version + 1, version, state, ct).ConfigureAwait(false);
+            var (ci, info, read) = await ReplayCommitsAsync(listing.Commits, from.Version + 1, version, state, ct).ConfigureAwait(false);
             return Build(version, state, ci, info, new SnapshotLoadInfo(null, read, from.Version));
         }
 
@@ -198,7 +203,7 @@ public sealed class DeltaTable
                 checkpointError = e;
                 continue;
             }
-            var (ci, info, read) = await ReplayCommitsAsync(listing, cp.Version + 1, version, state, ct).ConfigureAwait(false);
+            var (ci, info, read) = await ReplayCommitsAsync(listing.Commits, cp.Version + 1, version, state, ct).ConfigureAwait(false);
             if (read == 0 && listing.Commits.TryGetValue(cp.Version, out var cpCommit))
             {
                 ci = await ReadCommitInfoAsync(cpCommit.Key, ct).ConfigureAwait(false);
@@ -217,8 +222,27 @@ public sealed class DeltaTable
         }
         if (listing.FirstMissingCommit(-1, version) is { } missing) throw Gap(listing, missing);
         var full = new ReplayState();
-        var (lastCi, lastInfo, count) = await ReplayCommitsAsync(listing, 0, version, full, ct).ConfigureAwait(false);
+        var (lastCi, lastInfo, count) = await ReplayCommitsAsync(listing.Commits, 0, version, full, ct).ConfigureAwait(false);
         return Build(version, full, lastCi, lastInfo, new SnapshotLoadInfo(null, count, null));
+    }
+
+    /// <summary>How many new commits a refresh probes for before it lists the log (and maybe uses a checkpoint) instead.</summary>
+    private const int MaxProbedCommits = 100;
+
+    private async Task<Snapshot> RefreshAsync(Snapshot from, CancellationToken ct)
+    {
+        var found = new SortedDictionary<long, ObjectInfo>();
+        for (var v = from.Version + 1; ; v++)
+        {
+            if (found.Count >= MaxProbedCommits) return await LoadAsync(null, from, ct).ConfigureAwait(false);
+            if (await Store.HeadAsync(DeltaPaths.CommitKey(v), ct).ConfigureAwait(false) is not { } info) break;
+            found[v] = info;
+        }
+        if (found.Count == 0) return from;
+        var state = new ReplayState(from);
+        var last = found.Keys.Last();
+        var (ci, lastInfo, read) = await ReplayCommitsAsync(found, from.Version + 1, last, state, ct).ConfigureAwait(false);
+        return Build(last, state, ci, lastInfo, new SnapshotLoadInfo(null, read, from.Version));
     }
 
     private CorruptTableException Gap(LogListing listing, long missing)
@@ -240,14 +264,14 @@ public sealed class DeltaTable
     }
 
     private async Task<(CommitInfo? LastCommitInfo, ObjectInfo? LastFile, int Read)> ReplayCommitsAsync(
-        LogListing listing, long fromInclusive, long toInclusive, ReplayState state, CancellationToken ct)
+        IReadOnlyDictionary<long, ObjectInfo> commits, long fromInclusive, long toInclusive, ReplayState state, CancellationToken ct)
     {
         CommitInfo? ci = null;
         ObjectInfo? last = null;
         var read = 0;
         for (var v = fromInclusive; v <= toInclusive; v++)
         {
-            var info = listing.Commits[v];
+            var info = commits[v];
             ci = null;
             await using (var stream = await OpenCommitAsync(info.Key, ct).ConfigureAwait(false))
             {

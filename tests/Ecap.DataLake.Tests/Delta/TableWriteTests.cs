@@ -154,6 +154,30 @@ public class TableWriteTests
     }
 
     [Fact]
+    public async Task Refresh_NeitherListsTheLogNorRereadsOldCommits()
+    {
+        using var tmp = new TempDir();
+        var writer = await CreateIdTableAsync(tmp.Path);
+        for (var i = 0; i < 12; i++) await AppendAsync(writer, FakeAdd($"f{i}"));
+        var store = new CountingObjectStore(new Ecap.DataLake.Storage.LocalObjectStore(tmp.Path));
+        var reader = new DeltaTable(store);
+        await reader.GetSnapshotAsync();
+        // the checkpoint (opened natively through its local path) plus the commits after it
+        Assert.Equal([DeltaPaths.CommitKey(11), DeltaPaths.CommitKey(12)], store.Opened);
+
+        store.Reset();
+        await AppendAsync(writer, FakeAdd("g"));
+        var refreshed = await reader.GetSnapshotAsync();
+        Assert.Equal(13, refreshed.Version);
+        Assert.Empty(store.Listed);
+        Assert.Equal([DeltaPaths.CommitKey(13)], store.Opened);
+
+        store.Reset();
+        Assert.Same(refreshed, await reader.GetSnapshotAsync());
+        Assert.Empty(store.Opened);
+    }
+
+    [Fact]
     public async Task Writer_KeepsItsOwnCommitAsLatestSnapshot_WithoutRereading()
     {
         using var tmp = new TempDir();
