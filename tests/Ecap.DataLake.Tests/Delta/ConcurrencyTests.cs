@@ -18,7 +18,7 @@ public class ConcurrencyTests
         using var tmp = new TempDir();
         await CreateIdTableAsync(tmp.Path);
         const int writers = 4, commits = 25;
-        var options = new DeltaTableOptions { MaxCommitAttempts = 50 };
+        var options = new DeltaTableOptions(); // default bound: 20 attempts
         var results = await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
         {
             // no shared state: each writer has its own store and table instance
