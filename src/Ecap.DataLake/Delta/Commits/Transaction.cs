@@ -1,0 +1,287 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+
+namespace Ecap.DataLake.Delta;
+
+/// <summary>The outcome of a commit: the version written and how many put-if-absent attempts it took.</summary>
+public sealed record CommitResult(long Version, int Attempts);
+
+/// <summary>
+/// An optimistic transaction: started from a snapshot at version N, it collects actions and commits them by
+/// creating <c>_delta_log/{N+1}.json</c> with put-if-absent (the store guarantees at most one writer creates a
+/// version). When another writer got there first, the winners' commits are read and checked by
+/// <see cref="ConflictChecker"/>; without conflict the transaction is rebased onto the newest version and
+/// retried after a jittered exponential backoff, up to <see cref="DeltaTableOptions.MaxCommitAttempts"/> times.
+/// A transaction without a read snapshot creates the table (version 0, protocol + metaData).
+/// After a successful commit, a checkpoint is written every <see cref="DeltaTableOptions.CheckpointInterval"/>
+/// versions; a failing checkpoint is logged and never fails the commit.
+/// </summary>
+public sealed class Transaction
+{
+    private readonly DeltaTable _table;
+    private readonly List<AddFile> _adds = new();
+    private readonly List<RemoveFile> _removes = new();
+    private readonly Dictionary<string, SetTransaction> _txns = new(StringComparer.Ordinal);
+    private Metadata? _metadata;
+    private Protocol? _protocol;
+    private bool _committed;
+
+    internal Transaction(DeltaTable table, Snapshot? readSnapshot, string operation)
+    {
+        _table = table;
+        ReadSnapshot = readSnapshot;
+        Operation = operation;
+    }
+
+    /// <summary>The snapshot this transaction read (null when it creates the table).</summary>
+    public Snapshot? ReadSnapshot { get; }
+
+    /// <summary>commitInfo.operation: WRITE, CREATE TABLE, OPTIMIZE, DELETE, STREAMING UPDATE...</summary>
+    public string Operation { get; }
+
+    public IDictionary<string, string> OperationParameters { get; } = new Dictionary<string, string>();
+
+    public IDictionary<string, string> OperationMetrics { get; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Set when the transaction's result depends on all data of the table (an overwrite of everything, a
+    /// delete by predicate): any concurrent data change is then a conflict.
+    /// </summary>
+    public bool ReadWholeTable { get; set; }
+
+    /// <summary>Only adds (with dataChange) and txns, nothing read: never conflicts with other appends.</summary>
+    public bool IsBlindAppend => _removes.Count == 0 && _metadata is null && _protocol is null && !ReadWholeTable && _adds.All(a => a.DataChange);
+
+    internal IReadOnlyDictionary<string, SetTransaction> Txns => _txns;
+
+    internal HashSet<FileKey> RemovedKeys => _removes.Select(r => r.Key).ToHashSet();
+
+    internal bool ChangesMetadataOrProtocol => _metadata is not null || _protocol is not null;
+
+    public IReadOnlyList<AddFile> Adds => _adds;
+
+    public IReadOnlyList<RemoveFile> Removes => _removes;
+
+    public void Add(AddFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        _adds.Add(file);
+    }
+
+    public void AddRange(IEnumerable<AddFile> files)
+    {
+        foreach (var f in files) Add(f);
+    }
+
+    public void Remove(RemoveFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        _removes.Add(file);
+    }
+
+    /// <summary>Removes a live file of the read snapshot (dataChange=false for a rewrite such as compaction).</summary>
+    public void Remove(AddFile file, bool dataChange = true) => Remove(RemoveFile.For(file, dataChange, _table.Options.Clock.GetUtcNow()));
+
+    public void SetMetadata(Metadata metadata) => _metadata = metadata ?? throw new ArgumentNullException(nameof(metadata));
+
+    public void SetProtocol(Protocol protocol) => _protocol = protocol ?? throw new ArgumentNullException(nameof(protocol));
+
+    /// <summary>Records that application <paramref name="appId"/> has committed up to <paramref name="version"/> (in this commit).</summary>
+    public void SetTxn(string appId, long version)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(appId);
+        _txns[appId] = new SetTransaction(appId, version, _table.Options.Clock.GetUtcNow().ToUnixTimeMilliseconds());
+    }
+
+    public async Task<CommitResult> CommitAsync(CancellationToken ct = default)
+    {
+        if (_committed) throw new InvalidOperationException("This transaction has already been committed; start a new one.");
+        var (protocol, metadata) = Validate();
+        var options = _table.Options;
+        var version = (ReadSnapshot?.Version ?? -1) + 1;
+        var previousTimestamp = ReadSnapshot?.CommitInfoTimestamp ?? 0;
+        var txnId = Guid.NewGuid().ToString();
+        for (var attempt = 1; ; attempt++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var timestamp = Math.Max(previousTimestamp + 1, options.Clock.GetUtcNow().ToUnixTimeMilliseconds());
+            var actions = BuildActions(timestamp, txnId);
+            var buffer = new ArrayBufferWriter<byte>(4096 + 512 * actions.Count);
+            ActionSerializer.Write(actions, buffer);
+            var key = DeltaPaths.CommitKey(version);
+            var put = await _table.Store.PutIfAbsentAsync(key, buffer.WrittenMemory, ct).ConfigureAwait(false);
+            if (put == Storage.PutResult.Created)
+            {
+                _committed = true;
+                await AfterCommitAsync(version, actions, metadata, ct).ConfigureAwait(false);
+                return new CommitResult(version, attempt);
+            }
+
+            if (ReadSnapshot is null)
+                throw new TableAlreadyExistsException(
+                    $"Table '{_table.Location}' already exists (version 0 of its log is taken); it was not overwritten. " +
+                    "Open the existing table, or choose another location.");
+
+            // Lost the race: check every commit that won since, then rebase onto the newest.
+            var firstWinner = version;
+            while (await ReadWinnerAsync(version, ct).ConfigureAwait(false) is { } winner)
+            {
+                if (ConflictChecker.FindConflict(this, version, winner) is { } reason)
+                    throw new ConcurrentModificationException(
+                        $"Commit of '{Operation}' to table '{_table.Location}' (read at version {ReadSnapshot.Version}) conflicts with a concurrent commit: " +
+                        $"{reason}. Nothing was committed; start a new transaction from the latest snapshot and redo the change.");
+                foreach (var ci in winner.Select(a => a.CommitInfo).OfType<CommitInfo>())
+                    previousTimestamp = Math.Max(previousTimestamp, ci.Timestamp ?? 0);
+                version++;
+            }
+            _table.Logger?.LogDebug("Commit of {Operation} to {Table} rebased from version {From} to {To}", Operation, _table.Location, firstWinner, version);
+
+            if (attempt >= options.MaxCommitAttempts)
+                throw new ConcurrentModificationException(
+                    $"Commit of '{Operation}' to table '{_table.Location}' gave up after {attempt} attempts: other writers kept committing first " +
+                    $"(read at version {ReadSnapshot.Version}, last tried version {firstWinner}, the log is now at {version - 1}). " +
+                    "No conflict was found, so retrying later (or raising MaxCommitAttempts) will succeed.");
+            await Task.Delay(Backoff(attempt, options), ct).ConfigureAwait(false);
+        }
+    }
+
+    private static TimeSpan Backoff(int attempt, DeltaTableOptions options)
+    {
+        var max = Math.Min(options.RetryMaxDelay.TotalMilliseconds, options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 16)));
+        return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * max);
+    }
+
+    private async Task<List<DeltaAction>?> ReadWinnerAsync(long version, CancellationToken ct)
+    {
+        var key = DeltaPaths.CommitKey(version);
+        Stream stream;
+        try
+        {
+            stream = await _table.Store.OpenReadAsync(key, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        var actions = new List<DeltaAction>();
+        await using (stream)
+        {
+            await foreach (var a in ActionSerializer.ReadCommitAsync(stream, key, ct).ConfigureAwait(false))
+                actions.Add(a);
+        }
+        return actions;
+    }
+
+    private (Protocol Protocol, Metadata Metadata) Validate()
+    {
+        var location = _table.Location;
+        Metadata metadata;
+        Protocol protocol;
+        if (ReadSnapshot is null)
+        {
+            metadata = _metadata ?? throw new InvalidOperationException("Creating a table needs its metadata: call SetMetadata first.");
+            protocol = _protocol ?? TableFeatures.ProtocolFor(DeltaSchema.ToArrowSchema(metadata.SchemaString));
+        }
+        else
+        {
+            metadata = _metadata ?? ReadSnapshot.Metadata;
+            protocol = _protocol ?? ReadSnapshot.Protocol;
+            TableFeatures.EnsureWritable(ReadSnapshot.Protocol, ReadSnapshot.Metadata, location);
+        }
+        TableFeatures.EnsureWritable(protocol, metadata, location);
+
+        var schema = DeltaSchema.ToArrowSchema(metadata.SchemaString);
+        foreach (var column in metadata.PartitionColumns)
+            if (schema.GetFieldIndex(column) < 0)
+                throw new SchemaMismatchException($"Partition column '{column}' is not a column of the table schema.");
+        if (_metadata is not null && ReadSnapshot is not null && ReadSnapshot.Metadata.Id != _metadata.Id)
+            throw new InvalidOperationException("New metadata must keep the table id.");
+
+        var partitionColumns = metadata.PartitionColumns.ToHashSet(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var add in _adds)
+        {
+            var key = add.ObjectKey;
+            Storage.ObjectKeys.Validate(key);
+            if (key.StartsWith(DeltaPaths.LogPrefix, StringComparison.Ordinal))
+                throw new InvalidPathException($"Data file '{add.Path}' cannot live inside _delta_log.");
+            if (!seen.Add(key))
+                throw new InvalidOperationException($"File '{add.Path}' is added twice in one transaction.");
+            if (!add.PartitionValues.Keys.ToHashSet(StringComparer.Ordinal).SetEquals(partitionColumns))
+                throw new SchemaMismatchException(
+                    $"File '{add.Path}' has partition values for [{string.Join(", ", add.PartitionValues.Keys)}] but the table is partitioned by " +
+                    $"[{string.Join(", ", metadata.PartitionColumns)}].");
+        }
+        if (TableFeatures.IsAppendOnly(metadata) && _removes.Any(r => r.DataChange))
+            throw new InvalidOperationException($"Table '{location}' is append-only (delta.appendOnly = true): files cannot be removed with dataChange = true.");
+        return (protocol, metadata);
+    }
+
+    private List<DeltaAction> BuildActions(long timestamp, string txnId)
+    {
+        var actions = new List<DeltaAction>(4 + _adds.Count + _removes.Count + _txns.Count)
+        {
+            new(CommitInfo: new CommitInfo
+            {
+                Timestamp = timestamp,
+                Operation = Operation,
+                OperationParameters = new Dictionary<string, string>(OperationParameters),
+                OperationMetrics = new Dictionary<string, string>(OperationMetrics),
+                ReadVersion = ReadSnapshot?.Version,
+                IsolationLevel = "Serializable",
+                IsBlindAppend = IsBlindAppend,
+                EngineInfo = _table.Options.EngineInfo,
+                TxnId = txnId,
+            }),
+        };
+        if (ReadSnapshot is null)
+        {
+            actions.Add(new(Protocol: _protocol ?? TableFeatures.ProtocolFor(DeltaSchema.ToArrowSchema(_metadata!.SchemaString))));
+            actions.Add(new(Metadata: _metadata));
+        }
+        else
+        {
+            if (_protocol is not null) actions.Add(new(Protocol: _protocol));
+            if (_metadata is not null) actions.Add(new(Metadata: _metadata));
+        }
+        foreach (var t in _txns.Values) actions.Add(new(Txn: t));
+        foreach (var r in _removes) actions.Add(new(Remove: r));
+        foreach (var a in _adds) actions.Add(new(Add: a));
+        return actions;
+    }
+
+    private async Task AfterCommitAsync(long version, List<DeltaAction> actions, Metadata metadata, CancellationToken ct)
+    {
+        try
+        {
+            // The new snapshot is the read snapshot plus our actions when nobody committed in between: keep it, so the
+            // next refresh reads nothing.
+            Snapshot? snapshot = null;
+            var read = ReadSnapshot;
+            if (read is null || read.Version == version - 1)
+            {
+                var state = read is null ? new ReplayState() : new ReplayState(read);
+                foreach (var a in actions) state.Apply(a);
+                var info = await _table.Store.HeadAsync(DeltaPaths.CommitKey(version), ct).ConfigureAwait(false);
+                var ci = actions[0].CommitInfo;
+                snapshot = new Snapshot(version, state, _table.ResolveTimestamp(ci, info?.LastModified ?? _table.Options.Clock.GetUtcNow()),
+                    ci!.Timestamp!.Value, new SnapshotLoadInfo(null, 0, read?.Version), _table.Location);
+                _table.Remember(snapshot);
+            }
+
+            var interval = _table.Options.CheckpointInterval;
+            if (metadata.Configuration.TryGetValue("delta.checkpointInterval", out var configured) && int.TryParse(configured, out var parsed) && parsed > 0)
+                interval = parsed;
+            if (interval > 0 && version > 0 && version % interval == 0)
+            {
+                snapshot ??= await _table.GetSnapshotAsync(version, ct).ConfigureAwait(false);
+                await CheckpointWriter.WriteAsync(_table.Store, snapshot, _table.Options, ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            // The commit is durable; a missing checkpoint only makes the next full load read more JSON.
+            _table.Logger?.LogWarning(e, "Version {Version} of {Table} committed, but writing its checkpoint failed", version, _table.Location);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+namespace Ecap.DataLake.Delta;
+
+/// <summary>
+/// Which protocol versions and table features this library reads and writes (PROTOCOL.md, "Table Features").
+/// Reading: reader versions 1..3; at 2 column mapping must be off; at 3 only the reader features below.
+/// Writing: writer versions 1..2, or 7 with only the writer features below.
+/// </summary>
+public static class TableFeatures
+{
+    public const int MaxReaderVersion = 3;
+    public const int MaxWriterVersion = 7;
+
+    /// <summary>Reader features whose data this library reads correctly.</summary>
+    public static IReadOnlySet<string> SupportedReaderFeatures { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "timestampNtz",
+        "vacuumProtocolCheck",
+    };
+
+    /// <summary>Writer features whose rules this library's writes respect.</summary>
+    public static IReadOnlySet<string> SupportedWriterFeatures { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "appendOnly",
+        "invariants",
+        "timestampNtz",
+        "vacuumProtocolCheck",
+    };
+
+    /// <summary>The protocol a new table needs for its schema: reader 1 / writer 2, or 3/7 with timestampNtz.</summary>
+    public static Protocol ProtocolFor(Apache.Arrow.Schema schema) =>
+        DeltaSchema.UsesTimestampNtz(schema)
+            ? new Protocol(3, 7, ["timestampNtz"], ["timestampNtz"])
+            : Protocol.Default;
+
+    /// <summary>Throws <see cref="UnsupportedProtocolException"/> when a table needs a reader this library is not.</summary>
+    public static void EnsureReadable(Protocol protocol, Metadata? metadata, string location)
+    {
+        if (protocol.MinReaderVersion > MaxReaderVersion || protocol.MinReaderVersion < 1)
+            throw new UnsupportedProtocolException(
+                $"Table '{location}' requires Delta reader version {protocol.MinReaderVersion}; this library reads versions 1 to {MaxReaderVersion}. " +
+                "Use a newer Delta reader for this table.");
+        if (protocol.MinReaderVersion == 3)
+        {
+            var unsupported = (protocol.ReaderFeatures ?? []).Where(f => !SupportedReaderFeatures.Contains(f)).ToList();
+            if (unsupported.Count > 0)
+                throw new UnsupportedProtocolException(
+                    $"Table '{location}' uses Delta reader feature(s) {string.Join(", ", unsupported)}, which this library does not support " +
+                    $"(supported: {string.Join(", ", SupportedReaderFeatures)}).");
+        }
+        var mode = metadata?.Configuration.GetValueOrDefault("delta.columnMapping.mode");
+        if (protocol.MinReaderVersion >= 2 && mode is not null && mode != "none")
+            throw new UnsupportedProtocolException(
+                $"Table '{location}' uses column mapping (delta.columnMapping.mode = {mode}), which this library does not support.");
+    }
+
+    /// <summary>Throws <see cref="UnsupportedProtocolException"/> when writing could break a rule of the table's protocol.</summary>
+    public static void EnsureWritable(Protocol protocol, Metadata? metadata, string location)
+    {
+        EnsureReadable(protocol, metadata, location);
+        var w = protocol.MinWriterVersion;
+        if (w is >= 3 and <= 6 || w > MaxWriterVersion || w < 1)
+            throw new UnsupportedProtocolException(
+                $"Table '{location}' requires Delta writer version {w}; this library writes versions 1, 2 and 7 " +
+                $"(with features {string.Join(", ", SupportedWriterFeatures)}). Write to it with a newer Delta writer.");
+        if (metadata is not null && metadata.SchemaString.Contains("\"delta.invariants\"", StringComparison.Ordinal))
+            throw new UnsupportedProtocolException(
+                $"Table '{location}' has column invariants (delta.invariants), which this library cannot enforce; it does not write to such tables.");
+        if (w == 7)
+        {
+            var unsupported = (protocol.WriterFeatures ?? []).Where(f => !SupportedWriterFeatures.Contains(f)).ToList();
+            if (unsupported.Count > 0)
+                throw new UnsupportedProtocolException(
+                    $"Table '{location}' uses Delta writer feature(s) {string.Join(", ", unsupported)}, which this library cannot write safely " +
+                    $"(supported: {string.Join(", ", SupportedWriterFeatures)}).");
+        }
+    }
+
+    /// <summary>True when the table is append-only (delta.appendOnly = true): data-changing removes are refused.</summary>
+    public static bool IsAppendOnly(Metadata metadata) =>
+        metadata.Configuration.TryGetValue("delta.appendOnly", out var v) && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,317 @@
+using Ecap.DataLake.Delta;
+using Ecap.TestSupport;
+using Xunit;
+using static Ecap.DataLake.Tests.Delta.DeltaTestHelpers;
+
+namespace Ecap.DataLake.Tests.Delta;
+
+/// <summary>Creating tables, committing, checkpoints, refresh, history and time travel of tables this library writes.</summary>
+public class TableWriteTests
+{
+    [Fact]
+    public async Task CreateTable_CommitsVersion0WithProtocol1_2AndMetadata()
+    {
+        using var tmp = new TempDir();
+        var table = await CreateIdTableAsync(tmp.Path);
+        var lines = await File.ReadAllLinesAsync(LogFile(tmp.Path, 0));
+        Assert.StartsWith("{\"commitInfo\":", lines[0]);
+        Assert.Equal("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}", lines[1]);
+        Assert.StartsWith("{\"metaData\":{\"id\":", lines[2]);
+        var snapshot = await table.GetSnapshotAsync();
+        Assert.Equal(0, snapshot.Version);
+        Assert.Equal(["id"], snapshot.Schema.FieldsList.Select(f => f.Name));
+        Assert.Empty(snapshot.Files);
+    }
+
+    [Fact]
+    public async Task CreateTable_WhenVersion0Exists_ReportsTableExistsAndKeepsIt()
+    {
+        using var tmp = new TempDir();
+        await CreateIdTableAsync(tmp.Path);
+        var before = await File.ReadAllBytesAsync(LogFile(tmp.Path, 0));
+        var e = await Assert.ThrowsAsync<TableAlreadyExistsException>(() => CreateIdTableAsync(tmp.Path));
+        Assert.Contains("already exists", e.Message);
+        Assert.Equal(before, await File.ReadAllBytesAsync(LogFile(tmp.Path, 0)));
+    }
+
+    [Fact]
+    public async Task Append_AddsFiles_AndDuckDbReadsTheData()
+    {
+        using var tmp = new TempDir();
+        var table = await CreateIdTableAsync(tmp.Path);
+        await AppendAsync(table, WriteIds(table, "part-0.parquet", 1, 2, 3));
+        await AppendAsync(table, WriteIds(table, "part-1.parquet", 4, 5));
+        var snapshot = await table.GetSnapshotAsync();
+        Assert.Equal(2, snapshot.Version);
+        Assert.Equal(new long[] { 1, 2, 3, 4, 5 }, Longs(ReadRows(table, snapshot), "id"));
+        using var duck = new DuckDbReader();
+        var files = snapshot.Files.Select(f => table.Store.TryGetLocalPath(f.ObjectKey)!);
+        Assert.Equal(15L, Convert.ToInt64(duck.Scalar($"SELECT CAST(sum(id) AS BIGINT) FROM read_parquet({DuckDbReader.FileList(files)})")));
+    }
+
+    [Fact]
+    public async Task PartitionValues_MustMatchPartitionColumns_NullIsJsonNull()
+    {
+        using var tmp = new TempDir();
+        var table = await CreateIdTableAsync(tmp.Path, partitioned: true);
+        await Assert.ThrowsAsync<SchemaMismatchException>(() => AppendAsync(table, FakeAdd("f0")));
+        await AppendAsync(table, FakeAdd("part=__HIVE_DEFAULT_PARTITION__/f1", new Dictionary<string, string?> { ["part"] = null }));
+        Assert.Contains("\"partitionValues\":{\"part\":null}", await File.ReadAllTextAsync(LogFile(tmp.Path, 1)));
+        var file = Assert.Single((await table.GetSnapshotAsync()).Files);
+        Assert.Null(file.PartitionValues["part"]);
+    }
+
+    [Fact]
+    public async Task OverwriteRemovesFiles_AndOldVersionsStillShowThem()
+    {
+        using var tmp = new TempDir();
+        var table = await CreateIdTableAsync(tmp.Path);
+        await AppendAsync(table, FakeAdd("a"), FakeAdd("b"));
+        var tx = await table.StartTransactionAsync("WRITE");
+        tx.OperationParameters["mode"] = "Overwrite";
+        tx.ReadWholeTable = true;
+        foreach (var f in tx.ReadSnapshot!.Files) tx.Remove(f);
+        tx.Add(FakeAdd("c"));
+        Assert.Equal(2, (await tx.CommitAsync()).Version);
+        Assert.Equal(["c"], (await table.GetSnapshotAsync()).Files.Select(f => f.Path));
+        Assert.Equal(["a", "b"], (await table.GetSnapshotAsync(1)).Files.Select(f => f.Path).Order());
+        Assert.Equal(["a", "b"], (await At(tmp.Path).GetSnapshotAsync()).Tombstones.Select(t => t.Path).Order());
+    }
+
+    [Fact]
+    public async Task Checkpoint_WrittenEvery10Commits_LoadsLikeFullReplay_AndDuckDbReadsIt()
+    {
+        using var tmp = new TempDir();
+        var table = await CreateIdTableAsync(tmp.Path, partitioned: true);
+        for (var i = 1; i <= 23; i++)
+        {
+            var tx = await table.StartTransactionAsync("WRITE");
+            tx.Add(FakeAdd($"part={i % 3}/f{i}", new Dictionary<string, string?> { ["part"] = i % 4 == 0 ? null : (i % 3).ToString() }) with
+            {
+                Stats = $"{{\"numRecords\":{i}}}",
+                Tags = new Dictionary<string, string?> { ["bucket"] = (i % 10).ToString() },
+            });
+            if (i % 5 == 0) tx.Remove(tx.ReadSnapshot!.Files.OrderBy(f => f.Path).First());
+            tx.SetTxn("app-1", i);
+            await tx.CommitAsync();
+        }
+        var log = Path.Combine(tmp.Path, "_delta_log");
+        Assert.True(File.Exists(Path.Combine(log, $"{10:D20}.checkpoint.parquet")));
+        Assert.True(File.Exists(Path.Combine(log, $"{20:D20}.checkpoint.parquet")));
+        Assert.Contains("\"version\":20", await File.ReadAllTextAsync(Path.Combine(log, "_last_checkpoint")));
+
+        var fromCheckpoint = await At(tmp.Path).GetSnapshotAsync();
+        Assert.Equal(20, fromCheckpoint.LoadInfo.CheckpointVersion);
+        Assert.Equal(3, fromCheckpoint.LoadInfo.CommitFilesRead);
+
+        // Full replay of the same version: delete the checkpoints on a copy.
+        using var copy = new TempDir();
+        TempDir.CopyDirectory(tmp.Path, copy.Path);
+        foreach (var cp in Directory.GetFiles(Path.Combine(copy.Path, "_delta_log"), "*.checkpoint.parquet")) File.Delete(cp);
+        var replayed = await At(copy.Path).GetSnapshotAsync();
+        Assert.Null(replayed.LoadInfo.CheckpointVersion);
+
+        Assert.Equal(replayed.Version, fromCheckpoint.Version);
+        Assert.Equal(Describe(replayed), Describe(fromCheckpoint));
+        Assert.Equal(replayed.Metadata.SchemaString, fromCheckpoint.Metadata.SchemaString);
+        Assert.Equal(replayed.Metadata.PartitionColumns, fromCheckpoint.Metadata.PartitionColumns);
+        Assert.Equal(replayed.Protocol.MinWriterVersion, fromCheckpoint.Protocol.MinWriterVersion);
+        Assert.Equal(23, fromCheckpoint.GetTxnVersion("app-1"));
+        Assert.Equal(replayed.Tombstones.Select(t => t.Path).Order(), fromCheckpoint.Tombstones.Select(t => t.Path).Order());
+
+        using var duck = new DuckDbReader();
+        var cpFile = Path.Combine(log, $"{20:D20}.checkpoint.parquet").Replace("'", "''");
+        var liveAt20 = (await table.GetSnapshotAsync(20)).Files.Count;
+        Assert.Equal((long)liveAt20, Convert.ToInt64(duck.Scalar($"SELECT count(*) FROM read_parquet('{cpFile}') WHERE add IS NOT NULL")));
+        Assert.Equal(1L, Convert.ToInt64(duck.Scalar($"SELECT count(*) FROM read_parquet('{cpFile}') WHERE metaData IS NOT NULL")));
+        Assert.Equal(1L, Convert.ToInt64(duck.Scalar($"SELECT count(*) FROM read_parquet('{cpFile}') WHERE protocol.minReaderVersion = 1")));
+        Assert.Equal(20L, Convert.ToInt64(duck.Scalar($"SELECT txn.version FROM read_parquet('{cpFile}') WHERE txn IS NOT NULL")));
+        Assert.Equal("3", duck.Scalar($"SELECT add.tags['bucket'] FROM read_parquet('{cpFile}') WHERE add.path = 'part=1/f13'")?.ToString());
+    }
+
+    private static List<string> Describe(Snapshot s) => s.Files
+        .Select(f => $"{f.Path}|{string.Join(",", f.PartitionValues.Select(p => p.Key + "=" + (p.Value ?? "<null>")))}|{f.Size}|{f.ModificationTime}|{f.DataChange}|{f.Stats}|{string.Join(",", f.Tags?.Select(t => t.Key + "=" + t.Value) ?? [])}")
+        .Order(StringComparer.Ordinal).ToList();
+
+    [Fact]
+    public async Task Refresh_IsIncremental_ReadsOnlyNewCommits()
+    {
+        using var tmp = new TempDir();
+        var writer = await CreateIdTableAsync(tmp.Path);
+        for (var i = 0; i < 5; i++) await AppendAsync(writer, FakeAdd($"f{i}"));
+        var reader = At(tmp.Path);
+        var first = await reader.GetSnapshotAsync();
+        Assert.Equal(6, first.LoadInfo.CommitFilesRead);
+        await AppendAsync(writer, FakeAdd("g1"));
+        await AppendAsync(writer, FakeAdd("g2"));
+        var second = await reader.GetSnapshotAsync();
+        Assert.Equal(7, second.Version);
+        Assert.Equal(5, second.LoadInfo.IncrementalFromVersion);
+        Assert.Equal(2, second.LoadInfo.CommitFilesRead);
+        Assert.Equal(7, second.Files.Count);
+        Assert.Same(second, await reader.GetSnapshotAsync());
+        Assert.Equal(5, first.Files.Count); // older snapshots are unchanged
+    }
+
+    [Fact]
+    public async Task Refresh_NeitherListsTheLogNorRereadsOldCommits()
+    {
+        using var tmp = new TempDir();
+        var writer = await CreateIdTableAsync(tmp.Path);
+        for (var i = 0; i < 12; i++) await AppendAsync(writer, FakeAdd($"f{i}"));
+        var store = new CountingObjectStore(new Ecap.DataLake.Storage.LocalObjectStore(tmp.Path));
+        var reader = new DeltaTable(store);
+        await reader.GetSnapshotAsync();
+        // the checkpoint (opened natively through its local path) plus the commits after it
+        Assert.Equal([DeltaPaths.CommitKey(11), DeltaPaths.CommitKey(12)], store.Opened);
+
+        store.Reset();
+        await AppendAsync(writer, FakeAdd("g"));
+        var refreshed = await reader.GetSnapshotAsync();
+        Assert.Equal(13, refreshed.Version);
+        Assert.Empty(store.Listed);
+        Assert.Equal([DeltaPaths.CommitKey(13)], store.Opened);
+
+        store.Reset();
+        Assert.Same(refreshed, await reader.GetSnapshotAsync());
+        Assert.Empty(store.Opened);
+    }
+
+    [Fact]
+    public async Task Writer_KeepsItsOwnCommitAsLatestSnapshot_WithoutRereading()
+    {
+        using var tmp = new TempDir();
+        var table = await CreateIdTableAsync(tmp.Path);
+        await AppendAsync(table, FakeAdd("a"));
+        var snapshot = await table.GetSnapshotAsync();
+        Assert.Equal(1, snapshot.Version);
+        Assert.Equal(0, snapshot.LoadInfo.CommitFilesRead);
+    }
+
+    [Fact]
+    public async Task History_NewestFirst_WithOperationParametersAndMetrics()
+    {
+        using var tmp = new TempDir();
+        var table = await CreateIdTableAsync(tmp.Path);
+        var tx = await table.StartTransactionAsync("WRITE");
+        tx.OperationParameters["mode"] = "Append";
+        tx.OperationMetrics["numFiles"] = "1";
+        tx.Add(FakeAdd("a"));
+        await tx.CommitAsync();
+        var tx2 = await table.StartTransactionAsync("OPTIMIZE");
+        tx2.Remove(tx2.ReadSnapshot!.Files.Single(), dataChange: false);
+        tx2.Add(FakeAdd("b") with { DataChange = false });
+        await tx2.CommitAsync();
+
+        var history = await table.GetHistoryAsync();
+        Assert.Equal([2L, 1L, 0L], history.Select(h => h.Version));
+        Assert.Equal(["OPTIMIZE", "WRITE", "CREATE TABLE"], history.Select(h => h.Operation));
+        Assert.Equal("Append", history[1].OperationParameters["mode"]);
+        Assert.Equal("1", history[1].OperationMetrics["numFiles"]);
+        Assert.True(history[1].IsBlindAppend);
+        Assert.False(history[0].IsBlindAppend);
+        Assert.Equal(1, history[0].ReadVersion);
+        Assert.Single(await table.GetHistoryAsync(limit: 1));
+    }
+
+    [Fact]
+    public async Task CommitTimestamps_StayMonotonic_WhenTheClockGoesBack()
+    {
+        using var tmp = new TempDir();
+        var clock = new SteppedClock(DateTimeOffset.FromUnixTimeMilliseconds(2_000_000_000_000));
+        var options = new DeltaTableOptions { Clock = clock };
+        var table = await CreateIdTableAsync(tmp.Path, options);
+        clock.Now = clock.Now.AddHours(-1);
+        await AppendAsync(table, FakeAdd("a"));
+        clock.Now = clock.Now.AddHours(-1);
+        await AppendAsync(table, FakeAdd("b"));
+        var history = (await At(tmp.Path, options).GetHistoryAsync()).OrderBy(h => h.Version).ToList();
+        Assert.Equal(2_000_000_000_000, history[0].Timestamp.ToUnixTimeMilliseconds());
+        Assert.Equal(2_000_000_000_001, history[1].Timestamp.ToUnixTimeMilliseconds());
+        Assert.Equal(2_000_000_000_002, history[2].Timestamp.ToUnixTimeMilliseconds());
+    }
+
+    [Fact]
+    public async Task TimeTravelByTimestamp_UsesCommitInfoTimestamps()
+    {
+        using var tmp = new TempDir();
+        var t0 = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+        var clock = new SteppedClock(t0);
+        var options = new DeltaTableOptions { Clock = clock };
+        var table = await CreateIdTableAsync(tmp.Path, options);
+        clock.Now = t0.AddMinutes(10);
+        await AppendAsync(table, FakeAdd("a"));
+        clock.Now = t0.AddMinutes(20);
+        await AppendAsync(table, FakeAdd("b"));
+
+        var reader = At(tmp.Path);
+        Assert.Equal(0, (await reader.GetSnapshotAtAsync(t0.AddMinutes(5))).Version);
+        Assert.Equal(1, (await reader.GetSnapshotAtAsync(t0.AddMinutes(10))).Version);
+        Assert.Equal(2, (await reader.GetSnapshotAtAsync(t0.AddMinutes(25))).Version);
+        Assert.Equal(t0.AddMinutes(10), (await reader.GetSnapshotAsync(1)).Timestamp);
+        var e = await Assert.ThrowsAsync<VersionNotAvailableException>(() => reader.GetSnapshotAtAsync(t0.AddSeconds(-1)));
+        Assert.Equal(0, e.EarliestVersion);
+    }
+
+    [Fact]
+    public async Task SnapshotAtMissingVersion_SaysWhichVersionsExist()
+    {
+        using var tmp = new TempDir();
+        var table = await CreateIdTableAsync(tmp.Path);
+        var e = await Assert.ThrowsAsync<VersionNotAvailableException>(() => table.GetSnapshotAsync(5));
+        Assert.Contains("versions 0 to 0", e.Message);
+    }
+
+    [Fact]
+    public async Task UnsupportedWriterProtocol_IsRefusedForWrites()
+    {
+        using var tmp = new TempDir();
+        var table = await CreateIdTableAsync(tmp.Path);
+        var tx = await table.StartTransactionAsync("UPGRADE");
+        tx.SetProtocol(new Protocol(1, 4));
+        var e = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => tx.CommitAsync());
+        Assert.Contains("writer version 4", e.Message);
+
+        var tx2 = await table.StartTransactionAsync("UPGRADE");
+        tx2.SetProtocol(new Protocol(3, 7, ["deletionVectors"], ["deletionVectors"]));
+        var e2 = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => tx2.CommitAsync());
+        Assert.Contains("deletionVectors", e2.Message);
+        Assert.Equal(0, (await At(tmp.Path).GetSnapshotAsync()).Version);
+    }
+
+    [Fact]
+    public async Task ColumnMappingTables_AreRefusedForReads()
+    {
+        using var tmp = new TempDir();
+        var table = At(tmp.Path);
+        var tx = table.StartTransaction(null, "CREATE TABLE");
+        tx.SetMetadata(Metadata.Create(IdSchema) with { Configuration = new Dictionary<string, string> { ["delta.columnMapping.mode"] = "name" } });
+        tx.SetProtocol(new Protocol(2, 5));
+        // Writing such a table is refused too, so write its log by hand.
+        await Assert.ThrowsAsync<UnsupportedProtocolException>(() => tx.CommitAsync());
+        Directory.CreateDirectory(Path.Combine(tmp.Path, "_delta_log"));
+        await File.WriteAllTextAsync(LogFile(tmp.Path, 0),
+            "{\"protocol\":{\"minReaderVersion\":2,\"minWriterVersion\":5}}\n" +
+            "{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{\"delta.columnMapping.mode\":\"name\"}}}\n");
+        var e = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => At(tmp.Path).GetSnapshotAsync());
+        Assert.Contains("column mapping", e.Message);
+    }
+
+    [Fact]
+    public async Task AppendOnlyTables_RefuseDataChangingRemoves()
+    {
+        using var tmp = new TempDir();
+        var table = At(tmp.Path);
+        await table.CreateAsync(Metadata.Create(IdSchema, configuration: new Dictionary<string, string> { ["delta.appendOnly"] = "true" }));
+        await AppendAsync(table, FakeAdd("a"));
+        var tx = await table.StartTransactionAsync("DELETE");
+        tx.Remove(tx.ReadSnapshot!.Files.Single());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => tx.CommitAsync());
+    }
+
+    internal sealed class SteppedClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}
