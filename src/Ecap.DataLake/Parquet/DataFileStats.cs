@@ -303,7 +303,7 @@ public sealed class DataFileStats
     /// <summary>Stats of a closed Parquet file from its footer: merged row-group statistics of every leaf.</summary>
     internal static DataFileStats FromFooter(ParquetSharp.ParquetFileReader reader, Schema schema, ISet<string>? noMinMax = null)
     {
-        using var md = reader.FileMetaData;
+        var md = reader.FileMetaData;
         var leaves = ParquetFooterStats.Leaves(schema);
         var merged = new ColumnBounds?[leaves.Count];
         for (var g = 0; g < md.NumRowGroups; g++)

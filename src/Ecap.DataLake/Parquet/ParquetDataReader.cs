@@ -111,7 +111,7 @@ public static class ParquetDataReader
         var leafIndices = readFields.SelectMany(i => LeafIndices(manifest.SchemaFields[i])).ToArray();
 
         var parquet = reader.ParquetReader;
-        using var md = parquet.FileMetaData;
+        var md = parquet.FileMetaData;
         var leaves = filter is null ? null : ParquetFooterStats.Leaves(schema);
         var numRowGroups = md.NumRowGroups;
         counters?.Add(total: numRowGroups);
@@ -160,7 +160,7 @@ public static class ParquetDataReader
     {
         using var source = await OpenAsync(store, key, ct);
         using var reader = source.Path is not null ? new ParquetSharp.ParquetFileReader(source.Path) : new ParquetSharp.ParquetFileReader(source.Stream!, leaveOpen: true);
-        using var md = reader.FileMetaData;
+        var md = reader.FileMetaData;
         var groups = new List<RowGroupInfo>();
         long compressed = 0, uncompressed = 0;
         for (var g = 0; g < md.NumRowGroups; g++)

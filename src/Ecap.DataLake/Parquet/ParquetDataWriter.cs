@@ -75,6 +75,7 @@ public sealed class ParquetDataWriter : IDisposable
             var part = offset == 0 && batch.Length > 0 ? batch : batch.Slice(offset, batch.Length - offset);
             if (_current is null) OpenAsync(part, ct).GetAwaiter().GetResult();
             var f = _current!;
+            if (f.RowGroupPending) StartRowGroup(f);
             var arrowBytes = ArrowBytes(part);
             var bytesPerRow = Math.Max(1.0, arrowBytes * _ratio / part.Length);
 
@@ -102,14 +103,21 @@ public sealed class ParquetDataWriter : IDisposable
             }
             else if (rowGroupFull)
             {
-                f.Writer.NewBufferedRowGroup();
-                f.FlushedArrowBytes += f.RowGroupArrowBytes;
-                f.RowGroupArrowBytes = 0;
-                f.RowGroupRows = 0;
-                f.FlushedBytes = f.CurrentSize();
-                if (f.FlushedArrowBytes > 0 && f.FlushedBytes > 0) _ratio = Math.Clamp((double)f.FlushedBytes / f.FlushedArrowBytes, 0.01, 4);
+                // Started lazily before the next write, so closing never leaves an empty row group.
+                f.RowGroupPending = true;
             }
         }
+    }
+
+    private void StartRowGroup(OpenFile f)
+    {
+        f.Writer.NewBufferedRowGroup();
+        f.RowGroupPending = false;
+        f.FlushedArrowBytes += f.RowGroupArrowBytes;
+        f.RowGroupArrowBytes = 0;
+        f.RowGroupRows = 0;
+        f.FlushedBytes = f.CurrentSize();
+        if (f.FlushedArrowBytes > 0 && f.FlushedBytes > 0) _ratio = Math.Clamp((double)f.FlushedBytes / f.FlushedArrowBytes, 0.01, 4);
     }
 
     /// <summary>Closes the current file and returns every file written.</summary>
@@ -207,7 +215,7 @@ public sealed class ParquetDataWriter : IDisposable
         using (var reader = OpenFooter(f))
         {
             stats = DataFileStats.FromFooter(reader, _schema, noMinMax);
-            using var md = reader.FileMetaData;
+            var md = reader.FileMetaData;
             for (var g = 0; g < md.NumRowGroups; g++)
             {
                 using var rg = reader.RowGroup(g);
@@ -342,6 +350,7 @@ public sealed class ParquetDataWriter : IDisposable
         public long RowGroupArrowBytes;
         public long FlushedArrowBytes;
         public long FlushedBytes;
+        public bool RowGroupPending;
         public readonly HashSet<string> NonFinite = new(StringComparer.Ordinal);
 
         public long EstimatedSize(double ratio) => FlushedBytes + (long)(RowGroupArrowBytes * ratio);
