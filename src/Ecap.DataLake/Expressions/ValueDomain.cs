@@ -89,7 +89,7 @@ public static class ValueDomain
 
     private static object? AsNumber(object literal) => literal switch
     {
-        long l => l,
+        long l => (object)l,
         int i => (long)i,
         short s => (long)s,
         sbyte sb => (long)sb,

@@ -123,11 +123,11 @@ internal static class ParquetFooterStats
                     var v = isMax ? i.Max : i.Min;
                     return type.TypeId switch
                     {
-                        ArrowTypeId.UInt32 => (long)(uint)v,
-                        ArrowTypeId.UInt64 => (decimal)(uint)v,
+                        ArrowTypeId.UInt32 => (object)(long)(uint)v,
+                        ArrowTypeId.UInt64 => (object)(decimal)(uint)v,
                         ArrowTypeId.Decimal128 => ScaleDecimal(v, ((Decimal128Type)type).Scale),
                         ArrowTypeId.Timestamp => null,
-                        _ => (long)v,
+                        _ => (object)(long)v,
                     };
                 }
             case Statistics<long> l:
@@ -143,9 +143,9 @@ internal static class ParquetFooterStats
                                 var unit = logical is TimestampLogicalType ts ? ts.TimeUnit : ParquetSharp.TimeUnit.Micros;
                                 return unit switch
                                 {
-                                    ParquetSharp.TimeUnit.Millis => checked(v * 1000),
-                                    ParquetSharp.TimeUnit.Nanos => isMax ? CeilDiv(v, 1000) : FloorDiv(v, 1000),
-                                    _ => v,
+                                    ParquetSharp.TimeUnit.Millis => (object)checked(v * 1000),
+                                    ParquetSharp.TimeUnit.Nanos => (object)(isMax ? CeilDiv(v, 1000) : FloorDiv(v, 1000)),
+                                    _ => (object)v,
                                 };
                             }
                         case ArrowTypeId.Date32: return null;
