@@ -249,6 +249,7 @@ public static class PredicateParser
             if (PeekKeyword("DATE") && NextIsQuote("DATE"))
             {
                 _pos += 4;
+                SkipWs();
                 var text = ParseString();
                 if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
                     throw Error($"invalid DATE literal '{text}' (expected yyyy-MM-dd)", start);
@@ -257,6 +258,7 @@ public static class PredicateParser
             if (PeekKeyword("TIMESTAMP") && NextIsQuote("TIMESTAMP"))
             {
                 _pos += 9;
+                SkipWs();
                 var text = ParseString();
                 return ValueDomain.TryParseTimestamp(text, out var micros)
                     ? DateTimeOffset.UnixEpoch.AddTicks(micros * 10)
