@@ -69,6 +69,16 @@ public static class StatsEvaluator
                 return new(!allNull, someNull);
         }
         if (allNull) return OnlyUnknown;
+        var result = Values(c, b);
+        // Float bounds ignore NaN (Parquet writers skip it), and a NaN row makes every comparison
+        // false except '!=' (IEEE, as RowFilter evaluates): keep those outcomes possible.
+        if (b.Type.TypeId is Apache.Arrow.Types.ArrowTypeId.Float or Apache.Arrow.Types.ArrowTypeId.Double or Apache.Arrow.Types.ArrowTypeId.HalfFloat)
+            result = c is Comparison { Op: ComparisonOp.NotEqual } ? result with { MayTrue = true } : result with { MayFalse = true };
+        return result;
+    }
+
+    private static Possible Values(ColumnPredicate c, ColumnBounds b)
+    {
         var min = b.Min;
         var max = b.Max;
         switch (c)

@@ -98,10 +98,12 @@ public static class ParquetDataReader
         var readNames = new List<string>(output);
         if (filter is not null && options.FilterRows)
         {
-            foreach (var c in filter.Columns())
+            foreach (var name in filter.Columns())
             {
+                // A dotted name (point.x) reads its top-level struct.
+                var c = fieldIndex.ContainsKey(name) ? name : name.Split('.')[0];
                 if (!fieldIndex.ContainsKey(c))
-                    throw new SchemaMismatchException($"Filter column '{c}' is not in '{key}'; its columns are: {string.Join(", ", fieldIndex.Keys)}.");
+                    throw new SchemaMismatchException($"Filter column '{name}' is not in '{key}'; its columns are: {string.Join(", ", fieldIndex.Keys)}.");
                 if (!readNames.Contains(c)) readNames.Add(c);
             }
         }
@@ -185,6 +187,21 @@ public static class ParquetDataReader
         }
         var size = source.Path is not null ? new FileInfo(source.Path).Length : source.Stream!.Length;
         return new ParquetFileInfo(md.NumRows, size, compressed, uncompressed, groups, schema);
+    }
+
+    /// <summary>
+    /// Delta stats of an existing Parquet file (for example one added to a table as is), from its footer.
+    /// Float and double columns get no min/max, because a foreign writer's bounds may silently skip NaN.
+    /// </summary>
+    public static async Task<DataFileStats> ReadStatsAsync(IObjectStore store, string key, CancellationToken ct = default)
+    {
+        using var source = await OpenAsync(store, key, ct);
+        using var arrow = source.Path is not null ? new FileReader(source.Path) : new FileReader(source.Stream!, leaveOpen: true);
+        var schema = arrow.Schema;
+        var floats = ParquetFooterStats.Leaves(schema)
+            .Where(l => l.Type.TypeId is Apache.Arrow.Types.ArrowTypeId.Float or Apache.Arrow.Types.ArrowTypeId.Double)
+            .Select(l => l.DottedPath).ToHashSet(StringComparer.Ordinal);
+        return DataFileStats.FromFooter(arrow.ParquetReader, schema, floats);
     }
 
     private static Schema ArrowSchemaOf(Stream stream)

@@ -157,6 +157,47 @@ public class RowFilterTests
     }
 
     [Fact]
+    public void Stats_evaluator_never_skips_a_batch_with_matching_rows()
+    {
+        var r = new Random(777);
+        var skipped = 0;
+        for (var round = 0; round < 2000; round++)
+        {
+            var batch = RandomBatch(r, r.Next(1, 12));
+            var p = RandomPredicate(r, 2);
+            var bounds = new Dictionary<string, ColumnBounds>();
+            foreach (var f in RandomSchema.FieldsList)
+            {
+                object? min = null, max = null;
+                long nulls = 0;
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    var v = Canonical(batch, f.Name, i);
+                    if (v is null) { nulls++; continue; }
+                    if (min is null || ValueDomain.Compare(v, min) < 0) min = v;
+                    if (max is null || ValueDomain.Compare(v, max) > 0) max = v;
+                }
+                bounds[f.Name] = new ColumnBounds(f.DataType, min, max, nulls, batch.Length);
+            }
+            var matches = RowFilter.SelectIndices(batch, p).Length;
+            var canMatch = StatsEvaluator.CanMatch(p, c => bounds.GetValueOrDefault(c));
+            if (matches > 0) Assert.True(canMatch, $"round {round}: {p} matched {matches} rows but stats said no");
+            if (!canMatch) skipped++;
+        }
+        Assert.True(skipped > 100, $"the evaluator should prove some batches empty, skipped {skipped}");
+    }
+
+    [Fact]
+    public void Nested_struct_leaf_is_filtered_with_parent_nulls()
+    {
+        var batch = TestBatches.Make(0, 1000).Slice(100, 500);
+        var ids = RowFilter.SelectIndices(batch, Predicate.Parse("point.x > 1000 OR point.label IS NULL"));
+        var expected = Enumerable.Range(100, 500).Where(i => i % 9 == 1 || i * 2 > 1000 || i % 2 == 0).Select(i => i - 100);
+        Assert.Equal(expected, ids);
+        Assert.Equal(Enumerable.Range(100, 500).Count(i => i % 9 == 1), RowFilter.Filter(batch, Predicate.Parse("point.x IS NULL")).Length);
+    }
+
+    [Fact]
     public void Unknown_column_and_incomparable_literal_are_clear_errors()
     {
         var batch = RandomBatch(new Random(1), 10);

@@ -191,6 +191,11 @@ public class DataFileStatsTests
         Assert.Equal(99.0, doc.RootElement.GetProperty("maxValues").GetProperty("f").GetDouble());
         Assert.True(StatsEvaluator.CanMatch(Predicate.Parse("d > 1000"), file.Stats.GetBounds));
         Assert.False(StatsEvaluator.CanMatch(Predicate.Parse("f > 1000"), file.Stats.GetBounds));
+        // Float bounds never exclude NaN rows, which satisfy '!=' and NOT(...).
+        var constant = new ColumnBounds(DoubleType.Default, 5.0, 5.0, 0, 10);
+        Assert.True(StatsEvaluator.CanMatch(Predicate.Parse("d != 5"), _ => constant));
+        Assert.True(StatsEvaluator.CanMatch(Predicate.Parse("NOT d = 5"), _ => constant));
+        Assert.False(StatsEvaluator.CanMatch(Predicate.Parse("d = 6"), _ => constant));
     }
 
     [Fact]

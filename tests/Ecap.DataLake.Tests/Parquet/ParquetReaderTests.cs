@@ -96,3 +96,36 @@ public class ParquetReaderTests
         Assert.Equal(1, read);
     }
 }
+
+public class ParquetNestedAndForeignFileTests
+{
+    [Fact]
+    public async Task Nested_struct_leaf_filters_prune_and_filter_rows()
+    {
+        using var dir = new TempDir();
+        var store = new LocalObjectStore(dir.Path);
+        var file = Assert.Single(await ParquetDataWriter.WriteAllAsync(store, TestBatches.Schema, TestBatches.Stream(10_000, 2_500), i => $"n-{i}.parquet",
+            new ParquetWriteOptions { RowGroupMaxRows = 1_000 }));
+        var counters = new ParquetReadCounters();
+        long rows = 0;
+        await foreach (var b in ParquetDataReader.ReadAsync(store, file.Key, new ParquetReadOptions { Columns = ["id"], Filter = Predicate.Parse("point.x >= 19000") }, counters))
+            rows += b.Length;
+        Assert.Equal(1, counters.RowGroupsRead);
+        // point.x = 2 * id, null when the struct is null (id % 9 == 1).
+        Assert.Equal(Enumerable.Range(9_500, 500).Count(i => i % 9 != 1), rows);
+    }
+
+    [Fact]
+    public async Task Stats_of_an_existing_file_match_the_writer_except_float_bounds()
+    {
+        using var dir = new TempDir();
+        var store = new LocalObjectStore(dir.Path);
+        var file = Assert.Single(await ParquetDataWriter.WriteAllAsync(store, TestBatches.Schema, TestBatches.Stream(3_000, 1_000), i => $"e-{i}.parquet"));
+        var stats = await ParquetDataReader.ReadStatsAsync(store, file.Key);
+        Assert.Equal(file.Stats.NumRecords, stats.NumRecords);
+        Assert.Equal(file.Stats.GetBounds("id"), stats.GetBounds("id"));
+        Assert.Equal(file.Stats.GetBounds("ts")!.Max, stats.GetBounds("ts")!.Max);
+        Assert.Null(stats.GetBounds("amount")!.Max);
+        Assert.Equal(file.Stats.GetBounds("amount")!.NullCount, stats.GetBounds("amount")!.NullCount);
+    }
+}
