@@ -66,8 +66,13 @@ public sealed class ParquetDataWriter : IDisposable
     /// <summary>Writes a batch; a new file is opened synchronously when needed.</summary>
     public void Write(RecordBatch batch, CancellationToken ct = default)
     {
-        if (!SchemaMatches(batch.Schema))
-            throw new SchemaMismatchException($"Batch schema ({Describe(batch.Schema)}) differs from the writer's schema ({Describe(_schema)}).");
+        if (!ReferenceEquals(batch.Schema, _schema))
+        {
+            if (!SchemaMatches(batch.Schema))
+                throw new SchemaMismatchException($"Batch schema ({Describe(batch.Schema)}) differs from the writer's schema ({Describe(_schema)}).");
+            // Same names and types: present the arrays under the writer's schema (nullability and metadata may differ).
+            batch = new RecordBatch(_schema, batch.Arrays, batch.Length);
+        }
         var offset = 0;
         while (offset < batch.Length)
         {

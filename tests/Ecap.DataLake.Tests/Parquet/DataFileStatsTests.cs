@@ -211,3 +211,40 @@ public class DataFileStatsTests
         Assert.True(StatsEvaluator.CanMatch(Predicate.Parse("x IS NULL"), file.Stats.GetBounds));
     }
 }
+
+public class DataFileStatsSchemaTests
+{
+    [Fact]
+    public async Task List_columns_are_skipped_and_later_columns_keep_their_stats()
+    {
+        using var dir = new TempDir();
+        var store = new LocalObjectStore(dir.Path);
+        var schema = new Schema([
+            new Field("a", Int64Type.Default, true),
+            new Field("tags", new ListType(StringType.Default), true),
+            new Field("b", StringType.Default, true),
+        ], null);
+        var values = new StringArray.Builder().AppendRange(["x", "y", "z"]).Build();
+        var offsets = new ArrowBuffer.Builder<int>().AppendRange([0, 1, 3, 3]).Build();
+        var tags = new ListArray(new ListType(StringType.Default), 3, offsets, values, ArrowBuffer.Empty, 0);
+        var batch = new RecordBatch(schema, [new Int64Array.Builder().AppendRange([3, 1, 2]).Build(), tags,
+            new StringArray.Builder().Append("q").AppendNull().Append("c").Build()], 3);
+        // A batch whose schema is an equal copy (different nullability) is accepted.
+        var copy = new Schema([new Field("a", Int64Type.Default, false), schema.FieldsList[1], schema.FieldsList[2]], null);
+        var files = await ParquetDataWriter.WriteAllAsync(store, schema, Two(batch, new RecordBatch(copy, batch.Arrays, 3)), i => $"l{i}.parquet");
+        var json = Assert.Single(files).Stats.ToJson();
+        Assert.Equal("""{"numRecords":6,"minValues":{"a":1,"b":"c"},"maxValues":{"a":3,"b":"q"},"nullCount":{"a":0,"b":2}}""", json);
+        var parsed = DataFileStats.Parse(json, schema);
+        Assert.Null(parsed.GetBounds("tags"));
+        Assert.Equal("q", parsed.GetBounds("b")!.Max);
+        using var duck = new DuckDbReader();
+        Assert.Equal(6L, Convert.ToInt64(duck.Scalar($"SELECT sum(len(tags))::BIGINT FROM read_parquet('{store.TryGetLocalPath(files[0].Key)}')")));
+    }
+
+    private static async IAsyncEnumerable<RecordBatch> Two(RecordBatch a, RecordBatch b)
+    {
+        yield return a;
+        yield return b;
+        await Task.CompletedTask;
+    }
+}
