@@ -231,6 +231,26 @@ public sealed class DataFileStats
         return stats;
     }
 
+    /// <summary>Like <see cref="Parse"/>, but false (no stats) for a missing or malformed stats string.</summary>
+    public static bool TryParse(string? json, Schema schema, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DataFileStats? stats)
+    {
+        stats = null;
+        if (string.IsNullOrWhiteSpace(json)) return false;
+        try
+        {
+            stats = Parse(json, schema);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     private static JsonElement? Find(JsonElement section, string[] path)
     {
         if (section.ValueKind != JsonValueKind.Object) return null;

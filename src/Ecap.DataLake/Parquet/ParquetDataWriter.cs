@@ -233,9 +233,9 @@ public sealed class ParquetDataWriter : IDisposable
     private ParquetSharp.ParquetFileReader OpenFooter(OpenFile f)
     {
         if (f.LocalPath is not null) return new ParquetSharp.ParquetFileReader(f.LocalPath);
-        // Remote store: the footer is read back through the store (one ranged read of the file's tail).
-        var bytes = _store.ReadAllAsync(f.Key).GetAwaiter().GetResult();
-        return new ParquetSharp.ParquetFileReader(new MemoryStream(bytes), leaveOpen: false);
+        // Remote store: the footer is read back through the store with ranged reads of the file's tail.
+        var tail = FooterTail.ReadAsync(_store, f.Key, f.Counting!.BytesWritten, CancellationToken.None).GetAwaiter().GetResult();
+        return new ParquetSharp.ParquetFileReader(tail, leaveOpen: false);
     }
 
     private void CheckFloats(RecordBatch batch, OpenFile f)

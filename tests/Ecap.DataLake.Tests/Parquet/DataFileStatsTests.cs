@@ -117,6 +117,17 @@ public class DataFileStatsTests
     }
 
     [Fact]
+    public void Missing_or_malformed_stats_parse_to_nothing()
+    {
+        Assert.False(DataFileStats.TryParse(null, TestBatches.Schema, out _));
+        Assert.False(DataFileStats.TryParse("{not json", TestBatches.Schema, out _));
+        Assert.False(DataFileStats.TryParse("[1,2]", TestBatches.Schema, out _));
+        Assert.True(DataFileStats.TryParse("{\"numRecords\":5,\"minValues\":{\"id\":\"oops\"}}", TestBatches.Schema, out var s));
+        Assert.Null(s.GetBounds("id"));
+        Assert.True(StatsEvaluator.CanMatch(Predicate.Parse("id = 1"), s.GetBounds));
+    }
+
+    [Fact]
     public void Spark_golden_stats_parse_with_offsets()
     {
         var log = File.ReadAllLines(Path.Combine(RepoPaths.Golden("data-skipping-basic-stats-all-types"), "_delta_log", "00000000000000000000.json"));

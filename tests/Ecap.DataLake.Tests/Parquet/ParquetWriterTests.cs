@@ -162,6 +162,16 @@ public class ParquetWriterTests
         }
         Assert.Equal(50_000, total);
         Assert.Equal(Enumerable.Range(0, 50_000).Sum(i => (long)i), sum);
+        // Footer stats fetched by ranged reads: id ranges tile 0..49999 across files.
+        Assert.True(files.Count > 1);
+        long expectedMin = 0;
+        foreach (var f in files)
+        {
+            var b = f.Stats.GetBounds("id")!;
+            Assert.Equal(expectedMin, b.Min);
+            Assert.Equal(expectedMin + f.RowCount - 1, b.Max);
+            expectedMin += f.RowCount;
+        }
     }
 
     [Fact]
