@@ -101,6 +101,9 @@ public static class RowFilter
             case IsNotNull:
                 FillByValidity(array, result, validValue: T, nullValue: F);
                 return result;
+            case Comparison or InList when array.Data.DataType.TypeId == ArrowTypeId.Null:
+                Array.Fill(result, U);
+                return result;
             case Comparison cmp:
                 {
                     var lit = ValueDomain.Coerce(cmp.Value, array.Data.DataType, c.Column);

@@ -26,6 +26,37 @@ public static class ArrowGather
     public static IArrowArray Take(IArrowArray array, ReadOnlySpan<int> indices) =>
         ArrowArrayFactory.BuildArray(Take(array.Data, indices));
 
+    /// <summary>
+    /// An array of <paramref name="length"/> nulls of any type (a column a file does not have, read under a
+    /// newer table schema). Nested types get all-null children of length 0 (lists, maps) or
+    /// <paramref name="length"/> (structs).
+    /// </summary>
+    public static IArrowArray Nulls(IArrowType type, int length) => ArrowArrayFactory.BuildArray(NullData(type, length));
+
+    private static ArrayData NullData(IArrowType type, int length)
+    {
+        if (type.TypeId == ArrowTypeId.Null) return new ArrayData(type, length, length, 0, System.Array.Empty<ArrowBuffer>(), []);
+        var validity = new ArrowBuffer(new byte[(length + 7) / 8]);
+        switch (type)
+        {
+            case BooleanType:
+                return new ArrayData(type, length, length, 0, [validity, new ArrowBuffer(new byte[(length + 7) / 8])], []);
+            case FixedWidthType fw:
+                return new ArrayData(type, length, length, 0, [validity, new ArrowBuffer(new byte[length * Math.Max(1, fw.BitWidth / 8)])], []);
+            case StringType or BinaryType:
+                return new ArrayData(type, length, length, 0, [validity, new ArrowBuffer(new byte[(length + 1) * 4]), ArrowBuffer.Empty], []);
+            case StructType st:
+                return new ArrayData(type, length, length, 0, [validity], st.Fields.Select(f => NullData(f.DataType, length)).ToArray());
+            case ListType lt:
+                return new ArrayData(type, length, length, 0, [validity, new ArrowBuffer(new byte[(length + 1) * 4])], [NullData(lt.ValueDataType, 0)]);
+            case MapType mt:
+                return new ArrayData(type, length, length, 0, [validity, new ArrowBuffer(new byte[(length + 1) * 4])],
+                    [NullData(new StructType([mt.KeyField, mt.ValueField]), 0)]);
+            default:
+                throw new NotSupportedException($"Cannot build a null array of Arrow type {type.Name}.");
+        }
+    }
+
     /// <summary>Index list 0..n-1 where <paramref name="selected"/> is true.</summary>
     public static int[] IndicesOf(ReadOnlySpan<bool> selected)
     {
@@ -42,7 +73,7 @@ public static class ArrowGather
         var n = indices.Length;
         var type = data.DataType;
         if (type.TypeId == ArrowTypeId.Null)
-            return new ArrayData(type, n, n, 0, [ArrowBuffer.Empty], []);
+            return new ArrayData(type, n, n, 0, System.Array.Empty<ArrowBuffer>(), []);
 
         var (validity, nulls) = TakeValidity(data, indices);
         switch (type)

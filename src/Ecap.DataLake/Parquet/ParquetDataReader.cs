@@ -12,8 +12,15 @@ public sealed record ParquetReadOptions
 {
     public static ParquetReadOptions Default { get; } = new();
 
-    /// <summary>Top-level columns to return, in this order; null for all.</summary>
+    /// <summary>Top-level columns to return, in this order; null for all (of <see cref="TableSchema"/> when given, else of the file).</summary>
     public IReadOnlyList<string>? Columns { get; init; }
+
+    /// <summary>
+    /// The schema to read into (a Delta table's current schema): columns the file lacks come back as
+    /// all-null arrays of this schema's type, and filters on them see nulls (schema evolution).
+    /// Null: the file's own schema, and asking for a column it lacks is an error.
+    /// </summary>
+    public Schema? TableSchema { get; init; }
 
     /// <summary>Row groups whose statistics prove no row matches are skipped.</summary>
     public Predicate? Filter { get; init; }
@@ -89,24 +96,39 @@ public static class ParquetDataReader
 
         var schema = reader.Schema;
         var fieldIndex = schema.FieldsList.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
-        var output = options.Columns ?? schema.FieldsList.Select(f => f.Name).ToList();
+        var table = options.TableSchema;
+        var output = options.Columns ?? (table ?? schema).FieldsList.Select(f => f.Name).ToList();
+        // Columns of the table schema the file lacks: returned as nulls, seen as nulls by the filter.
+        var missing = new Dictionary<string, Field>(StringComparer.Ordinal);
         foreach (var c in output)
-            if (!fieldIndex.ContainsKey(c))
-                throw new SchemaMismatchException($"Column '{c}' is not in '{key}'; its columns are: {string.Join(", ", fieldIndex.Keys)}.");
+        {
+            if (fieldIndex.ContainsKey(c)) continue;
+            var tf = table?.FieldsList.FirstOrDefault(f => f.Name == c)
+                ?? throw new SchemaMismatchException($"Column '{c}' is not in '{key}'; its columns are: {string.Join(", ", fieldIndex.Keys)}.");
+            missing[c] = tf;
+        }
 
         var filter = options.Filter;
-        var readNames = new List<string>(output);
-        if (filter is not null && options.FilterRows)
+        var readNames = output.Where(fieldIndex.ContainsKey).ToList();
+        var missingFilterColumns = new List<Field>();
+        if (filter is not null)
         {
             foreach (var name in filter.Columns())
             {
                 // A dotted name (point.x) reads its top-level struct.
                 var c = fieldIndex.ContainsKey(name) ? name : name.Split('.')[0];
                 if (!fieldIndex.ContainsKey(c))
-                    throw new SchemaMismatchException($"Filter column '{name}' is not in '{key}'; its columns are: {string.Join(", ", fieldIndex.Keys)}.");
-                if (!readNames.Contains(c)) readNames.Add(c);
+                {
+                    var tf = table?.FieldsList.FirstOrDefault(f => f.Name == c)
+                        ?? throw new SchemaMismatchException($"Filter column '{name}' is not in '{key}'; its columns are: {string.Join(", ", fieldIndex.Keys)}.");
+                    if (!missingFilterColumns.Contains(tf)) missingFilterColumns.Add(tf);
+                    continue;
+                }
+                if (options.FilterRows && !readNames.Contains(c)) readNames.Add(c);
             }
         }
+        bool IsMissing(string c) => table is not null && !fieldIndex.ContainsKey(c) && !fieldIndex.ContainsKey(c.Split('.')[0]);
+
         // Read in file order (the native reader returns fields in schema order).
         var readFields = readNames.Select(n => fieldIndex[n]).Distinct().Order().ToArray();
         var manifest = reader.SchemaManifest;
@@ -128,7 +150,10 @@ public static class ParquetDataReader
                 if (filter is not null)
                 {
                     var bounds = ParquetFooterStats.RowGroupBounds(meta, leaves!);
-                    if (!StatsEvaluator.CanMatch(filter, c => bounds.GetValueOrDefault(c)))
+                    var rows = meta.NumRows;
+                    ColumnBounds? Lookup(string c) =>
+                        bounds.GetValueOrDefault(c) ?? (IsMissing(c) ? new ColumnBounds(Apache.Arrow.Types.NullType.Default, null, null, rows, rows) : null);
+                    if (!StatsEvaluator.CanMatch(filter, Lookup))
                     {
                         counters?.Add(pruned: 1);
                         continue;
@@ -149,8 +174,12 @@ public static class ParquetDataReader
                 if (batch is null) break;
                 counters?.Add(rows: batch.Length);
                 var result = batch;
-                if (filter is not null && options.FilterRows) result = RowFilter.Filter(result, filter);
-                result = Project(result, output);
+                if (filter is not null && options.FilterRows)
+                {
+                    if (missingFilterColumns.Count > 0) result = AddNullColumns(result, missingFilterColumns);
+                    result = RowFilter.Filter(result, filter);
+                }
+                result = Project(result, output, missing);
                 counters?.Add(returned: result.Length);
                 if (result.Length > 0) yield return result;
             }
@@ -214,8 +243,33 @@ public static class ParquetDataReader
     private static IEnumerable<int> LeafIndices(SchemaField field) =>
         field.Children.Count == 0 ? [field.ColumnIndex] : field.Children.SelectMany(LeafIndices);
 
-    private static RecordBatch Project(RecordBatch batch, IReadOnlyList<string> columns)
+    private static RecordBatch AddNullColumns(RecordBatch batch, IReadOnlyList<Field> fields)
     {
+        var allFields = batch.Schema.FieldsList.Concat(fields.Select(f => new Field(f.Name, Apache.Arrow.Types.NullType.Default, true))).ToList();
+        var arrays = batch.Arrays.Concat(fields.Select(f => (IArrowArray)new NullArray(batch.Length))).ToList();
+        return new RecordBatch(new Schema(allFields, batch.Schema.Metadata), arrays, batch.Length);
+    }
+
+    private static RecordBatch Project(RecordBatch batch, IReadOnlyList<string> columns, IReadOnlyDictionary<string, Field> missing)
+    {
+        if (missing.Count > 0)
+        {
+            var fs = new List<Field>(columns.Count);
+            var arrs = new List<IArrowArray>(columns.Count);
+            foreach (var c in columns)
+            {
+                if (missing.TryGetValue(c, out var mf))
+                {
+                    fs.Add(mf);
+                    arrs.Add(ArrowGather.Nulls(mf.DataType, batch.Length));
+                    continue;
+                }
+                var i = batch.Schema.GetFieldIndex(c);
+                fs.Add(batch.Schema.FieldsList[i]);
+                arrs.Add(batch.Column(i));
+            }
+            return new RecordBatch(new Schema(fs, batch.Schema.Metadata), arrs, batch.Length);
+        }
         if (batch.ColumnCount == columns.Count)
         {
             var same = true;

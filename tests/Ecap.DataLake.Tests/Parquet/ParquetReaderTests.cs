@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Apache.Arrow.Types;
 using Ecap.DataLake.Expressions;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Storage;
@@ -127,5 +128,57 @@ public class ParquetNestedAndForeignFileTests
         Assert.Equal(file.Stats.GetBounds("ts")!.Max, stats.GetBounds("ts")!.Max);
         Assert.Null(stats.GetBounds("amount")!.Max);
         Assert.Equal(file.Stats.GetBounds("amount")!.NullCount, stats.GetBounds("amount")!.NullCount);
+    }
+}
+
+public class ParquetSchemaEvolutionTests
+{
+    [Fact]
+    public async Task Columns_missing_from_an_older_file_read_as_nulls_and_filter_as_nulls()
+    {
+        using var dir = new TempDir();
+        var store = new LocalObjectStore(dir.Path);
+        var file = Assert.Single(await ParquetDataWriter.WriteAllAsync(store, TestBatches.Schema, TestBatches.Stream(3_000, 1_000), i => $"old-{i}.parquet",
+            new ParquetWriteOptions { RowGroupMaxRows = 1_000 }));
+        var table = new Schema([
+            new Field("id", Int64Type.Default, false), new Field("extra", Int64Type.Default, true), new Field("tags", new ListType(StringType.Default), true),
+            new Field("name", StringType.Default, true), new Field("meta", new StructType([new Field("k", StringType.Default, true)]), true),
+        ], null);
+
+        async Task<(List<RecordBatch> Batches, ParquetReadCounters Counters)> Read(string? where)
+        {
+            var counters = new ParquetReadCounters();
+            var list = new List<RecordBatch>();
+            await foreach (var b in ParquetDataReader.ReadAsync(store, file.Key,
+                               new ParquetReadOptions { TableSchema = table, Filter = where is null ? null : Predicate.Parse(where) }, counters))
+                list.Add(b);
+            return (list, counters);
+        }
+
+        var (all, _) = await Read(null);
+        Assert.Equal(3_000, all.Sum(b => b.Length));
+        Assert.All(all, b =>
+        {
+            Assert.Equal(["id", "extra", "tags", "name", "meta"], b.Schema.FieldsList.Select(f => f.Name));
+            Assert.Equal(b.Length, b.Column("extra").NullCount);
+            Assert.Equal(b.Length, b.Column("tags").NullCount);
+            Assert.Equal(b.Length, b.Column("meta").NullCount);
+            Assert.IsType<Int64Array>(b.Column("extra"));
+        });
+
+        var (none, pruned) = await Read("extra = 5");
+        Assert.Empty(none);
+        Assert.Equal(3, pruned.RowGroupsPruned);
+
+        var (nulls, _) = await Read("extra IS NULL AND id < 10");
+        Assert.Equal(10, nulls.Sum(b => b.Length));
+
+        var (notNot, _) = await Read("NOT extra = 5");
+        Assert.Empty(notNot);
+
+        await Assert.ThrowsAsync<SchemaMismatchException>(async () =>
+        {
+            await foreach (var b in ParquetDataReader.ReadAsync(store, file.Key, new ParquetReadOptions { Filter = Predicate.Parse("extra = 5") })) { }
+        });
     }
 }
