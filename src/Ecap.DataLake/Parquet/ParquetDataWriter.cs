@@ -391,13 +391,15 @@ public sealed class ParquetDataWriter : IDisposable
 }
 
 /// <summary>
-/// Decides dictionary encoding for a column from a sample: strings and binaries when at most half the
-/// sampled values are distinct; numbers, dates and timestamps only when clearly low-cardinality
-/// (at most 1 in 10 distinct); booleans never (they are bit-packed already).
+/// Decides dictionary encoding for a column from a sample of the first batch (up to 4096 values):
+/// strings and binaries when at most half the sampled values are distinct; numbers, dates and
+/// timestamps only when clearly low-cardinality (at most 1 in 10 distinct); booleans never (they are
+/// bit-packed already); on when the sample is too small (under 64 values) to judge.
 /// </summary>
 internal static class DictionaryAdvisor
 {
     private const int SampleSize = 4096;
+    private const int MinSample = 64;
 
     public static bool UseDictionary(IArrowArray array)
     {
@@ -421,7 +423,9 @@ internal static class DictionaryAdvisor
                         h.AddBytes(bin.GetBytes(i));
                         set.Add(h.ToHashCode());
                     }
-                    return valid == 0 || set.Count <= valid / 2;
+                    // Too few values to judge: keep the dictionary (the native writer falls back to plain
+                    // encoding by itself when a column's dictionary page grows past its limit).
+                    return valid < MinSample || set.Count <= valid / 2;
                 }
             case FixedWidthType fw:
                 {
@@ -437,7 +441,7 @@ internal static class DictionaryAdvisor
                         slice.CopyTo(buf);
                         set.Add(MemoryMarshal.Read<Int128>(buf));
                     }
-                    return set.Count <= n / 10;
+                    return n < MinSample || set.Count <= n / 10;
                 }
             default:
                 return true;
