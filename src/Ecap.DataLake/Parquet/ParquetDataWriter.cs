@@ -285,7 +285,8 @@ public sealed class ParquetDataWriter : IDisposable
         if (_options.CompressionLevel is { } level) b.CompressionLevel(level);
         b.MaxRowGroupLength(_options.RowGroupMaxRows);
         b.EnableStatistics();
-        b.CreatedBy("ecap-data-lake (parquet-cpp-arrow via ParquetSharp)");
+        // created_by stays the native writer's "parquet-cpp-arrow version X": readers such as parquet-mr
+        // (Spark) ignore string statistics of files whose created_by they cannot parse (PARQUET-251).
         switch (_options.Dictionary)
         {
             case DictionaryPolicy.Always: b.EnableDictionary(); break;

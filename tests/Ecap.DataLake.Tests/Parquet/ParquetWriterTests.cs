@@ -79,6 +79,7 @@ public class ParquetWriterTests
         var file = Assert.Single(await WriteAsync(store, 20_000));
         using var reader = new ParquetFileReader(store.TryGetLocalPath(file.Key)!);
         var md = reader.FileMetaData;
+        Assert.StartsWith("parquet-cpp-arrow version ", md.CreatedBy);
         var schema = md.Schema;
         var ts = schema.Column(schema.ColumnIndex("ts"));
         Assert.Equal(PhysicalType.Int64, ts.PhysicalType);
