@@ -139,15 +139,24 @@ public sealed class ParquetDataWriter : IDisposable
         return _files;
     }
 
+    /// <summary>
+    /// Releases native resources. A file still open (no <see cref="Complete"/>, an error or a cancellation)
+    /// is abandoned and deleted from the store, best effort; files already closed stay (uncommitted files
+    /// are never read and vacuum removes them).
+    /// </summary>
     public void Dispose()
     {
-        // An unfinished file is abandoned (never committed; vacuum removes it).
-        if (_current is not null)
+        if (_current is { } f)
         {
-            try { _current.Writer.Dispose(); } catch { /* already failing */ }
-            _current.Output?.Dispose();
-            _current.Stream?.Dispose();
             _current = null;
+            try { f.Writer.Dispose(); } catch (Exception) { /* already failing */ }
+            try
+            {
+                f.Output?.Dispose();
+                f.Stream?.Dispose();
+                _store.DeleteAsync(f.Key).GetAwaiter().GetResult();
+            }
+            catch (Exception) { /* best effort */ }
         }
         _writerProperties?.Dispose();
         _arrowProperties?.Dispose();

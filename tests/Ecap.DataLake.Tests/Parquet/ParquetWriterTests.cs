@@ -191,6 +191,33 @@ public class ParquetWriterTests
         Assert.Equal(TestBatches.Schema.FieldsList.Count, info.Schema.FieldsList.Count);
     }
 
+    [Fact]
+    public async Task An_abandoned_file_is_removed_and_closed_files_stay()
+    {
+        using var dir = new TempDir();
+        var store = new LocalObjectStore(dir.Path);
+        using var cts = new CancellationTokenSource();
+        var written = 0;
+        async IAsyncEnumerable<RecordBatch> Batches()
+        {
+            for (var i = 0; ; i++)
+            {
+                if (i == 12) cts.Cancel();
+                written++;
+                yield return TestBatches.Make(i * 10_000L, 10_000);
+                await Task.Yield();
+            }
+        }
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ParquetDataWriter.WriteAllAsync(store, TestBatches.Schema, Batches(),
+            i => $"c/part-{i}.parquet", new ParquetWriteOptions { TargetFileSizeBytes = 1 << 20 }, cts.Token));
+        var left = Directory.GetFiles(Path.Combine(dir.Path, "c"));
+        Assert.NotEmpty(left);
+        using var duck = new DuckDbReader();
+        // Every file left behind is a complete Parquet file.
+        var rows = Convert.ToInt64(duck.Scalar($"SELECT count(*) FROM read_parquet({DuckDbReader.FileList(left)})"));
+        Assert.True(rows > 0 && rows < written * 10_000L);
+    }
+
     internal static void AssertBatchesEqual(RecordBatch expected, RecordBatch actual)
     {
         Assert.Equal(expected.Length, actual.Length);
