@@ -323,8 +323,20 @@ public static class RowFilter
             case decimal d: v = d; break;
             case double d:
                 if (double.IsNaN(d)) { Array.Fill(result, op == ComparisonOp.NotEqual ? T : F); return; }
-                if (d > 7.9e28 || d < -7.9e28) { FillOutOfRange(result, op, above: d > 0); return; }
-                v = (decimal)d;
+                if (d >= 9.2233720368547758e18 || d < -9.2233720368547758e18) { FillOutOfRange(result, op, above: d > 0); return; }
+                // Floor/ceiling are exact in double; (decimal)d would round to 15 digits.
+                var fl = Math.Floor(d);
+                if (fl != d)
+                {
+                    switch (op)
+                    {
+                        case ComparisonOp.Equal: Array.Fill(result, F); return;
+                        case ComparisonOp.NotEqual: Array.Fill(result, T); return;
+                        case ComparisonOp.LessThan or ComparisonOp.LessThanOrEqual: op = ComparisonOp.LessThanOrEqual; v = (long)fl; break;
+                        default: op = ComparisonOp.GreaterThanOrEqual; v = (long)Math.Ceiling(d); break;
+                    }
+                }
+                else v = (long)d;
                 break;
             default: throw new PredicateTypeException($"Cannot compare an integer column with {lit.GetType().Name}.");
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using Apache.Arrow.Types;
 
@@ -163,21 +164,36 @@ public static class ValueDomain
         }
         if (IsNumeric(a) && IsNumeric(b))
         {
-            if (a is double || b is double)
-            {
-                var x = ToDouble(a);
-                var y = ToDouble(b);
-                // Exact path when both fit decimal (avoids long->double rounding above 2^53).
-                if (!double.IsNaN(x) && !double.IsNaN(y) && Math.Abs(x) < 7.9e27 && Math.Abs(y) < 7.9e27)
-                    return ToDecimalExact(a).CompareTo(ToDecimalExact(b));
-                return x.CompareTo(y);
-            }
+            // Exact: long and decimal convert to decimal without loss; a double is compared by its binary value.
+            if (a is double da2) return -CompareExact(ToDecimal(b), da2);
+            if (b is double db2) return CompareExact(ToDecimal(a), db2);
             return ToDecimal(a).CompareTo(ToDecimal(b));
         }
         throw new PredicateTypeException($"Cannot compare {a.GetType().Name} with {b.GetType().Name}.");
     }
 
-    private static decimal ToDecimalExact(object n) => n switch { long l => l, decimal m => m, double d => (decimal)d, _ => 0 };
+    /// <summary>Compares a decimal with a double exactly (NaN sorts above everything, like double.CompareTo).</summary>
+    internal static int CompareExact(decimal m, double d)
+    {
+        if (double.IsNaN(d) || double.IsPositiveInfinity(d)) return -1;
+        if (double.IsNegativeInfinity(d)) return 1;
+        var bits = decimal.GetBits(m);
+        var scale = (bits[3] >> 16) & 0xFF;
+        var num = ((BigInteger)(uint)bits[2] << 64) | ((BigInteger)(uint)bits[1] << 32) | (uint)bits[0];
+        if (bits[3] < 0) num = -num;
+        var raw = BitConverter.DoubleToInt64Bits(d);
+        var exponent = (int)((raw >> 52) & 0x7FF);
+        var fraction = raw & 0xF_FFFF_FFFF_FFFFL;
+        BigInteger mantissa = exponent == 0 ? fraction : fraction | (1L << 52);
+        var exp = exponent == 0 ? -1074 : exponent - 1075;
+        if (raw < 0) mantissa = -mantissa;
+        // num / 10^scale  vs  mantissa * 2^exp
+        var left = num;
+        var right = mantissa * BigInteger.Pow(10, scale);
+        if (exp < 0) left <<= -exp;
+        else right <<= exp;
+        return left.CompareTo(right);
+    }
 
     private static bool IsNumeric(object o) => o is long or double or decimal;
 

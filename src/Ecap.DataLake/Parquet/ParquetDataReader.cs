@@ -30,6 +30,9 @@ public sealed record ParquetReadOptions
 
     /// <summary>Rows per returned batch (the native reader's batch size); null for its default (64Ki).</summary>
     public int? BatchSize { get; init; }
+
+    /// <summary>Let the native reader decode the columns of a row group in parallel.</summary>
+    public bool UseThreads { get; init; } = true;
 }
 
 /// <summary>What a read touched. Thread-safe; one instance may be shared by the reads of a scan.</summary>
@@ -90,6 +93,7 @@ public static class ParquetDataReader
         using var readerProps = ReaderProperties.GetDefaultReaderProperties();
         using var arrowProps = ArrowReaderProperties.GetDefault();
         if (options.BatchSize is { } bs) arrowProps.BatchSize = bs;
+        arrowProps.UseThreads = options.UseThreads;
         using var reader = source.Path is not null
             ? new FileReader(source.Path, readerProps, arrowProps)
             : new FileReader(source.Stream!, readerProps, arrowProps, leaveOpen: true);

@@ -216,6 +216,12 @@ public class RowFilterTests
         Assert.Equal(2, RowFilter.Filter(batch, Predicate.Parse("x > 0.5")).Length);
         Assert.Equal(3, RowFilter.Filter(batch, Predicate.Parse("x <= 0.5")).Length);
         Assert.Equal(0, RowFilter.Filter(batch, Predicate.Parse("x = 0.5")).Length);
+        var big = new RecordBatch(new Schema([new Field("y", Int64Type.Default, false)], null),
+            [new Int64Array.Builder().AppendRange([9_007_199_254_740_993L, 1_234_567_890_124L]).Build()], 2);
+        Assert.Equal(1, RowFilter.Filter(big, new Comparison("y", ComparisonOp.GreaterThan, 9_007_199_254_740_992.0)).Length);
+        Assert.Equal(0, RowFilter.Filter(big, new Comparison("y", ComparisonOp.Equal, 9_007_199_254_740_992.0)).Length);
+        Assert.Equal(2, RowFilter.Filter(big, new Comparison("y", ComparisonOp.GreaterThan, 1_234_567_890_123.99999)).Length);
+        Assert.Equal(0, RowFilter.Filter(big, new Comparison("y", ComparisonOp.LessThan, 1_234_567_890_123.99999)).Length);
     }
 
     [Fact]

@@ -44,6 +44,22 @@ public class StatsEvaluatorTests
         Assert.Equal(canMatch, StatsEvaluator.CanMatch(Predicate.Parse(predicate), Bounds(("x", Long(10, 20)))));
 
     [Fact]
+    public void Mixed_numeric_comparisons_are_exact()
+    {
+        Assert.True(ValueDomain.Compare(9_007_199_254_740_993L, 9_007_199_254_740_992.0) > 0);
+        Assert.True(ValueDomain.Compare(9_007_199_254_740_992.0, 9_007_199_254_740_993L) < 0);
+        Assert.Equal(0, ValueDomain.Compare(5L, 5.0));
+        Assert.True(ValueDomain.Compare(0.1m, 0.1) < 0); // the double 0.1 is 0.1000000000000000055...
+        Assert.True(ValueDomain.Compare(-0.5m, -0.5000001) > 0);
+        Assert.True(ValueDomain.Compare(long.MaxValue, 1e300) < 0);
+        Assert.True(ValueDomain.Compare(long.MinValue, double.NegativeInfinity) > 0);
+        Assert.True(ValueDomain.Compare(123456789012345678L, 123456789012345680.0) < 0);
+        var b = Bounds(("x", Long(123456789012345678L, 123456789012345678L)));
+        Assert.True(StatsEvaluator.CanMatch(new Comparison("x", ComparisonOp.Equal, 123456789012345678L), b));
+        Assert.False(StatsEvaluator.CanMatch(new Comparison("x", ComparisonOp.GreaterThan, 123456789012345678.0 + 100), b));
+    }
+
+    [Fact]
     public void Constant_column_can_not_be_unequal()
     {
         var b = Bounds(("x", Long(7, 7)));
