@@ -220,8 +220,8 @@ public class RowFilterTests
             [new Int64Array.Builder().AppendRange([9_007_199_254_740_993L, 1_234_567_890_124L]).Build()], 2);
         Assert.Equal(1, RowFilter.Filter(big, new Comparison("y", ComparisonOp.GreaterThan, 9_007_199_254_740_992.0)).Length);
         Assert.Equal(0, RowFilter.Filter(big, new Comparison("y", ComparisonOp.Equal, 9_007_199_254_740_992.0)).Length);
-        Assert.Equal(2, RowFilter.Filter(big, new Comparison("y", ComparisonOp.GreaterThan, 1_234_567_890_123.99999)).Length);
-        Assert.Equal(0, RowFilter.Filter(big, new Comparison("y", ComparisonOp.LessThan, 1_234_567_890_123.99999)).Length);
+        Assert.Equal(2, RowFilter.Filter(big, new Comparison("y", ComparisonOp.GreaterThan, 1_234_567_890_123.999)).Length);
+        Assert.Equal(0, RowFilter.Filter(big, new Comparison("y", ComparisonOp.LessThan, 1_234_567_890_123.999)).Length);
     }
 
     [Fact]
