@@ -193,7 +193,7 @@ public sealed class ParquetDataWriter : IDisposable
         if (local is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(local)!);
-            var writer = new FileWriter(local, _schema, _writerProperties, _arrowProperties);
+            var writer = new FileWriter(local, FileSchema(), _writerProperties, _arrowProperties);
             _current = new OpenFile(key, writer, local, null, null, null);
         }
         else
@@ -201,9 +201,18 @@ public sealed class ParquetDataWriter : IDisposable
             var stream = await _store.OpenWriteAsync(key, ct);
             var counting = new CountingStream(stream);
             var output = new ManagedOutputStream(counting, leaveOpen: true);
-            var writer = new FileWriter(output, _schema, _writerProperties, _arrowProperties);
+            var writer = new FileWriter(output, FileSchema(), _writerProperties, _arrowProperties);
             _current = new OpenFile(key, writer, null, stream, counting, output);
         }
+    }
+
+    /// <summary>The writer's schema with <see cref="ParquetWriteOptions.KeyValueMetadata"/> added (written to the footer).</summary>
+    private Schema FileSchema()
+    {
+        if (_options.KeyValueMetadata is not { Count: > 0 } extra) return _schema;
+        var metadata = new Dictionary<string, string>(_schema.Metadata ?? new Dictionary<string, string>());
+        foreach (var (k, v) in extra) metadata[k] = v;
+        return new Schema(_schema.FieldsList, metadata);
     }
 
     private void CloseCurrent()

@@ -180,7 +180,13 @@ public class ParquetWriterTests
     {
         using var dir = new TempDir();
         var store = new LocalObjectStore(dir.Path);
-        var file = Assert.Single(await WriteAsync(store, 30_000, new ParquetWriteOptions { RowGroupMaxRows = 10_000 }));
+        var file = Assert.Single(await WriteAsync(store, 30_000, new ParquetWriteOptions
+        {
+            RowGroupMaxRows = 10_000,
+            KeyValueMetadata = new Dictionary<string, string> { ["ecap.writer"] = "test" },
+        }));
+        using (var pr = new ParquetFileReader(store.TryGetLocalPath(file.Key)!))
+            Assert.Equal("test", pr.FileMetaData.KeyValueMetadata["ecap.writer"]);
         var info = await ParquetDataReader.ReadMetadataAsync(store, file.Key);
         Assert.Equal(30_000, info.RowCount);
         Assert.Equal(3, info.RowGroups.Count);
