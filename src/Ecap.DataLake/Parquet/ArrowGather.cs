@@ -57,6 +57,35 @@ public static class ArrowGather
         }
     }
 
+    /// <summary>
+    /// Splits a batch into groups (partitions, buckets): row i goes to group <c>groupOfRow[i]</c>
+    /// (0..groupCount-1); rows keep their order within a group. Groups without rows are null. One
+    /// counting pass and one <see cref="Take(RecordBatch, ReadOnlySpan{int})"/> per non-empty group.
+    /// </summary>
+    public static RecordBatch?[] Split(RecordBatch batch, ReadOnlySpan<int> groupOfRow, int groupCount)
+    {
+        if (groupOfRow.Length != batch.Length)
+            throw new ArgumentException($"groupOfRow has {groupOfRow.Length} entries for {batch.Length} rows.", nameof(groupOfRow));
+        var starts = new int[groupCount + 1];
+        foreach (var g in groupOfRow)
+        {
+            if ((uint)g >= (uint)groupCount) throw new ArgumentOutOfRangeException(nameof(groupOfRow), $"Group {g} is outside 0..{groupCount - 1}.");
+            starts[g + 1]++;
+        }
+        for (var g = 0; g < groupCount; g++) starts[g + 1] += starts[g];
+        var next = starts.AsSpan(0, groupCount).ToArray();
+        var order = new int[groupOfRow.Length];
+        for (var i = 0; i < groupOfRow.Length; i++) order[next[groupOfRow[i]]++] = i;
+        var result = new RecordBatch?[groupCount];
+        for (var g = 0; g < groupCount; g++)
+        {
+            var len = starts[g + 1] - starts[g];
+            if (len == 0) continue;
+            result[g] = len == batch.Length ? batch : Take(batch, order.AsSpan(starts[g], len));
+        }
+        return result;
+    }
+
     /// <summary>Index list 0..n-1 where <paramref name="selected"/> is true.</summary>
     public static int[] IndicesOf(ReadOnlySpan<bool> selected)
     {

@@ -27,6 +27,24 @@ public class ArrowGatherTests
     }
 
     [Fact]
+    public void Split_groups_rows_in_order_and_skips_empty_groups()
+    {
+        var batch = TestBatches.Make(0, 1000);
+        var groups = Enumerable.Range(0, 1000).Select(i => i % 7 == 0 ? 4 : i % 3).ToArray();
+        var parts = ArrowGather.Split(batch, groups, 6);
+        Assert.Null(parts[3]);
+        Assert.Null(parts[5]);
+        Assert.Equal(1000, parts.Sum(p => p?.Length ?? 0));
+        for (var g = 0; g < 6; g++)
+        {
+            if (parts[g] is not { } part) continue;
+            var expected = Enumerable.Range(0, 1000).Where(i => groups[i] == g).Select(i => (long)i);
+            Assert.Equal(expected, ((Int64Array)part.Column("id")).Values.ToArray());
+        }
+        Assert.Same(batch, ArrowGather.Split(batch, new int[1000], 1)[0]);
+    }
+
+    [Fact]
     public void Take_respects_sliced_inputs()
     {
         var batch = TestBatches.Make(0, 100).Slice(37, 40);
