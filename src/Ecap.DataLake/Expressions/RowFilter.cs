@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
@@ -71,6 +72,7 @@ public static class RowFilter
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Combine(byte[] left, byte[] right, bool min)
     {
         var i = 0;
@@ -372,6 +374,7 @@ public static class RowFilter
         Array.Fill(result, truth ? T : F);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CompareValues<TV>(ReadOnlySpan<TV> v, ComparisonOp op, TV x, byte[] r)
         where TV : IComparisonOperators<TV, TV, bool>
     {
@@ -401,6 +404,7 @@ public static class RowFilter
         return ok ? T : F;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CompareStrings(ArrayData data, ComparisonOp op, string lit, byte[] result)
     {
         var x = Encoding.UTF8.GetBytes(lit);

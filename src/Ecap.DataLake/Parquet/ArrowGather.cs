@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
@@ -173,6 +174,7 @@ public static class ArrowGather
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: skip tier-0 code on first use
     private static (ArrowBuffer Buffer, int NullCount) TakeValidity(ArrayData data, ReadOnlySpan<int> indices)
     {
         if (data.NullCount == 0 || data.Buffers.Length == 0 || data.Buffers[0].IsEmpty) return (ArrowBuffer.Empty, 0);
@@ -193,6 +195,7 @@ public static class ArrowGather
         return nulls == 0 ? (ArrowBuffer.Empty, 0) : (new ArrowBuffer(dst), nulls);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: skip tier-0 code on first use
     private static ArrowBuffer TakeBits(ReadOnlySpan<byte> src, int offset, ReadOnlySpan<int> indices)
     {
         var dst = new byte[(indices.Length + 7) / 8];
@@ -204,6 +207,7 @@ public static class ArrowGather
         return new ArrowBuffer(dst);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: skip tier-0 code on first use
     private static ArrowBuffer TakeFixed<T>(ReadOnlySpan<byte> buffer, int offset, ReadOnlySpan<int> indices) where T : unmanaged
     {
         var src = MemoryMarshal.Cast<byte, T>(buffer)[offset..];
@@ -213,6 +217,7 @@ public static class ArrowGather
         return new ArrowBuffer(bytes);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: skip tier-0 code on first use
     private static ArrowBuffer TakeFixedBytes(ReadOnlySpan<byte> buffer, int offset, int width, ReadOnlySpan<int> indices)
     {
         var bytes = GC.AllocateUninitializedArray<byte>(indices.Length * width);
@@ -221,6 +226,7 @@ public static class ArrowGather
         return new ArrowBuffer(bytes);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: skip tier-0 code on first use
     private static (ArrowBuffer Offsets, ArrowBuffer Values) TakeVarBinary(ReadOnlySpan<byte> offsetBuffer, ReadOnlySpan<byte> values, int offset, ReadOnlySpan<int> indices)
     {
         var src = MemoryMarshal.Cast<byte, int>(offsetBuffer)[offset..];

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
@@ -272,6 +273,7 @@ public sealed class ParquetDataWriter : IDisposable
     }
 
     /// <summary>True if any value is NaN or ±infinity (null slots may hold anything; that only costs min/max).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool HasNonFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var i = 0;
