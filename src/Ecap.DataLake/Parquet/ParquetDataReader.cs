@@ -1,0 +1,322 @@
+using System.Runtime.CompilerServices;
+using Apache.Arrow;
+using Ecap.DataLake.Expressions;
+using Ecap.DataLake.Storage;
+using ParquetSharp;
+using ParquetSharp.Arrow;
+
+namespace Ecap.DataLake.Parquet;
+
+/// <summary>Options of <see cref="ParquetDataReader.ReadAsync"/>.</summary>
+public sealed record ParquetReadOptions
+{
+    public static ParquetReadOptions Default { get; } = new();
+
+    /// <summary>Top-level columns to return, in this order; null for all (of <see cref="TableSchema"/> when given, else of the file).</summary>
+    public IReadOnlyList<string>? Columns { get; init; }
+
+    /// <summary>
+    /// The schema to read into (a Delta table's current schema): columns the file lacks come back as
+    /// all-null arrays of this schema's type, and filters on them see nulls (schema evolution).
+    /// Null: the file's own schema, and asking for a column it lacks is an error.
+    /// </summary>
+    public Schema? TableSchema { get; init; }
+
+    /// <summary>Row groups whose statistics prove no row matches are skipped.</summary>
+    public Predicate? Filter { get; init; }
+
+    /// <summary>Also drop non-matching rows of the row groups read (default); false returns whole row groups.</summary>
+    public bool FilterRows { get; init; } = true;
+
+    /// <summary>Rows per returned batch (the native reader's batch size); null for its default (64Ki).</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>Let the native reader decode the columns of a row group in parallel.</summary>
+    public bool UseThreads { get; init; } = true;
+}
+
+/// <summary>What a read touched. Thread-safe; one instance may be shared by the reads of a scan.</summary>
+public sealed class ParquetReadCounters
+{
+    private long _rowGroupsTotal, _rowGroupsPruned, _rowGroupsRead, _bytesScanned, _rowsRead, _rowsReturned;
+
+    public long RowGroupsTotal => Interlocked.Read(ref _rowGroupsTotal);
+    public long RowGroupsPruned => Interlocked.Read(ref _rowGroupsPruned);
+    public long RowGroupsRead => Interlocked.Read(ref _rowGroupsRead);
+
+    /// <summary>Compressed bytes of the column chunks read.</summary>
+    public long BytesScanned => Interlocked.Read(ref _bytesScanned);
+
+    /// <summary>Rows decoded (before the row filter).</summary>
+    public long RowsRead => Interlocked.Read(ref _rowsRead);
+
+    /// <summary>Rows returned (after the row filter).</summary>
+    public long RowsReturned => Interlocked.Read(ref _rowsReturned);
+
+    internal void Add(long total = 0, long pruned = 0, long read = 0, long bytes = 0, long rows = 0, long returned = 0)
+    {
+        Interlocked.Add(ref _rowGroupsTotal, total);
+        Interlocked.Add(ref _rowGroupsPruned, pruned);
+        Interlocked.Add(ref _rowGroupsRead, read);
+        Interlocked.Add(ref _bytesScanned, bytes);
+        Interlocked.Add(ref _rowsRead, rows);
+        Interlocked.Add(ref _rowsReturned, returned);
+    }
+}
+
+/// <summary>Sizes of one row group.</summary>
+public sealed record RowGroupInfo(long RowCount, long CompressedBytes, long UncompressedBytes);
+
+/// <summary>Footer facts of one Parquet file (row counts and sizes; for table info and compression ratios).</summary>
+public sealed record ParquetFileInfo(long RowCount, long FileSizeBytes, long CompressedBytes, long UncompressedBytes,
+    IReadOnlyList<RowGroupInfo> RowGroups, Schema Schema)
+{
+    /// <summary>Uncompressed / compressed column bytes (1 when empty).</summary>
+    public double CompressionRatio => CompressedBytes == 0 ? 1 : (double)UncompressedBytes / CompressedBytes;
+}
+
+/// <summary>
+/// Reads Parquet data files through an object store as a stream of Arrow record batches
+/// (<see cref="IAsyncEnumerable{T}"/>; the native reads run synchronously between yields, one row group
+/// at a time, so memory stays within one row group of the projected columns). Row groups are pruned
+/// with <see cref="StatsEvaluator"/> over their footer statistics; predicate columns not in the
+/// projection are read for the row filter and then dropped. Local stores are opened by path;
+/// other stores through a seekable stream (non-seekable streams are spooled to a temporary file).
+/// </summary>
+public static class ParquetDataReader
+{
+    public static async IAsyncEnumerable<RecordBatch> ReadAsync(IObjectStore store, string key, ParquetReadOptions? options = null,
+        ParquetReadCounters? counters = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        options ??= ParquetReadOptions.Default;
+        using var source = await OpenAsync(store, key, ct);
+        using var readerProps = ReaderProperties.GetDefaultReaderProperties();
+        using var arrowProps = ArrowReaderProperties.GetDefault();
+        if (options.BatchSize is { } bs) arrowProps.BatchSize = bs;
+        arrowProps.UseThreads = options.UseThreads;
+        using var reader = source.Path is not null
+            ? new FileReader(source.Path, readerProps, arrowProps)
+            : new FileReader(source.Stream!, readerProps, arrowProps, leaveOpen: true);
+
+        var schema = reader.Schema;
+        var fieldIndex = schema.FieldsList.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
+        var table = options.TableSchema;
+        var output = options.Columns ?? (table ?? schema).FieldsList.Select(f => f.Name).ToList();
+        // Columns of the table schema the file lacks: returned as nulls, seen as nulls by the filter.
+        var missing = new Dictionary<string, Field>(StringComparer.Ordinal);
+        foreach (var c in output)
+        {
+            if (fieldIndex.ContainsKey(c)) continue;
+            var tf = table?.FieldsList.FirstOrDefault(f => f.Name == c)
+                ?? throw new SchemaMismatchException($"Column '{c}' is not in '{key}'; its columns are: {string.Join(", ", fieldIndex.Keys)}.");
+            missing[c] = tf;
+        }
+
+        var filter = options.Filter;
+        var readNames = output.Where(fieldIndex.ContainsKey).ToList();
+        var missingFilterColumns = new List<Field>();
+        if (filter is not null)
+        {
+            foreach (var name in filter.Columns())
+            {
+                // A dotted name (point.x) reads its top-level struct.
+                var c = fieldIndex.ContainsKey(name) ? name : name.Split('.')[0];
+                if (!fieldIndex.ContainsKey(c))
+                {
+                    var tf = table?.FieldsList.FirstOrDefault(f => f.Name == c)
+                        ?? throw new SchemaMismatchException($"Filter column '{name}' is not in '{key}'; its columns are: {string.Join(", ", fieldIndex.Keys)}.");
+                    if (!missingFilterColumns.Contains(tf)) missingFilterColumns.Add(tf);
+                    continue;
+                }
+                if (options.FilterRows && !readNames.Contains(c)) readNames.Add(c);
+            }
+        }
+        bool IsMissing(string c) => table is not null && !fieldIndex.ContainsKey(c) && !fieldIndex.ContainsKey(c.Split('.')[0]);
+
+        // Read in file order (the native reader returns fields in schema order).
+        var readFields = readNames.Select(n => fieldIndex[n]).Distinct().Order().ToArray();
+        var manifest = reader.SchemaManifest;
+        var leafIndices = readFields.SelectMany(i => LeafIndices(manifest.SchemaFields[i])).ToArray();
+
+        var parquet = reader.ParquetReader;
+        var md = parquet.FileMetaData;
+        var leaves = filter is null ? null : ParquetFooterStats.Leaves(schema);
+        var numRowGroups = md.NumRowGroups;
+        counters?.Add(total: numRowGroups);
+
+        for (var g = 0; g < numRowGroups; g++)
+        {
+            ct.ThrowIfCancellationRequested();
+            long bytes = 0;
+            using (var rg = parquet.RowGroup(g))
+            {
+                var meta = rg.MetaData;
+                if (filter is not null)
+                {
+                    var bounds = ParquetFooterStats.RowGroupBounds(meta, leaves!);
+                    var rows = meta.NumRows;
+                    ColumnBounds? Lookup(string c) =>
+                        bounds.GetValueOrDefault(c) ?? (IsMissing(c) ? new ColumnBounds(Apache.Arrow.Types.NullType.Default, null, null, rows, rows) : null);
+                    if (!StatsEvaluator.CanMatch(filter, Lookup))
+                    {
+                        counters?.Add(pruned: 1);
+                        continue;
+                    }
+                }
+                foreach (var leaf in leafIndices)
+                {
+                    using var chunk = meta.GetColumnChunkMetaData(leaf);
+                    bytes += chunk.TotalCompressedSize;
+                }
+            }
+            counters?.Add(read: 1, bytes: bytes);
+
+            using var stream = reader.GetRecordBatchReader([g], leafIndices.Length == 0 ? null : leafIndices);
+            while (true)
+            {
+                var batch = await stream.ReadNextRecordBatchAsync(ct);
+                if (batch is null) break;
+                counters?.Add(rows: batch.Length);
+                var result = batch;
+                if (filter is not null && options.FilterRows)
+                {
+                    if (missingFilterColumns.Count > 0) result = AddNullColumns(result, missingFilterColumns);
+                    result = RowFilter.Filter(result, filter);
+                }
+                result = Project(result, output, missing);
+                counters?.Add(returned: result.Length);
+                if (result.Length > 0) yield return result;
+            }
+        }
+    }
+
+    /// <summary>Footer facts of a file: rows, row groups, compressed and uncompressed sizes.</summary>
+    public static async Task<ParquetFileInfo> ReadMetadataAsync(IObjectStore store, string key, CancellationToken ct = default)
+    {
+        using var source = await OpenAsync(store, key, ct);
+        using var reader = source.Path is not null ? new ParquetSharp.ParquetFileReader(source.Path) : new ParquetSharp.ParquetFileReader(source.Stream!, leaveOpen: true);
+        var md = reader.FileMetaData;
+        var groups = new List<RowGroupInfo>();
+        long compressed = 0, uncompressed = 0;
+        for (var g = 0; g < md.NumRowGroups; g++)
+        {
+            using var rg = reader.RowGroup(g);
+            var meta = rg.MetaData;
+            long c = 0, u = 0;
+            for (var i = 0; i < meta.NumColumns; i++)
+            {
+                using var chunk = meta.GetColumnChunkMetaData(i);
+                c += chunk.TotalCompressedSize;
+                u += chunk.TotalUncompressedSize;
+            }
+            groups.Add(new RowGroupInfo(meta.NumRows, c, u));
+            compressed += c;
+            uncompressed += u;
+        }
+        Schema schema;
+        using (var arrow = source.Path is not null ? new FileReader(source.Path) : null)
+        {
+            schema = arrow?.Schema ?? ArrowSchemaOf(source.Stream!);
+        }
+        var size = source.Path is not null ? new FileInfo(source.Path).Length : source.Stream!.Length;
+        return new ParquetFileInfo(md.NumRows, size, compressed, uncompressed, groups, schema);
+    }
+
+    /// <summary>
+    /// Delta stats of an existing Parquet file (for example one added to a table as is), from its footer.
+    /// Float and double columns get no min/max, because a foreign writer's bounds may silently skip NaN.
+    /// </summary>
+    public static async Task<DataFileStats> ReadStatsAsync(IObjectStore store, string key, CancellationToken ct = default)
+    {
+        using var source = await OpenAsync(store, key, ct);
+        using var arrow = source.Path is not null ? new FileReader(source.Path) : new FileReader(source.Stream!, leaveOpen: true);
+        var schema = arrow.Schema;
+        var floats = ParquetFooterStats.Leaves(schema)
+            .Where(l => l.Type.TypeId is Apache.Arrow.Types.ArrowTypeId.Float or Apache.Arrow.Types.ArrowTypeId.Double)
+            .Select(l => l.DottedPath).ToHashSet(StringComparer.Ordinal);
+        return DataFileStats.FromFooter(arrow.ParquetReader, schema, floats);
+    }
+
+    private static Schema ArrowSchemaOf(Stream stream)
+    {
+        stream.Position = 0;
+        using var r = new FileReader(stream, leaveOpen: true);
+        return r.Schema;
+    }
+
+    private static IEnumerable<int> LeafIndices(SchemaField field) =>
+        field.Children.Count == 0 ? [field.ColumnIndex] : field.Children.SelectMany(LeafIndices);
+
+    private static RecordBatch AddNullColumns(RecordBatch batch, IReadOnlyList<Field> fields)
+    {
+        var allFields = batch.Schema.FieldsList.Concat(fields.Select(f => new Field(f.Name, Apache.Arrow.Types.NullType.Default, true))).ToList();
+        var arrays = batch.Arrays.Concat(fields.Select(f => (IArrowArray)new NullArray(batch.Length))).ToList();
+        return new RecordBatch(new Schema(allFields, batch.Schema.Metadata), arrays, batch.Length);
+    }
+
+    private static RecordBatch Project(RecordBatch batch, IReadOnlyList<string> columns, IReadOnlyDictionary<string, Field> missing)
+    {
+        if (missing.Count > 0)
+        {
+            var fs = new List<Field>(columns.Count);
+            var arrs = new List<IArrowArray>(columns.Count);
+            foreach (var c in columns)
+            {
+                if (missing.TryGetValue(c, out var mf))
+                {
+                    fs.Add(mf);
+                    arrs.Add(ArrowGather.Nulls(mf.DataType, batch.Length));
+                    continue;
+                }
+                var i = batch.Schema.GetFieldIndex(c);
+                fs.Add(batch.Schema.FieldsList[i]);
+                arrs.Add(batch.Column(i));
+            }
+            return new RecordBatch(new Schema(fs, batch.Schema.Metadata), arrs, batch.Length);
+        }
+        if (batch.ColumnCount == columns.Count)
+        {
+            var same = true;
+            for (var i = 0; i < columns.Count && same; i++) same = batch.Schema.FieldsList[i].Name == columns[i];
+            if (same) return batch;
+        }
+        var fields = new List<Field>(columns.Count);
+        var arrays = new List<IArrowArray>(columns.Count);
+        foreach (var c in columns)
+        {
+            var i = batch.Schema.GetFieldIndex(c);
+            fields.Add(batch.Schema.FieldsList[i]);
+            arrays.Add(batch.Column(i));
+        }
+        return new RecordBatch(new Schema(fields, batch.Schema.Metadata), arrays, batch.Length);
+    }
+
+    private sealed class Source(string? path, Stream? stream, string? tempFile) : IDisposable
+    {
+        public string? Path { get; } = path;
+        public Stream? Stream { get; } = stream;
+
+        public void Dispose()
+        {
+            Stream?.Dispose();
+            if (tempFile is not null) try { File.Delete(tempFile); } catch (IOException) { }
+        }
+    }
+
+    private static async Task<Source> OpenAsync(IObjectStore store, string key, CancellationToken ct)
+    {
+        var local = store.TryGetLocalPath(key);
+        if (local is not null)
+        {
+            if (!File.Exists(local)) throw new FileNotFoundException($"Parquet file '{key}' does not exist in '{store.Location}'.", local);
+            return new Source(local, null, null);
+        }
+        var stream = await store.OpenReadAsync(key, ct);
+        if (stream.CanSeek) return new Source(null, stream, null);
+        var temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ecap-read-" + Guid.NewGuid().ToString("N") + ".parquet");
+        await using (stream)
+        await using (var fs = File.Create(temp))
+            await stream.CopyToAsync(fs, ct);
+        return new Source(temp, null, temp);
+    }
+}
