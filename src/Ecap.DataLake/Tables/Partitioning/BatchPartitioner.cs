@@ -116,7 +116,8 @@ public sealed class BatchPartitioner
             if (bucketIndex >= 0)
             {
                 var buckets = ComputeBuckets(table.Column(bucketIndex), strategy.BucketCount, strategy.BucketColumn!);
-                Accumulate(ref codes, ref groupCount, buckets, strategy.BucketCount + 1);
+                codes ??= new int[n]; // bucket numbers are not dense: always combine so empty buckets get no group
+                GroupCodes.Combine(codes, ref groupCount, buckets, strategy.BucketCount + 1);
             }
         }
         if (n == 0) return [];
@@ -253,9 +254,22 @@ public sealed class BatchPartitioner
                     $"Set the {PartitionStrategy.TimeColumnOption} option to a timestamp column.");
         }
 
-        var outputs = new int[derived.Count][];
-        for (int d = 0; d < outputs.Length; d++) outputs[d] = GC.AllocateUninitializedArray<int>(n);
-        // Rows of a batch usually span few days: convert each distinct day once.
+        // One byte buffer per derived column, written through an int span (no copy afterwards).
+        var buffers = new byte[derived.Count][];
+        for (int d = 0; d < buffers.Length; d++) buffers[d] = GC.AllocateUninitializedArray<byte>(n * sizeof(int));
+        Span<int> years = default, months = default, dayOfMonth = default;
+        for (int d = 0; d < buffers.Length; d++)
+        {
+            var span = MemoryMarshal.Cast<byte, int>(buffers[d].AsSpan());
+            switch (derived[d].Part)
+            {
+                case TimePart.Year: years = span; break;
+                case TimePart.Month: months = span; break;
+                default: dayOfMonth = span; break;
+            }
+        }
+        bool wantYear = !years.IsEmpty, wantMonth = !months.IsEmpty, wantDay = !dayOfMonth.IsEmpty;
+        // Rows of a batch usually span few days: convert each run of one day once.
         int cachedDay = int.MinValue, y = 0, m = 0, dd = 0;
         for (int i = 0; i < n; i++)
         {
@@ -265,21 +279,15 @@ public sealed class BatchPartitioner
                 (y, m, dd) = CivilFromDays(day);
                 cachedDay = day;
             }
-            for (int d = 0; d < outputs.Length; d++)
-            {
-                outputs[d][i] = derived[d].Part switch
-                {
-                    TimePart.Year => y,
-                    TimePart.Month => m,
-                    _ => dd,
-                };
-            }
+            if (wantYear) years[i] = y;
+            if (wantMonth) months[i] = m;
+            if (wantDay) dayOfMonth[i] = dd;
         }
 
         var validity = data.NullCount > 0 ? CopyBitmap(data) : ArrowBuffer.Empty;
-        var result = new IArrowArray[outputs.Length];
-        for (int d = 0; d < outputs.Length; d++)
-            result[d] = new Int32Array(new ArrowBuffer(MemoryMarshal.AsBytes(outputs[d].AsSpan()).ToArray()), validity, n, data.NullCount, 0);
+        var result = new IArrowArray[buffers.Length];
+        for (int d = 0; d < buffers.Length; d++)
+            result[d] = new Int32Array(new ArrowBuffer(buffers[d]), validity, n, data.NullCount, 0);
         return result;
     }
 
