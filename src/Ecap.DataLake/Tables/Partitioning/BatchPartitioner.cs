@@ -127,11 +127,33 @@ public sealed class BatchPartitioner
         foreach (int c in codes) starts[c + 1]++;
         for (int g = 0; g < groupCount; g++) starts[g + 1] += starts[g];
         var rows = GC.AllocateUninitializedArray<int>(n);
+        var position = GC.AllocateUninitializedArray<int>(n);
         var cursor = starts.AsSpan(0, groupCount).ToArray();
-        for (int i = 0; i < n; i++) rows[cursor[codes[i]]++] = i;
+        for (int i = 0; i < n; i++)
+        {
+            int at = cursor[codes[i]]++;
+            rows[at] = i;
+            position[i] = at;
+        }
 
-        // 3. Sort each group, then gather the data columns.
+        // 3. Sort each group's row indices; note the groups whose order changed.
         var sorter = strategy.SortColumns.Count > 0 ? new RowSorter(table, strategy.SortColumns) : null;
+        var reordered = new bool[groupCount];
+        if (sorter is not null)
+        {
+            for (int g = 0; g < groupCount; g++)
+            {
+                var groupRows = rows.AsSpan(starts[g], starts[g + 1] - starts[g]);
+                sorter.Sort(groupRows);
+                for (int k = 1; k < groupRows.Length; k++)
+                {
+                    if (groupRows[k] < groupRows[k - 1]) { reordered[g] = true; break; }
+                }
+            }
+        }
+
+        // 4. Scatter each data column into its groups (sequential reads, one write stream per group),
+        //    then reorder the groups whose sort changed the order, with a gather local to the group.
         var dataColumns = new List<int>();
         var dataFields = new Schema.Builder();
         for (int c = 0; c < schema.FieldsList.Count; c++)
@@ -143,12 +165,27 @@ public sealed class BatchPartitioner
         if (schema.Metadata is not null) dataFields.Metadata(schema.Metadata);
         var dataSchema = dataFields.Build();
 
+        var columnsByGroup = new IArrowArray[groupCount][];
+        for (int g = 0; g < groupCount; g++) columnsByGroup[g] = new IArrowArray[dataColumns.Count];
+        int[]?[] local = new int[groupCount][];
+        for (int g = 0; g < groupCount; g++)
+        {
+            if (!reordered[g]) continue;
+            var l = new int[starts[g + 1] - starts[g]];
+            for (int k = 0; k < l.Length; k++) l[k] = position[rows[starts[g] + k]] - starts[g];
+            local[g] = l;
+        }
+        for (int c = 0; c < dataColumns.Count; c++)
+        {
+            var perGroup = RowScatter.Scatter(table.Column(dataColumns[c]), codes, position, starts);
+            for (int g = 0; g < groupCount; g++)
+                columnsByGroup[g][c] = local[g] is { } l ? RowGather.Take(perGroup[g], l) : perGroup[g];
+        }
+
         var groups = new PartitionGroup[groupCount];
         for (int g = 0; g < groupCount; g++)
         {
-            var groupRows = rows.AsSpan(starts[g], starts[g + 1] - starts[g]);
-            sorter?.Sort(groupRows);
-            int first = groupRows[0];
+            int first = rows[starts[g]];
             var values = new Dictionary<string, string?>(partitionIndexes.Length, StringComparer.Ordinal);
             for (int p = 0; p < partitionIndexes.Length; p++)
                 values[strategy.PartitionColumns[p]] = FormatPartitionValue(table.Column(partitionIndexes[p]), first);
@@ -158,12 +195,10 @@ public sealed class BatchPartitioner
                 var key = table.Column(bucketIndex);
                 bucket = ColumnKeys.IsNull(key.Data, first) ? null : BucketOf(key, first, strategy.BucketCount);
             }
-            var arrays = new IArrowArray[dataColumns.Count];
-            for (int c = 0; c < arrays.Length; c++) arrays[c] = RowGather.Take(table.Column(dataColumns[c]), groupRows);
             groups[g] = new PartitionGroup(
                 values,
                 bucket,
-                new RecordBatch(dataSchema, arrays, groupRows.Length),
+                new RecordBatch(dataSchema, columnsByGroup[g], starts[g + 1] - starts[g]),
                 PartitionPath.Build(strategy.PartitionColumns, values));
         }
         return groups;
