@@ -136,24 +136,7 @@ public sealed class BatchPartitioner
             position[i] = at;
         }
 
-        // 3. Sort each group's row indices; note the groups whose order changed.
-        var sorter = strategy.SortColumns.Count > 0 ? new RowSorter(table, strategy.SortColumns) : null;
-        var reordered = new bool[groupCount];
-        if (sorter is not null)
-        {
-            for (int g = 0; g < groupCount; g++)
-            {
-                var groupRows = rows.AsSpan(starts[g], starts[g + 1] - starts[g]);
-                sorter.Sort(groupRows);
-                for (int k = 1; k < groupRows.Length; k++)
-                {
-                    if (groupRows[k] < groupRows[k - 1]) { reordered[g] = true; break; }
-                }
-            }
-        }
-
-        // 4. Scatter each data column into its groups (sequential reads, one write stream per group),
-        //    then reorder the groups whose sort changed the order, with a gather local to the group.
+        // 3. Scatter each data column into its groups (sequential reads, one write stream per group).
         var dataColumns = new List<int>();
         var dataFields = new Schema.Builder();
         for (int c = 0; c < schema.FieldsList.Count; c++)
@@ -167,19 +150,34 @@ public sealed class BatchPartitioner
 
         var columnsByGroup = new IArrowArray[groupCount][];
         for (int g = 0; g < groupCount; g++) columnsByGroup[g] = new IArrowArray[dataColumns.Count];
-        int[]?[] local = new int[groupCount][];
-        for (int g = 0; g < groupCount; g++)
-        {
-            if (!reordered[g]) continue;
-            var l = new int[starts[g + 1] - starts[g]];
-            for (int k = 0; k < l.Length; k++) l[k] = position[rows[starts[g] + k]] - starts[g];
-            local[g] = l;
-        }
         for (int c = 0; c < dataColumns.Count; c++)
         {
             var perGroup = RowScatter.Scatter(table.Column(dataColumns[c]), codes, position, starts);
+            for (int g = 0; g < groupCount; g++) columnsByGroup[g][c] = perGroup[g];
+        }
+
+        // 4. Sort each group on its own (small, cache-resident) arrays; gather only groups whose order changed.
+        if (strategy.SortColumns.Count > 0)
+        {
+            int[]? order = null;
             for (int g = 0; g < groupCount; g++)
-                columnsByGroup[g][c] = local[g] is { } l ? RowGather.Take(perGroup[g], l) : perGroup[g];
+            {
+                int length = starts[g + 1] - starts[g];
+                if (length < 2) continue;
+                var groupBatch = new RecordBatch(dataSchema, columnsByGroup[g], length);
+                if (order is null || order.Length < length) order = new int[Math.Max(length, order?.Length * 2 ?? 0)];
+                var local = order.AsSpan(0, length);
+                for (int k = 0; k < length; k++) local[k] = k;
+                new RowSorter(groupBatch, strategy.SortColumns).Sort(local);
+                bool changed = false;
+                for (int k = 0; k < length; k++)
+                {
+                    if (local[k] != k) { changed = true; break; }
+                }
+                if (!changed) continue;
+                for (int c = 0; c < dataColumns.Count; c++)
+                    columnsByGroup[g][c] = RowGather.Take(columnsByGroup[g][c], local);
+            }
         }
 
         var groups = new PartitionGroup[groupCount];
@@ -289,6 +287,15 @@ public sealed class BatchPartitioner
                     $"Set the {PartitionStrategy.TimeColumnOption} option to a timestamp column.");
         }
 
+        var timeNulls = ColumnKeys.NullFlags(data);
+        if (timeNulls is not null)
+        {
+            // Null times hold arbitrary values; give them a real day so they do not widen the range below.
+            int fill = 0;
+            for (int i = 0; i < n; i++) if (!timeNulls[i]) { fill = days[i]; break; }
+            for (int i = 0; i < n; i++) if (timeNulls[i]) days[i] = fill;
+        }
+
         // One byte buffer per derived column, written through an int span (no copy afterwards).
         var buffers = new byte[derived.Count][];
         for (int d = 0; d < buffers.Length; d++) buffers[d] = GC.AllocateUninitializedArray<byte>(n * sizeof(int));
@@ -304,19 +311,49 @@ public sealed class BatchPartitioner
             }
         }
         bool wantYear = !years.IsEmpty, wantMonth = !months.IsEmpty, wantDay = !dayOfMonth.IsEmpty;
-        // Rows of a batch usually span few days: convert each run of one day once.
-        int cachedDay = int.MinValue, y = 0, m = 0, dd = 0;
+        // Rows of a batch usually span few days: convert each day of the range once (a lookup table),
+        // or, for a very wide range, each run of one day.
+        int minDay = int.MaxValue, maxDay = int.MinValue;
         for (int i = 0; i < n; i++)
         {
             int day = days[i];
-            if (day != cachedDay)
+            if (day < minDay) minDay = day;
+            if (day > maxDay) maxDay = day;
+        }
+        if (n > 0 && (long)maxDay - minDay < 4 * 366 * 100)
+        {
+            int range = maxDay - minDay + 1;
+            var table = new int[range * 3];
+            for (int d = 0; d < range; d++)
             {
-                (y, m, dd) = CivilFromDays(day);
-                cachedDay = day;
+                var (ty, tm, td) = CivilFromDays(minDay + d);
+                table[3 * d] = ty;
+                table[3 * d + 1] = tm;
+                table[3 * d + 2] = td;
             }
-            if (wantYear) years[i] = y;
-            if (wantMonth) months[i] = m;
-            if (wantDay) dayOfMonth[i] = dd;
+            for (int i = 0; i < n; i++)
+            {
+                int t = (days[i] - minDay) * 3;
+                if (wantYear) years[i] = table[t];
+                if (wantMonth) months[i] = table[t + 1];
+                if (wantDay) dayOfMonth[i] = table[t + 2];
+            }
+        }
+        else
+        {
+            int cachedDay = int.MinValue, y = 0, m = 0, dd = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int day = days[i];
+                if (day != cachedDay)
+                {
+                    (y, m, dd) = CivilFromDays(day);
+                    cachedDay = day;
+                }
+                if (wantYear) years[i] = y;
+                if (wantMonth) months[i] = m;
+                if (wantDay) dayOfMonth[i] = dd;
+            }
         }
 
         var validity = data.NullCount > 0 ? CopyBitmap(data) : ArrowBuffer.Empty;

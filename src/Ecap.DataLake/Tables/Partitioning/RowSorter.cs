@@ -138,22 +138,80 @@ internal sealed class RowSorter
         protected override bool EqualNonNull(int a, int b) => keys[a].CompareTo(keys[b]) == 0;
     }
 
-    private sealed class BytesLevel(ReadOnlyMemory<byte> values, int[] offsets, bool[]? nulls) : SortLevel(nulls)
+    /// <summary>
+    /// Strings/binary: rows are first sorted by a 64-bit big-endian key of the 8 bytes after the
+    /// column's common prefix (a struct sort), then only runs with equal keys are compared in full.
+    /// </summary>
+    private sealed class BytesLevel : SortLevel
     {
-        private ReadOnlySpan<byte> Value(int row) => values.Span.Slice(offsets[row], offsets[row + 1] - offsets[row]);
+        private readonly ReadOnlyMemory<byte> _values;
+        private readonly int[] _offsets;
+        private readonly ulong[] _keys;
+
+        public BytesLevel(ReadOnlyMemory<byte> values, int[] offsets, bool[]? nulls) : base(nulls)
+        {
+            _values = values;
+            _offsets = offsets;
+            var span = values.Span;
+            int n = offsets.Length - 1;
+            // Common prefix of all values (nulls have empty slices and are skipped).
+            int common = int.MaxValue, reference = -1;
+            for (int i = 0; i < n && common > 0; i++)
+            {
+                if (nulls is not null && nulls[i]) continue;
+                var v = span.Slice(offsets[i], offsets[i + 1] - offsets[i]);
+                if (reference < 0) { reference = i; common = v.Length; continue; }
+                var r = span.Slice(offsets[reference], common);
+                common = Math.Min(common, v.Length);
+                common = r.Slice(0, common).CommonPrefixLength(v.Slice(0, common));
+            }
+            if (common == int.MaxValue) common = 0;
+            _keys = GC.AllocateUninitializedArray<ulong>(n);
+            Span<byte> buffer = stackalloc byte[8];
+            for (int i = 0; i < n; i++)
+            {
+                int start = offsets[i] + common, len = offsets[i + 1] - start;
+                if (len >= 8)
+                {
+                    _keys[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(span.Slice(start, 8));
+                }
+                else
+                {
+                    buffer.Clear();
+                    if (len > 0) span.Slice(start, len).CopyTo(buffer);
+                    _keys[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(buffer);
+                }
+            }
+        }
+
+        private ReadOnlySpan<byte> Value(int row) => _values.Span.Slice(_offsets[row], _offsets[row + 1] - _offsets[row]);
 
         protected override void SortNonNull(Span<int> rows)
         {
-            var comparer = new BytesComparer(values, offsets);
+            var comparer = new BytesComparer(_values, _offsets);
             bool sorted = true;
             for (int i = 1; i < rows.Length; i++)
             {
                 if (comparer.Compare(rows[i - 1], rows[i]) > 0) { sorted = false; break; }
             }
-            if (!sorted) rows.Sort(comparer);
+            if (sorted) return;
+            var entries = new Entry<ulong>[rows.Length];
+            for (int i = 0; i < rows.Length; i++) entries[i] = new Entry<ulong>(_keys[rows[i]], rows[i]);
+            entries.AsSpan().Sort();
+            for (int i = 0; i < rows.Length; i++) rows[i] = entries[i].Row;
+            // Equal keys: the values may still differ after the key bytes; compare those runs in full.
+            int start = 0;
+            for (int i = 1; i <= rows.Length; i++)
+            {
+                if (i == rows.Length || entries[i].Key != entries[start].Key)
+                {
+                    if (i - start > 1) rows.Slice(start, i - start).Sort(comparer);
+                    start = i;
+                }
+            }
         }
 
-        protected override bool EqualNonNull(int a, int b) => Value(a).SequenceEqual(Value(b));
+        protected override bool EqualNonNull(int a, int b) => _keys[a] == _keys[b] && Value(a).SequenceEqual(Value(b));
     }
 
     /// <summary>Compares rows by bytes (UTF-8 byte order is code point order), then by row index.</summary>
