@@ -56,7 +56,7 @@ internal sealed class RowSorter
         public static SortLevel Create(IArrowArray array)
         {
             var nulls = ColumnKeys.NullFlags(array.Data);
-            if (ColumnKeys.TryReadLongs(array, out var keys)) return new KeyLevel<long>(keys, nulls);
+            if (ColumnKeys.TryReadLongs(array, out var keys)) return new LongLevel(keys, nulls);
             if (ColumnKeys.IsBytes(array.Data.DataType))
             {
                 var (values, offsets) = ColumnKeys.ReadBytes(array);
@@ -116,6 +116,38 @@ internal sealed class RowSorter
             int c = Key.CompareTo(other.Key);
             return c != 0 ? c : Row.CompareTo(other.Row);
         }
+    }
+
+    /// <summary>
+    /// Long keys: a primitive key/row sort (the runtime's fastest path, not stable), then runs of
+    /// equal keys are put back in row order, which makes the whole sort stable.
+    /// </summary>
+    private sealed class LongLevel(long[] keys, bool[]? nulls) : SortLevel(nulls)
+    {
+        protected override void SortNonNull(Span<int> rows)
+        {
+            bool sorted = true;
+            for (int i = 1; i < rows.Length; i++)
+            {
+                long a = keys[rows[i - 1]], b = keys[rows[i]];
+                if (a > b || (a == b && rows[i - 1] > rows[i])) { sorted = false; break; }
+            }
+            if (sorted) return;
+            var k = new long[rows.Length];
+            for (int i = 0; i < k.Length; i++) k[i] = keys[rows[i]];
+            k.AsSpan().Sort(rows);
+            int start = 0;
+            for (int i = 1; i <= k.Length; i++)
+            {
+                if (i == k.Length || k[i] != k[start])
+                {
+                    if (i - start > 1) rows.Slice(start, i - start).Sort();
+                    start = i;
+                }
+            }
+        }
+
+        protected override bool EqualNonNull(int a, int b) => keys[a] == keys[b];
     }
 
     private sealed class KeyLevel<T>(T[] keys, bool[]? nulls) : SortLevel(nulls) where T : IComparable<T>
@@ -195,15 +227,15 @@ internal sealed class RowSorter
                 if (comparer.Compare(rows[i - 1], rows[i]) > 0) { sorted = false; break; }
             }
             if (sorted) return;
-            var entries = new Entry<ulong>[rows.Length];
-            for (int i = 0; i < rows.Length; i++) entries[i] = new Entry<ulong>(_keys[rows[i]], rows[i]);
-            entries.AsSpan().Sort();
-            for (int i = 0; i < rows.Length; i++) rows[i] = entries[i].Row;
-            // Equal keys: the values may still differ after the key bytes; compare those runs in full.
+            var k = new ulong[rows.Length];
+            for (int i = 0; i < k.Length; i++) k[i] = _keys[rows[i]];
+            k.AsSpan().Sort(rows); // primitive keys: fast, not stable; runs of equal keys are redone below
+            // Equal keys: the values may differ after the key bytes, and rows must keep their order;
+            // sort those runs in full (bytes, then row index).
             int start = 0;
             for (int i = 1; i <= rows.Length; i++)
             {
-                if (i == rows.Length || entries[i].Key != entries[start].Key)
+                if (i == rows.Length || k[i] != k[start])
                 {
                     if (i - start > 1) rows.Slice(start, i - start).Sort(comparer);
                     start = i;

@@ -124,9 +124,9 @@ public static class SampleDataGenerator
             long p = r.Skewed(2, Products);
             prod[i] = p;
             times[i] = ctx.Time(r.Unit(3));
-            int q = 1 + (int)(Math.Pow(r.Unit(4), 4) * 10);
+            int q = 1 + (int)(Pow4(r.Unit(4)) * 10);
             qty[i] = q;
-            long unitCents = 199 + (long)(Math.Pow(r.Unit(5), 3) * 150_000);
+            long unitCents = 199 + (long)(Pow3(r.Unit(5)) * 150_000);
             amounts[i] = unitCents * q;
             currency.Append(Currencies.Utf8(Currencies.Pick(r.Unit(6))));
             payment.Append(PaymentMethods.Utf8(PaymentMethods.Pick(r.Unit(7))));
@@ -233,7 +233,7 @@ public static class SampleDataGenerator
             else referrer.AppendNull();
             bool timed = !r.Chance(17, 0.1);
             durationValid.Set(i, timed);
-            dur[i] = timed ? 50 + (int)(Math.Pow(r.Unit(18), 2) * 120_000) : 0;
+            dur[i] = timed ? 50 + (int)(Pow2(r.Unit(18)) * 120_000) : 0;
         }
         return new RecordBatch(SampleSchemas.UserEvents,
         [
@@ -277,7 +277,7 @@ public static class SampleDataGenerator
             Utf8Formatter.TryFormat(p, nm.Slice(len), out int w);
             name.Commit(len + w);
             brand.Append(Brands.Utf8(pr.Int(3, Brands.Count)));
-            long basePrice = 299 + (long)(Math.Pow(pr.Unit(4), 3) * 200_000);
+            long basePrice = 299 + (long)(Pow3(pr.Unit(4)) * 200_000);
             long current = basePrice + (long)((r.Unit(5) - 0.5) * basePrice * 0.3);
             prices[i] = current;
             int ut = UpdateTypes.Pick(r.Unit(6));
@@ -393,7 +393,7 @@ public static class SampleDataGenerator
             upd[i] = t;
             long updatedDay = Math.DivRem(t, MicrosPerDay, out long rem) - (rem < 0 ? 1 : 0);
             signups[i] = (int)(updatedDay - r.Int(5, 3 * 365));
-            int o = (int)(Math.Pow(r.Unit(6), 3) * 60);
+            int o = (int)(Pow3(r.Unit(6)) * 60);
             ord[i] = o;
             ltvs[i] = o * (1_500 + (long)(r.Unit(7) * 15_000));
             lastOrderValid.Set(i, o > 0);
@@ -410,6 +410,12 @@ public static class SampleDataGenerator
             updated.Build(SampleSchemas.Timestamp),
         ], n);
     }
+
+    private static double Pow2(double u) => u * u;
+
+    private static double Pow3(double u) => u * u * u;
+
+    private static double Pow4(double u) => u * u * (u * u);
 
     private static void WriteHex(ulong value, Span<byte> dst)
     {

@@ -193,6 +193,27 @@ public class BatchPartitionerTests
     }
 
     [Fact]
+    public void Sorting_is_stable_for_equal_keys_of_every_key_kind()
+    {
+        int n = 5000;
+        var rng = new Random(5);
+        var longKey = new long?[n]; var stringKey = new string?[n]; var id = new long?[n];
+        for (int i = 0; i < n; i++)
+        {
+            longKey[i] = rng.Next(4);
+            stringKey[i] = "same-prefix-" + rng.Next(3);
+            id[i] = i;
+        }
+        var batch = Batch(("l", Int64(longKey)), ("s", Strings(stringKey)), ("id", Int64(id)));
+        foreach (var sort in new[] { "l", "s" })
+        {
+            var strategy = PartitionStrategy.Custom([], [sort]);
+            var rows = new BatchPartitioner(strategy).Partition(batch).Single().Rows;
+            PartitionVerifier.Verify(batch, strategy, [new PartitionGroup(new Dictionary<string, string?>(), null, rows, "")]);
+        }
+    }
+
+    [Fact]
     public void Unpartitioned_strategy_makes_one_sorted_group()
     {
         var batch = Batch(("id", Int64(3, 1, 2)));
