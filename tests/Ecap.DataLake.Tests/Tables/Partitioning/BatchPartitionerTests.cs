@@ -95,6 +95,32 @@ public class BatchPartitionerTests
         Assert.Equal(["transaction_id", "timestamp"], byId[1].Rows.Schema.FieldsList.Select(f => f.Name));
     }
 
+    [Theory]
+    [InlineData(TimeUnit.Second, 86_400L)]
+    [InlineData(TimeUnit.Millisecond, 86_400_000L)]
+    [InlineData(TimeUnit.Nanosecond, 86_400_000_000_000L)]
+    public void Derived_columns_work_for_every_timestamp_unit(TimeUnit unit, long perDay)
+    {
+        var type = new TimestampType(unit, "UTC");
+        var raw = new long[] { 19_000 * perDay - 1, 19_000 * perDay, -perDay };
+        var bytes = new byte[raw.Length * 8];
+        Buffer.BlockCopy(raw, 0, bytes, 0, bytes.Length);
+        var ts = new TimestampArray(type, new ArrowBuffer(bytes), ArrowBuffer.Empty, raw.Length, 0, 0);
+        var batch = Batch(("id", Int64(1, 2, 3)), ("at", ts));
+        var strategy = PartitionStrategy.Custom(["year", "month", "day"], ["id"], timeColumn: "at");
+        var groups = new BatchPartitioner(strategy).Partition(batch);
+        Assert.Equal(["year=2022/month=1/day=7/", "year=2022/month=1/day=8/", "year=1969/month=12/day=31/"], groups.Select(g => g.Directory));
+    }
+
+    [Fact]
+    public void Derived_columns_work_for_a_date_time_column()
+    {
+        var batch = Batch(("id", Int64(1, 2)), ("on", Date32s(19_000, -1)));
+        var strategy = PartitionStrategy.Custom(["year", "month"], timeColumn: "on");
+        var groups = new BatchPartitioner(strategy).Partition(batch);
+        Assert.Equal(["year=2022/month=1/", "year=1969/month=12/"], groups.Select(g => g.Directory));
+    }
+
     [Fact]
     public void Derived_columns_already_in_the_batch_are_kept()
     {
