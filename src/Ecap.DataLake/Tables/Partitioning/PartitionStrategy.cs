@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.Json;
+
 namespace Ecap.DataLake.Tables.Partitioning;
 
 /// <summary>Which part of a UTC instant a derived partition column holds.</summary>
@@ -164,6 +167,67 @@ public sealed record PartitionStrategy
         foreach (var s in SortColumns)
             if (PartitionColumns.Contains(s, StringComparer.Ordinal))
                 throw new DataLakeException($"Sort column '{s}' is also a partition column; partition columns are constant within a file.");
+    }
+
+    /// <summary>Prefix of the table properties (Delta <c>metaData.configuration</c>) that hold a strategy.</summary>
+    public const string PropertyPrefix = "ecap.partitioning.";
+
+    /// <summary>
+    /// The strategy as table properties, so a table remembers how it is laid out (Delta keeps the partition
+    /// columns itself in <c>metaData.partitionColumns</c>; these properties hold the rest). Lists are JSON arrays.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ToTableProperties()
+    {
+        var p = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [PropertyPrefix + "partitionColumns"] = JsonSerializer.Serialize(PartitionColumns),
+            [PropertyPrefix + "sortColumns"] = JsonSerializer.Serialize(SortColumns),
+        };
+        if (DataType is { } t) p[PropertyPrefix + "dataType"] = t.ToName();
+        if (TimeColumn is not null) p[PropertyPrefix + "timeColumn"] = TimeColumn;
+        if (DerivedColumns.Count > 0)
+            p[PropertyPrefix + "derivedColumns"] = JsonSerializer.Serialize(
+                DerivedColumns.Select(d => $"{d.Name}:{d.Part.ToString().ToLowerInvariant()}").ToArray());
+        if (BucketColumn is not null)
+        {
+            p[PropertyPrefix + "bucketColumn"] = BucketColumn;
+            p[PropertyPrefix + "bucketCount"] = BucketCount.ToString(CultureInfo.InvariantCulture);
+        }
+        return p;
+    }
+
+    /// <summary>Reads a strategy written by <see cref="ToTableProperties"/>; null when the properties hold none.</summary>
+    /// <exception cref="CorruptTableException">The properties are present but malformed.</exception>
+    public static PartitionStrategy? FromTableProperties(IReadOnlyDictionary<string, string> properties)
+    {
+        if (!properties.TryGetValue(PropertyPrefix + "partitionColumns", out var partitionJson)) return null;
+        try
+        {
+            string? Get(string key) => properties.TryGetValue(PropertyPrefix + key, out var v) ? v : null;
+            string[] List(string? json) => json is null ? [] : JsonSerializer.Deserialize<string[]>(json) ?? [];
+            var derived = List(Get("derivedColumns")).Select(text =>
+            {
+                int colon = text.LastIndexOf(':');
+                if (colon <= 0) throw new FormatException($"derived column '{text}' is not name:part");
+                return new DerivedColumn(text[..colon], Enum.Parse<TimePart>(text[(colon + 1)..], ignoreCase: true));
+            }).ToArray();
+            var s = new PartitionStrategy
+            {
+                PartitionColumns = List(partitionJson),
+                SortColumns = List(Get("sortColumns")),
+                TimeColumn = Get("timeColumn"),
+                DerivedColumns = derived,
+                BucketColumn = Get("bucketColumn"),
+                BucketCount = Get("bucketCount") is { } count ? int.Parse(count, CultureInfo.InvariantCulture) : 0,
+                DataType = Get("dataType") is { } name ? DataTypes.Parse(name) : null,
+            };
+            s.Validate();
+            return s;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or ArgumentException or OverflowException or DataLakeException)
+        {
+            throw new CorruptTableException($"The table's partitioning properties ({PropertyPrefix}*) are malformed: {e.Message}", e);
+        }
     }
 
     /// <summary>A short description for logs and table info, e.g. <c>year/month/day sort(transaction_id)</c>.</summary>

@@ -49,3 +49,44 @@ public class DataFileNameTests
         Assert.False(DataFileName.TryParse("00000000000000000001.json", out _, out _, out _, out _));
     }
 }
+
+public class PartitionStrategyTests
+{
+    [Theory]
+    [InlineData(DataType.Transactions, "timestamp", "year/month/day", "transaction_id")]
+    [InlineData(DataType.UserEvents, "event_timestamp", "year/month/day/event_type", "session_id,event_timestamp")]
+    [InlineData(DataType.ProductUpdates, "updated_at", "category/year/month", "product_id")]
+    [InlineData(DataType.AnalyticsResults, "computed_at", "result_type/year/month", "computation_id")]
+    [InlineData(DataType.CustomerProfiles, null, "customer_segment/region", "customer_id")]
+    public void Built_in_strategies_match_the_table_of_the_design(DataType type, string? time, string partitions, string sort)
+    {
+        var s = PartitionStrategy.For(type);
+        Assert.Equal(time, s.TimeColumn);
+        Assert.Equal(partitions, string.Join('/', s.PartitionColumns));
+        Assert.Equal(sort, string.Join(',', s.SortColumns));
+        Assert.Equal(type == DataType.CustomerProfiles ? ("customer_id", 10) : (null, 0), (s.BucketColumn, s.BucketCount));
+        Assert.All(s.DerivedColumns, d => Assert.Contains(d.Name, s.PartitionColumns));
+    }
+
+    [Theory]
+    [MemberData(nameof(AllTypes))]
+    public void Strategies_round_trip_through_table_properties(DataType type)
+    {
+        var s = PartitionStrategy.For(type);
+        var back = PartitionStrategy.FromTableProperties(s.ToTableProperties())!;
+        Assert.Equal(s.PartitionColumns, back.PartitionColumns);
+        Assert.Equal(s.SortColumns, back.SortColumns);
+        Assert.Equal(s.DerivedColumns, back.DerivedColumns);
+        Assert.Equal((s.TimeColumn, s.BucketColumn, s.BucketCount, s.DataType), (back.TimeColumn, back.BucketColumn, back.BucketCount, back.DataType));
+    }
+
+    public static TheoryData<DataType> AllTypes => new(DataTypes.All);
+
+    [Fact]
+    public void Missing_or_malformed_table_properties()
+    {
+        Assert.Null(PartitionStrategy.FromTableProperties(new Dictionary<string, string>()));
+        var bad = new Dictionary<string, string> { [PartitionStrategy.PropertyPrefix + "partitionColumns"] = "[not json" };
+        Assert.Throws<CorruptTableException>(() => PartitionStrategy.FromTableProperties(bad));
+    }
+}
