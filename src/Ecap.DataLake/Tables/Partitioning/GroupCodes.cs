@@ -46,7 +46,7 @@ internal static class GroupCodes
             }
             return codes;
         }
-        throw new NotSupportedException($"Partitioning by a column of Arrow type {data.DataType.Name} is not supported.");
+        throw new SchemaMismatchException($"Partitioning by a column of Arrow type {data.DataType.Name} is not supported.");
     }
 
     /// <summary>Codes of long keys (null rows flagged in <paramref name="nulls"/>).</summary>

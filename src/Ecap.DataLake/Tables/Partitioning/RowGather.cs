@@ -25,6 +25,7 @@ internal static class RowGather
     /// <summary>Gathers the rows <paramref name="indices"/> of one array.</summary>
     public static IArrowArray Take(IArrowArray array, ReadOnlySpan<int> indices)
     {
+        if (!IsSupported(array.Data.DataType)) return TakeBySlices(array, indices);
         var data = array.Data;
         int n = indices.Length;
         var (validity, nullCount) = GatherValidity(data, indices);
@@ -49,6 +50,37 @@ internal static class RowGather
                 }
         }
         return ArrowArrayFactory.BuildArray(new ArrayData(data.DataType, n, nullCount, 0, buffers));
+    }
+
+    /// <summary>True for the types the buffer-level gather and scatter handle; others use <see cref="TakeBySlices"/>.</summary>
+    public static bool IsSupported(IArrowType type) =>
+        type.TypeId is ArrowTypeId.Boolean or ArrowTypeId.String or ArrowTypeId.Binary
+        || (type is FixedWidthType && type is not DictionaryType && type.TypeId != ArrowTypeId.Null);
+
+    /// <summary>
+    /// Fallback for any other type (lists, structs, maps, ...): slices runs of consecutive indices and
+    /// concatenates them. Correct for every type Arrow can concatenate; slower than the typed paths.
+    /// </summary>
+    public static IArrowArray TakeBySlices(IArrowArray array, ReadOnlySpan<int> indices)
+    {
+        if (indices.Length == 0) return ArrowArrayFactory.Slice(array, 0, 0);
+        var parts = new List<IArrowArray>();
+        int start = indices[0], length = 1;
+        for (int k = 1; k <= indices.Length; k++)
+        {
+            if (k < indices.Length && indices[k] == start + length)
+            {
+                length++;
+                continue;
+            }
+            parts.Add(ArrowArrayFactory.Slice(array, start, length));
+            if (k < indices.Length)
+            {
+                start = indices[k];
+                length = 1;
+            }
+        }
+        return ArrowArrayConcatenator.Concatenate(parts);
     }
 
     /// <summary>Byte width of a fixed-width type; throws for types the gather does not support.</summary>

@@ -23,6 +23,7 @@ internal static class RowScatter
     {
         var data = array.Data;
         int groups = starts.Length - 1;
+        if (!RowGather.IsSupported(data.DataType)) return ScatterBySlices(array, position, starts);
         var (validity, nullCounts) = ScatterValidity(data, groupOf, position, starts);
         var result = new IArrowArray[groups];
         switch (data.DataType.TypeId)
@@ -50,6 +51,16 @@ internal static class RowScatter
                     break;
                 }
         }
+        return result;
+    }
+
+    private static IArrowArray[] ScatterBySlices(IArrowArray array, int[] position, int[] starts)
+    {
+        var rows = new int[position.Length];
+        for (int i = 0; i < position.Length; i++) rows[position[i]] = i;
+        var result = new IArrowArray[starts.Length - 1];
+        for (int g = 0; g < result.Length; g++)
+            result[g] = RowGather.TakeBySlices(array, rows.AsSpan(starts[g], starts[g + 1] - starts[g]));
         return result;
     }
 

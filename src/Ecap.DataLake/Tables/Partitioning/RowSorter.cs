@@ -64,7 +64,7 @@ internal sealed class RowSorter
             }
             if (array.Data.DataType.TypeId == Apache.Arrow.Types.ArrowTypeId.Decimal128)
                 return new KeyLevel<Int128>(ColumnKeys.ReadInt128(array), nulls);
-            throw new NotSupportedException($"Sorting by a column of Arrow type {array.Data.DataType.Name} is not supported.");
+            throw new SchemaMismatchException($"Sorting by a column of Arrow type {array.Data.DataType.Name} is not supported.");
         }
 
         public void Sort(Span<int> rows)

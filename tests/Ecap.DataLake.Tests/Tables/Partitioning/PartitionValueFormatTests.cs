@@ -36,3 +36,32 @@ public class PartitionValueFormatTests
         Assert.Equal([1L, 3L], ArrowRows.Column(groups[0].Rows, "id"));
     }
 }
+
+public class NestedColumnTests
+{
+    [Fact]
+    public void Columns_of_other_types_such_as_lists_are_carried_through_by_the_slice_fallback()
+    {
+        var lists = new ListArray.Builder(Apache.Arrow.Types.Int64Type.Default);
+        var valueBuilder = (Int64Array.Builder)lists.ValueBuilder;
+        long[][] data = [[1], [2, 2], [], [4, 4, 4], [5]];
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (i == 2) { lists.AppendNull(); continue; }
+            lists.Append();
+            foreach (var v in data[i]) valueBuilder.Append(v);
+        }
+        var batch = Batch(("k", Strings("a", "b", "a", "b", "a")), ("id", Int64(5, 4, 3, 2, 1)), ("tags", lists.Build()));
+        var groups = new BatchPartitioner(PartitionStrategy.Custom(["k"], ["id"])).Partition(batch);
+        var a = groups.Single(g => g.PartitionValues["k"] == "a").Rows;
+        var tags = (ListArray)a.Column(a.Schema.GetFieldIndex("tags"));
+        Assert.Equal([1L, 3L, 5L], ArrowRows.Column(a, "id"));
+        Assert.Equal([5L], ((Int64Array)tags.GetSlicedValues(0)).Values.ToArray());
+        Assert.True(tags.IsNull(1));
+        Assert.Equal([1L], ((Int64Array)tags.GetSlicedValues(2)).Values.ToArray());
+        var b = groups.Single(g => g.PartitionValues["k"] == "b").Rows;
+        var btags = (ListArray)b.Column(b.Schema.GetFieldIndex("tags"));
+        Assert.Equal([4L, 4L, 4L], ((Int64Array)btags.GetSlicedValues(0)).Values.ToArray());
+        Assert.Equal([2L, 2L], ((Int64Array)btags.GetSlicedValues(1)).Values.ToArray());
+    }
+}
