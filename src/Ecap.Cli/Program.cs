@@ -1,1 +1,3 @@
-System.Console.WriteLine("ecap");
+using Ecap.Cli;
+
+return await EcapCommand.Build().Parse(args).InvokeAsync();

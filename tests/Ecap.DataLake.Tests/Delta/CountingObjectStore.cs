@@ -18,6 +18,8 @@ internal sealed class CountingObjectStore(IObjectStore inner) : IObjectStore
     public string Location => inner.Location;
     public IObjectStore Child(string prefix) => inner.Child(prefix);
 
+    public IAsyncEnumerable<string> ListPrefixesAsync(string prefix, CancellationToken ct = default) => inner.ListPrefixesAsync(prefix, ct);
+
     public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken ct = default)
     {
         Listed.Enqueue(prefix);

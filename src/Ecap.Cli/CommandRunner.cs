@@ -1,0 +1,63 @@
+using System.CommandLine;
+using Ecap.DataLake;
+using Spectre.Console;
+
+namespace Ecap.Cli;
+
+/// <summary>
+/// Runs a command body with the shared context and turns failures into a message on stderr,
+/// a hint, and a non-zero exit code (1: the operation failed, 2: bad input).
+/// </summary>
+internal static class CommandRunner
+{
+    public static void SetCliAction(this Command command, Func<CliContext, CancellationToken, Task<int>> body) =>
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = new CliContext(parse);
+            try
+            {
+                return await body(context, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine("cancelled");
+                return 130;
+            }
+            catch (Exception e) when (e is DataLakeException or ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                var (code, hint) = Hint(e);
+                Console.Error.WriteLine($"error: {e.Message}");
+                if (hint != null) Console.Error.WriteLine($"hint: {hint}");
+                if (context.Verbose) Console.Error.WriteLine(e.ToString());
+                return code;
+            }
+        });
+
+    private static (int Code, string? Hint) Hint(Exception e) => e switch
+    {
+        TableNotFoundException => (1, "list the lake's tables with `ecap data-lake storage list-tables --lake PATH`."),
+        SchemaMismatchException => (2, "use --merge-schema to add new columns, or --mode overwrite with --overwrite-schema to replace the schema."),
+        ConcurrentModificationException => (1, "another writer changed the table; run the command again."),
+        UnsupportedProtocolException => (1, "the table needs a newer Delta reader/writer than this version of ecap."),
+        StoreNotConfiguredException => (2, "use a local folder for --lake."),
+        CorruptTableException => (1, "the table's _delta_log is damaged; `storage history` shows the versions that still read."),
+        ArgumentException or FormatException => (2, "see --help for the command's options and an example."),
+        FileNotFoundException or DirectoryNotFoundException => (2, "check the path."),
+        _ => (1, null),
+    };
+}
+
+/// <summary>What every command body needs: parsed values, the global options, an output writer.</summary>
+internal sealed class CliContext(ParseResult parse)
+{
+    public ParseResult Parse { get; } = parse;
+    public string Lake => Parse.GetValue(GlobalOptions.Lake)!;
+    public OutputFormat Output => Parse.GetValue(GlobalOptions.Output);
+    public bool Verbose => Parse.GetValue(GlobalOptions.Verbose);
+    public bool Json => Output == OutputFormat.Json;
+    public T Get<T>(Option<T> option) => Parse.GetValue(option)!;
+    public T Get<T>(Argument<T> argument) => Parse.GetValue(argument)!;
+
+    /// <summary>Progress and notes for people: to stderr, so stdout stays clean for data.</summary>
+    public IAnsiConsole Status { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+}

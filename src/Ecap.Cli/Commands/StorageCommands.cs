@@ -1,0 +1,191 @@
+using System.CommandLine;
+using System.Globalization;
+using Ecap.Cli.Output;
+using Ecap.DataLake.Files;
+using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Partitioning;
+using Ecap.DataLake.Tables.SampleData;
+using Spectre.Console;
+
+namespace Ecap.Cli.Commands;
+
+/// <summary><c>ecap data-lake storage ...</c>: write, read, inspect and restore tables.</summary>
+internal static class StorageCommands
+{
+    public static Command Build()
+    {
+        var storage = new Command("storage", "Write, read and inspect partitioned Delta tables.");
+        storage.Add(Write());
+        storage.Add(Read());
+        storage.Add(Info());
+        storage.Add(ListTables());
+        storage.Add(History());
+        storage.Add(Restore());
+        return storage;
+    }
+
+    private static Argument<string> TableArgument() => new("TABLE")
+    {
+        Description = "Table name: a folder under the lake root holding _delta_log (letters, digits, _, -, .)",
+    };
+
+    private static Command Write()
+    {
+        var table = TableArgument();
+        var dataType = new Option<string>("--data-type") { Description = "transactions, user_events, product_updates, analytics_results or customer_profiles", Required = true };
+        var source = new Option<string>("--source-path") { Description = "Input file: .parquet, .csv or .jsonl/.json (JSON lines)", Required = true };
+        var mode = new Option<string>("--mode") { Description = "append, overwrite, overwrite-partitions, error-if-exists, ignore", DefaultValueFactory = _ => "append" };
+        var merge = new Option<bool>("--merge-schema") { Description = "Add new nullable columns of the input to the table" };
+        var overwriteSchema = new Option<bool>("--overwrite-schema") { Description = "With --mode overwrite: replace the table's schema" };
+        var timeColumn = new Option<string?>("--time-column") { Description = "Column the year/month/day partitions come from (default per data type)" };
+        var dedup = new Option<string?>("--dedup-keys") { Description = "Drop duplicate keys within the input (comma-separated key columns), keeping the last" };
+        var dedupOrder = new Option<string?>("--dedup-order-by") { Description = "Column deciding which duplicate is last (default: input order)" };
+        var command = new Command("write", "Write a file's rows into a table with its data type's partition strategy.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append")
+        {
+            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var type = DataTypes.Parse(ctx.Get(dataType));
+            var writeMode = WriteModes.Parse(ctx.Get(mode));
+            var sourcePath = ctx.Get(source);
+            var lake = new DataLakeStorage(ctx.Lake);
+            var target = SampleSchemas.For(type);
+            var batches = SourceFiles.ReadAsync(sourcePath, target, ct);
+            var result = await WriteProgressDisplay.RunWriteAsync(ctx, $"writing {Path.GetFileName(sourcePath)} -> {ctx.Get(table)}", progress =>
+                lake.WritePartitionedDataAsync(batches, ctx.Get(table), type, writeMode, new WriteOptions
+                {
+                    MergeSchema = ctx.Get(merge),
+                    OverwriteSchema = ctx.Get(overwriteSchema),
+                    TimeColumn = ctx.Get(timeColumn),
+                    DeduplicateKeys = ctx.Get(dedup)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                    DeduplicateOrderBy = ctx.Get(dedupOrder),
+                    SourceName = sourcePath,
+                    Progress = progress,
+                }, ct));
+            Render.WriteResult(ctx, result);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Read()
+    {
+        var table = TableArgument();
+        var partitionFilter = new Option<string[]>("--partition-filter")
+        {
+            Description = "k=v, k=v1,v2 (IN) or k=a..b (inclusive range); repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var where = new Option<string?>("--where") { Description = "Row predicate, e.g. \"amount > 100 AND status IN ('paid','shipped')\"" };
+        var columns = new Option<string?>("--columns") { Description = "Comma-separated columns to return (default: all)" };
+        var limit = new Option<long?>("--limit") { Description = "At most this many rows (the terminal table shows 20 unless set)" };
+        var version = new Option<long?>("--version") { Description = "Read the table as of this version" };
+        var timestamp = new Option<string?>("--timestamp") { Description = "Read the table as of this time (ISO 8601, e.g. 2026-11-25T10:00:00Z)" };
+        var output = new Option<string?>("--out") { Description = "Export the rows to a file instead: .parquet, .csv or .jsonl (by extension)" };
+        var command = new Command("read", "Read rows with partition pruning, column projection and predicate pushdown.\n\nExample:\n  ecap data-lake storage read transactions --partition-filter month=10,11 --columns transaction_id,amount --where \"amount > 100\" --limit 10")
+        {
+            table, partitionFilter, where, columns, limit, version, timestamp, output,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            if (ctx.Get(version) != null && ctx.Get(timestamp) != null)
+                throw new ArgumentException("Use either --version or --timestamp, not both.");
+            var outPath = ctx.Get(output);
+            var userLimit = ctx.Get(limit);
+            var options = new ReadOptions
+            {
+                PartitionFilters = (ctx.Get(partitionFilter) ?? []).Select(ParsePartitionFilter).ToList(),
+                Columns = ctx.Get(columns)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Predicate = ctx.Get(where) is { Length: > 0 } text ? Ecap.DataLake.Expressions.PredicateParser.Parse(text) : null,
+                // A large result never floods the terminal: the table view stops at 20 rows unless asked.
+                Limit = userLimit ?? (outPath == null && !ctx.Json ? Render.DefaultTerminalRows : null),
+                Version = ctx.Get(version),
+                Timestamp = ctx.Get(timestamp) is { } ts ? DateTimeOffset.Parse(ts, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
+            };
+            var lake = new DataLakeStorage(ctx.Lake);
+            var scan = await lake.ReadPartitionedDataAsync(ctx.Get(table), options, ct);
+            if (outPath != null)
+            {
+                var rows = await RowExport.WriteAsync(outPath, scan.Schema, scan.ReadBatchesAsync(ct), ct);
+                ctx.Status.MarkupLine($"[green]exported[/] {rows:N0} rows to {Spectre.Console.Markup.Escape(outPath)}");
+            }
+            else
+            {
+                await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct);
+            }
+            if (ctx.Verbose || (!ctx.Json && outPath == null)) Render.ReadMetrics(ctx, scan.Metrics);
+            return 0;
+        });
+        return command;
+    }
+
+    internal static PartitionFilter ParsePartitionFilter(string text)
+    {
+        var eq = text.IndexOf('=');
+        if (eq <= 0) throw new ArgumentException($"--partition-filter '{text}' must look like column=value, column=v1,v2 or column=from..to.");
+        var column = text[..eq].Trim();
+        var value = text[(eq + 1)..].Trim();
+        var range = value.IndexOf("..", StringComparison.Ordinal);
+        if (range >= 0)
+        {
+            var min = value[..range].Trim();
+            var max = value[(range + 2)..].Trim();
+            return new PartitionFilter(column, null, min.Length == 0 ? null : min, max.Length == 0 ? null : max);
+        }
+        return new PartitionFilter(column, value.Split(',').Select(v => v.Trim()).Select(v => v == "null" ? null : v).ToList());
+    }
+
+    private static Command Info()
+    {
+        var table = TableArgument();
+        var command = new Command("info", "Show a table's figures: rows, files, sizes, partitions, skew, compression, schema.\n\nExample:\n  ecap data-lake storage info transactions --output json") { table };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var info = await new DataLakeStorage(ctx.Lake).GetTableInfoAsync(ctx.Get(table), ct);
+            Render.TableInfo(ctx, info);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command ListTables()
+    {
+        var command = new Command("list-tables", "List every Delta table under the lake root.\n\nExample:\n  ecap data-lake storage list-tables --lake ./data-lake");
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var tables = await new DataLakeStorage(ctx.Lake).ListTablesAsync(ct);
+            Render.TableList(ctx, tables);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command History()
+    {
+        var table = TableArgument();
+        var limit = new Option<int?>("--limit") { Description = "Show only the newest N commits" };
+        var command = new Command("history", "List a table's commits, newest first: version, time, operation, parameters, metrics.\n\nExample:\n  ecap data-lake storage history transactions --limit 5") { table, limit };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var history = await new DataLakeStorage(ctx.Lake).GetHistoryAsync(ctx.Get(table), ctx.Get(limit), ct);
+            Render.History(ctx, history);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Restore()
+    {
+        var table = TableArgument();
+        var version = new Option<long>("--version") { Description = "The version to return the table to", Required = true };
+        var command = new Command("restore", "Return a table to an earlier version with a new commit (history is kept).\n\nExample:\n  ecap data-lake storage restore transactions --version 3") { table, version };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var result = await new DataLakeStorage(ctx.Lake).RestoreAsync(ctx.Get(table), ctx.Get(version), ct);
+            Render.Restore(ctx, result);
+            return 0;
+        });
+        return command;
+    }
+}

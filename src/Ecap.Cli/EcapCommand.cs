@@ -1,0 +1,23 @@
+using System.CommandLine;
+using Ecap.Cli.Commands;
+
+namespace Ecap.Cli;
+
+/// <summary>The command tree: <c>ecap data-lake &lt;group&gt; &lt;command&gt;</c>.</summary>
+internal static class EcapCommand
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("ecap: e-commerce data lake storage on Delta Lake tables.\n\nExample:\n  ecap data-lake demo --lake ./data-lake");
+        root.Add(GlobalOptions.Lake);
+        root.Add(GlobalOptions.Output);
+        root.Add(GlobalOptions.Verbose);
+
+        var dataLake = new Command("data-lake", "Store, read and maintain the lake's Delta tables.");
+        dataLake.Add(StorageCommands.Build());
+        dataLake.Add(GenerateCommand.Build());
+        dataLake.Add(DemoCommand.Build());
+        root.Add(dataLake);
+        return root;
+    }
+}

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text.Json;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+
+namespace Ecap.DataLake.Files;
+
+/// <summary>
+/// Builds one Arrow column of a target type from text (CSV) or JSON values. Import is dominated by
+/// parsing text, so Arrow's builders are fine here; conversion failures name the value and the type.
+/// </summary>
+internal sealed class ColumnBuilder
+{
+    private readonly Field _field;
+    private readonly IArrowArrayBuilder _builder;
+    private readonly Action<string> _appendText;
+    private readonly Action _appendNull;
+
+    public ColumnBuilder(Field field)
+    {
+        _field = field;
+        switch (field.DataType)
+        {
+            case BooleanType: { var b = new BooleanArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(ParseBool(s)); break; }
+            case Int8Type: { var b = new Int8Array.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(sbyte.Parse(s, CultureInfo.InvariantCulture)); break; }
+            case Int16Type: { var b = new Int16Array.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(short.Parse(s, CultureInfo.InvariantCulture)); break; }
+            case Int32Type: { var b = new Int32Array.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(int.Parse(s, CultureInfo.InvariantCulture)); break; }
+            case Int64Type: { var b = new Int64Array.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(long.Parse(s, CultureInfo.InvariantCulture)); break; }
+            case FloatType: { var b = new FloatArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(float.Parse(s, CultureInfo.InvariantCulture)); break; }
+            case DoubleType: { var b = new DoubleArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(double.Parse(s, CultureInfo.InvariantCulture)); break; }
+            case Decimal128Type d: { var b = new Decimal128Array.Builder(d); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(ParseDecimal(s, d)); break; }
+            case StringType: { var b = new StringArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(s); break; }
+            case BinaryType: { var b = new BinaryArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(Convert.FromBase64String(s).AsSpan()); break; }
+            case Date32Type: { var b = new Date32Array.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(DateOnly.Parse(s, CultureInfo.InvariantCulture)); break; }
+            case TimestampType t: { var b = new TimestampArray.Builder(t); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(ParseTimestamp(s)); break; }
+            default: throw new NotSupportedException($"Column '{field.Name}' has type {field.DataType.Name}, which file import does not support.");
+        }
+    }
+
+    public int Length => _builder.Length;
+
+    /// <summary>Appends a text value; empty text or null is a null. Throws FormatException naming the column on bad values.</summary>
+    public void AppendText(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) { AppendNull(); return; }
+        try
+        {
+            _appendText(text);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new FormatException($"column '{_field.Name}': '{Truncate(text)}' is not a valid {_field.DataType.Name}", e);
+        }
+    }
+
+    public void AppendJson(JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Null or JsonValueKind.Undefined: AppendNull(); break;
+            case JsonValueKind.String: AppendText(value.GetString()); break;
+            case JsonValueKind.True or JsonValueKind.False when _field.DataType is StringType: AppendText(value.GetBoolean() ? "true" : "false"); break;
+            case JsonValueKind.Object or JsonValueKind.Array when _field.DataType is StringType: AppendText(value.GetRawText()); break;
+            case JsonValueKind.Number when _field.DataType is TimestampType:
+                // Numbers for timestamps are epoch milliseconds (what most producers emit).
+                AppendText(DateTimeOffset.FromUnixTimeMilliseconds(value.GetInt64()).ToString("O"));
+                break;
+            default: AppendText(value.GetRawText()); break;
+        }
+    }
+
+    /// <summary>Appends a null; non-nullable columns are checked against the table schema on write.</summary>
+    public void AppendNull() => _appendNull();
+
+    public IArrowArray Build() => _builder switch
+    {
+        BooleanArray.Builder b => b.Build(),
+        Int8Array.Builder b => b.Build(),
+        Int16Array.Builder b => b.Build(),
+        Int32Array.Builder b => b.Build(),
+        Int64Array.Builder b => b.Build(),
+        FloatArray.Builder b => b.Build(),
+        DoubleArray.Builder b => b.Build(),
+        Decimal128Array.Builder b => b.Build(),
+        StringArray.Builder b => b.Build(),
+        BinaryArray.Builder b => b.Build(),
+        Date32Array.Builder b => b.Build(),
+        TimestampArray.Builder b => b.Build(),
+        _ => throw new InvalidOperationException(),
+    };
+
+    private static bool ParseBool(string s) => s.Trim().ToLowerInvariant() switch
+    {
+        "true" or "t" or "1" or "yes" or "y" => true,
+        "false" or "f" or "0" or "no" or "n" => false,
+        _ => throw new FormatException(),
+    };
+
+    private static decimal ParseDecimal(string s, Decimal128Type type)
+    {
+        var value = decimal.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture);
+        var rounded = Math.Round(value, type.Scale, MidpointRounding.ToEven);
+        if (rounded != value) throw new FormatException($"more than {type.Scale} decimal places");
+        return rounded;
+    }
+
+    private static DateTimeOffset ParseTimestamp(string s) =>
+        DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private static string Truncate(string s) => s.Length <= 60 ? s : s[..57] + "...";
+}

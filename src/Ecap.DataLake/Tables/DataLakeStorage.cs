@@ -1,0 +1,274 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Apache.Arrow;
+using Ecap.DataLake.Delta;
+using Ecap.DataLake.Storage;
+using Ecap.DataLake.Tables.Partitioning;
+using Ecap.DataLake.Tables.Reading;
+using Ecap.DataLake.Tables.Writing;
+
+namespace Ecap.DataLake.Tables;
+
+/// <summary>
+/// The lake as a data engineer sees it: named tables under one root, each a Delta table laid out by
+/// its data type's partition strategy. Writes stream Arrow batches into sorted, partitioned Parquet
+/// files and publish them in one atomic commit; reads prune partitions, buckets, files and row groups
+/// and stream batches back. Build one per lake and reuse it; it holds no per-call state.
+/// </summary>
+public sealed class DataLakeStorage
+{
+    private readonly IObjectStore _lake;
+
+    public DataLakeStorage(string basePath, DataLakeStorageOptions? options = null)
+        : this(ObjectStoreFactory.Open(basePath), options)
+    {
+    }
+
+    public DataLakeStorage(IObjectStore lake, DataLakeStorageOptions? options = null)
+    {
+        _lake = lake;
+        Options = options ?? new DataLakeStorageOptions();
+    }
+
+    public DataLakeStorageOptions Options { get; }
+
+    public string Location => _lake.Location;
+
+    /// <summary>The Delta table behind a table name (validated: no path tricks).</summary>
+    public DeltaTable OpenTable(string tableName) => new(TableStore(tableName));
+
+    private IObjectStore TableStore(string tableName) => _lake.Child(TableNames.Validate(tableName));
+
+    // ------------------------------------------------------------------ writes
+
+    public Task<WriteResult> WritePartitionedDataAsync(IEnumerable<RecordBatch> data, string tableName, DataType dataType,
+        WriteMode mode = WriteMode.Append, WriteOptions? options = null, CancellationToken ct = default) =>
+        WritePartitionedDataAsync(data.ToAsyncEnumerable(), tableName, dataType, mode, options, ct);
+
+    /// <summary>
+    /// Writes a stream of batches (any size: memory is bounded by <see cref="DataLakeStorageOptions.WriteBufferBytes"/>)
+    /// into a table, creating it with the data type's strategy if needed, and commits once.
+    /// </summary>
+    public async Task<WriteResult> WritePartitionedDataAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType dataType,
+        WriteMode mode = WriteMode.Append, WriteOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new WriteOptions();
+        var clock = Stopwatch.StartNew();
+        var table = OpenTable(tableName);
+        var snapshot = await table.ExistsAsync(ct) ? await table.GetSnapshotAsync(ct) : null;
+
+        if (snapshot != null && mode == WriteMode.ErrorIfExists)
+            throw new TableAlreadyExistsException($"Table '{tableName}' already exists at version {snapshot.Version} (mode error-if-exists).");
+        if (snapshot != null && mode == WriteMode.Ignore)
+            return new WriteResult(tableName, snapshot.Version, 0, 0, 0, 0, 0, Skipped: true, clock.Elapsed);
+        if (options.OverwriteSchema && mode != WriteMode.Overwrite)
+            throw new ArgumentException("overwriteSchema needs mode overwrite.");
+
+        // The layout: the table's own when it exists (unless its schema is being replaced), else the requested one.
+        var replaceLayout = snapshot == null || (mode == WriteMode.Overwrite && options.OverwriteSchema);
+        var strategy = replaceLayout
+            ? options.Strategy ?? PartitionStrategy.For(dataType, options.TimeColumn)
+            : TableLayout.FromMetadata(snapshot!.Metadata);
+        var partitioner = new BatchPartitioner(strategy);
+
+        await using var input = data.GetAsyncEnumerator(ct);
+        if (!await input.MoveNextAsync())
+        {
+            if (snapshot != null && mode == WriteMode.Append)
+                return new WriteResult(tableName, snapshot.Version, 0, 0, 0, 0, 0, Skipped: false, clock.Elapsed);
+        }
+        var first = input.Current is { } f ? Prepare(f, partitioner, options) : null;
+        if (first == null && snapshot == null)
+            throw new ArgumentException($"Cannot create table '{tableName}' from an input without any batch: the schema is unknown.");
+
+        // Schema: the table's, merged with new columns if asked, or the input's for a new/replaced table.
+        Schema tableSchema;
+        Metadata? newMetadata = null;
+        if (replaceLayout)
+        {
+            tableSchema = first!.Schema;
+            var missing = strategy.PartitionColumns.Where(c => tableSchema.GetFieldIndex(c) < 0).ToList();
+            if (missing.Count > 0)
+                throw new SchemaMismatchException($"Partition column(s) {string.Join(", ", missing)} are not in the input of '{tableName}'.");
+            newMetadata = Metadata.Create(tableSchema, strategy.PartitionColumns, strategy.ToTableProperties(), name: tableName);
+            if (snapshot != null) newMetadata = newMetadata with { Id = snapshot.Metadata.Id, CreatedTime = snapshot.Metadata.CreatedTime };
+        }
+        else
+        {
+            tableSchema = first == null ? snapshot!.Schema
+                : SchemaAlignment.Resolve(snapshot!.Schema, first.Schema, options.MergeSchema, snapshot.PartitionColumns.ToList());
+            if (!ReferenceEquals(tableSchema, snapshot.Schema))
+                newMetadata = snapshot.Metadata with { SchemaString = DeltaSchema.ToSchemaString(tableSchema) };
+        }
+
+        var writer = new PartitionedFileWriter(table.Store, partitioner, options, Options.WriteBufferBytes);
+        var dedup = options.DeduplicateKeys is { Count: > 0 } keys ? new Deduplicator(keys, options.DeduplicateOrderBy, Options.WriteBufferBytes) : null;
+        try
+        {
+            var batch = first;
+            while (batch != null)
+            {
+                // Later batches of a stream may differ from the first: check each new shape against the table.
+                if (!ReferenceEquals(batch.Schema, first!.Schema))
+                    SchemaAlignment.Resolve(tableSchema, batch.Schema, mergeSchema: false, strategy.PartitionColumns);
+                var aligned = SchemaAlignment.Conform(batch, tableSchema);
+                if (dedup != null) dedup.Collect(aligned);
+                else if (aligned.Length > 0) await writer.AddAsync(aligned, ct);
+                batch = await input.MoveNextAsync() ? Prepare(input.Current, partitioner, options) : null;
+            }
+            if (dedup != null)
+                foreach (var deduped in dedup.Results())
+                    if (deduped.Length > 0) await writer.AddAsync(deduped, ct);
+            var adds = await writer.FinishAsync(ct);
+
+            var tx = table.StartTransaction(snapshot, OperationName(mode, snapshot));
+            if (snapshot == null) tx.SetProtocol(Protocol.Default);
+            if (newMetadata != null) tx.SetMetadata(newMetadata);
+            var removed = 0;
+            if (snapshot != null && mode == WriteMode.Overwrite)
+            {
+                foreach (var file in snapshot.Files) { tx.Remove(RemoveFile.For(file)); removed++; }
+                tx.ReadWholeTable = true;
+            }
+            else if (snapshot != null && mode == WriteMode.OverwritePartitions)
+            {
+                var replaced = adds.Select(a => PartitionKey(a.PartitionValues, snapshot.PartitionColumns)).ToHashSet(StringComparer.Ordinal);
+                foreach (var file in snapshot.Files.Where(file => replaced.Contains(PartitionKey(file.PartitionValues, snapshot.PartitionColumns))))
+                {
+                    tx.Remove(RemoveFile.For(file));
+                    removed++;
+                }
+                tx.ReadWholeTable = true;
+            }
+            foreach (var add in adds) tx.Add(add);
+            tx.OperationParameters["mode"] = mode.Name();
+            tx.OperationParameters["partitionBy"] = "[" + string.Join(",", strategy.PartitionColumns.Select(c => "\"" + c + "\"")) + "]";
+            tx.OperationParameters["dataType"] = dataType.ToName();
+            if (options.SourceName != null) tx.OperationParameters["source"] = options.SourceName;
+            tx.OperationMetrics["numFiles"] = adds.Count.ToString(CultureInfo.InvariantCulture);
+            tx.OperationMetrics["numOutputRows"] = writer.RowsWritten.ToString(CultureInfo.InvariantCulture);
+            tx.OperationMetrics["numOutputBytes"] = writer.BytesWritten.ToString(CultureInfo.InvariantCulture);
+            tx.OperationMetrics["numRemovedFiles"] = removed.ToString(CultureInfo.InvariantCulture);
+            var commit = await tx.CommitAsync(ct);
+            return new WriteResult(tableName, commit.Version, adds.Count, writer.RowsWritten, writer.BytesWritten, removed,
+                dedup?.Dropped ?? 0, Skipped: false, clock.Elapsed);
+        }
+        catch
+        {
+            // Nothing was committed: remove the data files of this attempt (vacuum would otherwise).
+            await writer.DeleteWrittenFilesAsync();
+            throw;
+        }
+    }
+
+    private static RecordBatch Prepare(RecordBatch batch, BatchPartitioner partitioner, WriteOptions options)
+    {
+        batch = Arrow.TimestampNormalizer.ToMicros(batch);
+        batch = MetadataColumns.Add(batch, options);
+        return partitioner.AddDerivedColumns(batch);
+    }
+
+    private static string OperationName(WriteMode mode, Snapshot? snapshot) => snapshot == null ? "CREATE TABLE AS SELECT" : "WRITE";
+
+    internal static string PartitionKey(IReadOnlyDictionary<string, string?> values, IEnumerable<string> columns) =>
+        string.Join("\u0001", columns.Select(c => values.TryGetValue(c, out var v) ? v ?? "\u0000" : "\u0000"));
+
+    // ------------------------------------------------------------------ reads
+
+    /// <summary>Plans a read: resolves the snapshot, prunes files; the batches stream from the returned scan.</summary>
+    public async Task<TableScan> ReadPartitionedDataAsync(string tableName, ReadOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new ReadOptions();
+        var table = OpenTable(tableName);
+        if (!await table.ExistsAsync(ct))
+            throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
+        var snapshot = options switch
+        {
+            { Version: { } v } => await table.GetSnapshotAsync(v, ct),
+            { Timestamp: { } t } => await table.GetSnapshotAtAsync(t, ct),
+            _ => await table.GetSnapshotAsync(ct),
+        };
+        return TableScan.Plan(table.Store, snapshot, options);
+    }
+
+    // ------------------------------------------------------------------ inspection
+
+    public async Task<TableInfo> GetTableInfoAsync(string tableName, CancellationToken ct = default)
+    {
+        var table = OpenTable(tableName);
+        if (!await table.ExistsAsync(ct))
+            throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
+        var snapshot = await table.GetSnapshotAsync(ct);
+        return await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct);
+    }
+
+    /// <summary>Every Delta table directly under the lake root (folders holding a _delta_log), with version, rows and size.</summary>
+    public async Task<IReadOnlyList<TableSummary>> ListTablesAsync(CancellationToken ct = default)
+    {
+        var result = new List<TableSummary>();
+        await foreach (var name in _lake.ListPrefixesAsync("", ct))
+        {
+            if (name.StartsWith('_') || name.StartsWith('.')) continue; // _ecap, _catalog and hidden folders are not tables
+            var table = new DeltaTable(_lake.Child(name));
+            if (!await table.ExistsAsync(ct)) continue;
+            var snapshot = await table.GetSnapshotAsync(ct);
+            result.Add(new TableSummary(name, snapshot.Version, TableInspector.RowCount(snapshot), snapshot.TotalSize, snapshot.Files.Count));
+        }
+        return result;
+    }
+
+    public async Task<IReadOnlyList<TableHistoryEntry>> GetHistoryAsync(string tableName, int? limit = null, CancellationToken ct = default)
+    {
+        var table = OpenTable(tableName);
+        if (!await table.ExistsAsync(ct))
+            throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
+        var history = await table.GetHistoryAsync(limit, ct);
+        return history.Select(h => new TableHistoryEntry(h.Version, h.Timestamp, h.Operation ?? "UNKNOWN",
+            h.OperationParameters, h.OperationMetrics)).ToList();
+    }
+
+    /// <summary>
+    /// Returns the table to an earlier version with a new commit: files live then but not now are added
+    /// back, files live now but not then are removed. Fails clearly when vacuum already deleted a needed file.
+    /// </summary>
+    public async Task<RestoreResult> RestoreAsync(string tableName, long version, CancellationToken ct = default)
+    {
+        var table = OpenTable(tableName);
+        var current = await table.GetSnapshotAsync(ct);
+        var target = await table.GetSnapshotAsync(version, ct);
+        var now = current.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        var then = target.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        var toAdd = target.Files.Where(f => !now.Contains(f.Path)).ToList();
+        var toRemove = current.Files.Where(f => !then.Contains(f.Path)).ToList();
+        foreach (var file in toAdd)
+            if (await table.Store.HeadAsync(file.ObjectKey, ct) == null)
+                throw new DataLakeException($"Cannot restore '{tableName}' to version {version}: its data file '{file.ObjectKey}' was deleted (vacuumed).");
+
+        var tx = table.StartTransaction(current, "RESTORE");
+        if (target.Metadata != current.Metadata) tx.SetMetadata(target.Metadata);
+        foreach (var f in toRemove) tx.Remove(RemoveFile.For(f));
+        foreach (var f in toAdd) tx.Add(f with { DataChange = true, ModificationTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+        tx.ReadWholeTable = true;
+        tx.OperationParameters["version"] = version.ToString(CultureInfo.InvariantCulture);
+        tx.OperationMetrics["numRestoredFiles"] = toAdd.Count.ToString(CultureInfo.InvariantCulture);
+        tx.OperationMetrics["numRemovedFiles"] = toRemove.Count.ToString(CultureInfo.InvariantCulture);
+        var commit = await tx.CommitAsync(ct);
+        return new RestoreResult(version, commit.Version, toAdd.Count, toRemove.Count);
+    }
+}
+
+/// <summary>Lake-wide settings of a <see cref="DataLakeStorage"/>.</summary>
+public sealed record DataLakeStorageOptions
+{
+    /// <summary>Rows buffered per write before partitions are flushed to files (in-memory Arrow bytes).</summary>
+    public long WriteBufferBytes { get; init; } = 512L * 1024 * 1024;
+
+    /// <summary>The data-file size tables aim for; a file below a quarter of it counts as small.</summary>
+    public long TargetFileSizeBytes { get; init; } = 128L * 1024 * 1024;
+}
+
+public sealed record TableHistoryEntry(long Version, DateTimeOffset Timestamp, string Operation,
+    IReadOnlyDictionary<string, string> Parameters, IReadOnlyDictionary<string, string> Metrics);
+
+public sealed record RestoreResult(long RestoredVersion, long NewVersion, int FilesAdded, int FilesRemoved);

@@ -1,0 +1,143 @@
+using System.Runtime.CompilerServices;
+using Apache.Arrow;
+using Ecap.DataLake.Arrow;
+using Ecap.DataLake.Delta;
+using Ecap.DataLake.Expressions;
+using Ecap.DataLake.Parquet;
+using Ecap.DataLake.Storage;
+
+namespace Ecap.DataLake.Tables.Reading;
+
+/// <summary>
+/// A planned read of one table version: the files that survived pruning, the output schema, and the
+/// batches, streamed file by file. Partition columns come from the log's partition values (not the
+/// file paths); the predicate is pushed to row groups and then applied to rows; the limit stops the
+/// stream early. <see cref="Metrics"/> fills in as the batches are read.
+/// </summary>
+public sealed class TableScan
+{
+    private readonly IObjectStore _table;
+    private readonly Snapshot _snapshot;
+    private readonly ReadOptions _options;
+    private readonly IReadOnlyList<string> _outputColumns;
+
+    private TableScan(IObjectStore table, Snapshot snapshot, ReadOptions options, IReadOnlyList<AddFile> files, Schema schema, ReadMetrics metrics)
+    {
+        _table = table;
+        _snapshot = snapshot;
+        _options = options;
+        Files = files;
+        Schema = schema;
+        Metrics = metrics;
+        _outputColumns = schema.FieldsList.Select(f => f.Name).ToList();
+    }
+
+    /// <summary>The table version read.</summary>
+    public long Version => _snapshot.Version;
+
+    /// <summary>The schema of the returned batches (the projected columns, in the requested order).</summary>
+    public Schema Schema { get; }
+
+    /// <summary>The files the read opens, after partition, bucket and stats pruning.</summary>
+    public IReadOnlyList<AddFile> Files { get; }
+
+    public ReadMetrics Metrics { get; }
+
+    internal static TableScan Plan(IObjectStore table, Snapshot snapshot, ReadOptions options)
+    {
+        var tableSchema = snapshot.Schema;
+        var available = tableSchema.FieldsList.Select(f => f.Name).ToList();
+        var requested = options.Columns ?? available;
+        var unknown = requested.Concat(options.Predicate?.Columns().Select(c => c.Split('.')[0]) ?? [])
+            .Where(c => tableSchema.GetFieldIndex(c) < 0).Distinct().ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"Unknown column(s) {string.Join(", ", unknown.Select(c => $"'{c}'"))}; the table has: {string.Join(", ", available)}.");
+        var schema = new Schema(requested.Select(c => tableSchema.GetFieldByName(c)).ToList(), null);
+
+        var pruning = new FilePruning(snapshot, options);
+        var metrics = new ReadMetrics { FilesTotal = snapshot.Files.Count };
+        var files = new List<AddFile>();
+        var partitions = new Dictionary<string, bool>(StringComparer.Ordinal); // partition -> any file survives partition pruning
+        foreach (var file in snapshot.Files.OrderBy(f => f.Path, StringComparer.Ordinal))
+        {
+            var verdict = pruning.Check(file);
+            var key = DataLakeStorage.PartitionKey(file.PartitionValues, snapshot.PartitionColumns);
+            partitions[key] = (partitions.TryGetValue(key, out var kept) && kept) || verdict != FilePruning.Verdict.PrunedByPartition;
+            switch (verdict)
+            {
+                case FilePruning.Verdict.PrunedByPartition: metrics.FilesPrunedByPartition++; break;
+                case FilePruning.Verdict.PrunedByBucket: metrics.FilesPrunedByBucket++; break;
+                case FilePruning.Verdict.PrunedByStats: metrics.FilesPrunedByStats++; break;
+                default: files.Add(file); break;
+            }
+        }
+        metrics.PartitionsTotal = snapshot.PartitionColumns.Count == 0 ? 0 : partitions.Count;
+        metrics.PartitionsPruned = snapshot.PartitionColumns.Count == 0 ? 0 : partitions.Count(p => !p.Value);
+        return new TableScan(table, snapshot, options, files, schema, metrics);
+    }
+
+    /// <summary>Streams the rows. Each call reads the files again.</summary>
+    public async IAsyncEnumerable<RecordBatch> ReadBatchesAsync([EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var remaining = _options.Limit ?? long.MaxValue;
+        if (remaining <= 0) yield break;
+        var tableSchema = _snapshot.Schema;
+        var partitionColumns = _snapshot.PartitionColumns.ToHashSet(StringComparer.Ordinal);
+        var predicate = _options.Predicate;
+        // Columns needed from the data files: the output plus what the predicate reads, minus partition columns.
+        var needed = _outputColumns.Concat(predicate?.Columns().Select(c => c.Split('.')[0]) ?? []).Distinct().ToList();
+        var fileColumns = needed.Where(c => !partitionColumns.Contains(c)).ToList();
+        var neededSchema = new Schema(needed.Select(c => tableSchema.GetFieldByName(c)).ToList(), null);
+        // A predicate on data columns only is applied by the file reader (row groups, then rows);
+        // one that also reads partition columns is applied here, after they are added.
+        var filePredicate = predicate != null && predicate.Columns().All(c => !partitionColumns.Contains(c.Split('.')[0])) ? predicate : null;
+        var fileOptions = new ParquetReadOptions { Columns = fileColumns, TableSchema = tableSchema, Filter = filePredicate, BatchSize = _options.BatchSize };
+
+        foreach (var file in Files)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (await _table.HeadAsync(file.ObjectKey, ct) == null)
+                throw new CorruptTableException(
+                    $"Data file '{file.ObjectKey}' of version {_snapshot.Version} is missing (deleted by vacuum or by hand); this version can no longer be read.");
+            Metrics.FilesRead++;
+            var counters = new ParquetReadCounters();
+            await foreach (var raw in ParquetDataReader.ReadAsync(_table, file.ObjectKey, fileOptions, counters, ct))
+            {
+                var batch = WithPartitionColumns(raw, file, neededSchema, partitionColumns);
+                if (predicate != null && filePredicate == null) batch = RowFilter.Filter(batch, predicate);
+                if (batch.Length == 0) continue;
+                batch = Project(batch);
+                if (batch.Length > remaining) batch = batch.Slice(0, (int)remaining);
+                remaining -= batch.Length;
+                Metrics.RowsReturned += batch.Length;
+                yield return batch;
+                if (remaining == 0) break;
+            }
+            Metrics.RowGroupsTotal += (int)counters.RowGroupsTotal;
+            Metrics.RowGroupsPruned += (int)counters.RowGroupsPruned;
+            Metrics.RowsScanned += counters.RowsRead;
+            Metrics.BytesScanned += counters.BytesScanned;
+            if (remaining == 0) yield break;
+        }
+    }
+
+    private static RecordBatch WithPartitionColumns(RecordBatch batch, AddFile file, Schema target, HashSet<string> partitionColumns)
+    {
+        var columns = new IArrowArray[target.FieldsList.Count];
+        for (var c = 0; c < columns.Length; c++)
+        {
+            var field = target.GetFieldByIndex(c);
+            columns[c] = partitionColumns.Contains(field.Name)
+                ? ArrowArrays.FromPartitionValue(field.DataType, file.PartitionValues.GetValueOrDefault(field.Name), batch.Length)
+                : batch.Column(batch.Schema.GetFieldIndex(field.Name));
+        }
+        return new RecordBatch(target, columns, batch.Length);
+    }
+
+    private RecordBatch Project(RecordBatch batch)
+    {
+        if (batch.ColumnCount == _outputColumns.Count && batch.Schema.FieldsList.Select(f => f.Name).SequenceEqual(_outputColumns))
+            return new RecordBatch(Schema, Enumerable.Range(0, batch.ColumnCount).Select(batch.Column), batch.Length);
+        return new RecordBatch(Schema, _outputColumns.Select(c => batch.Column(batch.Schema.GetFieldIndex(c))), batch.Length);
+    }
+}

@@ -1,0 +1,33 @@
+namespace Ecap.DataLake.Tables;
+
+/// <summary>Figures about a table at a version, from its log and its files' Parquet footers.</summary>
+public sealed record TableInfo
+{
+    public required string Name { get; init; }
+    public required string Location { get; init; }
+    public required long Version { get; init; }
+    public required DateTimeOffset LastModified { get; init; }
+    public required long RecordCount { get; init; }
+    public required int FileCount { get; init; }
+    public required long TotalSizeBytes { get; init; }
+    public required long AverageFileSizeBytes { get; init; }
+    /// <summary>Files below the small-file threshold (a quarter of the target file size).</summary>
+    public required int SmallFileCount { get; init; }
+    public required long SmallFileThresholdBytes { get; init; }
+    public required int PartitionCount { get; init; }
+    public required IReadOnlyList<PartitionStats> Partitions { get; init; }
+    /// <summary>Largest partition's bytes over the median partition's bytes (1 when even).</summary>
+    public required double PartitionSkew { get; init; }
+    /// <summary>Uncompressed over compressed bytes of the data pages, from the Parquet footers.</summary>
+    public required double CompressionRatio { get; init; }
+    public required IReadOnlyList<string> PartitionColumns { get; init; }
+    public required IReadOnlyList<ColumnInfo> Schema { get; init; }
+    public string? DataType { get; init; }
+}
+
+public sealed record PartitionStats(IReadOnlyDictionary<string, string?> Values, int FileCount, long RecordCount, long SizeBytes);
+
+public sealed record ColumnInfo(string Name, string Type, bool Nullable);
+
+/// <summary>One table in a lake listing.</summary>
+public sealed record TableSummary(string Name, long Version, long RecordCount, long TotalSizeBytes, int FileCount);

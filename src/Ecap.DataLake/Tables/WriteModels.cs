@@ -1,0 +1,90 @@
+namespace Ecap.DataLake.Tables;
+
+/// <summary>What a write does when the table already holds data.</summary>
+public enum WriteMode
+{
+    /// <summary>Add the rows to the table (creating it if needed).</summary>
+    Append,
+    /// <summary>Replace every row of the table.</summary>
+    Overwrite,
+    /// <summary>Replace only the partitions present in the input; other partitions keep their rows.</summary>
+    OverwritePartitions,
+    /// <summary>Fail if the table exists.</summary>
+    ErrorIfExists,
+    /// <summary>Do nothing if the table exists.</summary>
+    Ignore,
+}
+
+public static class WriteModes
+{
+    public static WriteMode Parse(string text) => text.Trim().ToLowerInvariant().Replace('_', '-') switch
+    {
+        "append" => WriteMode.Append,
+        "overwrite" => WriteMode.Overwrite,
+        "overwrite-partitions" or "dynamic-overwrite" => WriteMode.OverwritePartitions,
+        "error-if-exists" or "error" or "errorifexists" => WriteMode.ErrorIfExists,
+        "ignore" => WriteMode.Ignore,
+        _ => throw new ArgumentException(
+            $"Unknown write mode '{text}'. Valid modes: append, overwrite, overwrite-partitions, error-if-exists, ignore."),
+    };
+
+    public static string Name(this WriteMode mode) => mode switch
+    {
+        WriteMode.Append => "append",
+        WriteMode.Overwrite => "overwrite",
+        WriteMode.OverwritePartitions => "overwrite-partitions",
+        WriteMode.ErrorIfExists => "error-if-exists",
+        _ => "ignore",
+    };
+}
+
+/// <summary>Options of <see cref="DataLakeStorage.WritePartitionedDataAsync(IAsyncEnumerable{Apache.Arrow.RecordBatch}, string, Partitioning.DataType, WriteMode, WriteOptions?, CancellationToken)"/>.</summary>
+public sealed record WriteOptions
+{
+    /// <summary>The column the year/month/day partitions derive from (defaults per data type).</summary>
+    public string? TimeColumn { get; init; }
+
+    /// <summary>Add new nullable columns of the input to the table schema instead of failing.</summary>
+    public bool MergeSchema { get; init; }
+
+    /// <summary>With <see cref="WriteMode.Overwrite"/>: replace the schema with the input's.</summary>
+    public bool OverwriteSchema { get; init; }
+
+    /// <summary>An explicit strategy instead of the data type's built-in one (used when the table is created).</summary>
+    public Partitioning.PartitionStrategy? Strategy { get; init; }
+
+    /// <summary>Parquet codec: snappy (default), zstd, gzip, none.</summary>
+    public string Compression { get; init; } = "snappy";
+
+    /// <summary>Data files roll over to a new file at about this size.</summary>
+    public long TargetFileSizeBytes { get; init; } = 128L * 1024 * 1024;
+
+    /// <summary>Drop rows whose key repeats within the input, keeping the last by <see cref="DeduplicateOrderBy"/>.</summary>
+    public IReadOnlyList<string>? DeduplicateKeys { get; init; }
+
+    /// <summary>The column that decides which duplicate is "last" (input order when null).</summary>
+    public string? DeduplicateOrderBy { get; init; }
+
+    /// <summary>Add the metadata columns <c>_ingested_at</c> (write time, UTC) and, when <see cref="SourceName"/> is set, <c>_source</c>.</summary>
+    public bool AddMetadataColumns { get; init; }
+
+    /// <summary>Where the rows come from (a file, a topic); recorded in the commit and in <c>_source</c>.</summary>
+    public string? SourceName { get; init; }
+
+    /// <summary>Reported while writing (rows and files so far).</summary>
+    public IProgress<WriteProgress>? Progress { get; init; }
+}
+
+public readonly record struct WriteProgress(long RowsWritten, int FilesWritten, long BytesWritten);
+
+/// <summary>What a write committed.</summary>
+public sealed record WriteResult(
+    string TableName,
+    long Version,
+    int FilesWritten,
+    long RowsWritten,
+    long BytesWritten,
+    int FilesRemoved,
+    long DuplicatesDropped,
+    bool Skipped,
+    TimeSpan Duration);

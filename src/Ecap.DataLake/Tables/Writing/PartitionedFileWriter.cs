@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using Apache.Arrow;
+using Ecap.DataLake.Arrow;
+using Ecap.DataLake.Delta;
+using Ecap.DataLake.Parquet;
+using Ecap.DataLake.Storage;
+using Ecap.DataLake.Tables.Partitioning;
+
+namespace Ecap.DataLake.Tables.Writing;
+
+/// <summary>
+/// Turns a stream of table-schema batches into sorted, partitioned Parquet data files and the
+/// <c>add</c> actions that publish them. Rows are grouped by partition (and bucket) and buffered per
+/// group up to a memory budget; a flushed group is sorted by the strategy's sort columns as a whole,
+/// so every file is sorted inside. Files are written in parallel; nothing is visible until the caller
+/// commits the returned actions, and <see cref="DeleteWrittenFilesAsync"/> cleans up after a failure.
+/// </summary>
+internal sealed class PartitionedFileWriter
+{
+    private readonly IObjectStore _table;
+    private readonly BatchPartitioner _partitioner;
+    private readonly WriteOptions _options;
+    private readonly long _maxBufferBytes;
+    private readonly Dictionary<string, GroupBuffer> _buffers = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<AddFile> _adds = [];
+    private readonly ConcurrentBag<string> _writtenKeys = [];
+    private long _bufferedBytes;
+    private int _sequence = -1;
+    private long _rowsWritten;
+    private long _bytesWritten;
+
+    public PartitionedFileWriter(IObjectStore table, BatchPartitioner partitioner, WriteOptions options, long maxBufferBytes)
+    {
+        _table = table;
+        _partitioner = partitioner;
+        _options = options;
+        _maxBufferBytes = maxBufferBytes;
+    }
+
+    public long RowsWritten => Interlocked.Read(ref _rowsWritten);
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+    public int FilesWritten => _adds.Count;
+
+    /// <summary>Partitions and buffers one batch (in the table schema, derived columns included or not).</summary>
+    public async Task AddAsync(RecordBatch batch, CancellationToken ct)
+    {
+        foreach (var group in _partitioner.Partition(batch))
+        {
+            var key = group.Directory + "|" + group.Bucket;
+            if (!_buffers.TryGetValue(key, out var buffer))
+                _buffers[key] = buffer = new GroupBuffer(group.Directory, group.PartitionValues, group.Bucket);
+            var size = ArrowSizes.Of(group.Rows);
+            buffer.Add(group.Rows, size);
+            _bufferedBytes += size;
+        }
+        if (_bufferedBytes > _maxBufferBytes)
+        {
+            // Flush the largest groups until half the budget is free: big groups make big files.
+            var victims = new List<GroupBuffer>();
+            var freed = 0L;
+            foreach (var b in _buffers.Values.OrderByDescending(b => b.Bytes))
+            {
+                if (_bufferedBytes - freed <= _maxBufferBytes / 2) break;
+                victims.Add(b);
+                freed += b.Bytes;
+            }
+            await FlushAsync(victims, ct);
+        }
+    }
+
+    /// <summary>Writes everything still buffered and returns the add actions of all files written.</summary>
+    public async Task<IReadOnlyList<AddFile>> FinishAsync(CancellationToken ct)
+    {
+        await FlushAsync(_buffers.Values.ToList(), ct);
+        return _adds.OrderBy(a => a.Path, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Deletes every file this writer wrote (after a failed or abandoned commit).</summary>
+    public async Task DeleteWrittenFilesAsync()
+    {
+        foreach (var key in _writtenKeys)
+        {
+            try { await _table.DeleteAsync(key); } catch (IOException) { /* vacuum removes what is left */ }
+        }
+    }
+
+    private async Task FlushAsync(List<GroupBuffer> groups, CancellationToken ct)
+    {
+        foreach (var g in groups)
+        {
+            _buffers.Remove(g.Directory + "|" + g.Bucket);
+            _bufferedBytes -= g.Bytes;
+        }
+        await Parallel.ForEachAsync(groups, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            async (group, token) => await WriteGroupAsync(group, token));
+    }
+
+    private async Task WriteGroupAsync(GroupBuffer group, CancellationToken ct)
+    {
+        var rows = group.Batches.Count == 1 ? group.Batches[0] : ArrowSort.Concat(group.Batches);
+        // Groups arrive sorted per input batch; a group built from several batches is sorted again as a whole.
+        if (group.Batches.Count > 1 && _partitioner.Strategy.SortColumns.Count > 0)
+        {
+            rows = ArrowSort.Sort(rows, _partitioner.Strategy.SortColumns.Select(c => new SortKey(c, NullsFirst: true)).ToList());
+        }
+
+        IReadOnlyList<WrittenFile> files;
+        using (var parquet = new ParquetDataWriter(_table, rows.Schema, _ => NextKey(), new ParquetWriteOptions
+               {
+                   Codec = Codec,
+                   TargetFileSizeBytes = _options.TargetFileSizeBytes,
+               }))
+        {
+            await parquet.WriteAsync(rows, ct);
+            files = await parquet.CompleteAsync(ct);
+        }
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        foreach (var file in files)
+        {
+            _writtenKeys.Add(file.Key);
+            _adds.Add(new AddFile
+            {
+                Path = AddFile.EncodePath(file.Key),
+                PartitionValues = group.PartitionValues,
+                Size = file.SizeBytes,
+                ModificationTime = now,
+                DataChange = true,
+                Stats = file.Stats.ToJson(),
+                Tags = group.Bucket is { } bucket
+                    ? new Dictionary<string, string?> { [TableLayout.BucketTag] = bucket.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+                    : null,
+            });
+            Interlocked.Add(ref _rowsWritten, file.RowCount);
+            Interlocked.Add(ref _bytesWritten, file.SizeBytes);
+        }
+        _options.Progress?.Report(new WriteProgress(RowsWritten, FilesWritten, BytesWritten));
+
+        string NextKey() => group.Directory + DataFileName.Create(Interlocked.Increment(ref _sequence), group.Bucket, Codec.ToString().ToLowerInvariant());
+    }
+
+    private ParquetCodec Codec => _options.Compression.ToLowerInvariant() switch
+    {
+        "snappy" => ParquetCodec.Snappy,
+        "zstd" => ParquetCodec.Zstd,
+        "gzip" => ParquetCodec.Gzip,
+        "none" or "uncompressed" => ParquetCodec.None,
+        var other => throw new ArgumentException($"Unknown compression '{other}': use snappy, zstd, gzip or none."),
+    };
+
+    private sealed class GroupBuffer(string directory, IReadOnlyDictionary<string, string?> partitionValues, int? bucket)
+    {
+        public string Directory { get; } = directory;
+        public IReadOnlyDictionary<string, string?> PartitionValues { get; } = partitionValues;
+        public int? Bucket { get; } = bucket;
+        public List<RecordBatch> Batches { get; } = [];
+        public long Bytes { get; private set; }
+
+        public void Add(RecordBatch rows, long bytes)
+        {
+            Batches.Add(rows);
+            Bytes += bytes;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Ecap.Cli.Tests;
+
+/// <summary>Runs the built `ecap` program as a separate process, the way a user or a script does.</summary>
+internal static class EcapProcess
+{
+    private static readonly string Dll = FindDll();
+
+    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        public JsonElement Json() => JsonDocument.Parse(Stdout).RootElement.Clone();
+    }
+
+    public static Result Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("ECAP_LAKE");
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("ecap " + string.Join(' ', args) + " did not finish");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static string FindDll()
+    {
+        // Same configuration as the tests (Debug/Release), from the Ecap.Cli project's output.
+        var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        var path = Path.Combine(RepoPaths.Root, "src", "Ecap.Cli", "bin", config, "net10.0", "ecap.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("Build src/Ecap.Cli first: " + path);
+    }
+}
