@@ -41,7 +41,8 @@ internal static class CommandRunner
         UnsupportedProtocolException => (1, "the table needs a newer Delta reader/writer than this version of ecap."),
         StoreNotConfiguredException => (2, "use a local folder for --lake."),
         CorruptTableException => (1, "the table's _delta_log is damaged; `storage history` shows the versions that still read."),
-        ArgumentException or FormatException => (2, "see --help for the command's options and an example."),
+        InvalidPathException => (2, "table names are folder names: letters, digits, '_', '-', '.'."),
+        InvalidInputException or ArgumentException or FormatException => (2, "see --help for the command's options and an example."),
         FileNotFoundException or DirectoryNotFoundException => (2, "check the path."),
         _ => (1, null),
     };

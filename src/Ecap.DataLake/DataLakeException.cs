@@ -29,3 +29,6 @@ public sealed class InvalidPathException(string message) : DataLakeException(mes
 
 /// <summary>A lake location whose store is not available (for example S3 before it is configured).</summary>
 public sealed class StoreNotConfiguredException(string message) : DataLakeException(message);
+
+/// <summary>The caller's input is wrong: an unknown name, a malformed filter, an option out of range.</summary>
+public class InvalidInputException(string message) : DataLakeException(message);

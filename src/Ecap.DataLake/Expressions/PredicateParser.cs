@@ -5,7 +5,7 @@ namespace Ecap.DataLake.Expressions;
 
 /// <summary>A <c>--where</c> string could not be parsed; <see cref="Position"/> is the 0-based character offset.</summary>
 public sealed class PredicateSyntaxException(string message, int position)
-    : DataLakeException(message)
+    : InvalidInputException(message)
 {
     public int Position { get; } = position;
 }

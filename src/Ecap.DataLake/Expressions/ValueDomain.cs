@@ -6,7 +6,7 @@ using Apache.Arrow.Types;
 namespace Ecap.DataLake.Expressions;
 
 /// <summary>A filter value cannot be compared with a column of the given type.</summary>
-public sealed class PredicateTypeException(string message) : DataLakeException(message);
+public sealed class PredicateTypeException(string message) : InvalidInputException(message);
 
 /// <summary>
 /// The canonical values stats bounds and coerced literals use, one CLR type per Arrow type family:

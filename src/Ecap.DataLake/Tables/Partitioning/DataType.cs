@@ -62,6 +62,6 @@ public static class DataTypes
     public static DataType Parse(string? name) =>
         TryParse(name, out var type)
             ? type
-            : throw new DataLakeException(
+            : throw new InvalidInputException(
                 $"Unknown data type '{name}'. Valid data types: {string.Join(", ", ValidNames)}.");
 }

@@ -21,7 +21,7 @@ public class DataTypeTests
     [Fact]
     public void Parse_of_an_unknown_name_lists_the_valid_ones()
     {
-        var e = Assert.Throws<DataLakeException>(() => DataTypes.Parse("orders"));
+        var e = Assert.Throws<InvalidInputException>(() => DataTypes.Parse("orders"));
         Assert.Contains("'orders'", e.Message);
         foreach (var name in DataTypes.ValidNames) Assert.Contains(name, e.Message);
     }
