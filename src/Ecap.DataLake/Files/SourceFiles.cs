@@ -13,7 +13,8 @@ namespace Ecap.DataLake.Files;
 /// </summary>
 public static class SourceFiles
 {
-    public const int DefaultBatchRows = 64 * 1024;
+    /// <summary>Rows per batch: large enough that per-batch costs (partitioning into groups, native calls) stay small.</summary>
+    public const int DefaultBatchRows = 256 * 1024;
     private const int InferenceSampleRows = 1000;
 
     public static IAsyncEnumerable<RecordBatch> ReadAsync(string path, Schema? target = null, CancellationToken ct = default) =>
@@ -23,9 +24,17 @@ public static class SourceFiles
         [EnumeratorCancellation] CancellationToken ct = default)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Source file '{path}' does not exist.", path);
+        if (format == FileFormat.Parquet)
+        {
+            // The Parquet reader of the table layer: threaded decoding, batches of batchRows.
+            var full = Path.GetFullPath(path);
+            var store = new Storage.LocalObjectStore(Path.GetDirectoryName(full)!);
+            await foreach (var batch in Parquet.ParquetDataReader.ReadAsync(store, Path.GetFileName(full), new Parquet.ParquetReadOptions { BatchSize = batchRows }, null, ct))
+                yield return batch;
+            yield break;
+        }
         var batches = format switch
         {
-            FileFormat.Parquet => ReadParquet(path),
             FileFormat.Csv => ReadCsv(path, target, batchRows),
             _ => ReadJsonLines(path, target, batchRows),
         };
@@ -35,14 +44,6 @@ public static class SourceFiles
             yield return batch;
             await Task.Yield();
         }
-    }
-
-    private static IEnumerable<RecordBatch> ReadParquet(string path)
-    {
-        using var reader = new ParquetSharp.Arrow.FileReader(path);
-        using var batches = reader.GetRecordBatchReader();
-        while (batches.ReadNextRecordBatchAsync().AsTask().GetAwaiter().GetResult() is { } batch)
-            yield return batch;
     }
 
     private static IEnumerable<RecordBatch> ReadCsv(string path, Schema? target, int batchRows)

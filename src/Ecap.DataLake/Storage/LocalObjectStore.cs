@@ -48,8 +48,13 @@ public sealed class LocalObjectStore : IObjectStore
             ct.ThrowIfCancellationRequested();
             var key = Path.GetRelativePath(_root, file).Replace(Path.DirectorySeparatorChar, '/');
             if (!key.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            // Another writer's temp file can vanish between the directory read and this look: skip it.
             var info = new FileInfo(file);
-            results.Add(new ObjectInfo(key, info.Length, info.LastWriteTimeUtc));
+            if (!info.Exists) continue;
+            long length;
+            try { length = info.Length; }
+            catch (FileNotFoundException) { continue; }
+            results.Add(new ObjectInfo(key, length, info.LastWriteTimeUtc));
         }
         results.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         foreach (var r in results) yield return r;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Apache.Arrow;
 using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Delta;
@@ -76,48 +77,115 @@ public sealed class TableScan
         return new TableScan(table, snapshot, options, files, schema, metrics);
     }
 
-    /// <summary>Streams the rows. Each call reads the files again.</summary>
+    /// <summary>
+    /// Streams the rows, in file order. Files are decoded ahead by up to one task per core (each with a small
+    /// bounded queue), because opening and decoding many small files one after another leaves cores idle.
+    /// Each call reads the files again.
+    /// </summary>
     public async IAsyncEnumerable<RecordBatch> ReadBatchesAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
         var remaining = _options.Limit ?? long.MaxValue;
-        if (remaining <= 0) yield break;
-        var tableSchema = _snapshot.Schema;
-        var partitionColumns = _snapshot.PartitionColumns.ToHashSet(StringComparer.Ordinal);
-        var predicate = _options.Predicate;
-        // Columns needed from the data files: the output plus what the predicate reads, minus partition columns.
-        var needed = _outputColumns.Concat(predicate?.Columns().Select(c => c.Split('.')[0]) ?? []).Distinct().ToList();
-        var fileColumns = needed.Where(c => !partitionColumns.Contains(c)).ToList();
-        var neededSchema = new Schema(needed.Select(c => tableSchema.GetFieldByName(c)).ToList(), null);
-        // A predicate on data columns only is applied by the file reader (row groups, then rows);
-        // one that also reads partition columns is applied here, after they are added.
-        var filePredicate = predicate != null && predicate.Columns().All(c => !partitionColumns.Contains(c.Split('.')[0])) ? predicate : null;
-        var fileOptions = new ParquetReadOptions { Columns = fileColumns, TableSchema = tableSchema, Filter = filePredicate, BatchSize = _options.BatchSize };
-
-        foreach (var file in Files)
+        if (remaining <= 0 || Files.Count == 0) yield break;
+        var plan = new FileReadPlan(_snapshot, _options, _outputColumns);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var inFlight = new Queue<(Channel<RecordBatch> Batches, ParquetReadCounters Counters, Task Reader)>();
+        var next = 0;
+        void StartNext()
         {
-            ct.ThrowIfCancellationRequested();
-            if (await _table.HeadAsync(file.ObjectKey, ct) == null)
-                throw new CorruptTableException(
-                    $"Data file '{file.ObjectKey}' of version {_snapshot.Version} is missing (deleted by vacuum or by hand); this version can no longer be read.");
-            Metrics.FilesRead++;
+            var file = Files[next++];
+            var batches = Channel.CreateBounded<RecordBatch>(4);
             var counters = new ParquetReadCounters();
-            await foreach (var raw in ParquetDataReader.ReadAsync(_table, file.ObjectKey, fileOptions, counters, ct))
+            var reader = Task.Run(async () =>
             {
-                var batch = WithPartitionColumns(raw, file, neededSchema, partitionColumns);
-                if (predicate != null && filePredicate == null) batch = RowFilter.Filter(batch, predicate);
-                if (batch.Length == 0) continue;
-                batch = Project(batch);
-                if (batch.Length > remaining) batch = batch.Slice(0, (int)remaining);
-                remaining -= batch.Length;
-                Metrics.RowsReturned += batch.Length;
-                yield return batch;
-                if (remaining == 0) break;
+                try
+                {
+                    await foreach (var batch in ReadFileAsync(file, plan, counters, stop.Token))
+                        await batches.Writer.WriteAsync(batch, stop.Token);
+                    batches.Writer.Complete();
+                }
+                catch (Exception e)
+                {
+                    batches.Writer.Complete(e);
+                }
+            }, stop.Token);
+            inFlight.Enqueue((batches, counters, reader));
+        }
+
+        try
+        {
+            var ahead = Math.Max(2, Environment.ProcessorCount);
+            while (next < Files.Count && inFlight.Count < ahead) StartNext();
+            while (inFlight.Count > 0)
+            {
+                var (batches, counters, _) = inFlight.Dequeue();
+                Metrics.FilesRead++;
+                await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+                {
+                    var rows = batch.Length > remaining ? batch.Slice(0, (int)remaining) : batch;
+                    remaining -= rows.Length;
+                    Metrics.RowsReturned += rows.Length;
+                    yield return rows;
+                    if (remaining == 0) break;
+                }
+                Metrics.RowGroupsTotal += (int)counters.RowGroupsTotal;
+                Metrics.RowGroupsPruned += (int)counters.RowGroupsPruned;
+                Metrics.RowsScanned += counters.RowsRead;
+                Metrics.BytesScanned += counters.BytesScanned;
+                if (remaining == 0) yield break;
+                if (next < Files.Count) StartNext();
             }
-            Metrics.RowGroupsTotal += (int)counters.RowGroupsTotal;
-            Metrics.RowGroupsPruned += (int)counters.RowGroupsPruned;
-            Metrics.RowsScanned += counters.RowsRead;
-            Metrics.BytesScanned += counters.BytesScanned;
-            if (remaining == 0) yield break;
+        }
+        finally
+        {
+            // Early exit (limit, error, cancellation): stop the readers still running and let them finish.
+            await stop.CancelAsync();
+            foreach (var (_, _, reader) in inFlight)
+                await reader.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>What every file of a scan reads: its data columns, the filter the reader applies, the rest.</summary>
+    private sealed class FileReadPlan
+    {
+        public FileReadPlan(Snapshot snapshot, ReadOptions options, IReadOnlyList<string> outputColumns)
+        {
+            var tableSchema = snapshot.Schema;
+            PartitionColumns = snapshot.PartitionColumns.ToHashSet(StringComparer.Ordinal);
+            Predicate = options.Predicate;
+            // Columns needed from the data files: the output plus what the predicate reads, minus partition columns.
+            var needed = outputColumns.Concat(Predicate?.Columns().Select(c => c.Split('.')[0]) ?? []).Distinct().ToList();
+            NeededSchema = new Schema(needed.Select(c => tableSchema.GetFieldByName(c)).ToList(), null);
+            // A predicate on data columns only is applied by the file reader (row groups, then rows);
+            // one that also reads partition columns is applied here, after they are added.
+            FilePredicate = Predicate != null && Predicate.Columns().All(c => !PartitionColumns.Contains(c.Split('.')[0])) ? Predicate : null;
+            FileOptions = new ParquetReadOptions
+            {
+                Columns = needed.Where(c => !PartitionColumns.Contains(c)).ToList(),
+                TableSchema = tableSchema,
+                Filter = FilePredicate,
+                BatchSize = options.BatchSize,
+                UseThreads = false, // files are read in parallel instead
+            };
+        }
+
+        public HashSet<string> PartitionColumns { get; }
+        public Predicate? Predicate { get; }
+        public Predicate? FilePredicate { get; }
+        public Schema NeededSchema { get; }
+        public ParquetReadOptions FileOptions { get; }
+    }
+
+    private async IAsyncEnumerable<RecordBatch> ReadFileAsync(AddFile file, FileReadPlan plan, ParquetReadCounters counters,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        if (await _table.HeadAsync(file.ObjectKey, ct) == null)
+            throw new CorruptTableException(
+                $"Data file '{file.ObjectKey}' of version {_snapshot.Version} is missing (deleted by vacuum or by hand); this version can no longer be read.");
+        await foreach (var raw in ParquetDataReader.ReadAsync(_table, file.ObjectKey, plan.FileOptions, counters, ct))
+        {
+            var batch = WithPartitionColumns(raw, file, plan.NeededSchema, plan.PartitionColumns);
+            if (plan.Predicate != null && plan.FilePredicate == null) batch = RowFilter.Filter(batch, plan.Predicate);
+            if (batch.Length > 0) yield return Project(batch);
         }
     }
 

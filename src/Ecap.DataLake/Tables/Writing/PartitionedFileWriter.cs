@@ -97,21 +97,20 @@ internal sealed class PartitionedFileWriter
 
     private async Task WriteGroupAsync(GroupBuffer group, CancellationToken ct)
     {
-        var rows = group.Batches.Count == 1 ? group.Batches[0] : ArrowSort.Concat(group.Batches);
-        // Groups arrive sorted per input batch; a group built from several batches is sorted again as a whole.
-        if (group.Batches.Count > 1 && _partitioner.Strategy.SortColumns.Count > 0)
-        {
-            rows = ArrowSort.Sort(rows, _partitioner.Strategy.SortColumns.Select(c => new SortKey(c, NullsFirst: true)).ToList());
-        }
-
         IReadOnlyList<WrittenFile> files;
-        using (var parquet = new ParquetDataWriter(_table, rows.Schema, _ => NextKey(), new ParquetWriteOptions
+        using (var parquet = new ParquetDataWriter(_table, group.Batches[0].Schema, _ => NextKey(), new ParquetWriteOptions
                {
                    Codec = Codec,
                    TargetFileSizeBytes = _options.TargetFileSizeBytes,
                }))
         {
-            await parquet.WriteAsync(rows, ct);
+            // Each buffered batch arrived sorted. When the runs also follow each other in order (the usual
+            // case: keys grow with time), they are written one after another; otherwise merged by a sort.
+            var keys = _partitioner.Strategy.SortColumns.Select(c => new SortKey(c, NullsFirst: true)).ToList();
+            if (keys.Count == 0 || RunsAreInOrder(group.Batches, keys))
+                foreach (var batch in group.Batches) await parquet.WriteAsync(batch, ct);
+            else
+                await parquet.WriteAsync(ArrowSort.Sort(ArrowSort.Concat(group.Batches), keys), ct);
             files = await parquet.CompleteAsync(ct);
         }
 
@@ -137,6 +136,23 @@ internal sealed class PartitionedFileWriter
         _options.Progress?.Report(new WriteProgress(RowsWritten, FilesWritten, BytesWritten));
 
         string NextKey() => group.Directory + DataFileName.Create(Interlocked.Increment(ref _sequence), group.Bucket, Codec.ToString().ToLowerInvariant());
+    }
+
+    /// <summary>Whether sorted runs are in order end to start: each run's last row sorts at or before the next run's first.</summary>
+    private static bool RunsAreInOrder(List<RecordBatch> runs, IReadOnlyList<SortKey> keys)
+    {
+        if (runs.Count == 1) return true;
+        var boundaries = new List<RecordBatch>(2 * runs.Count);
+        for (var i = 0; i < runs.Count; i++)
+        {
+            if (i > 0) boundaries.Add(runs[i].Slice(0, 1));
+            if (i < runs.Count - 1) boundaries.Add(runs[i].Slice(runs[i].Length - 1, 1));
+        }
+        // A stable sort leaves the boundary rows where they are exactly when they are already in order.
+        var order = ArrowSort.SortIndices(ArrowSort.Concat(boundaries), keys);
+        for (var i = 0; i < order.Length; i++)
+            if (order[i] != i) return false;
+        return true;
     }
 
     private ParquetCodec Codec => _options.Compression.ToLowerInvariant() switch
