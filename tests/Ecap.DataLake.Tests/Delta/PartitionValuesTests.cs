@@ -33,15 +33,15 @@ public class PartitionValuesTests
     [InlineData(null, "_2=__HIVE_DEFAULT_PARTITION__")]
     public void DirectoryNames_EscapeLikeHive(string? value, string segment)
     {
-        Assert.Equal(segment, PartitionValues.HivePathSegment("_2", value));
-        if (value is not null) Assert.Equal(value, PartitionValues.UnescapeHive(segment[3..]));
+        Assert.Equal(segment, Ecap.DataLake.Tables.Partitioning.PartitionPath.Build([new KeyValuePair<string, string?>("_2", value)]).TrimEnd('/'));
+        if (value is not null) Assert.Equal(value, Ecap.DataLake.Tables.Partitioning.PartitionPath.Unescape(segment[3..]));
     }
 
     [Fact]
     public void GoldenEscapedChars_DirectoryThenLogPath()
     {
         // value bar+%21 -> directory _2=bar+%2521 -> log path _2=bar+%252521 (golden data-reader-escaped-chars)
-        var key = PartitionValues.HivePathSegment("_2", "bar+%21") + "/part-0.parquet";
+        var key = Ecap.DataLake.Tables.Partitioning.PartitionPath.Build([new KeyValuePair<string, string?>("_2", "bar+%21")]) + "part-0.parquet";
         Assert.Equal("_2=bar+%252521/part-0.parquet", AddFile.EncodePath(key));
     }
 }

@@ -13,9 +13,6 @@ namespace Ecap.DataLake.Delta;
 /// </summary>
 public static class PartitionValues
 {
-    /// <summary>The directory name Hive and Spark use for a null partition value.</summary>
-    public const string HiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__";
-
     private static readonly string[] TimestampFormats =
     [
         "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm:ss.FFFFFF", "yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", "yyyy-MM-dd'T'HH:mm:ss'Z'",
@@ -78,46 +75,5 @@ public static class PartitionValues
         {
             throw new CorruptTableException($"Partition value '{value}' is not a valid {DeltaSchema.TypeName(type)}: {e.Message}", e);
         }
-    }
-
-    /// <summary>
-    /// A partition directory segment <c>column=value</c> escaped as Hive/Spark do: control characters and
-    /// <c>"#%'*/:=?\{[]^</c> and DEL become %XX; null (or empty) is <see cref="HiveDefaultPartition"/>.
-    /// The object key this gives still needs <see cref="AddFile.EncodePath"/> for the log.
-    /// </summary>
-    public static string HivePathSegment(string column, string? value) =>
-        EscapeHive(column) + "=" + (string.IsNullOrEmpty(value) ? HiveDefaultPartition : EscapeHive(value));
-
-    public static string EscapeHive(string s)
-    {
-        StringBuilder? sb = null;
-        for (var i = 0; i < s.Length; i++)
-        {
-            var c = s[i];
-            if (c < 0x20 || c == 0x7F || c is '"' or '#' or '%' or '\'' or '*' or '/' or ':' or '=' or '?' or '\\' or '{' or '[' or ']' or '^')
-            {
-                sb ??= new StringBuilder(s, 0, i, s.Length + 8);
-                sb.Append('%').Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
-            }
-            else sb?.Append(c);
-        }
-        return sb?.ToString() ?? s;
-    }
-
-    /// <summary>The inverse of <see cref="EscapeHive"/>.</summary>
-    public static string UnescapeHive(string s)
-    {
-        if (!s.Contains('%')) return s;
-        var sb = new StringBuilder(s.Length);
-        for (var i = 0; i < s.Length; i++)
-        {
-            if (s[i] == '%' && i + 2 < s.Length && int.TryParse(s.AsSpan(i + 1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var code))
-            {
-                sb.Append((char)code);
-                i += 2;
-            }
-            else sb.Append(s[i]);
-        }
-        return sb.ToString();
     }
 }

@@ -176,7 +176,7 @@ public sealed class BatchPartitioner
                 }
                 if (!changed) continue;
                 for (int c = 0; c < dataColumns.Count; c++)
-                    columnsByGroup[g][c] = RowGather.Take(columnsByGroup[g][c], local);
+                    columnsByGroup[g][c] = Parquet.ArrowGather.Take(columnsByGroup[g][c], local);
             }
         }
 
