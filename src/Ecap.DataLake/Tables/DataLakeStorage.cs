@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Apache.Arrow;
+using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tables.Partitioning;
@@ -72,7 +73,8 @@ public sealed class DataLakeStorage
             : TableLayout.FromMetadata(snapshot!.Metadata);
         var partitioner = new BatchPartitioner(strategy);
 
-        await using var input = data.GetAsyncEnumerator(ct);
+        // The next input batch is decoded while the current one is partitioned.
+        await using var input = data.Ahead(2, ct).GetAsyncEnumerator(ct);
         if (!await input.MoveNextAsync())
         {
             if (snapshot != null && mode == WriteMode.Append)
