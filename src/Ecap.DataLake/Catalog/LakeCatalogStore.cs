@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ecap.DataLake.Storage;
+using Ecap.DataLake.Tables;
+
+namespace Ecap.DataLake.Catalog;
+
+/// <summary>
+/// The default catalog store: JSON documents under <c>&lt;lake&gt;/_catalog/</c>, written through the
+/// lake's object store so it works wherever the lake does. An entry is a sequence of immutable versions
+/// <c>tables/&lt;database&gt;/&lt;name&gt;/&lt;version:D10&gt;.json</c>; an update reads the latest version N and
+/// creates N+1 with put-if-absent (the same optimistic protocol as Delta commits), re-applying the edit on
+/// conflict. Readers take the newest version, so a half-finished writer is never seen.
+/// </summary>
+public sealed class LakeCatalogStore : ICatalogStore
+{
+    private const string TablesPrefix = "tables/";
+    private const int MaxAttempts = 200;
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly IObjectStore _store;
+
+    /// <param name="catalogStore">The store rooted at the catalog folder (usually <c>lake.Child("_catalog")</c>).</param>
+    public LakeCatalogStore(IObjectStore catalogStore) => _store = catalogStore;
+
+    public string Location => _store.Location;
+
+    public async Task<CatalogEntry?> GetAsync(string database, string name, CancellationToken ct = default)
+    {
+        var (_, entry) = await LatestAsync(database, name, ct);
+        return entry;
+    }
+
+    public async Task<CatalogEntry?> UpdateAsync(string database, string name, Func<CatalogEntry?, CatalogEntry?> edit, CancellationToken ct = default)
+    {
+        var prefix = EntryPrefix(database, name);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var (version, current) = await LatestAsync(database, name, ct);
+            var next = edit(current);
+            if (next is null || ReferenceEquals(next, current)) return current;
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(next, Json);
+            var key = prefix + (version + 1).ToString("D10", CultureInfo.InvariantCulture) + ".json";
+            if (await _store.PutIfAbsentAsync(key, bytes, ct) == PutResult.Created) return next;
+            // Someone else wrote version+1: back off a little (randomised so racers spread out) and re-apply.
+            await Task.Delay(Random.Shared.Next(1, 5 + Math.Min(attempt, 20) * 2), ct);
+        }
+        throw new ConcurrentModificationException(
+            $"Catalog entry '{database}.{name}' in {_store.Location} kept changing; gave up after {MaxAttempts} attempts.");
+    }
+
+    public async Task<IReadOnlyList<string>> ListDatabasesAsync(CancellationToken ct = default)
+    {
+        var result = new List<string>();
+        await foreach (var db in _store.ListPrefixesAsync(TablesPrefix, ct)) result.Add(Trim(db));
+        result.Sort(StringComparer.Ordinal);
+        return result;
+    }
+
+    public async Task<IReadOnlyList<CatalogEntry>> ListAsync(string? database = null, CancellationToken ct = default)
+    {
+        var databases = database is null ? await ListDatabasesAsync(ct) : [database];
+        var result = new List<CatalogEntry>();
+        foreach (var db in databases)
+        {
+            var names = new List<string>();
+            await foreach (var n in _store.ListPrefixesAsync(TablesPrefix + TableNames.Validate(db) + "/", ct)) names.Add(Trim(n));
+            names.Sort(StringComparer.Ordinal);
+            foreach (var n in names)
+                if (await GetAsync(db, n, ct) is { } e) result.Add(e);
+        }
+        return result;
+    }
+
+    // ListPrefixesAsync may return bare names or full prefixes depending on the store: keep the last segment.
+    private static string Trim(string prefix)
+    {
+        var p = prefix.TrimEnd('/');
+        var slash = p.LastIndexOf('/');
+        return slash < 0 ? p : p[(slash + 1)..];
+    }
+
+    private static string EntryPrefix(string database, string name) =>
+        TablesPrefix + TableNames.Validate(database) + "/" + TableNames.Validate(name) + "/";
+
+    private async Task<(long Version, CatalogEntry? Entry)> LatestAsync(string database, string name, CancellationToken ct)
+    {
+        var prefix = EntryPrefix(database, name);
+        long latest = -1;
+        await foreach (var o in _store.ListAsync(prefix, ct))
+        {
+            var file = o.Key[(o.Key.LastIndexOf('/') + 1)..];
+            if (file.EndsWith(".json", StringComparison.Ordinal) && long.TryParse(file[..^5], NumberStyles.None, CultureInfo.InvariantCulture, out var v))
+                latest = Math.Max(latest, v);
+        }
+        if (latest < 0) return (-1, null);
+        var key = prefix + latest.ToString("D10", CultureInfo.InvariantCulture) + ".json";
+        try
+        {
+            var entry = JsonSerializer.Deserialize<CatalogEntry>(await _store.ReadAllAsync(key, ct), Json)
+                ?? throw new CorruptTableException($"Catalog document '{key}' in {_store.Location} is empty.");
+            return (latest, entry);
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptTableException($"Catalog document '{key}' in {_store.Location} is not valid: {e.Message}");
+        }
+    }
+}
