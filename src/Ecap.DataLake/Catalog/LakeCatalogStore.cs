@@ -6,6 +6,18 @@ using Ecap.DataLake.Tables;
 
 namespace Ecap.DataLake.Catalog;
 
+/// <summary>The JSON form of catalog documents (snake_case, enums as lower-case strings); also the CLI's --output json shape.</summary>
+public static class CatalogJson
+{
+    public static JsonSerializerOptions Options { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}
+
 /// <summary>
 /// The default catalog store: JSON documents under <c>&lt;lake&gt;/_catalog/</c>, written through the
 /// lake's object store so it works wherever the lake does. An entry is a sequence of immutable versions
@@ -18,13 +30,7 @@ public sealed class LakeCatalogStore : ICatalogStore
     private const string TablesPrefix = "tables/";
     private const int MaxAttempts = 200;
 
-    internal static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    private static JsonSerializerOptions Json => CatalogJson.Options;
 
     private readonly IObjectStore _store;
 
