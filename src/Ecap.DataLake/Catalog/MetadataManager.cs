@@ -87,8 +87,9 @@ public sealed class MetadataManager
         var entry = await FindAsync(name, ct);
         if (entry is null)
         {
-            if (_lake is null) throw NotRegistered(name);
-            return await RegisterTableAsync(name, _lake.Child(TableNames.Validate(name)).Location, ct: ct);
+            // Only a table that really is in the lake is registered on the fly; anything else is unknown.
+            if (_lake is null || !TableNamesValid(name) || !await new DeltaTable(_lake.Child(name)).ExistsAsync(ct)) throw NotRegistered(name);
+            return await RegisterTableAsync(name, _lake.Child(name).Location, ct: ct);
         }
         var table = await OpenDeltaAsync(entry.Path, ct);
         var log = await ReadLogAsync(table, entry.TableVersion, ct);
@@ -529,6 +530,12 @@ public sealed class MetadataManager
         try { TableNames.Validate(database); TableNames.Validate(name); }
         catch (InvalidPathException) { return null; }
         return await Store.GetAsync(database, name, ct);
+    }
+
+    private static bool TableNamesValid(string name)
+    {
+        try { TableNames.Validate(name); return true; }
+        catch (InvalidPathException) { return false; }
     }
 
     private TableNotFoundException NotRegistered(string name) =>

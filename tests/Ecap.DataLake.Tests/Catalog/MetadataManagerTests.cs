@@ -52,6 +52,7 @@ public class MetadataManagerTests
         await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.UpdateTableStatisticsAsync("nope"));
         await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.SetTableStatusAsync("nope", TableStatus.Archived));
         await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.GetLineageAsync("nope"));
+        await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.SyncFromLogAsync("nope"));
         await Assert.ThrowsAsync<InvalidInputException>(() => catalog.SearchTablesAsync("x", ["colour"]));
     }
 
