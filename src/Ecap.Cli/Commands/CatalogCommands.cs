@@ -249,14 +249,17 @@ internal static class CatalogCommands
     {
         AnsiConsole.MarkupLine($"[bold]statistics[/] at v{s.Version} ({s.ComputedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC): {s.RowCount:N0} rows, {Render.Bytes(s.SizeBytes)}, {s.FileCount:N0} files, {s.PartitionCount:N0} partitions" +
             (s.SampledRows > 0 ? $", {s.SampledRows:N0} rows sampled" : ""));
-        var grid = new Table().Border(TableBorder.Rounded).AddColumns("column", "type", "nulls", "min", "max", "distinct~", "avg len", "max len", "top values");
+        var grid = new Table().Border(TableBorder.Rounded).AddColumns("column", "type", "nulls", "min", "max", "distinct~", "len avg/max", "top values");
         foreach (var c in s.Columns)
-            grid.AddRow(Markup.Escape(c.Name), c.Type, c.NullCount?.ToString("N0", CultureInfo.InvariantCulture) ?? "?", Markup.Escape(c.Min ?? ""), Markup.Escape(c.Max ?? ""),
-                c.DistinctCount?.ToString("N0", CultureInfo.InvariantCulture) ?? "", c.AvgLength?.ToString("0.##", CultureInfo.InvariantCulture) ?? "",
-                c.MaxLength?.ToString(CultureInfo.InvariantCulture) ?? "",
-                Markup.Escape(c.TopValues is { } top ? string.Join(", ", top.Take(3).Select(v => $"{v.Value} ({v.Count:N0})")) : ""));
+            grid.AddRow(Markup.Escape(c.Name), c.Type, c.NullCount?.ToString("N0", CultureInfo.InvariantCulture) ?? "?", Markup.Escape(Cut(c.Min)), Markup.Escape(Cut(c.Max)),
+                c.DistinctCount?.ToString("N0", CultureInfo.InvariantCulture) ?? "",
+                c.AvgLength is { } avg ? $"{avg.ToString("0.#", CultureInfo.InvariantCulture)}/{c.MaxLength}" : "",
+                Markup.Escape(c.TopValues is { } top ? string.Join(", ", top.Take(2).Select(v => $"{Cut(v.Value)} ({v.Count:N0})")) : ""));
         AnsiConsole.Write(grid);
     }
+
+    // Long bounds (timestamps, doubles, URLs) would make the terminal table unreadable; JSON has them whole.
+    private static string Cut(string? text) => text is null ? "" : text.Length <= 20 ? text : text[..19] + "…";
 
     /// <summary>Upstream and downstream as two branches; a table met again on a path (a cycle) is marked and not expanded.</summary>
     private static Tree LineageTree(LineageGraph g)
