@@ -30,12 +30,30 @@ public sealed class LakeCatalogStore : ICatalogStore
     private const string TablesPrefix = "tables/";
     private const int MaxAttempts = 200;
 
+    /// <summary>Versions kept per entry: the catalog syncs on every commit, so older ones are deleted to keep listings short.</summary>
+    internal const int KeptVersions = 10;
+
+    /// <summary>
+    /// Old versions are deleted only once they are this old. A writer that read version K puts K+1; were K+1
+    /// already pruned, the put would succeed into a hole and the edit would be lost. Edits take milliseconds,
+    /// so a version older than this has no writer still based on its predecessor (Delta's log retention
+    /// rests on the same argument).
+    /// </summary>
+    public static readonly TimeSpan DefaultPruneAge = TimeSpan.FromMinutes(10);
+
+    private readonly TimeSpan _pruneAge;
+
     private static JsonSerializerOptions Json => CatalogJson.Options;
 
     private readonly IObjectStore _store;
 
     /// <param name="catalogStore">The store rooted at the catalog folder (usually <c>lake.Child("_catalog")</c>).</param>
-    public LakeCatalogStore(IObjectStore catalogStore) => _store = catalogStore;
+    /// <param name="pruneAge">Versions beyond the newest <see cref="KeptVersions"/> are deleted once this old (default <see cref="DefaultPruneAge"/>).</param>
+    public LakeCatalogStore(IObjectStore catalogStore, TimeSpan? pruneAge = null)
+    {
+        _store = catalogStore;
+        _pruneAge = pruneAge ?? DefaultPruneAge;
+    }
 
     public string Location => _store.Location;
 
@@ -55,7 +73,11 @@ public sealed class LakeCatalogStore : ICatalogStore
             if (next is null || ReferenceEquals(next, current)) return current;
             var bytes = JsonSerializer.SerializeToUtf8Bytes(next, Json);
             var key = prefix + (version + 1).ToString("D10", CultureInfo.InvariantCulture) + ".json";
-            if (await _store.PutIfAbsentAsync(key, bytes, ct) == PutResult.Created) return next;
+            if (await _store.PutIfAbsentAsync(key, bytes, ct) == PutResult.Created)
+            {
+                await PruneAsync(prefix, version + 2 - KeptVersions, ct);
+                return next;
+            }
             // Someone else wrote version+1: back off a little (randomised so racers spread out) and re-apply.
             await Task.Delay(Random.Shared.Next(1, 5 + Math.Min(attempt, 20) * 2), ct);
         }
@@ -97,7 +119,7 @@ public sealed class LakeCatalogStore : ICatalogStore
     private static string EntryPrefix(string database, string name) =>
         TablesPrefix + TableNames.Validate(database) + "/" + TableNames.Validate(name) + "/";
 
-    private async Task<(long Version, CatalogEntry? Entry)> LatestAsync(string database, string name, CancellationToken ct)
+    private async Task<(long Version, CatalogEntry? Entry)> LatestAsync(string database, string name, CancellationToken ct, int attempt = 0)
     {
         var prefix = EntryPrefix(database, name);
         long latest = -1;
@@ -119,5 +141,24 @@ public sealed class LakeCatalogStore : ICatalogStore
         {
             throw new CorruptTableException($"Catalog document '{key}' in {_store.Location} is not valid: {e.Message}");
         }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException && attempt < MaxAttempts)
+        {
+            // Pruned by a writer that went KeptVersions ahead between our listing and our read: list again.
+            return await LatestAsync(database, name, ct, attempt + 1);
+        }
+    }
+
+    private async Task PruneAsync(string prefix, long belowVersion, CancellationToken ct)
+    {
+        if (belowVersion <= 0) return;
+        var old = new List<string>();
+        await foreach (var o in _store.ListAsync(prefix, ct))
+        {
+            var file = o.Key[(o.Key.LastIndexOf('/') + 1)..];
+            if (file.EndsWith(".json", StringComparison.Ordinal) && long.TryParse(file[..^5], NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+                && v < belowVersion && DateTimeOffset.UtcNow - o.LastModified >= _pruneAge)
+                old.Add(o.Key);
+        }
+        foreach (var key in old) await _store.DeleteAsync(key, ct);
     }
 }

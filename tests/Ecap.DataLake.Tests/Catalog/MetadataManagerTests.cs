@@ -136,6 +136,22 @@ public class MetadataManagerTests
         var entry = await new MetadataManager(dir.Path).GetTableAsync("shared");
         Assert.Equal(writers, entry.Tags.Count);
         Assert.Equal(Enumerable.Range(0, writers).Select(i => $"tag{i}").Order(), entry.Tags.Order());
+        Assert.Equal(25, Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", "shared")).Length);
+    }
+
+    [Fact]
+    public async Task Old_entry_versions_are_pruned_once_old_enough_and_the_newest_keeps_every_edit()
+    {
+        using var dir = new TempDir();
+        await CatalogWithAsync(dir, "t");
+        var lake = new LocalObjectStore(dir.Path);
+        var catalog = new MetadataManager(new LakeCatalogStore(lake.Child("_catalog"), pruneAge: TimeSpan.Zero), lake);
+        for (var i = 0; i < 30; i++) await catalog.AddTagsAsync("t", [$"tag{i}"]);
+
+        var versions = Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", "t")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(LakeCatalogStore.KeptVersions, versions.Count);
+        Assert.Equal("0000000030.json", versions[^1]);
+        Assert.Equal(30, (await catalog.GetTableAsync("t")).Tags.Count);
     }
 
     [Fact]
