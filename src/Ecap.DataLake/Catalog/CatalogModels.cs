@@ -41,7 +41,7 @@ public sealed record ColumnStatistics
     public long? NullCount { get; init; }
     public string? Min { get; init; }
     public string? Max { get; init; }
-    /// <summary>"file_stats" (exact over the table), "partition_values", "sample", or null when unknown.</summary>
+    /// <summary>"file_stats" (exact over the table), "file_stats_ms" (timestamps: bounds to the millisecond), "partition_values", "sample" (bounds of the sampled rows only), or null when unknown.</summary>
     public string? MinMaxSource { get; init; }
     /// <summary>HyperLogLog estimate over the sample (±~1% when the sample covers the table).</summary>
     public long? DistinctCount { get; init; }

@@ -375,7 +375,7 @@ public sealed class MetadataManager
                 NullCount = _nulls,
                 Min = fromFiles ? FormatBound(_min) : FormatBound(_sampleMin),
                 Max = fromFiles ? FormatBound(_max) : FormatBound(_sampleMax),
-                MinMaxSource = fromFiles ? (_min is null ? null : isPartition ? "partition_values" : "file_stats") : _sampleMin is null ? null : "sample",
+                MinMaxSource = fromFiles ? (_min is null ? null : isPartition ? "partition_values" : TimestampStats ? "file_stats_ms" : "file_stats") : _sampleMin is null ? null : "sample",
                 DistinctCount = sampled ? _hll.Estimate() : null,
                 AvgLength = sampled && isString && _sampleValues > 0 ? Math.Round((double)_lengthSum / _sampleValues, 2) : null,
                 MaxLength = sampled && isString && _maxLength >= 0 ? _maxLength : null,
@@ -385,6 +385,9 @@ public sealed class MetadataManager
                     : null,
             };
         }
+
+        // Delta stats keep timestamps to the millisecond (min floored, max rounded up): bounds, not exact values.
+        private bool TimestampStats => !isPartition && Field.DataType.TypeId == ArrowTypeId.Timestamp;
 
         // Canonical domain -> text: dates are days, timestamps microseconds since the epoch.
         private string? FormatBound(object? v) => v switch

@@ -42,6 +42,17 @@ public class TableStatisticsTests
             // HyperLogLog with 2^14 registers: standard error 0.8%; allow 4 standard errors.
             Assert.InRange(c.DistinctCount!.Value, exact * 0.968, exact * 1.032);
         }
+        // Timestamps: millisecond bounds around DuckDB's exact values.
+        var time = stats.Columns.Single(x => x.Name == "event_timestamp");
+        Assert.Equal("file_stats_ms", time.MinMaxSource);
+        var exactMin = DuckTime(duck.Scalar($"SELECT epoch_us(min(event_timestamp)) FROM {from}"));
+        var exactMax = DuckTime(duck.Scalar($"SELECT epoch_us(max(event_timestamp)) FROM {from}"));
+        var statMin = DateTimeOffset.Parse(time.Min!, CultureInfo.InvariantCulture);
+        var statMax = DateTimeOffset.Parse(time.Max!, CultureInfo.InvariantCulture);
+        Assert.InRange(exactMin - statMin, TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
+        // The max is rounded up when written and widened by 999 µs when parsed (Spark truncates it): under 2 ms.
+        Assert.InRange(statMax - exactMax, TimeSpan.Zero, TimeSpan.FromMilliseconds(2));
+
         var device = stats.Columns.Single(x => x.Name == "device");
         Assert.Equal("file_stats", device.MinMaxSource);
         var topDevices = duck.Rows($"SELECT device, count(*) AS n FROM {from} GROUP BY device ORDER BY n DESC, device LIMIT 10");
@@ -96,6 +107,9 @@ public class TableStatisticsTests
             Assert.InRange(strings.Estimate(), n * 0.97, n * 1.03 + 0.5);
         }
     }
+
+    private static DateTimeOffset DuckTime(object? epochMicros) =>
+        DateTimeOffset.UnixEpoch.AddTicks(Convert.ToInt64(epochMicros, CultureInfo.InvariantCulture) * 10);
 
     private static string? Text(object? value) => value switch
     {
