@@ -68,7 +68,9 @@ public sealed class MetadataManager
             var baseEntry = current is not null && current.Path == location
                 ? current
                 : new CatalogEntry { Name = name, Database = database, Path = location, CreatedAt = current?.CreatedAt ?? now, Upstream = current?.Upstream ?? [], Tags = current?.Tags ?? [] };
-            return Apply(baseEntry, log) with
+            // A concurrent sync may already have recorded a newer version: never move the entry back.
+            var synced = baseEntry.TableVersion > log.Snapshot.Version ? baseEntry : Apply(baseEntry, log);
+            return synced with
             {
                 Description = description ?? baseEntry.Description,
                 Owner = owner ?? baseEntry.Owner,
@@ -276,7 +278,7 @@ public sealed class MetadataManager
             Columns = accumulators.Select(a => a.Result(computeColumnStats)).ToList(),
         };
         return (await Store.UpdateAsync(entry.Database, entry.Name, current =>
-            current is null ? null : Apply(current, log) with { Statistics = statistics, UpdatedAt = DateTimeOffset.UtcNow }, ct))!;
+            current is null ? null : (current.TableVersion > log.Snapshot.Version ? current : Apply(current, log)) with { Statistics = statistics, UpdatedAt = DateTimeOffset.UtcNow }, ct))!;
     }
 
     private sealed class ColumnAccumulator(Field field, bool isPartition)

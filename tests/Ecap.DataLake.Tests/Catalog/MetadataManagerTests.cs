@@ -196,6 +196,27 @@ public class MetadataManagerTests
     }
 
     [Fact]
+    public async Task Concurrent_writers_leave_the_entry_at_the_final_version_never_an_older_one()
+    {
+        using var dir = new TempDir();
+        var catalog = new MetadataManager(dir.Path);
+        await new DataLakeStorage(dir.Path, catalog.WithCatalog()).WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1), "tx", DataType.Transactions);
+        // Separate storage and catalog instances per writer, as separate processes would have.
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(async () =>
+        {
+            var own = new MetadataManager(new LocalObjectStore(dir.Path));
+            var lake = new DataLakeStorage(dir.Path, own.WithCatalog());
+            await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, seed: 10 + i, days: 1), "tx", DataType.Transactions);
+        })));
+
+        var snapshot = await new DataLakeStorage(dir.Path).OpenTable("tx").GetSnapshotAsync();
+        var entry = await catalog.GetTableAsync("tx");
+        Assert.Equal(6, snapshot.Version);
+        Assert.Equal(6, entry.TableVersion);
+        Assert.Equal(70, entry.RowCount);
+    }
+
+    [Fact]
     public async Task A_failing_catalog_hook_is_reported_and_never_fails_the_write()
     {
         using var dir = new TempDir();
