@@ -42,6 +42,11 @@ public class CatalogCommandTests : IClassFixture<CatalogCommandTests.Lake>
     [Fact]
     public void Storage_write_registers_the_table_and_show_reports_entry_schema_history_and_lineage()
     {
+        // list-tables only reads the catalog: the entries are there because `storage write` registered them.
+        var listed = Json("list-tables", "--database", "data_lake").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!);
+        Assert.Equal(3000, listed["tx"].GetProperty("row_count").GetInt64());
+        Assert.Equal(3000, listed["events"].GetProperty("row_count").GetInt64());
+
         var show = Json("show", "tx");
         var table = show.GetProperty("table");
         Assert.Equal("tx", table.GetProperty("name").GetString());
