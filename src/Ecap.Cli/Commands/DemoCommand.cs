@@ -31,7 +31,7 @@ internal static class DemoCommand
         command.SetCliAction(async (ctx, ct) =>
         {
             var clock = Stopwatch.StartNew();
-            var lake = new DataLakeStorage(ctx.Lake);
+            var lake = new DataLakeStorage(ctx.Lake, CatalogCommands.StorageOptions(ctx)); // every write registers/syncs the catalog
             var start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
             ctx.Status.MarkupLine($"[bold]ecap data lake demo[/] on {Markup.Escape(ctx.Lake)}");
 
@@ -67,9 +67,25 @@ internal static class DemoCommand
 
             ctx.Status.MarkupLine("\n[bold]Tables[/]");
             Render.TableList(ctx, await lake.ListTablesAsync(ct));
+            await CatalogTourAsync(ctx, ct);
             ctx.Status.MarkupLine($"[grey]demo finished in {clock.Elapsed.TotalSeconds:F1}s; try `ecap data-lake storage read transactions --lake {Markup.Escape(ctx.Lake)} --limit 5`[/]");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The catalog part: describe the tables, statistics, and the lineage of analytics_results.</summary>
+    private static async Task CatalogTourAsync(CliContext ctx, CancellationToken ct)
+    {
+        var catalog = CatalogCommands.Open(ctx);
+        var lakePath = Path.GetFullPath(ctx.Lake);
+        await catalog.RegisterTableAsync("transactions", Path.Combine(lakePath, "transactions"), "Orders and payments", "sales-data", ["finance", "pii"], ct: ct);
+        await catalog.RegisterTableAsync("user_events", Path.Combine(lakePath, "user_events"), "Clickstream events", "web-analytics", ["clickstream"], ct: ct);
+        await catalog.RegisterTableAsync("analytics_results", Path.Combine(lakePath, "analytics_results"), "Daily metrics derived from orders and events", "analytics", ["derived"], ct: ct);
+        foreach (var table in new[] { "transactions", "user_events", "analytics_results" })
+            await catalog.UpdateTableStatisticsAsync(table, computeColumnStats: true, sampleSize: 10_000, ct);
+        await catalog.AddTableLineageAsync("analytics_results", upstream: ["transactions", "user_events"], ct: ct);
+        ctx.Status.MarkupLine("\n[bold]Catalog:[/] ecap data-lake catalog show analytics_results");
+        await CatalogCommands.ShowAsync(ctx, catalog, "analytics_results", ct);
     }
 }

@@ -49,7 +49,7 @@ internal static class StorageCommands
             var type = DataTypes.Parse(ctx.Get(dataType));
             var writeMode = WriteModes.Parse(ctx.Get(mode));
             var sourcePath = ctx.Get(source);
-            var lake = new DataLakeStorage(ctx.Lake);
+            var lake = new DataLakeStorage(ctx.Lake, CatalogCommands.StorageOptions(ctx)); // registers/syncs the table in the catalog
             var target = SampleSchemas.For(type);
             var batches = SourceFiles.ReadAsync(sourcePath, target, ct);
             var result = await WriteProgressDisplay.RunWriteAsync(ctx, $"writing {Path.GetFileName(sourcePath)} -> {ctx.Get(table)}", progress =>
@@ -182,7 +182,7 @@ internal static class StorageCommands
         var command = new Command("restore", "Return a table to an earlier version with a new commit (history is kept).\n\nExample:\n  ecap data-lake storage restore transactions --version 3") { table, version };
         command.SetCliAction(async (ctx, ct) =>
         {
-            var result = await new DataLakeStorage(ctx.Lake).RestoreAsync(ctx.Get(table), ctx.Get(version), ct);
+            var result = await new DataLakeStorage(ctx.Lake, CatalogCommands.StorageOptions(ctx)).RestoreAsync(ctx.Get(table), ctx.Get(version), ct);
             Render.Restore(ctx, result);
             return 0;
         });

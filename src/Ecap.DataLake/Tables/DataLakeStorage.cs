@@ -153,6 +153,7 @@ public sealed class DataLakeStorage
             tx.OperationMetrics["numOutputBytes"] = writer.BytesWritten.ToString(CultureInfo.InvariantCulture);
             tx.OperationMetrics["numRemovedFiles"] = removed.ToString(CultureInfo.InvariantCulture);
             var commit = await tx.CommitAsync(ct);
+            await NotifyCommitAsync(tableName, commit.Version, ct);
             return new WriteResult(tableName, commit.Version, adds.Count, writer.RowsWritten, writer.BytesWritten, removed,
                 dedup?.Dropped ?? 0, Skipped: false, clock.Elapsed);
         }
@@ -162,6 +163,14 @@ public sealed class DataLakeStorage
             await writer.DeleteWrittenFilesAsync();
             throw;
         }
+    }
+
+    // The commit already happened: a failing hook (the catalog) is reported, never fails the write.
+    private async Task NotifyCommitAsync(string tableName, long version, CancellationToken ct)
+    {
+        if (Options.AfterCommit is not { } hook) return;
+        try { await hook(tableName, version, ct); }
+        catch (Exception e) when (e is not OperationCanceledException) { (Options.AfterCommitFailed ?? ((t, x) => System.Diagnostics.Trace.TraceWarning($"after-commit hook failed for '{t}': {x.Message}")))(tableName, e); }
     }
 
     private static RecordBatch Prepare(RecordBatch batch, BatchPartitioner partitioner, WriteOptions options)
@@ -256,6 +265,7 @@ public sealed class DataLakeStorage
         tx.OperationMetrics["numRestoredFiles"] = toAdd.Count.ToString(CultureInfo.InvariantCulture);
         tx.OperationMetrics["numRemovedFiles"] = toRemove.Count.ToString(CultureInfo.InvariantCulture);
         var commit = await tx.CommitAsync(ct);
+        await NotifyCommitAsync(tableName, commit.Version, ct);
         return new RestoreResult(version, commit.Version, toAdd.Count, toRemove.Count);
     }
 }
@@ -268,6 +278,12 @@ public sealed record DataLakeStorageOptions
 
     /// <summary>The data-file size tables aim for; a file below a quarter of it counts as small.</summary>
     public long TargetFileSizeBytes { get; init; } = 128L * 1024 * 1024;
+
+    /// <summary>Called after each successful write or restore commit (table, version), e.g. to keep the catalog current.</summary>
+    public Func<string, long, CancellationToken, Task>? AfterCommit { get; init; }
+
+    /// <summary>Told when <see cref="AfterCommit"/> throws (default: a trace warning); the write still succeeds.</summary>
+    public Action<string, Exception>? AfterCommitFailed { get; init; }
 }
 
 public sealed record TableHistoryEntry(long Version, DateTimeOffset Timestamp, string Operation,

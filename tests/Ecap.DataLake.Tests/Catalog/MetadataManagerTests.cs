@@ -1,0 +1,246 @@
+using Ecap.DataLake.Catalog;
+using Ecap.DataLake.Storage;
+using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Partitioning;
+using static Ecap.DataLake.Tests.Tables.LakeTestData;
+
+namespace Ecap.DataLake.Tests.Catalog;
+
+public class MetadataManagerTests
+{
+    [Fact]
+    public async Task Register_captures_schema_and_partition_columns_and_registering_again_updates_the_entry()
+    {
+        using var dir = new TempDir();
+        var lake = new DataLakeStorage(dir.Path);
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 500, days: 3), "tx", DataType.Transactions);
+        var catalog = new MetadataManager(dir.Path);
+
+        var entry = await catalog.RegisterTableAsync("tx", Path.Combine(dir.Path, "tx"), "Orders", "sales", ["pii"]);
+        Assert.Equal(MetadataManager.DefaultDatabase, entry.Database);
+        Assert.Equal(["year", "month", "day"], entry.PartitionColumns);
+        Assert.Contains(entry.Columns, c => c.Name == "transaction_id" && c.Type == "long" && !c.Nullable);
+        Assert.Equal(500, entry.RowCount);
+        Assert.Equal(0, entry.TableVersion);
+
+        var again = await catalog.RegisterTableAsync("tx", Path.Combine(dir.Path, "tx"), description: "All orders", tags: ["finance"]);
+        Assert.Equal("All orders", again.Description);
+        Assert.Equal("sales", again.Owner);                    // kept: not given the second time
+        Assert.Equal(["pii", "finance"], again.Tags);
+        Assert.Single(await catalog.ListTablesAsync());
+        // The entry is a sequence of immutable versions in the lake's _catalog folder.
+        var versions = Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", "tx")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(["0000000000.json", "0000000001.json"], versions);
+        // The catalog folder is not a table of the lake.
+        Assert.Equal(["tx"], (await lake.ListTablesAsync()).Select(t => t.Name));
+    }
+
+    [Fact]
+    public async Task Bad_paths_and_unknown_tables_fail_with_messages_that_name_them()
+    {
+        using var dir = new TempDir();
+        var catalog = new MetadataManager(dir.Path);
+        Directory.CreateDirectory(dir.Sub("plain"));
+        var notDelta = await Assert.ThrowsAsync<InvalidInputException>(() => catalog.RegisterTableAsync("t", dir.Sub("plain")));
+        Assert.Contains("plain", notDelta.Message);
+        Assert.Contains("not a Delta table", notDelta.Message);
+        await Assert.ThrowsAsync<InvalidInputException>(() => catalog.RegisterTableAsync("t", dir.Sub("missing")));
+        await Assert.ThrowsAsync<InvalidPathException>(() => catalog.RegisterTableAsync("../evil", dir.Sub("plain")));
+
+        var unknown = await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.GetTableAsync("nope"));
+        Assert.Contains("'nope' is not registered", unknown.Message);
+        await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.UpdateTableStatisticsAsync("nope"));
+        await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.SetTableStatusAsync("nope", TableStatus.Archived));
+        await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.GetLineageAsync("nope"));
+        await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.SyncFromLogAsync("nope"));
+        await Assert.ThrowsAsync<InvalidInputException>(() => catalog.SearchTablesAsync("x", ["colour"]));
+    }
+
+    [Fact]
+    public async Task Search_ranks_exact_name_then_prefix_then_substring_then_other_fields_case_insensitively()
+    {
+        using var dir = new TempDir();
+        var catalog = await CatalogWithAsync(dir, "orders_daily", "orders", "big_orders", "customers", "events");
+        await catalog.RegisterTableAsync("customers", dir.Sub("customers"), description: "who places ORDERS");
+        await catalog.RegisterTableAsync("events", dir.Sub("events"), owner: "orders-team");
+
+        var hits = await catalog.SearchTablesAsync("Orders");
+        Assert.Equal(["orders", "orders_daily", "big_orders", "customers", "events"], hits.Select(h => h.Entry.Name));
+        Assert.Equal([0, 1, 2, 3, 3], hits.Select(h => h.Rank));
+        Assert.Equal(["description"], hits[3].MatchedFields);
+
+        Assert.Equal(["events"], (await catalog.SearchTablesAsync("orders", ["owner"])).Select(h => h.Entry.Name));
+        // Column names are searchable: every table here has transaction_id.
+        Assert.Equal(5, (await catalog.SearchTablesAsync("TRANSACTION_ID", ["columns"])).Count);
+        Assert.Empty(await catalog.SearchTablesAsync("zzz"));
+    }
+
+    [Fact]
+    public async Task Lineage_answers_direct_and_transitive_queries_and_terminates_on_cycles()
+    {
+        using var dir = new TempDir();
+        var catalog = await CatalogWithAsync(dir, "raw", "clean", "report", "dashboard");
+        await catalog.AddTableLineageAsync("clean", upstream: ["raw"]);
+        await catalog.AddTableLineageAsync("report", upstream: ["clean"], downstream: ["dashboard"]);
+
+        var report = await catalog.GetLineageAsync("report");
+        Assert.Equal(["data_lake.clean"], report.DirectUpstream);
+        Assert.Equal(["data_lake.dashboard"], report.DirectDownstream);
+        Assert.Equal(["data_lake.clean", "data_lake.raw"], report.AllUpstream);
+        var raw = await catalog.GetLineageAsync("raw");
+        Assert.Equal(["data_lake.clean", "data_lake.report", "data_lake.dashboard"], raw.AllDownstream);
+
+        // dashboard feeds raw back: a cycle. Queries still end and list each table once.
+        await catalog.AddTableLineageAsync("raw", upstream: ["dashboard"]);
+        var cyclic = await catalog.GetLineageAsync("clean");
+        Assert.Equal(["data_lake.raw", "data_lake.dashboard", "data_lake.report"], cyclic.AllUpstream);
+        Assert.Equal(["data_lake.report", "data_lake.dashboard", "data_lake.raw"], cyclic.AllDownstream);
+        Assert.Equal(4, cyclic.Edges.Count);
+
+        await Assert.ThrowsAsync<InvalidInputException>(() => catalog.AddTableLineageAsync("raw", upstream: ["raw"]));
+        await Assert.ThrowsAsync<TableNotFoundException>(() => catalog.AddTableLineageAsync("raw", upstream: ["ghost"]));
+    }
+
+    [Fact]
+    public async Task Status_changes_filter_listing_by_status_and_database()
+    {
+        using var dir = new TempDir();
+        var catalog = await CatalogWithAsync(dir, "a", "b", "c");
+        await catalog.RegisterTableAsync("d", dir.Sub("a"), database: "finance");
+        await catalog.SetTableStatusAsync("b", TableStatus.Deprecated);
+        await catalog.SetTableStatusAsync("c", TableStatus.Archived);
+
+        Assert.Equal(["a", "b", "c", "d"], (await catalog.ListTablesAsync()).Select(e => e.Name));
+        Assert.Equal(["a", "d"], (await catalog.ListTablesAsync(status: TableStatus.Active)).Select(e => e.Name));
+        Assert.Equal(["b"], (await catalog.ListTablesAsync(status: TableStatus.Deprecated)).Select(e => e.Name));
+        Assert.Equal(["d"], (await catalog.ListTablesAsync("finance")).Select(e => e.Name));
+        Assert.Equal("finance", (await catalog.GetTableAsync("d")).Database);
+        Assert.Equal("finance", (await catalog.GetTableAsync("finance.d")).Database);
+        Assert.Equal(TableStatus.Archived, TableStatuses.Parse("ARCHIVED"));
+        Assert.Throws<InvalidInputException>(() => TableStatuses.Parse("gone"));
+    }
+
+    [Fact]
+    public async Task Concurrent_edits_through_separate_store_instances_lose_no_update()
+    {
+        using var dir = new TempDir();
+        await CatalogWithAsync(dir, "shared");
+        const int writers = 24;
+        // Each task has its own object store and manager: nothing is shared but the folder.
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(i => Task.Run(async () =>
+        {
+            var own = new MetadataManager(new LocalObjectStore(dir.Path));
+            await own.AddTagsAsync("shared", [$"tag{i}"]);
+        })));
+
+        var entry = await new MetadataManager(dir.Path).GetTableAsync("shared");
+        Assert.Equal(writers, entry.Tags.Count);
+        Assert.Equal(Enumerable.Range(0, writers).Select(i => $"tag{i}").Order(), entry.Tags.Order());
+        Assert.Equal(25, Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", "shared")).Length);
+    }
+
+    [Fact]
+    public async Task Old_entry_versions_are_pruned_once_old_enough_and_the_newest_keeps_every_edit()
+    {
+        using var dir = new TempDir();
+        await CatalogWithAsync(dir, "t");
+        var lake = new LocalObjectStore(dir.Path);
+        var catalog = new MetadataManager(new LakeCatalogStore(lake.Child("_catalog"), pruneAge: TimeSpan.Zero), lake);
+        for (var i = 0; i < 30; i++) await catalog.AddTagsAsync("t", [$"tag{i}"]);
+
+        var versions = Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", "t")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(LakeCatalogStore.KeptVersions, versions.Count);
+        Assert.Equal("0000000030.json", versions[^1]);
+        Assert.Equal(30, (await catalog.GetTableAsync("t")).Tags.Count);
+    }
+
+    [Fact]
+    public async Task Writes_through_storage_with_the_catalog_hook_register_the_table_and_keep_it_in_step_with_the_log()
+    {
+        using var dir = new TempDir();
+        var catalog = new MetadataManager(dir.Path);
+        var lake = new DataLakeStorage(dir.Path, catalog.WithCatalog());
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 100), "tx", DataType.Transactions);
+
+        var first = await catalog.GetTableAsync("tx");
+        Assert.Equal(0, first.TableVersion);
+        Assert.Equal(100, first.RowCount);
+        Assert.Equal(Path.Combine(dir.Path, "tx"), first.Path);
+
+        var wider = Generate(DataType.Transactions, 50, seed: 5)
+            .Select(b => Tables.DataLakeStorageWriteTests.WithColumn(b, "gift_wrap", true)).ToList();
+        await lake.WritePartitionedDataAsync(wider, "tx", DataType.Transactions, WriteMode.Append, new WriteOptions { MergeSchema = true });
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, seed: 9), "tx", DataType.Transactions);
+
+        var entry = await catalog.GetTableAsync("tx");
+        Assert.Equal(2, entry.TableVersion);
+        Assert.Equal(160, entry.RowCount);
+        Assert.Equal((await lake.GetTableInfoAsync("tx")).TotalSizeBytes, entry.SizeBytes);
+        Assert.Equal([0L, 1L], entry.SchemaHistory.Select(s => s.Version));
+        Assert.Contains(entry.Columns, c => c.Name == "gift_wrap");
+
+        var history = await catalog.GetSchemaHistoryAsync("tx");
+        Assert.Equal([0L, 1L], history.Select(h => h.Version));
+        Assert.Contains("transaction_id", history[0].Added);
+        Assert.Equal(["gift_wrap"], history[1].Added);
+        Assert.Empty(history[1].Removed);
+        Assert.Empty(history[1].Changed);
+
+        // Restores also keep the entry current.
+        await lake.RestoreAsync("tx", 0);
+        var restored = await catalog.GetTableAsync("tx");
+        Assert.Equal(3, restored.TableVersion);
+        Assert.Equal(100, restored.RowCount);
+        Assert.DoesNotContain(restored.Columns, c => c.Name == "gift_wrap");
+        Assert.Equal(["gift_wrap"], (await catalog.GetSchemaHistoryAsync("tx"))[2].Removed);
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_leave_the_entry_at_the_final_version_never_an_older_one()
+    {
+        using var dir = new TempDir();
+        var catalog = new MetadataManager(dir.Path);
+        await new DataLakeStorage(dir.Path, catalog.WithCatalog()).WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1), "tx", DataType.Transactions);
+        // Separate storage and catalog instances per writer, as separate processes would have.
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(async () =>
+        {
+            var own = new MetadataManager(new LocalObjectStore(dir.Path));
+            var lake = new DataLakeStorage(dir.Path, own.WithCatalog());
+            await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, seed: 10 + i, days: 1), "tx", DataType.Transactions);
+        })));
+
+        var snapshot = await new DataLakeStorage(dir.Path).OpenTable("tx").GetSnapshotAsync();
+        var entry = await catalog.GetTableAsync("tx");
+        Assert.Equal(6, snapshot.Version);
+        Assert.Equal(6, entry.TableVersion);
+        Assert.Equal(70, entry.RowCount);
+    }
+
+    [Fact]
+    public async Task A_failing_catalog_hook_is_reported_and_never_fails_the_write()
+    {
+        using var dir = new TempDir();
+        var failures = new List<string>();
+        var lake = new DataLakeStorage(dir.Path, new DataLakeStorageOptions
+        {
+            AfterCommit = (_, _, _) => throw new IOException("catalog offline"),
+            AfterCommitFailed = (table, e) => failures.Add($"{table}: {e.Message}"),
+        });
+        var result = await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10), "tx", DataType.Transactions);
+        Assert.Equal(0, result.Version);
+        Assert.Equal(["tx: catalog offline"], failures);
+    }
+
+    /// <summary>A lake with one small transactions table per name, each registered.</summary>
+    internal static async Task<MetadataManager> CatalogWithAsync(TempDir dir, params string[] names)
+    {
+        var lake = new DataLakeStorage(dir.Path);
+        var catalog = new MetadataManager(dir.Path);
+        foreach (var name in names)
+        {
+            await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 20, days: 1), name, DataType.Transactions);
+            await catalog.RegisterTableAsync(name, dir.Sub(name));
+        }
+        return catalog;
+    }
+}
