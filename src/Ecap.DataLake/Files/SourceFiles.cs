@@ -136,14 +136,16 @@ public static class SourceFiles
         }
 
         var delimiter = options.Delimiter;
-        return Batch(schema, options.BatchRows, All(), skipRecords, (builders, record) =>
+        // Iterated here (not returned) so the reader stays open while the chunks stream.
+        foreach (var chunk in Batch(schema, options.BatchRows, All(), skipRecords, (builders, record) =>
         {
             var (_, fields, error) = record;
             if (error != null) throw new FormatException(error);
             if (fields.Count != names.Count)
                 throw new FormatException($"{fields.Count} fields where the header has {names.Count}");
             for (var i = 0; i < builders.Length; i++) builders[i].AppendText(fields[i]);
-        }, r => r.Item1, r => CsvText(r.Item2, delimiter));
+        }, r => r.Item1, r => CsvText(r.Item2, delimiter)))
+            yield return chunk;
     }
 
     /// <summary>A record's fields joined back into one CSV line (quoted where needed): the raw text of a dead letter.</summary>
@@ -195,7 +197,8 @@ public static class SourceFiles
         }
 
         var fields = schema.FieldsList.Select(f => f.Name).ToArray();
-        return Batch(schema, options.BatchRows, All(), skipRecords, (builders, record) =>
+        // Iterated here (not returned) so the reader stays open while the chunks stream.
+        foreach (var chunk in Batch(schema, options.BatchRows, All(), skipRecords, (builders, record) =>
         {
             if (record.Item4 != null) throw new FormatException(record.Item4);
             for (var i = 0; i < builders.Length; i++)
@@ -203,7 +206,8 @@ public static class SourceFiles
                 if (record.Item2.TryGetProperty(fields[i], out var v)) builders[i].AppendJson(v);
                 else builders[i].AppendNull();
             }
-        }, r => r.Item1, r => r.Item3);
+        }, r => r.Item1, r => r.Item3))
+            yield return chunk;
     }
 
     /// <summary>

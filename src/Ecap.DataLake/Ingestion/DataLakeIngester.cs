@@ -42,7 +42,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
                     committed.Add(entry.Parameters);
 
         var retries = 0;
-        var retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        var retry = options.MaxRetries <= 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException),
             MaxRetryAttempts = options.MaxRetries,

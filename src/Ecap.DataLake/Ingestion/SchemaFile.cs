@@ -31,7 +31,8 @@ public static class SchemaFile
         }
         var json = new StringBuilder("{\"type\":\"struct\",\"fields\":[");
         var first = true;
-        foreach (var entry in text.Split(['\n', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        // Commas separate entries except inside decimal(p,s).
+        foreach (var entry in System.Text.RegularExpressions.Regex.Split(text, @"\n|,(?![^()]*\))").Select(e => e.Trim()).Where(e => e.Length > 0))
         {
             if (entry.StartsWith('#')) continue;
             var colon = entry.IndexOf(':');
