@@ -97,6 +97,22 @@ public sealed class IngestionCommandTests : IDisposable
     }
 
     [Fact]
+    public void Database_ingestion_never_prints_the_password()
+    {
+        // No server listens on port 1: the connection fails and the error names the server, not the password.
+        Environment.SetEnvironmentVariable("ECAP_TEST_PG_PASSWORD", "hunter2-secret");
+        var r = Ecap("data-lake", "ingestion", "database", "products", "--data-type", "product_updates",
+            "--url", "jdbc:postgresql://127.0.0.1:1/shop", "--user", "etl", "--password-env", "ECAP_TEST_PG_PASSWORD", "--query", "SELECT 1");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("postgresql://etl@127.0.0.1:1/shop", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", r.Stderr + r.Stdout, StringComparison.Ordinal);
+        var unset = Ecap("data-lake", "ingestion", "database", "products", "--data-type", "product_updates",
+            "--url", "jdbc:postgresql://127.0.0.1:1/shop", "--password-env", "ECAP_TEST_UNSET_VARIABLE", "--query", "SELECT 1");
+        Assert.Equal(2, unset.ExitCode);
+        Assert.Contains("Example:", Ecap("data-lake", "ingestion", "database", "--help").Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_killed_ingestion_resumes_on_rerun_with_exactly_the_source_rows()
     {
         for (var f = 0; f < 40; f++) WriteCsv($"part-{f:00}.csv", f * 500, 500);

@@ -15,6 +15,7 @@ internal static class IngestionCommands
     {
         var ingestion = new Command("ingestion", "Ingest files into tables exactly once, with dead letters for bad records.");
         ingestion.Add(Files());
+        ingestion.Add(Database());
         return ingestion;
     }
 
@@ -72,6 +73,51 @@ internal static class IngestionCommands
             {
                 Report(ctx, e.Report, e.Message);
                 Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static Command Database()
+    {
+        var table = new Argument<string>("TABLE") { Description = "Table name: a folder under the lake root holding _delta_log" };
+        var dataType = new Option<string>("--data-type") { Description = "transactions, user_events, product_updates, analytics_results or customer_profiles", Required = true };
+        var url = new Option<string>("--url") { Description = "jdbc:postgresql://host:5432/db (or an Npgsql connection string)", Required = true };
+        var user = new Option<string?>("--user") { Description = "Database user" };
+        var passwordEnv = new Option<string?>("--password-env") { Description = "Name of the environment variable holding the password (never passed on the command line)" };
+        var query = new Option<string>("--query") { Description = "The SQL query whose rows are ingested", Required = true };
+        var incremental = new Option<string?>("--incremental-column") { Description = "A growing column (id, updated_at): each run reads rows above the last committed value" };
+        var batchSize = new Option<long>("--batch-size") { Description = "Records per commit", DefaultValueFactory = _ => 1_000_000 };
+        var command = new Command("database",
+            "Ingest the rows of a PostgreSQL query into a table; with --incremental-column the last value is committed with the rows " +
+            "and the next run reads only newer rows.\n\n" +
+            "Example:\n  PGPASS=... ecap data-lake ingestion database products --data-type product_updates --url jdbc:postgresql://127.0.0.1:5432/shop " +
+            "--user etl --password-env PGPASS --query \"SELECT * FROM products\" --incremental-column updated_at")
+        {
+            table, dataType, url, user, passwordEnv, query, incremental, batchSize,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var type = DataTypes.Parse(ctx.Get(dataType));
+            string? password = null;
+            if (ctx.Get(passwordEnv) is { } env)
+                password = Environment.GetEnvironmentVariable(env) ?? throw new ArgumentException($"The environment variable '{env}' (--password-env) is not set.");
+            var connection = Ecap.DataLake.Postgres.PostgresConnectionConfig.Parse(ctx.Get(url), ctx.Get(user), password);
+            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.Lake));
+            ctx.Status.MarkupLine($"[grey]ingesting from {Markup.Escape(connection.Display)} into {Markup.Escape(ctx.Get(table))}[/]");
+            try
+            {
+                var report = await Ecap.DataLake.Postgres.PostgresIngestion.IngestFromDatabaseAsync(ingester, connection, ctx.Get(query), ctx.Get(table), type,
+                    new Ecap.DataLake.Postgres.PostgresIngestionOptions { IncrementalColumn = ctx.Get(incremental) },
+                    new IngestionOptions { MaxRecordsPerCommit = ctx.Get(batchSize) }, ct);
+                Report(ctx, report, null);
+                return 0;
+            }
+            catch (Npgsql.NpgsqlException e)
+            {
+                // Npgsql messages name the server, never the password.
+                Console.Error.WriteLine($"error: {connection.Display}: {e.Message}");
                 return 1;
             }
         });
