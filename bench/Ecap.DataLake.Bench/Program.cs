@@ -12,6 +12,18 @@ using Ecap.DataLake.Tables.SampleData;
 //   (b) read: one month of three, three columns, a sum, vs DuckDB read_parquet(hive_partitioning=true)
 //       over the same table files.
 // Usage: dotnet run -c Release --project bench/Ecap.DataLake.Bench -- [rows] [runs]
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- csv [rows] [runs]   (CSV -> table ingestion, see CsvBench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- postgres [rows] [runs]  (PostgreSQL -> table, see PostgresBench.cs)
+if (args.Length > 0 && args[0] == "csv")
+{
+    await CsvBench.RunAsync(args.Skip(1).ToArray());
+    return;
+}
+if (args.Length > 0 && args[0] == "postgres")
+{
+    await PostgresBench.RunAsync(args.Skip(1).ToArray());
+    return;
+}
 var rows = args.Length > 0 ? long.Parse(args[0]) : 5_000_000;
 var runs = args.Length > 1 ? int.Parse(args[1]) : 3;
 var work = Path.Combine(Path.GetTempPath(), "ecap-bench-" + Guid.NewGuid().ToString("N")[..8]);

@@ -15,6 +15,7 @@ internal static class EcapCommand
 
         var dataLake = new Command("data-lake", "Store, read and maintain the lake's Delta tables.");
         dataLake.Add(StorageCommands.Build());
+        dataLake.Add(IngestionCommands.Build());
         dataLake.Add(GenerateCommand.Build());
         dataLake.Add(DemoCommand.Build());
         dataLake.Add(CatalogCommands.Build());

@@ -30,6 +30,21 @@ internal static class EcapProcess
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>Starts `ecap` without waiting (output discarded), for tests that kill it mid-way.</summary>
+    public static Process Start(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("ECAP_LAKE");
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
     private static string FindDll()
     {
         // Same configuration as the tests (Debug/Release), from the Ecap.Cli project's output.

@@ -17,7 +17,7 @@ internal static class Render
 
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
-    private static void Json(Action<Utf8JsonWriter> write)
+    internal static void Json(Action<Utf8JsonWriter> write)
     {
         using var stdout = Console.OpenStandardOutput();
         using (var writer = new Utf8JsonWriter(stdout, Indented)) write(writer);

@@ -6,12 +6,15 @@ namespace Ecap.DataLake.Files;
 /// Reads CSV records (RFC 4180: quoted fields, doubled quotes, newlines inside quotes) one at a time,
 /// so a file of any size streams. Tracks the line a record started on, for error messages.
 /// </summary>
-internal sealed class CsvRecordReader(TextReader reader, char delimiter = ',')
+internal sealed class CsvRecordReader(TextReader reader, char delimiter = ',', string? nullText = null)
 {
     private readonly StringBuilder _field = new();
     private long _line = 1;
 
     public long RecordStartLine { get; private set; }
+
+    /// <summary>Why the last record is malformed (a quote not closed before the end of the input), else null.</summary>
+    public string? RecordError { get; private set; }
 
     /// <summary>The next record's fields, or null at the end of the input. Blank lines are skipped.</summary>
     public List<string?>? Read()
@@ -19,6 +22,7 @@ internal sealed class CsvRecordReader(TextReader reader, char delimiter = ',')
         while (true)
         {
             RecordStartLine = _line;
+            RecordError = null;
             var first = reader.Peek();
             if (first < 0) return null;
             if (first is '\n' or '\r')
@@ -41,7 +45,7 @@ internal sealed class CsvRecordReader(TextReader reader, char delimiter = ',')
             var c = reader.Read();
             if (c < 0)
             {
-                if (quoted) throw new FormatException($"line {RecordStartLine}: a quoted field is not closed before the end of the file");
+                if (quoted) RecordError = "a quoted field is not closed before the end of the file";
                 fields.Add(Finish(wasQuoted));
                 return fields;
             }
@@ -77,11 +81,12 @@ internal sealed class CsvRecordReader(TextReader reader, char delimiter = ',')
         _line++;
     }
 
-    /// <summary>An unquoted empty field is null; a quoted empty field ("") is the empty string.</summary>
+    /// <summary>An unquoted empty field (or the configured null text) is null; a quoted empty field ("") is the empty string.</summary>
     private string? Finish(bool wasQuoted)
     {
         var value = _field.ToString();
         _field.Clear();
-        return value.Length == 0 && !wasQuoted ? null : value;
+        if (!wasQuoted && (value.Length == 0 || (nullText != null && value == nullText))) return null;
+        return value;
     }
 }

@@ -17,142 +17,250 @@ public static class SourceFiles
     public const int DefaultBatchRows = 256 * 1024;
     private const int InferenceSampleRows = 1000;
 
+    /// <summary>The schema a CSV/JSON file reads with (the column types a sample infers, or the given ones).</summary>
+    public static Schema? InferSchema(string path, SourceFileOptions options)
+    {
+        var format = options.Format ?? FileFormats.FromPath(path);
+        if (format == FileFormat.Parquet) return null;
+        var chunks = format == FileFormat.Csv ? ReadCsv(path, options with { BatchRows = 1 }, 0) : ReadJsonLines(path, options with { BatchRows = 1 }, 0);
+        foreach (var chunk in chunks) return chunk.Rows?.Schema;
+        return null;
+    }
+
     public static IAsyncEnumerable<RecordBatch> ReadAsync(string path, Schema? target = null, CancellationToken ct = default) =>
         ReadAsync(path, FileFormats.FromPath(path), target, DefaultBatchRows, ct);
 
+    /// <summary>Strict read: the first record that does not parse or convert fails the read (FormatException with file and line).</summary>
     public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, FileFormat format, Schema? target, int batchRows,
         [EnumeratorCancellation] CancellationToken ct = default)
     {
+        await foreach (var chunk in ReadRecordsAsync(path, new SourceFileOptions { Format = format, Schema = target, BatchRows = batchRows }, 0, ct))
+        {
+            if (chunk.Bad.Count > 0) throw new FormatException($"{path} line {chunk.Bad[0].Line}: {chunk.Bad[0].Error}");
+            yield return chunk.Rows!;
+        }
+    }
+
+    /// <summary>
+    /// Lenient read: each chunk holds the good rows as a batch and the records that failed to parse or
+    /// convert (raw text, error, line) separately, so one bad value costs one record, not the file.
+    /// Records are numbered from 0 (header and blank lines excluded); the first <paramref name="skipRecords"/> are skipped (resume).
+    /// A Parquet file that cannot be read past some row yields one bad record for the unreadable rest.
+    /// </summary>
+    public static async IAsyncEnumerable<SourceChunk> ReadRecordsAsync(string path, SourceFileOptions options, long skipRecords = 0,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
         if (!File.Exists(path)) throw new FileNotFoundException($"Source file '{path}' does not exist.", path);
+        var format = options.Format ?? FileFormats.FromPath(path);
         if (format == FileFormat.Parquet)
         {
-            // The Parquet reader of the table layer: threaded decoding, batches of batchRows.
-            var full = Path.GetFullPath(path);
-            var store = new Storage.LocalObjectStore(Path.GetDirectoryName(full)!);
-            await foreach (var batch in Parquet.ParquetDataReader.ReadAsync(store, Path.GetFileName(full), new Parquet.ParquetReadOptions { BatchSize = batchRows }, null, ct))
-                yield return batch;
+            await foreach (var chunk in ReadParquet(path, options.BatchRows, skipRecords, ct)) yield return chunk;
             yield break;
         }
-        var batches = format switch
+        var chunks = format switch
         {
-            FileFormat.Csv => ReadCsv(path, target, batchRows),
-            _ => ReadJsonLines(path, target, batchRows),
+            FileFormat.Csv => ReadCsv(path, options, skipRecords),
+            _ => ReadJsonLines(path, options, skipRecords),
         };
-        foreach (var batch in batches)
+        foreach (var chunk in chunks)
         {
             ct.ThrowIfCancellationRequested();
-            yield return batch;
+            yield return chunk;
             await Task.Yield();
         }
     }
 
-    private static IEnumerable<RecordBatch> ReadCsv(string path, Schema? target, int batchRows)
+    private static async IAsyncEnumerable<SourceChunk> ReadParquet(string path, int batchRows, long skipRecords, [EnumeratorCancellation] CancellationToken ct)
     {
-        using var text = new StreamReader(path);
-        var csv = new CsvRecordReader(text);
-        var header = csv.Read() ?? throw new FormatException($"'{path}' is empty: a CSV file needs a header line.");
-        var names = header.Select((h, i) => string.IsNullOrWhiteSpace(h) ? $"column_{i}" : h!.Trim()).ToList();
-
-        // Buffer a sample for inference, then stream the rest.
-        var sample = new List<(long Line, List<string?> Fields)>();
-        while (sample.Count < InferenceSampleRows && csv.Read() is { } rec) sample.Add((csv.RecordStartLine, rec));
-        var schema = ResolveSchema(names, target, i => sample.Select(s => i < s.Fields.Count ? s.Fields[i] : null));
-
-        IEnumerable<(long, List<string?>)> All()
+        // The Parquet reader of the table layer: threaded decoding, batches of batchRows.
+        var full = Path.GetFullPath(path);
+        var store = new Storage.LocalObjectStore(Path.GetDirectoryName(full)!);
+        var batches = Parquet.ParquetDataReader.ReadAsync(store, Path.GetFileName(full), new Parquet.ParquetReadOptions { BatchSize = batchRows }, null, ct);
+        await using var e = batches.GetAsyncEnumerator(ct);
+        long next = 0;
+        while (true)
         {
-            foreach (var s in sample) yield return s;
-            while (csv.Read() is { } rec) yield return (csv.RecordStartLine, rec);
+            string? error = null;
+            try
+            {
+                if (!await e.MoveNextAsync()) yield break;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not IOException)
+            {
+                error = ex.Message;
+            }
+            if (error != null)
+            {
+                // A damaged file: the rows from here on cannot be read, so they are one dead letter.
+                var size = new FileInfo(path).Length;
+                var bad = new BadRecord(next, 0, $"<unreadable Parquet file, {size} bytes, rows from {next}>", $"unreadable Parquet file: {error}");
+                yield return new SourceChunk(null, [bad], next, next >= skipRecords ? 1 : 0);
+                yield break;
+            }
+            var batch = e.Current;
+            var first = next;
+            next += batch.Length;
+            if (next <= skipRecords) continue;
+            if (first < skipRecords) batch = batch.Slice((int)(skipRecords - first), (int)(next - skipRecords));
+            yield return new SourceChunk(batch, [], Math.Max(first, skipRecords), batch.Length);
         }
-
-        foreach (var batch in Batch(schema, batchRows, All(), (builders, record) =>
-                 {
-                     var (line, fields) = record;
-                     if (fields.Count != names.Count)
-                         throw new FormatException($"{path} line {line}: {fields.Count} fields where the header has {names.Count}");
-                     for (var i = 0; i < builders.Length; i++) builders[i].AppendText(fields[i]);
-                 }, r => r.Item1, path))
-            yield return batch;
     }
 
-    private static IEnumerable<RecordBatch> ReadJsonLines(string path, Schema? target, int batchRows)
+    private static IEnumerable<SourceChunk> ReadCsv(string path, SourceFileOptions options, long skipRecords)
     {
         using var text = new StreamReader(path);
-        IEnumerable<(long Line, JsonElement Row)> Rows()
+        var csv = new CsvRecordReader(text, options.Delimiter, options.NullText);
+        List<string> names;
+        var sample = new List<(long Line, List<string?> Fields, string? Error)>();
+        if (options.HasHeader)
+        {
+            var header = csv.Read() ?? throw new FormatException($"'{path}' is empty: a CSV file needs a header line.");
+            names = header.Select((h, i) => string.IsNullOrWhiteSpace(h) ? $"column_{i}" : h!.Trim()).ToList();
+        }
+        else
+        {
+            names = [];
+        }
+
+        // Buffer a sample for inference, then stream the rest.
+        while (sample.Count < InferenceSampleRows && csv.Read() is { } rec) sample.Add((csv.RecordStartLine, rec, csv.RecordError));
+        if (!options.HasHeader)
+            names = options.Schema?.FieldsList.Select(f => f.Name).ToList()
+                ?? Enumerable.Range(0, sample.Count > 0 ? sample[0].Fields.Count : 0).Select(i => $"column_{i}").ToList();
+        var schema = ResolveSchema(names, options.Schema, i => sample.Where(s => s.Error == null && s.Fields.Count == names.Count).Select(s => s.Fields[i]));
+
+        IEnumerable<(long, List<string?>, string?)> All()
+        {
+            foreach (var s in sample) yield return s;
+            while (csv.Read() is { } rec) yield return (csv.RecordStartLine, rec, csv.RecordError);
+        }
+
+        var delimiter = options.Delimiter;
+        // Iterated here (not returned) so the reader stays open while the chunks stream.
+        foreach (var chunk in Batch(schema, options.BatchRows, All(), skipRecords, (builders, record) =>
+        {
+            var (_, fields, error) = record;
+            if (error != null) throw new FormatException(error);
+            if (fields.Count != names.Count)
+                throw new FormatException($"{fields.Count} fields where the header has {names.Count}");
+            for (var i = 0; i < builders.Length; i++) builders[i].AppendText(fields[i]);
+        }, r => r.Item1, r => CsvText(r.Item2, delimiter)))
+            yield return chunk;
+    }
+
+    /// <summary>A record's fields joined back into one CSV line (quoted where needed): the raw text of a dead letter.</summary>
+    private static string CsvText(List<string?> fields, char delimiter) => string.Join(delimiter, fields.Select(f =>
+        f == null ? "" : f.Length == 0 || f.IndexOfAny(['"', delimiter, '\n', '\r']) >= 0 ? "\"" + f.Replace("\"", "\"\"") + "\"" : f));
+
+    private static IEnumerable<SourceChunk> ReadJsonLines(string path, SourceFileOptions options, long skipRecords)
+    {
+        using var text = new StreamReader(path);
+        IEnumerable<(long Line, JsonElement Row, string Raw, string? Error)> Rows()
         {
             long line = 0;
             while (text.ReadLine() is { } raw)
             {
                 line++;
                 if (string.IsNullOrWhiteSpace(raw)) continue;
-                JsonElement row;
+                JsonElement row = default;
+                string? error = null;
                 try
                 {
                     using var doc = JsonDocument.Parse(raw);
                     row = doc.RootElement.Clone();
+                    if (row.ValueKind != JsonValueKind.Object) error = $"each line must be a JSON object, not {row.ValueKind.ToString().ToLowerInvariant()}";
                 }
                 catch (JsonException e)
                 {
-                    throw new FormatException($"{path} line {line}: not valid JSON ({e.Message})", e);
+                    error = $"not valid JSON ({e.Message})";
                 }
-                if (row.ValueKind != JsonValueKind.Object) throw new FormatException($"{path} line {line}: each line must be a JSON object");
-                yield return (line, row);
+                yield return (line, row, raw, error);
             }
         }
 
         using var rows = Rows().GetEnumerator();
-        var sample = new List<(long Line, JsonElement Row)>();
+        var sample = new List<(long Line, JsonElement Row, string Raw, string? Error)>();
         while (sample.Count < InferenceSampleRows && rows.MoveNext()) sample.Add(rows.Current);
         var names = new List<string>();
-        foreach (var (_, row) in sample)
-            foreach (var p in row.EnumerateObject())
+        foreach (var s in sample.Where(s => s.Error == null))
+            foreach (var p in s.Row.EnumerateObject())
                 if (!names.Contains(p.Name)) names.Add(p.Name);
-        var schema = ResolveSchema(names, target, i => sample.Select(s =>
+        var schema = ResolveSchema(names, options.Schema, i => sample.Where(s => s.Error == null).Select(s =>
             s.Row.TryGetProperty(names[i], out var v) && v.ValueKind != JsonValueKind.Null
                 ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText()
                 : null));
 
-        IEnumerable<(long, JsonElement)> All()
+        IEnumerable<(long, JsonElement, string, string?)> All()
         {
             foreach (var s in sample) yield return s;
             while (rows.MoveNext()) yield return rows.Current;
         }
 
         var fields = schema.FieldsList.Select(f => f.Name).ToArray();
-        foreach (var batch in Batch(schema, batchRows, All(), (builders, record) =>
-                 {
-                     for (var i = 0; i < builders.Length; i++)
-                     {
-                         if (record.Item2.TryGetProperty(fields[i], out var v)) builders[i].AppendJson(v);
-                         else builders[i].AppendNull();
-                     }
-                 }, r => r.Item1, path))
-            yield return batch;
+        // Iterated here (not returned) so the reader stays open while the chunks stream.
+        foreach (var chunk in Batch(schema, options.BatchRows, All(), skipRecords, (builders, record) =>
+        {
+            if (record.Item4 != null) throw new FormatException(record.Item4);
+            for (var i = 0; i < builders.Length; i++)
+            {
+                if (record.Item2.TryGetProperty(fields[i], out var v)) builders[i].AppendJson(v);
+                else builders[i].AppendNull();
+            }
+        }, r => r.Item1, r => r.Item3))
+            yield return chunk;
     }
 
-    private static IEnumerable<RecordBatch> Batch<T>(Schema schema, int batchRows, IEnumerable<T> records,
-        Action<ColumnBuilder[], T> append, Func<T, long> lineOf, string path)
+    /// <summary>
+    /// Groups records into chunks of batchRows records. A record whose append throws FormatException
+    /// (or InvalidOperationException from JSON accessors) becomes a bad record: its partial row is padded
+    /// with nulls and dropped from the batch, so the other records of the batch are kept.
+    /// </summary>
+    private static IEnumerable<SourceChunk> Batch<T>(Schema schema, int batchRows, IEnumerable<T> records, long skipRecords,
+        Action<ColumnBuilder[], T> append, Func<T, long> lineOf, Func<T, string> rawOf)
     {
         ColumnBuilder[] NewBuilders() => schema.FieldsList.Select(f => new ColumnBuilder(f)).ToArray();
         var builders = NewBuilders();
+        var bad = new List<BadRecord>();
+        var badRows = new List<int>();
+        long number = -1, first = -1;
         var count = 0;
         foreach (var record in records)
         {
+            if (++number < skipRecords) continue;
+            if (first < 0) first = number;
             try
             {
                 append(builders, record);
             }
-            catch (FormatException e) when (!e.Message.Contains(" line ", StringComparison.Ordinal))
+            catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException)
             {
-                throw new FormatException($"{path} line {lineOf(record)}: {e.Message}", e);
+                bad.Add(new BadRecord(number, lineOf(record), rawOf(record), e.Message));
+                badRows.Add(count);
+                foreach (var b in builders)
+                    while (b.Length <= count) b.AppendNull();
             }
             if (++count == batchRows)
             {
-                yield return new RecordBatch(schema, builders.Select(b => b.Build()), count);
+                yield return Chunk();
                 builders = NewBuilders();
+                bad = [];
+                badRows = [];
                 count = 0;
+                first = -1;
             }
         }
-        if (count > 0) yield return new RecordBatch(schema, builders.Select(b => b.Build()), count);
+        if (count > 0) yield return Chunk();
+
+        SourceChunk Chunk()
+        {
+            var batch = new RecordBatch(schema, builders.Select(b => b.Build()), count);
+            if (badRows.Count > 0)
+            {
+                var keep = Enumerable.Range(0, count).Except(badRows).ToArray();
+                batch = Parquet.ArrowGather.Take(batch, keep);
+            }
+            return new SourceChunk(batch, bad, first, count);
+        }
     }
 
     /// <summary>The schema of an input: target types for the columns the target knows, inferred types for the rest.</summary>
@@ -188,3 +296,33 @@ public static class SourceFiles
         return StringType.Default;
     }
 }
+
+/// <summary>How <see cref="SourceFiles.ReadRecordsAsync"/> reads a file.</summary>
+public sealed record SourceFileOptions
+{
+    /// <summary>The format (default: from the extension).</summary>
+    public FileFormat? Format { get; init; }
+
+    /// <summary>Column types by name; other columns are inferred from a sample of 1000 records.</summary>
+    public Schema? Schema { get; init; }
+
+    public int BatchRows { get; init; } = SourceFiles.DefaultBatchRows;
+
+    /// <summary>CSV: the field separator.</summary>
+    public char Delimiter { get; init; } = ',';
+
+    /// <summary>CSV: whether the first line names the columns (else column_0.. or the schema's names in order).</summary>
+    public bool HasHeader { get; init; } = true;
+
+    /// <summary>CSV: an unquoted field with this text is null (an unquoted empty field always is).</summary>
+    public string? NullText { get; init; }
+}
+
+/// <summary>A record that did not parse or convert: its number in the file (from 0), line (0 when none), raw text and the error.</summary>
+public sealed record BadRecord(long RecordNumber, long Line, string Raw, string Error);
+
+/// <summary>
+/// Consecutive records of a file: the good ones as <see cref="Rows"/> (null when none could be read), the bad ones apart.
+/// <see cref="RecordCount"/> counts both, from <see cref="FirstRecord"/>.
+/// </summary>
+public sealed record SourceChunk(RecordBatch? Rows, IReadOnlyList<BadRecord> Bad, long FirstRecord, long RecordCount);

@@ -148,6 +148,8 @@ public sealed class DataLakeStorage
             tx.OperationParameters["partitionBy"] = "[" + string.Join(",", strategy.PartitionColumns.Select(c => "\"" + c + "\"")) + "]";
             tx.OperationParameters["dataType"] = dataType.ToName();
             if (options.SourceName != null) tx.OperationParameters["source"] = options.SourceName;
+            foreach (var (appId, txnVersion) in options.Transactions ?? new Dictionary<string, long>()) tx.SetTxn(appId, txnVersion);
+            foreach (var (key, value) in options.CommitParameters ?? new Dictionary<string, string>()) tx.OperationParameters[key] = value;
             tx.OperationMetrics["numFiles"] = adds.Count.ToString(CultureInfo.InvariantCulture);
             tx.OperationMetrics["numOutputRows"] = writer.RowsWritten.ToString(CultureInfo.InvariantCulture);
             tx.OperationMetrics["numOutputBytes"] = writer.BytesWritten.ToString(CultureInfo.InvariantCulture);

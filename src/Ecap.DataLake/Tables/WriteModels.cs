@@ -71,6 +71,12 @@ public sealed record WriteOptions
     /// <summary>Where the rows come from (a file, a topic); recorded in the commit and in <c>_source</c>.</summary>
     public string? SourceName { get; init; }
 
+    /// <summary>txn actions committed with the data (appId -> version): a source's position, exactly-once with the rows.</summary>
+    public IReadOnlyDictionary<string, long>? Transactions { get; init; }
+
+    /// <summary>Extra commitInfo operationParameters (e.g. which source files this commit completes).</summary>
+    public IReadOnlyDictionary<string, string>? CommitParameters { get; init; }
+
     /// <summary>Reported while writing (rows and files so far).</summary>
     public IProgress<WriteProgress>? Progress { get; init; }
 }

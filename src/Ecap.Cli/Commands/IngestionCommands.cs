@@ -1,0 +1,160 @@
+using System.CommandLine;
+using Ecap.Cli.Output;
+using Ecap.DataLake.Files;
+using Ecap.DataLake.Ingestion;
+using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Partitioning;
+using Spectre.Console;
+
+namespace Ecap.Cli.Commands;
+
+/// <summary><c>ecap data-lake ingestion ...</c>: move records from sources into tables, exactly once.</summary>
+internal static class IngestionCommands
+{
+    public static Command Build()
+    {
+        var ingestion = new Command("ingestion", "Ingest files into tables exactly once, with dead letters for bad records.");
+        ingestion.Add(Files());
+        ingestion.Add(Database());
+        return ingestion;
+    }
+
+    private static Command Files()
+    {
+        var table = new Argument<string>("TABLE") { Description = "Table name: a folder under the lake root holding _delta_log" };
+        var dataType = new Option<string>("--data-type") { Description = "transactions, user_events, product_updates, analytics_results or customer_profiles", Required = true };
+        var path = new Option<string>("--path") { Description = "A file, a folder (its .csv/.jsonl/.parquet files) or a glob such as 'in/**/*.csv' (quote it)", Required = true };
+        var format = new Option<string?>("--format") { Description = "csv, json (JSON lines) or parquet (default: from each file's extension)" };
+        var schema = new Option<string?>("--schema") { Description = "Column types: a file with a Spark JSON schema or name:type lines (default: the table's, else inferred)" };
+        var maxBad = new Option<double?>("--max-bad-ratio") { Description = "Fail when bad records / records read goes over this (0..1); the commit that would cross it is not made" };
+        var delimiter = new Option<string>("--delimiter") { Description = "CSV field separator (one character; 'tab' for a tab)", DefaultValueFactory = _ => "," };
+        var noHeader = new Option<bool>("--no-header") { Description = "CSV files have no header line (columns: the schema's, else column_0..)" };
+        var nullValue = new Option<string?>("--null-value") { Description = "CSV text that means null, e.g. NULL or \\N (an empty unquoted field always does)" };
+        var batchSize = new Option<long>("--batch-size") { Description = "Records per commit (each commit holds its position)", DefaultValueFactory = _ => 1_000_000 };
+        var command = new Command("files",
+            "Ingest CSV, JSON lines or Parquet files into a table. Each commit records which files (and records) are done, " +
+            "so a rerun skips them and a crashed run resumes without duplicates. Bad records go to TABLE__dead_letters.\n\n" +
+            "Example:\n  ecap data-lake ingestion files transactions --data-type transactions --path 'landing/*.csv' --max-bad-ratio 0.01 --output json")
+        {
+            table, dataType, path, format, schema, maxBad, delimiter, noHeader, nullValue, batchSize,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var type = DataTypes.Parse(ctx.Get(dataType));
+            var sep = ctx.Get(delimiter) is "tab" or "\\t" ? "\t" : ctx.Get(delimiter);
+            if (sep.Length != 1) throw new ArgumentException($"--delimiter must be one character, not '{sep}'.");
+            if (ctx.Get(maxBad) is { } r && (r < 0 || r > 1)) throw new ArgumentException("--max-bad-ratio must be between 0 and 1.");
+            if (ctx.Get(batchSize) < 1) throw new ArgumentException("--batch-size must be at least 1.");
+            var source = new FileIngestionSource(ctx.Get(path), new SourceFileOptions
+            {
+                Format = ctx.Get(format) is { } f ? FileFormats.Parse(f) : null,
+                Schema = ctx.Get(schema) is { } s ? SchemaFile.Load(s) : null,
+                Delimiter = sep[0],
+                HasHeader = !ctx.Get(noHeader),
+                NullText = ctx.Get(nullValue),
+                BatchRows = (int)Math.Min(SourceFiles.DefaultBatchRows, ctx.Get(batchSize)),
+            });
+            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.Lake));
+            var options = new IngestionOptions
+            {
+                MaxBadRatio = ctx.Get(maxBad),
+                MaxRecordsPerCommit = ctx.Get(batchSize),
+                Progress = new Progress<IngestionReport>(p => ctx.Status.MarkupLine(
+                    $"[grey]committed txn {p.TxnVersion} (table v{p.LastVersion}): {p.RecordsRead:N0} read, {p.RecordsWritten:N0} written, {p.RecordsDeadLettered:N0} dead-lettered[/]")),
+            };
+            ctx.Status.MarkupLine($"[grey]ingesting {source.Files.Count} file(s) from {Markup.Escape(source.Name)} into {Markup.Escape(ctx.Get(table))}[/]");
+            try
+            {
+                var report = await ingester.IngestAsync(source, ctx.Get(table), type, options, ct);
+                Report(ctx, report, null);
+                return 0;
+            }
+            catch (IngestionThresholdExceededException e)
+            {
+                Report(ctx, e.Report, e.Message);
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static Command Database()
+    {
+        var table = new Argument<string>("TABLE") { Description = "Table name: a folder under the lake root holding _delta_log" };
+        var dataType = new Option<string>("--data-type") { Description = "transactions, user_events, product_updates, analytics_results or customer_profiles", Required = true };
+        var url = new Option<string>("--url") { Description = "jdbc:postgresql://host:5432/db (or an Npgsql connection string)", Required = true };
+        var user = new Option<string?>("--user") { Description = "Database user" };
+        var passwordEnv = new Option<string?>("--password-env") { Description = "Name of the environment variable holding the password (never passed on the command line)" };
+        var query = new Option<string>("--query") { Description = "The SQL query whose rows are ingested", Required = true };
+        var incremental = new Option<string?>("--incremental-column") { Description = "A growing column (id, updated_at): each run reads rows above the last committed value" };
+        var batchSize = new Option<long>("--batch-size") { Description = "Records per commit", DefaultValueFactory = _ => 1_000_000 };
+        var command = new Command("database",
+            "Ingest the rows of a PostgreSQL query into a table; with --incremental-column the last value is committed with the rows " +
+            "and the next run reads only newer rows.\n\n" +
+            "Example:\n  PGPASS=... ecap data-lake ingestion database products --data-type product_updates --url jdbc:postgresql://127.0.0.1:5432/shop " +
+            "--user etl --password-env PGPASS --query \"SELECT * FROM products\" --incremental-column updated_at")
+        {
+            table, dataType, url, user, passwordEnv, query, incremental, batchSize,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var type = DataTypes.Parse(ctx.Get(dataType));
+            string? password = null;
+            if (ctx.Get(passwordEnv) is { } env)
+                password = Environment.GetEnvironmentVariable(env) ?? throw new ArgumentException($"The environment variable '{env}' (--password-env) is not set.");
+            var connection = Ecap.DataLake.Postgres.PostgresConnectionConfig.Parse(ctx.Get(url), ctx.Get(user), password);
+            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.Lake));
+            ctx.Status.MarkupLine($"[grey]ingesting from {Markup.Escape(connection.Display)} into {Markup.Escape(ctx.Get(table))}[/]");
+            try
+            {
+                var report = await Ecap.DataLake.Postgres.PostgresIngestion.IngestFromDatabaseAsync(ingester, connection, ctx.Get(query), ctx.Get(table), type,
+                    new Ecap.DataLake.Postgres.PostgresIngestionOptions { IncrementalColumn = ctx.Get(incremental) },
+                    new IngestionOptions { MaxRecordsPerCommit = ctx.Get(batchSize) }, ct);
+                Report(ctx, report, null);
+                return 0;
+            }
+            catch (Npgsql.NpgsqlException e)
+            {
+                // Npgsql messages name the server, never the password.
+                Console.Error.WriteLine($"error: {connection.Display}: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static void Report(CliContext ctx, IngestionReport r, string? error)
+    {
+        if (ctx.Json)
+        {
+            Render.Json(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("table", r.Table);
+                w.WriteString("source", r.Source);
+                w.WriteString("app_id", r.AppId);
+                w.WriteString("status", error == null ? "ok" : "failed");
+                if (error != null) w.WriteString("error", error);
+                w.WriteNumber("records_read", r.RecordsRead);
+                w.WriteNumber("records_written", r.RecordsWritten);
+                w.WriteNumber("records_dead_lettered", r.RecordsDeadLettered);
+                w.WriteNumber("batches", r.Batches);
+                w.WriteNumber("retries", r.Retries);
+                w.WriteNumber("duration_ms", (long)r.Duration.TotalMilliseconds);
+                w.WriteNumber("records_per_second", Math.Round(r.RecordsPerSecond, 1));
+                if (r.LastVersion is { } v) w.WriteNumber("last_version", v); else w.WriteNull("last_version");
+                w.WriteNumber("txn_version", r.TxnVersion);
+                foreach (var (k, n) in r.SourceCounters.OrderBy(k => k.Key, StringComparer.Ordinal)) w.WriteNumber(k, n);
+                w.WriteEndObject();
+            });
+            return;
+        }
+        AnsiConsole.MarkupLine(
+            $"[{(error == null ? "green]ingested" : "red]stopped")}[/] {Markup.Escape(r.Table)}: {r.RecordsRead:N0} records read, {r.RecordsWritten:N0} written, " +
+            $"{r.RecordsDeadLettered:N0} dead-lettered{(r.RecordsDeadLettered > 0 ? $" (in {Markup.Escape(DataLakeIngester.DeadLetterTable(r.Table))})" : "")}, " +
+            $"{r.Batches} commit(s), {r.Retries} retries, " +
+            string.Join(", ", r.SourceCounters.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key.Replace('_', ' ')} {k.Value}")) +
+            $" [grey]({r.Duration.TotalSeconds:F1}s, {r.RecordsPerSecond:N0} records/s, txn version {r.TxnVersion})[/]");
+    }
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Globalization;
+using Apache.Arrow;
+using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Partitioning;
+using Polly;
+using Polly.Retry;
+
+namespace Ecap.DataLake.Ingestion;
+
+/// <summary>
+/// Moves records from a source into a table, exactly once: the batches of each commit are written with the
+/// table's strategy and committed together with the source's position (a txn action for the source's appId,
+/// version + 1, and commitInfo parameters saying what is done). A rerun reads the position from the table's
+/// log and continues after it, so a crash neither duplicates nor skips. Bad records go to
+/// <c>&lt;table&gt;__dead_letters</c> before the commit that passes them, marked with the same txn version,
+/// so a rerun of that commit does not write them twice.
+/// </summary>
+public sealed class DataLakeIngester(DataLakeStorage storage)
+{
+    /// <summary>The commitInfo parameter naming the source a commit belongs to.</summary>
+    public const string AppParameter = "ecap.ingest.app";
+
+    public const string DeadLetterSuffix = "__dead_letters";
+
+    public static string DeadLetterTable(string table) => table + DeadLetterSuffix;
+
+    public async Task<IngestionReport> IngestAsync(IIngestionSource source, string tableName, DataType dataType,
+        IngestionOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new IngestionOptions();
+        var clock = Stopwatch.StartNew();
+        var table = storage.OpenTable(tableName);
+        var snapshot = await table.ExistsAsync(ct) ? await table.GetSnapshotAsync(ct) : null;
+        var txnVersion = snapshot?.GetTxnVersion(source.AppId) ?? 0;
+
+        // The source's earlier positions: the commitInfo parameters of its commits, oldest first.
+        var committed = new List<IReadOnlyDictionary<string, string>>();
+        if (snapshot != null && txnVersion > 0)
+            foreach (var entry in (await storage.GetHistoryAsync(tableName, null, ct)).OrderBy(h => h.Version))
+                if (entry.Parameters.TryGetValue(AppParameter, out var app) && app == source.AppId)
+                    committed.Add(entry.Parameters);
+
+        var retries = 0;
+        var retry = options.MaxRetries <= 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException),
+            MaxRetryAttempts = options.MaxRetries,
+            Delay = options.RetryBaseDelay,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            OnRetry = _ => { Interlocked.Increment(ref retries); return default; },
+        }).Build();
+
+        var report = new IngestionReport { Table = tableName, Source = source.Name, AppId = source.AppId, TxnVersion = txnVersion };
+        IngestionReport Current() => report with { Duration = clock.Elapsed, Retries = retries, SourceCounters = source.Counters };
+
+        var unit = new List<SourceBatch>();
+        long unitRecords = 0, unitBytes = 0;
+        Schema? lastSchema = null;
+
+        async Task CommitAsync()
+        {
+            var version = report.TxnVersion + 1;
+            var dead = unit.SelectMany(b => b.DeadLetters).ToList();
+            var read = unit.Sum(b => b.RecordsRead);
+            if (options.MaxBadRatio is { } max && report.RecordsRead + read > 0)
+            {
+                var ratio = (double)(report.RecordsDeadLettered + dead.Count) / (report.RecordsRead + read);
+                if (ratio > max)
+                    throw new IngestionThresholdExceededException(
+                        $"Ingestion into '{tableName}' stopped: {report.RecordsDeadLettered + dead.Count:N0} bad of {report.RecordsRead + read:N0} records " +
+                        $"({ratio:P1}) is over the threshold {max:P1}. Committed up to txn version {report.TxnVersion} of '{source.AppId}'; " +
+                        "a rerun resumes there (fix the input or raise the threshold).", Current());
+            }
+
+            if (dead.Count > 0) await WriteDeadLettersAsync(tableName, dataType, source.AppId, version, dead, retry, ct);
+
+            var good = unit.Where(b => b.Rows != null).Select(b => b.Rows!).ToList();
+            if (good.Count == 0 && lastSchema != null) good.Add(Empty(lastSchema));
+            if (good.Count == 0)
+            {
+                // Nothing with a schema to commit (e.g. only unreadable files, no table yet): the position is not recorded.
+                unit.Clear();
+                return;
+            }
+            var parameters = new Dictionary<string, string>(source.CommitParameters(unit))
+            {
+                [AppParameter] = source.AppId,
+                ["ecap.ingest.version"] = version.ToString(CultureInfo.InvariantCulture),
+            };
+            var writeOptions = new WriteOptions
+            {
+                Strategy = options.Strategy,
+                TimeColumn = options.TimeColumn,
+                MergeSchema = options.MergeSchema,
+                SourceName = source.Name,
+                Transactions = new Dictionary<string, long> { [source.AppId] = version },
+                CommitParameters = parameters,
+            };
+            var result = await retry.ExecuteAsync(async token =>
+            {
+                // A retry after a commit that did land (the failure came later) must not write again.
+                var t = storage.OpenTable(tableName);
+                if (await t.ExistsAsync(token) && (await t.GetSnapshotAsync(token)).GetTxnVersion(source.AppId) >= version) return null;
+                return await storage.WritePartitionedDataAsync(good, tableName, dataType, WriteMode.Append, writeOptions, token);
+            }, ct);
+            report = report with
+            {
+                RecordsRead = report.RecordsRead + read,
+                RecordsWritten = report.RecordsWritten + (result?.RowsWritten ?? 0),
+                RecordsDeadLettered = report.RecordsDeadLettered + dead.Count,
+                Batches = report.Batches + 1,
+                LastVersion = result?.Version ?? report.LastVersion,
+                TxnVersion = version,
+            };
+            options.Progress?.Report(Current());
+            unit.Clear();
+            unitRecords = unitBytes = 0;
+        }
+
+        var context = new IngestionContext(committed, snapshot?.Schema, retry);
+        await foreach (var batch in source.ReadAsync(context, ct))
+        {
+            unit.Add(batch);
+            unitRecords += batch.RecordsRead;
+            if (batch.Rows != null)
+            {
+                lastSchema = batch.Rows.Schema;
+                unitBytes += Arrow.ArrowSizes.Of(batch.Rows);
+            }
+            if (unitRecords >= options.MaxRecordsPerCommit || unitBytes >= options.MaxBytesPerCommit) await CommitAsync();
+        }
+        if (unit.Count > 0) await CommitAsync();
+        return Current();
+    }
+
+    private async Task WriteDeadLettersAsync(string tableName, DataType dataType, string appId, long version,
+        IReadOnlyList<DeadLetter> dead, ResiliencePipeline retry, CancellationToken ct)
+    {
+        var name = DeadLetterTable(tableName);
+        var now = DateTimeOffset.UtcNow;
+        var source = new StringArray.Builder();
+        var position = new StringArray.Builder();
+        var raw = new StringArray.Builder();
+        var error = new StringArray.Builder();
+        var at = new TimestampArray.Builder(new Apache.Arrow.Types.TimestampType(Apache.Arrow.Types.TimeUnit.Microsecond, "UTC"));
+        foreach (var d in dead)
+        {
+            source.Append(d.Source);
+            position.Append(d.Position);
+            if (d.Raw == null) raw.AppendNull(); else raw.Append(d.Raw);
+            error.Append(d.Error);
+            at.Append(now);
+        }
+        var batch = new RecordBatch(DeadLetterSchema, [at.Build(), source.Build(), position.Build(), raw.Build(), error.Build()], dead.Count);
+        await retry.ExecuteAsync(async token =>
+        {
+            // Written before the data commit of the same txn version: after a crash between the two, the rerun skips them here.
+            var t = storage.OpenTable(name);
+            if (await t.ExistsAsync(token) && (await t.GetSnapshotAsync(token)).GetTxnVersion(appId) >= version) return;
+            await storage.WritePartitionedDataAsync([batch], name, dataType, WriteMode.Append, new WriteOptions
+            {
+                Strategy = PartitionStrategy.Custom([]),
+                Transactions = new Dictionary<string, long> { [appId] = version },
+                CommitParameters = new Dictionary<string, string> { [AppParameter] = appId },
+            }, token);
+        }, ct);
+    }
+
+    /// <summary>The columns of a dead-letter table.</summary>
+    public static readonly Schema DeadLetterSchema = new Schema.Builder()
+        .Field(new Field("dead_lettered_at", new Apache.Arrow.Types.TimestampType(Apache.Arrow.Types.TimeUnit.Microsecond, "UTC"), false))
+        .Field(new Field("source", Apache.Arrow.Types.StringType.Default, false))
+        .Field(new Field("position", Apache.Arrow.Types.StringType.Default, false))
+        .Field(new Field("raw", Apache.Arrow.Types.StringType.Default, true))
+        .Field(new Field("error", Apache.Arrow.Types.StringType.Default, false))
+        .Build();
+
+    private static RecordBatch Empty(Schema schema) =>
+        new(schema, schema.FieldsList.Select(f => Parquet.ArrowGather.Nulls(f.DataType, 0)), 0);
+}
