@@ -17,6 +17,7 @@ internal static class EcapCommand
         dataLake.Add(StorageCommands.Build());
         dataLake.Add(GenerateCommand.Build());
         dataLake.Add(DemoCommand.Build());
+        dataLake.Add(QueryCommand.Build());
         root.Add(dataLake);
         return root;
     }

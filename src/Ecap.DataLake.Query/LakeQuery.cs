@@ -58,6 +58,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         Execute($"PRAGMA enable_profiling = 'json'; PRAGMA profiling_output = {LakeViews.QuoteLiteral(profile)};");
         var command = _connection.CreateCommand();
         command.CommandText = sql;
+        command.UseStreamingMode = true; // rows are produced as they are read, not materialized first
         DbDataReader reader;
         try { reader = await command.ExecuteReaderAsync(ct); }
         catch (DuckDBException e)
