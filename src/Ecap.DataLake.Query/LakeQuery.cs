@@ -72,6 +72,8 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         {
             Execute("PRAGMA disable_profiling;");
             QueryProfile.Apply(profile, stats, views);
+            Metrics.LakeMetrics.RecordQuery(string.Join(",", views.Select(v => v.Table).Distinct()), stopwatch.Elapsed,
+                Math.Max(0, stats.FilesRead), stats.FilesRead < 0 ? 0 : stats.FilesPruned, stats.BytesScanned);
         });
     }
 

@@ -151,6 +151,7 @@ public sealed class DataLakeStorage
             tx.OperationMetrics["numOutputBytes"] = writer.BytesWritten.ToString(CultureInfo.InvariantCulture);
             tx.OperationMetrics["numRemovedFiles"] = removed.ToString(CultureInfo.InvariantCulture);
             var commit = await tx.CommitAsync(ct);
+            Metrics.LakeMetrics.RecordWrite(table.Location, writer.RowsWritten, writer.BytesWritten);
             return new WriteResult(tableName, commit.Version, adds.Count, writer.RowsWritten, writer.BytesWritten, removed,
                 dedup?.Dropped ?? 0, Skipped: false, clock.Elapsed);
         }
