@@ -114,6 +114,40 @@ public class LakeQueryTests : IClassFixture<LakeQueryTests.Lake>
         Assert.Equal(1, CountOf(plan, "READ_PARQUET") / 2); // "Function: READ_PARQUET" under a READ_PARQUET node
     }
 
+    [Fact]
+    public async Task A_query_reports_its_time_files_and_bytes_on_the_meter()
+    {
+        var scanned = 0L; var pruned = 0L; var bytes = 0L; var timings = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == Ecap.DataLake.Metrics.LakeMetrics.MeterName) l.EnableMeasurementEvents(i); };
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) =>
+        {
+            // Only this test's query: the table tag names "customer_profiles" alone.
+            foreach (var t in tags) if (t.Key == Ecap.DataLake.Metrics.LakeMetrics.TableTag && (string?)t.Value != "customer_profiles") return;
+            if (i.Name == "ecap.datalake.files.scanned") Interlocked.Add(ref scanned, v);
+            if (i.Name == "ecap.datalake.files.pruned") Interlocked.Add(ref pruned, v);
+            if (i.Name == "ecap.datalake.query.bytes.scanned") Interlocked.Add(ref bytes, v);
+        });
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) =>
+        {
+            foreach (var t in tags) if (t.Key == Ecap.DataLake.Metrics.LakeMetrics.TableTag && (string?)t.Value != "customer_profiles") return;
+            if (i.Name == "ecap.datalake.query.duration") Interlocked.Increment(ref timings);
+        });
+        listener.Start();
+        using var q = new LakeQuery(_lake.Storage);
+        QueryStats stats;
+        await using (var result = await q.QueryAsync("SELECT count(*) FROM customer_profiles WHERE region = 'EU'"))
+        {
+            await foreach (var _ in result.ReadRowsAsync()) { }
+            stats = result.Stats;
+        }
+        Assert.True(stats.FilesPruned > 0);
+        Assert.Equal(stats.FilesRead, scanned);
+        Assert.Equal(stats.FilesPruned, pruned);
+        Assert.Equal(stats.BytesScanned, bytes);
+        Assert.Equal(1, timings);
+    }
+
     private static int CountOf(string text, string word)
     {
         var n = 0;
