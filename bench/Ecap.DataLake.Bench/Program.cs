@@ -12,6 +12,12 @@ using Ecap.DataLake.Tables.SampleData;
 //   (b) read: one month of three, three columns, a sum, vs DuckDB read_parquet(hive_partitioning=true)
 //       over the same table files.
 // Usage: dotnet run -c Release --project bench/Ecap.DataLake.Bench -- [rows] [runs]
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- query [rows] [runs]   (SQL: lake views vs DuckDB over the files)
+if (args.Length > 0 && args[0] == "query")
+{
+    await QueryBench.RunAsync(args[1..]);
+    return;
+}
 var rows = args.Length > 0 ? long.Parse(args[0]) : 5_000_000;
 var runs = args.Length > 1 ? int.Parse(args[1]) : 3;
 var work = Path.Combine(Path.GetTempPath(), "ecap-bench-" + Guid.NewGuid().ToString("N")[..8]);

@@ -29,6 +29,18 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         _connection.Open();
     }
 
+    /// <summary>
+    /// Profile each query to report files read and bytes scanned in <see cref="QueryResult.Stats"/> (default on);
+    /// off, FilesRead and BytesScanned stay 0.
+    /// </summary>
+    public bool CollectStats { get; set; } = true;
+
+    /// <summary>
+    /// Use one hive-partitioned scan per table when its file paths match the log's partition values (default);
+    /// off, every view is the union of per-partition branches. Both prune; the single scan runs faster.
+    /// </summary>
+    public bool PreferHivePaths { get; set; } = true;
+
     /// <summary>The views registered so far, by view name.</summary>
     public IReadOnlyDictionary<string, RegisteredView> Views => _views;
 
@@ -55,7 +67,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         // DuckDB's profile of the run says which files its scans opened (after its optimizer dropped
         // the union branches whose partition constants cannot match): the pruning actually achieved.
         var profile = Path.Combine(Path.GetTempPath(), "ecap-query-" + Guid.NewGuid().ToString("N") + ".json");
-        Execute($"PRAGMA enable_profiling = 'json'; PRAGMA profiling_output = {LakeViews.QuoteLiteral(profile)};");
+        if (CollectStats) Execute($"PRAGMA enable_profiling = 'json'; PRAGMA profiling_output = {LakeViews.QuoteLiteral(profile)};");
         var command = _connection.CreateCommand();
         command.CommandText = sql;
         command.UseStreamingMode = true; // rows are produced as they are read, not materialized first
@@ -153,7 +165,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version) return existing;
 
         var viewSql = LakeViews.ViewSql(snapshot, key => delta.Store.TryGetLocalPath(key)
-            ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."));
+            ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."), PreferHivePaths);
         using (var command = _connection.CreateCommand())
         {
             command.CommandText = $"CREATE OR REPLACE VIEW {LakeViews.QuoteIdentifier(reference)} AS {viewSql}";
