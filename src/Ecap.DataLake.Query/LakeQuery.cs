@@ -234,7 +234,20 @@ public sealed class QueryResult : IDisposable, IAsyncDisposable
         Stats = stats;
         Columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
         ColumnTypes = Enumerable.Range(0, reader.FieldCount).Select(reader.GetFieldType).ToList();
+        _sqlTypes = Enumerable.Range(0, reader.FieldCount).Select(reader.GetDataTypeName).ToArray();
     }
+
+    private readonly string[] _sqlTypes;
+
+    // DuckDB.NET hands DATE and TIMESTAMPTZ over as DateTime; keep what they are so they format as such.
+    private object? Normalize(int column, object value) => (_sqlTypes[column], value) switch
+    {
+        (var t, DateTime d) when t.Equals("Date", StringComparison.OrdinalIgnoreCase) => DateOnly.FromDateTime(d),
+        // DuckDB.NET returns TIMESTAMPTZ as the UTC instant in a DateTime of unspecified kind.
+        (var t, DateTime d) when t.Equals("TimestampTz", StringComparison.OrdinalIgnoreCase)
+            => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc)),
+        _ => value,
+    };
 
     public IReadOnlyList<string> Columns { get; }
     public IReadOnlyList<Type> ColumnTypes { get; }
@@ -246,7 +259,7 @@ public sealed class QueryResult : IDisposable, IAsyncDisposable
         while (await _reader.ReadAsync(ct))
         {
             var row = new object?[_reader.FieldCount];
-            for (var i = 0; i < row.Length; i++) row[i] = _reader.IsDBNull(i) ? null : _reader.GetValue(i);
+            for (var i = 0; i < row.Length; i++) row[i] = _reader.IsDBNull(i) ? null : Normalize(i, _reader.GetValue(i));
             Stats.RowsReturned++;
             yield return row;
         }

@@ -157,6 +157,21 @@ public class LakeQueryTests : IClassFixture<LakeQueryTests.Lake>
         Assert.Equal(1, timings);
     }
 
+    [Fact]
+    public async Task Dates_and_timestamps_keep_their_types_and_format_in_iso_8601()
+    {
+        using var q = new LakeQuery(_lake.Storage);
+        var row = (await Rows(q, "SELECT min(timestamp), TIMESTAMP '2026-01-01 00:00:00', DATE '2026-01-02', 7::HUGEINT FROM transactions"))[0];
+        var min = Assert.IsType<DateTimeOffset>(row[0]);
+        Assert.Equal(Start, min.AddTicks(-(min.Ticks % TimeSpan.TicksPerDay)));
+        Assert.EndsWith("Z", SqlValues.Format(row[0]));
+        Assert.Equal("2026-01-01T00:00:00", SqlValues.Format(row[1]));
+        Assert.Equal("2026-01-02", SqlValues.Format(row[2]));
+        using var buffer = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer)) SqlValues.WriteJson(w, row[3]);
+        Assert.Equal("7", System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
     private static int CountOf(string text, string word)
     {
         var n = 0;
