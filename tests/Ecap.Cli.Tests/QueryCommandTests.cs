@@ -46,6 +46,16 @@ public class QueryCommandTests : IClassFixture<QueryCommandTests.Lake>
     }
 
     [Fact]
+    public void Time_travel_name_reads_an_earlier_version()
+    {
+        var r = Ecap("--output", "json", "data-lake", "query", "SELECT count(*) AS n FROM \"tx@v0\"");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(6000, r.Json()[0].GetProperty("n").GetInt64());
+        var bad = Ecap("data-lake", "query", "SELECT count(*) FROM \"tx@v99\"");
+        Assert.NotEqual(0, bad.ExitCode);
+    }
+
+    [Fact]
     public void Table_view_is_limited_and_reports_pruning()
     {
         var r = Ecap("data-lake", "query", "SELECT transaction_id FROM tx");
