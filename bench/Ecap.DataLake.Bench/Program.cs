@@ -14,6 +14,7 @@ using Ecap.DataLake.Tables.SampleData;
 // Usage: dotnet run -c Release --project bench/Ecap.DataLake.Bench -- [rows] [runs]
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- csv [rows] [runs]   (CSV -> table ingestion, see CsvBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- postgres [rows] [runs]  (PostgreSQL -> table, see PostgresBench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- query [rows] [runs]   (SQL: lake views vs DuckDB over the files)
 if (args.Length > 0 && args[0] == "csv")
 {
     await CsvBench.RunAsync(args.Skip(1).ToArray());
@@ -22,6 +23,11 @@ if (args.Length > 0 && args[0] == "csv")
 if (args.Length > 0 && args[0] == "postgres")
 {
     await PostgresBench.RunAsync(args.Skip(1).ToArray());
+    return;
+}
+if (args.Length > 0 && args[0] == "query")
+{
+    await QueryBench.RunAsync(args[1..]);
     return;
 }
 var rows = args.Length > 0 ? long.Parse(args[0]) : 5_000_000;

@@ -19,6 +19,7 @@ internal static class EcapCommand
         dataLake.Add(GenerateCommand.Build());
         dataLake.Add(DemoCommand.Build());
         dataLake.Add(CatalogCommands.Build());
+        dataLake.Add(QueryCommand.Build());
         root.Add(dataLake);
         return root;
     }

@@ -156,6 +156,7 @@ public sealed class DataLakeStorage
             tx.OperationMetrics["numRemovedFiles"] = removed.ToString(CultureInfo.InvariantCulture);
             var commit = await tx.CommitAsync(ct);
             await NotifyCommitAsync(tableName, commit.Version, ct);
+            Metrics.LakeMetrics.RecordWrite(table.Location, writer.RowsWritten, writer.BytesWritten);
             return new WriteResult(tableName, commit.Version, adds.Count, writer.RowsWritten, writer.BytesWritten, removed,
                 dedup?.Dropped ?? 0, Skipped: false, clock.Elapsed);
         }

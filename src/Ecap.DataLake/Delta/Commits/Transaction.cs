@@ -101,6 +101,7 @@ public sealed class Transaction
         var version = (ReadSnapshot?.Version ?? -1) + 1;
         var previousTimestamp = ReadSnapshot?.CommitInfoTimestamp ?? 0;
         var txnId = Guid.NewGuid().ToString();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {
             ct.ThrowIfCancellationRequested();
@@ -114,6 +115,8 @@ public sealed class Transaction
             {
                 _committed = true;
                 await AfterCommitAsync(version, actions, metadata, ct).ConfigureAwait(false);
+                Metrics.LakeMetrics.RecordCommit(_table.Location, Operation, System.Diagnostics.Stopwatch.GetElapsedTime(started), attempt,
+                    actions.Count(a => a.Add != null), actions.Count(a => a.Remove != null));
                 return new CommitResult(version, attempt);
             }
 
@@ -127,9 +130,12 @@ public sealed class Transaction
             while (await ReadWinnerAsync(version, ct).ConfigureAwait(false) is { } winner)
             {
                 if (ConflictChecker.FindConflict(this, version, winner) is { } reason)
+                {
+                    Metrics.LakeMetrics.CommitConflicts.Add(1, new KeyValuePair<string, object?>(Metrics.LakeMetrics.TableTag, _table.Location));
                     throw new ConcurrentModificationException(
                         $"Commit of '{Operation}' to table '{_table.Location}' (read at version {ReadSnapshot.Version}) conflicts with a concurrent commit: " +
                         $"{reason}. Nothing was committed; start a new transaction from the latest snapshot and redo the change.");
+                }
                 foreach (var ci in winner.Select(a => a.CommitInfo).OfType<CommitInfo>())
                     previousTimestamp = Math.Max(previousTimestamp, ci.Timestamp ?? 0);
                 version++;

@@ -74,6 +74,7 @@ public sealed class TableScan
         }
         metrics.PartitionsTotal = snapshot.PartitionColumns.Count == 0 ? 0 : partitions.Count;
         metrics.PartitionsPruned = snapshot.PartitionColumns.Count == 0 ? 0 : partitions.Count(p => !p.Value);
+        global::Ecap.DataLake.Metrics.LakeMetrics.RecordPruning(snapshot.Location, metrics.FilesTotal - files.Count);
         return new TableScan(table, snapshot, options, files, schema, metrics);
     }
 
@@ -119,10 +120,12 @@ public sealed class TableScan
             {
                 var (batches, counters, _) = inFlight.Dequeue();
                 Metrics.FilesRead++;
+                var fileRows = 0L;
                 await foreach (var batch in batches.Reader.ReadAllAsync(ct))
                 {
                     var rows = batch.Length > remaining ? batch.Slice(0, (int)remaining) : batch;
                     remaining -= rows.Length;
+                    fileRows += rows.Length;
                     Metrics.RowsReturned += rows.Length;
                     yield return rows;
                     if (remaining == 0) break;
@@ -131,6 +134,7 @@ public sealed class TableScan
                 Metrics.RowGroupsPruned += (int)counters.RowGroupsPruned;
                 Metrics.RowsScanned += counters.RowsRead;
                 Metrics.BytesScanned += counters.BytesScanned;
+                global::Ecap.DataLake.Metrics.LakeMetrics.RecordFileRead(_snapshot.Location, fileRows, counters.BytesScanned);
                 if (remaining == 0) yield break;
                 if (next < Files.Count) StartNext();
             }

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Text.Json;
+using Ecap.DataLake.Query;
+using Spectre.Console;
+
+namespace Ecap.Cli.Commands;
+
+/// <summary><c>ecap data-lake query "SELECT ..."</c>: SQL over the lake's tables (DuckDB views over their snapshots).</summary>
+internal static class QueryCommand
+{
+    public static Command Build()
+    {
+        var sql = new Argument<string>("sql") { Description = "The query; tables by name, \"table@v12\" or \"table@2026-11-01T00:00:00Z\" for an earlier version" };
+        var limit = new Option<long?>("--limit") { Description = "At most this many rows (the terminal table shows 20 unless set)" };
+        var output = new Option<string?>("--out") { Description = "Write the result to a file instead: .parquet, .csv, .json (array) or .jsonl (by extension)" };
+        var command = new Command("query",
+            "Run SQL over the lake: every table is a view over its current files, partition columns included.\n\n" +
+            "Example:\n  ecap data-lake query \"SELECT day, count(*), sum(amount) FROM transactions WHERE month = 11 GROUP BY day ORDER BY day\"\n" +
+            "  ecap data-lake query \"SELECT count(*) FROM \\\"transactions@v3\\\"\" --output json")
+        {
+            sql, limit, output,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var text = ctx.Get(sql);
+            if (string.IsNullOrWhiteSpace(text)) throw new ArgumentException("Give a SQL query, e.g. \"SELECT count(*) FROM transactions\".");
+            var userLimit = ctx.Get(limit);
+            if (userLimit is < 0) throw new ArgumentException("--limit must be 0 or more.");
+            var outPath = ctx.Get(output);
+            await using var query = new LakeQuery(ctx.Lake);
+            if (outPath != null)
+            {
+                var statement = userLimit is { } n ? $"SELECT * FROM ({text.Trim().TrimEnd(';')}) LIMIT {n}" : text;
+                var written = await query.CopyToAsync(statement, outPath, ct);
+                if (ctx.Json)
+                {
+                    using var stdout = Console.OpenStandardOutput();
+                    using (var w = new Utf8JsonWriter(stdout)) { w.WriteStartObject(); w.WriteString("out", outPath); w.WriteNumber("rows", written); w.WriteEndObject(); }
+                    stdout.Write("\n"u8);
+                }
+                else ctx.Status.MarkupLine($"[green]wrote[/] {written:N0} rows to {Markup.Escape(outPath)}");
+                return 0;
+            }
+
+            // A large result never floods the terminal: the table view stops at 20 rows unless asked.
+            var max = userLimit ?? (ctx.Json ? long.MaxValue : Output.Render.DefaultTerminalRows);
+            await using var result = await query.QueryAsync(text, ct);
+            var shown = 0L;
+            var more = false;
+            if (ctx.Json)
+            {
+                await using var stdout = Console.OpenStandardOutput();
+                await using var writer = new Utf8JsonWriter(stdout);
+                writer.WriteStartArray();
+                await foreach (var row in result.ReadRowsAsync(ct))
+                {
+                    if (shown >= max) { more = true; break; }
+                    writer.WriteStartObject();
+                    for (var i = 0; i < row.Length; i++)
+                    {
+                        writer.WritePropertyName(result.Columns[i]);
+                        SqlValues.WriteJson(writer, row[i]);
+                    }
+                    writer.WriteEndObject();
+                    if (++shown % 1024 == 0) await writer.FlushAsync(ct);
+                }
+                writer.WriteEndArray();
+                await writer.FlushAsync(ct);
+                stdout.Write("\n"u8);
+            }
+            else
+            {
+                var table = new Table().Border(TableBorder.Rounded);
+                foreach (var c in result.Columns) table.AddColumn(Markup.Escape(c));
+                await foreach (var row in result.ReadRowsAsync(ct))
+                {
+                    if (shown >= max) { more = true; break; }
+                    table.AddRow(row.Select(v => Markup.Escape(SqlValues.Format(v) ?? "null")).ToArray());
+                    shown++;
+                }
+                AnsiConsole.Write(table);
+                AnsiConsole.MarkupLine($"[grey]{shown:N0} row(s){(more ? " shown; more not shown (use --limit N or --out FILE)" : "")}[/]");
+            }
+            result.Dispose(); // completes the stats
+            var s = result.Stats;
+            if (ctx.Verbose || !ctx.Json)
+                ctx.Status.MarkupLine($"[grey]scanned {(s.FilesRead < 0 ? "?" : s.FilesRead.ToString(System.Globalization.CultureInfo.InvariantCulture))}/{s.FilesConsidered} files " +
+                    $"({s.FilesPruned} pruned), {Output.Render.Bytes(s.BytesScanned)}, {s.Elapsed.TotalMilliseconds:N0} ms[/]");
+            return 0;
+        });
+        return command;
+    }
+}

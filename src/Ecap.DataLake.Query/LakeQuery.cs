@@ -1,0 +1,289 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using DuckDB.NET.Data;
+using Ecap.DataLake.Delta;
+using Ecap.DataLake.Tables;
+
+namespace Ecap.DataLake.Query;
+
+/// <summary>
+/// SQL over the lake: every table the query names becomes a DuckDB view over the Parquet files of its snapshot
+/// (see <see cref="LakeViews"/>). A quoted name <c>"table@v12"</c> is the table at version 12,
+/// <c>"table@2026-11-01T00:00:00Z"</c> the table as of that time. One in-process DuckDB per instance.
+/// </summary>
+public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
+{
+    private readonly DataLakeStorage _storage;
+    private readonly DuckDBConnection _connection;
+    private readonly Dictionary<string, RegisteredView> _views = new(StringComparer.Ordinal);
+
+    public LakeQuery(string lakePath) : this(new DataLakeStorage(lakePath)) { }
+
+    public LakeQuery(DataLakeStorage storage)
+    {
+        _storage = storage;
+        _connection = new DuckDBConnection("DataSource=:memory:");
+        _connection.Open();
+    }
+
+    /// <summary>
+    /// Profile each query to report files read and bytes scanned in <see cref="QueryResult.Stats"/> (default on);
+    /// off, FilesRead and BytesScanned stay 0.
+    /// </summary>
+    public bool CollectStats { get; set; } = true;
+
+    /// <summary>
+    /// Use one hive-partitioned scan per table when its file paths match the log's partition values (default);
+    /// off, every view is the union of per-partition branches. Both prune; the single scan runs faster.
+    /// </summary>
+    public bool PreferHivePaths { get; set; } = true;
+
+    /// <summary>The views registered so far, by view name.</summary>
+    public IReadOnlyDictionary<string, RegisteredView> Views => _views;
+
+    /// <summary>Registers (or refreshes to the latest snapshot) the views of every lake table <paramref name="sql"/> names.</summary>
+    public async Task<IReadOnlyList<RegisteredView>> PrepareAsync(string sql, CancellationToken ct = default)
+    {
+        var result = new List<RegisteredView>();
+        foreach (var reference in TableReferences(sql))
+        {
+            if (result.Any(r => r.Name == reference)) continue;
+            var view = await TryRegisterAsync(reference, ct);
+            if (view != null) result.Add(view);
+        }
+        return result;
+    }
+
+    /// <summary>Runs a query; rows stream from the returned result, which must be disposed.</summary>
+    public async Task<QueryResult> QueryAsync(string sql, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        var stopwatch = Stopwatch.StartNew();
+        var views = await PrepareAsync(sql, ct);
+        var stats = new QueryStats { TablesReferenced = views.Select(v => v.Name).ToList(), FilesConsidered = views.Sum(v => v.FileCount) };
+        // DuckDB's profile of the run says which files its scans opened (after its optimizer dropped
+        // the union branches whose partition constants cannot match): the pruning actually achieved.
+        var profile = Path.Combine(Path.GetTempPath(), "ecap-query-" + Guid.NewGuid().ToString("N") + ".json");
+        if (CollectStats) Execute($"PRAGMA enable_profiling = 'json'; PRAGMA profiling_output = {LakeViews.QuoteLiteral(profile)};");
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.UseStreamingMode = true; // rows are produced as they are read, not materialized first
+        DbDataReader reader;
+        try { reader = await command.ExecuteReaderAsync(ct); }
+        catch (DuckDBException e)
+        {
+            command.Dispose();
+            Execute("PRAGMA disable_profiling;");
+            File.Delete(profile);
+            throw new InvalidInputException("Query failed: " + e.Message);
+        }
+        return new QueryResult(command, reader, stats, stopwatch, () =>
+        {
+            Execute("PRAGMA disable_profiling;");
+            QueryProfile.Apply(profile, stats, views);
+            Metrics.LakeMetrics.RecordQuery(string.Join(",", views.Select(v => v.Table).Distinct()), stopwatch.Elapsed,
+                Math.Max(0, stats.FilesRead), stats.FilesRead < 0 ? 0 : stats.FilesPruned, stats.BytesScanned);
+        });
+    }
+
+    /// <summary>DuckDB's plan of <paramref name="sql"/> over the lake views (EXPLAIN), as text.</summary>
+    public async Task<string> ExplainAsync(string sql, CancellationToken ct = default)
+    {
+        await PrepareAsync(sql, ct);
+        return ExplainText(sql);
+    }
+
+    /// <summary>
+    /// Writes the result of <paramref name="sql"/> to <paramref name="path"/> with DuckDB's COPY; the format is
+    /// the file's extension (.parquet, .csv, .json/.jsonl/.ndjson). Returns the number of rows written.
+    /// </summary>
+    public async Task<long> CopyToAsync(string sql, string path, CancellationToken ct = default)
+    {
+        var format = Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".parquet" => "FORMAT parquet",
+            ".csv" => "FORMAT csv, HEADER true",
+            ".json" => "FORMAT json, ARRAY true",
+            ".jsonl" or ".ndjson" => "FORMAT json",
+            var e => throw new InvalidInputException($"Cannot write '{path}': unknown extension '{e}' (use .parquet, .csv, .json, .jsonl)."),
+        };
+        await PrepareAsync(sql, ct);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir != null) Directory.CreateDirectory(dir);
+        using var command = _connection.CreateCommand();
+        command.CommandText = $"COPY ({TrimStatement(sql)}) TO {LakeViews.QuoteLiteral(Path.GetFullPath(path))} ({format})";
+        try { return await command.ExecuteNonQueryAsync(ct); }
+        catch (DuckDBException e) { throw new InvalidInputException("Query failed: " + e.Message); }
+    }
+
+    private static string TrimStatement(string sql) => sql.Trim().TrimEnd(';').Trim();
+
+    // ------------------------------------------------------------------ views
+
+    /// <summary>A lake table at one version, registered as a DuckDB view.</summary>
+    public sealed record RegisteredView(string Name, string Table, long Version, int FileCount, IReadOnlyList<LakeViews.FileGroup> Groups);
+
+    // Names a query can use for a table: bare identifiers and double-quoted ones ("my-table", "tx@v3").
+    [GeneratedRegex("\"((?:[^\"]|\"\")+)\"|\\b([A-Za-z_][A-Za-z0-9_]*)\\b")]
+    private static partial Regex Identifier();
+
+    [GeneratedRegex("'(?:[^']|'')*'")]
+    private static partial Regex StringLiteral();
+
+    internal static IEnumerable<string> TableReferences(string sql)
+    {
+        // String literals are not names; drop them so a value like 'transactions' registers nothing.
+        var text = StringLiteral().Replace(sql, "''");
+        foreach (Match m in Identifier().Matches(text))
+            yield return m.Groups[1].Success ? m.Groups[1].Value.Replace("\"\"", "\"", StringComparison.Ordinal) : m.Groups[2].Value;
+    }
+
+    private async Task<RegisteredView?> TryRegisterAsync(string reference, CancellationToken ct)
+    {
+        var at = reference.IndexOf('@');
+        var table = at < 0 ? reference : reference[..at];
+        // Only names a lake table can have reach the file system; anything else is left to DuckDB to resolve.
+        try { TableNames.Validate(table); }
+        catch (InvalidPathException) { return null; }
+        var delta = _storage.OpenTable(table);
+        if (!await delta.ExistsAsync(ct)) return null;
+        Snapshot snapshot;
+        if (at < 0) snapshot = await delta.GetSnapshotAsync(ct);
+        else
+        {
+            var spec = reference[(at + 1)..];
+            if (spec.Length > 1 && spec[0] is 'v' or 'V' && long.TryParse(spec.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+                snapshot = await delta.GetSnapshotAsync(version, ct);
+            else if (DateTimeOffset.TryParse(spec, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var ts))
+                snapshot = await delta.GetSnapshotAtAsync(ts, ct);
+            else
+                throw new InvalidInputException($"Cannot read \"{reference}\": after '@' give a version (v12) or a timestamp (2026-11-01T00:00:00Z).");
+        }
+        if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version) return existing;
+
+        var viewSql = LakeViews.ViewSql(snapshot, key => delta.Store.TryGetLocalPath(key)
+            ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."), PreferHivePaths);
+        using (var command = _connection.CreateCommand())
+        {
+            command.CommandText = $"CREATE OR REPLACE VIEW {LakeViews.QuoteIdentifier(reference)} AS {viewSql}";
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        var view = new RegisteredView(reference, table, snapshot.Version, snapshot.Files.Count, LakeViews.Group(snapshot));
+        _views[reference] = view;
+        return view;
+    }
+
+    // ------------------------------------------------------------------ pruning
+
+    private string ExplainText(string sql)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "EXPLAIN " + TrimStatement(sql);
+        using var reader = command.ExecuteReader();
+        var sb = new System.Text.StringBuilder();
+        while (reader.Read()) sb.AppendLine(reader.GetValue(reader.FieldCount - 1)?.ToString());
+        return sb.ToString();
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>What a query touched: the lake files its views cover vs the files left in DuckDB's optimized plan.</summary>
+public sealed record QueryStats
+{
+    public IReadOnlyList<string> TablesReferenced { get; init; } = [];
+    public int FilesConsidered { get; init; }
+    public int FilesRead { get; set; }
+    public int FilesPruned => FilesConsidered - FilesRead;
+    /// <summary>Size of the data files the scans opened (DuckDB reads only the needed columns and row groups of them).</summary>
+    public long BytesScanned { get; set; }
+    public TimeSpan Elapsed { get; set; }
+    public long RowsReturned { get; set; }
+}
+
+/// <summary>A running query's result: column names and types, rows streaming from DuckDB.</summary>
+public sealed class QueryResult : IDisposable, IAsyncDisposable
+{
+    private readonly DbCommand _command;
+    private readonly DbDataReader _reader;
+    private readonly Stopwatch _stopwatch;
+    private Action? _onEnd;
+
+    internal QueryResult(DbCommand command, DbDataReader reader, QueryStats stats, Stopwatch stopwatch, Action onEnd)
+    {
+        _onEnd = onEnd;
+        _command = command;
+        _reader = reader;
+        _stopwatch = stopwatch;
+        Stats = stats;
+        Columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+        ColumnTypes = Enumerable.Range(0, reader.FieldCount).Select(reader.GetFieldType).ToList();
+        _sqlTypes = Enumerable.Range(0, reader.FieldCount).Select(reader.GetDataTypeName).ToArray();
+    }
+
+    private readonly string[] _sqlTypes;
+
+    // DuckDB.NET hands DATE and TIMESTAMPTZ over as DateTime; keep what they are so they format as such.
+    private object? Normalize(int column, object value) => (_sqlTypes[column], value) switch
+    {
+        (var t, DateTime d) when t.Equals("Date", StringComparison.OrdinalIgnoreCase) => DateOnly.FromDateTime(d),
+        // DuckDB.NET returns TIMESTAMPTZ as the UTC instant in a DateTime of unspecified kind.
+        (var t, DateTime d) when t.Equals("TimestampTz", StringComparison.OrdinalIgnoreCase)
+            => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc)),
+        _ => value,
+    };
+
+    public IReadOnlyList<string> Columns { get; }
+    public IReadOnlyList<Type> ColumnTypes { get; }
+    public QueryStats Stats { get; }
+
+    /// <summary>The rows, one array of values each (SQL NULL as null), read as they are enumerated.</summary>
+    public async IAsyncEnumerable<object?[]> ReadRowsAsync([EnumeratorCancellation] CancellationToken ct = default)
+    {
+        while (await _reader.ReadAsync(ct))
+        {
+            var row = new object?[_reader.FieldCount];
+            for (var i = 0; i < row.Length; i++) row[i] = _reader.IsDBNull(i) ? null : Normalize(i, _reader.GetValue(i));
+            Stats.RowsReturned++;
+            yield return row;
+        }
+        End();
+    }
+
+    // Once: the profile is complete only after the reader is closed.
+    private void End()
+    {
+        var onEnd = _onEnd;
+        if (onEnd == null) return;
+        _onEnd = null;
+        Stats.Elapsed = _stopwatch.Elapsed;
+        _reader.Dispose();
+        _command.Dispose();
+        onEnd();
+    }
+
+    /// <summary>The stats once every row was read or the result disposed.</summary>
+    public void Dispose() => End();
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

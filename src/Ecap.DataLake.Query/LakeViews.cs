@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Text;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using Ecap.DataLake.Delta;
+using Ecap.DataLake.Parquet;
+
+namespace Ecap.DataLake.Query;
+
+/// <summary>
+/// Builds the DuckDB SQL of a view over one snapshot: one <c>read_parquet([...])</c> branch per distinct set of
+/// partition values, the partition columns added as typed constants taken from the log. DuckDB's optimizer folds
+/// a filter on a partition column to false in the branches that cannot match and drops them, so their files are
+/// never scanned.
+/// </summary>
+public static class LakeViews
+{
+    /// <summary>A double-quoted SQL identifier; embedded quotes doubled, so no name can end the identifier early.</summary>
+    public static string QuoteIdentifier(string name)
+    {
+        if (name.Contains('\0')) throw new InvalidInputException("An identifier cannot contain a NUL character.");
+        return "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
+
+    /// <summary>A single-quoted SQL string literal.</summary>
+    public static string QuoteLiteral(string value)
+    {
+        if (value.Contains('\0')) throw new InvalidInputException("A SQL literal cannot contain a NUL character.");
+        return "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+    }
+
+    /// <summary>A file group: the files sharing one set of partition values.</summary>
+    public sealed record FileGroup(IReadOnlyDictionary<string, string?> PartitionValues, IReadOnlyList<AddFile> Files);
+
+    public static IReadOnlyList<FileGroup> Group(Snapshot snapshot)
+    {
+        var columns = snapshot.PartitionColumns;
+        return snapshot.Files
+            .GroupBy(f => string.Join("\u0001", columns.Select(c => f.PartitionValues.TryGetValue(c, out var v) ? v ?? "\u0000" : "\u0000")), StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new FileGroup(g.First().PartitionValues, g.OrderBy(f => f.Path, StringComparer.Ordinal).ToList()))
+            .ToList();
+    }
+
+    /// <summary>The SELECT defining the view of <paramref name="snapshot"/>; <paramref name="localPath"/> maps an object key to a file path.</summary>
+    /// <remarks>With <paramref name="hivePaths"/> and paths checked equal to the log, one hive-partitioned scan instead of the union.</remarks>
+    public static string ViewSql(Snapshot snapshot, Func<string, string> localPath, bool hivePaths = true)
+    {
+        var schema = snapshot.Schema;
+        var partition = new HashSet<string>(snapshot.PartitionColumns, StringComparer.Ordinal);
+        var groups = Group(snapshot);
+        if (groups.Count == 0)
+        {
+            // An empty table still has its columns, so queries over it bind.
+            var cols = schema.FieldsList.Select(f => $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(f.Name)}");
+            return "SELECT " + string.Join(", ", cols) + " WHERE false";
+        }
+        if (hivePaths && partition.Count > 0 && HivePathsMatchLog(snapshot))
+            return HiveViewSql(snapshot, localPath);
+        var sb = new StringBuilder();
+        foreach (var group in groups)
+        {
+            if (sb.Length > 0) sb.Append("\nUNION ALL\n");
+            var present = PresentColumns(group.Files, schema);
+            sb.Append("SELECT ");
+            var first = true;
+            foreach (var field in schema.FieldsList)
+            {
+                if (!first) sb.Append(", ");
+                first = false;
+                var type = SqlType(field.DataType);
+                if (partition.Contains(field.Name))
+                {
+                    group.PartitionValues.TryGetValue(field.Name, out var v);
+                    sb.Append(v == null ? $"CAST(NULL AS {type})" : $"CAST({QuoteLiteral(PartitionLiteral(v, field.DataType))} AS {type})");
+                }
+                else if (present == null || present.Contains(field.Name))
+                    sb.Append(QuoteIdentifier(field.Name));
+                else
+                    sb.Append($"CAST(NULL AS {type})"); // a column added after these files were written
+                sb.Append(" AS ").Append(QuoteIdentifier(field.Name));
+            }
+            sb.Append(" FROM read_parquet([")
+              .Append(string.Join(", ", group.Files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))))
+              .Append("], hive_partitioning = false, union_by_name = true)");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// When every file's folder path spells exactly the log's partition values (as this library writes them), one
+    /// <c>read_parquet</c> over all files with <c>hive_partitioning</c> gives the same columns and lets DuckDB
+    /// prune files by partition filters in a single scan, which runs faster than a union of many branches.
+    /// The values are the log's: the paths are only used after they are checked equal to them.
+    /// </summary>
+    private static string HiveViewSql(Snapshot snapshot, Func<string, string> localPath)
+    {
+        var schema = snapshot.Schema;
+        var partition = new HashSet<string>(snapshot.PartitionColumns, StringComparer.Ordinal);
+        var files = snapshot.Files.OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
+        var present = PresentColumns(files, schema);
+        var cols = schema.FieldsList.Select(f =>
+            partition.Contains(f.Name) || present == null || present.Contains(f.Name)
+                ? QuoteIdentifier(f.Name)
+                : $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(f.Name)}");
+        var types = string.Join(", ", snapshot.PartitionColumns.Select(c => $"{QuoteLiteral(c)}: {SqlType(schema.GetFieldByName(c).DataType)}"));
+        return "SELECT " + string.Join(", ", cols) + " FROM read_parquet([" +
+            string.Join(", ", files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))) +
+            $"], hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)";
+    }
+
+    private static bool HivePathsMatchLog(Snapshot snapshot)
+    {
+        var columns = snapshot.PartitionColumns;
+        foreach (var file in snapshot.Files)
+        {
+            var segments = file.ObjectKey.Split('/');
+            var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < segments.Length - 1; i++)
+            {
+                var eq = segments[i].IndexOf('=');
+                if (eq <= 0) continue;
+                if (!seen.TryAdd(segments[i][..eq], segments[i][(eq + 1)..])) return false;
+            }
+            if (seen.Count != columns.Count) return false; // an extra key=value folder would become a column
+            foreach (var c in columns)
+            {
+                // Null, empty or escaped values: DuckDB would read them differently from the log.
+                if (!file.PartitionValues.TryGetValue(c, out var v) || string.IsNullOrEmpty(v) || v.Contains('%') ||
+                    !seen.TryGetValue(c, out var fromPath) || fromPath != v)
+                    return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Columns the group's files hold, from their stats; null when some file has no stats (assume all).</summary>
+    private static HashSet<string>? PresentColumns(IReadOnlyList<AddFile> files, Schema schema)
+    {
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in files)
+        {
+            if (!DataFileStats.TryParse(f.Stats, schema, out var stats) || stats.Columns.Count == 0) return null;
+            present.UnionWith(stats.Columns.Keys);
+        }
+        return present;
+    }
+
+    // Delta writes timestamp partition values as "yyyy-MM-dd HH:mm:ss[.ffffff]" in UTC; DuckDB casts that text as is.
+    private static string PartitionLiteral(string value, IArrowType type) =>
+        type is TimestampType { Timezone: not null } && !value.EndsWith('Z') && !value.Contains('+') ? value + "+00" : value;
+
+    /// <summary>The DuckDB type of an Arrow type (the ones Delta tables use).</summary>
+    public static string SqlType(IArrowType type) => type switch
+    {
+        BooleanType => "BOOLEAN",
+        Int8Type => "TINYINT",
+        Int16Type => "SMALLINT",
+        Int32Type => "INTEGER",
+        Int64Type => "BIGINT",
+        FloatType => "FLOAT",
+        DoubleType => "DOUBLE",
+        StringType or LargeStringType => "VARCHAR",
+        BinaryType or LargeBinaryType => "BLOB",
+        Date32Type or Date64Type => "DATE",
+        TimestampType { Timezone: not null } => "TIMESTAMPTZ",
+        TimestampType => "TIMESTAMP",
+        Decimal128Type d => string.Create(CultureInfo.InvariantCulture, $"DECIMAL({d.Precision}, {d.Scale})"),
+        _ => "VARCHAR",
+    };
+}

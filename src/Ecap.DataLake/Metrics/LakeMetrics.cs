@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Ecap.DataLake.Metrics;
+
+/// <summary>
+/// The lake's one meter, <c>Ecap.DataLake</c>: what writes, reads, commits and queries did. Any
+/// <see cref="MeterListener"/> (or an OpenTelemetry MeterProvider adding this meter) observes it; with no
+/// listener the instruments cost next to nothing. Every measurement carries <c>ecap.table</c>, the table's location.
+/// </summary>
+public static class LakeMetrics
+{
+    public const string MeterName = "Ecap.DataLake";
+    public const string TableTag = "ecap.table";
+    public const string OperationTag = "ecap.operation";
+
+    private static readonly Meter Meter = new(MeterName, "1.0");
+
+    public static readonly Counter<long> RowsWritten = Meter.CreateCounter<long>("ecap.datalake.rows.written", "{row}", "Rows written to data files by committed writes");
+    public static readonly Counter<long> BytesWritten = Meter.CreateCounter<long>("ecap.datalake.bytes.written", "By", "Bytes of data files written by committed writes");
+    public static readonly Counter<long> RowsRead = Meter.CreateCounter<long>("ecap.datalake.rows.read", "{row}", "Rows returned by table reads");
+    public static readonly Counter<long> BytesRead = Meter.CreateCounter<long>("ecap.datalake.bytes.read", "By", "Bytes of data files scanned by table reads");
+    public static readonly Counter<long> FilesAdded = Meter.CreateCounter<long>("ecap.datalake.files.added", "{file}", "Data files added by commits");
+    public static readonly Counter<long> FilesRemoved = Meter.CreateCounter<long>("ecap.datalake.files.removed", "{file}", "Data files removed (logically) by commits");
+    public static readonly Histogram<double> CommitDuration = Meter.CreateHistogram<double>("ecap.datalake.commit.duration", "s", "Time to commit a transaction, retries included");
+    public static readonly Counter<long> CommitConflicts = Meter.CreateCounter<long>("ecap.datalake.commit.conflicts", "{commit}", "Commits abandoned because a concurrent commit conflicted");
+    public static readonly Counter<long> CommitRetries = Meter.CreateCounter<long>("ecap.datalake.commit.retries", "{attempt}", "Extra commit attempts after losing a race without conflict");
+    public static readonly Counter<long> FilesPruned = Meter.CreateCounter<long>("ecap.datalake.files.pruned", "{file}", "Files skipped by partition, bucket or stats pruning (reads and queries)");
+    public static readonly Counter<long> FilesScanned = Meter.CreateCounter<long>("ecap.datalake.files.scanned", "{file}", "Files a read or query opened");
+    public static readonly Histogram<double> QueryDuration = Meter.CreateHistogram<double>("ecap.datalake.query.duration", "s", "SQL query time, planning to last row");
+    public static readonly Counter<long> QueryBytesScanned = Meter.CreateCounter<long>("ecap.datalake.query.bytes.scanned", "By", "Bytes of the data files SQL queries opened");
+
+    private static TagList Table(string table) => new() { { TableTag, table } };
+
+    /// <summary>A committed write: its rows and bytes.</summary>
+    public static void RecordWrite(string table, long rows, long bytes)
+    {
+        var tags = Table(table);
+        RowsWritten.Add(rows, tags);
+        BytesWritten.Add(bytes, tags);
+    }
+
+    /// <summary>A successful commit after <paramref name="attempts"/> tries.</summary>
+    public static void RecordCommit(string table, string operation, TimeSpan elapsed, int attempts, int filesAdded, int filesRemoved)
+    {
+        var tags = Table(table);
+        FilesAdded.Add(filesAdded, tags);
+        FilesRemoved.Add(filesRemoved, tags);
+        if (attempts > 1) CommitRetries.Add(attempts - 1, tags);
+        tags.Add(OperationTag, operation);
+        CommitDuration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    /// <summary>A read's plan: how many files pruning skipped.</summary>
+    public static void RecordPruning(string table, int filesPruned)
+    {
+        if (filesPruned > 0) FilesPruned.Add(filesPruned, Table(table));
+    }
+
+    /// <summary>One file of a read, done: the rows it returned and the bytes it scanned.</summary>
+    public static void RecordFileRead(string table, long rows, long bytes)
+    {
+        var tags = Table(table);
+        FilesScanned.Add(1, tags);
+        RowsRead.Add(rows, tags);
+        BytesRead.Add(bytes, tags);
+    }
+
+    /// <summary>A finished SQL query over the lake.</summary>
+    public static void RecordQuery(string tables, TimeSpan elapsed, int filesScanned, int filesPruned, long bytesScanned)
+    {
+        var tags = Table(tables);
+        QueryDuration.Record(elapsed.TotalSeconds, tags);
+        if (filesScanned > 0) FilesScanned.Add(filesScanned, tags);
+        if (filesPruned > 0) FilesPruned.Add(filesPruned, tags);
+        QueryBytesScanned.Add(bytesScanned, tags);
+    }
+}
