@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Ecap.DataLake.Ingestion;
 using Ecap.DataLake.Postgres;
 using Ecap.DataLake.Tables;
@@ -9,16 +6,13 @@ using Npgsql;
 
 namespace Ecap.DataLake.Tests.Ingestion;
 
-/// <summary>A real PostgreSQL server (scripts/postgres-test-server.sh) with a seeded products table of 1M rows.</summary>
-public sealed class PostgresServer : IDisposable
+/// <summary>The test PostgreSQL server with a seeded products table of 1M rows.</summary>
+public sealed class PostgresServer : PostgresTestServer
 {
     public const int SeedRows = 1_000_000;
-    private readonly string _dir = Path.Combine("/tmp", "ecap-pg-" + Guid.NewGuid().ToString("N")[..10]);
 
     public PostgresServer()
     {
-        var port = FreePort();
-        Url = Script("start", _dir, port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Trim();
         using var conn = Open();
         Exec(conn, """
             CREATE TABLE products (
@@ -31,45 +25,7 @@ public sealed class PostgresServer : IDisposable
             """);
     }
 
-    public string Url { get; }
-
     public PostgresConnectionConfig Config => PostgresConnectionConfig.Parse(Url, "ecap", "ecap");
-
-    public NpgsqlConnection Open()
-    {
-        var b = new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = new Uri(Url[5..]).Port, Database = "ecap", Username = "ecap", Password = "ecap" };
-        var conn = new NpgsqlConnection(b.ConnectionString);
-        conn.Open();
-        return conn;
-    }
-
-    public static long Exec(NpgsqlConnection conn, string sql)
-    {
-        using var cmd = new NpgsqlCommand(sql, conn) { CommandTimeout = 300 };
-        return Convert.ToInt64(cmd.ExecuteScalar() ?? 0L);
-    }
-
-    public void Dispose() => Script("stop", _dir);
-
-    private static string Script(params string[] args)
-    {
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(RepoPaths.Root, "scripts", "postgres-test-server.sh"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        var error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"postgres-test-server.sh {string.Join(' ', args)}: {error}");
-        return output;
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }
 
 public sealed class PostgresIngestionTests(PostgresServer server) : IClassFixture<PostgresServer>, IDisposable
