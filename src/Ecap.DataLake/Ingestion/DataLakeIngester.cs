@@ -23,6 +23,9 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
 
     public const string DeadLetterSuffix = "__dead_letters";
 
+    /// <summary>The lake this ingester writes to (sources in other assemblies, e.g. Kafka, write through it).</summary>
+    public DataLakeStorage Storage => storage;
+
     public static string DeadLetterTable(string table) => table + DeadLetterSuffix;
 
     public async Task<IngestionReport> IngestAsync(IIngestionSource source, string tableName, DataType dataType,
@@ -139,6 +142,24 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
         IReadOnlyList<DeadLetter> dead, ResiliencePipeline retry, CancellationToken ct)
     {
         var name = DeadLetterTable(tableName);
+        var batch = DeadLetterBatch(dead);
+        await retry.ExecuteAsync(async token =>
+        {
+            // Written before the data commit of the same txn version: after a crash between the two, the rerun skips them here.
+            var t = storage.OpenTable(name);
+            if (await t.ExistsAsync(token) && (await t.GetSnapshotAsync(token)).GetTxnVersion(appId) >= version) return;
+            await storage.WritePartitionedDataAsync([batch], name, dataType, WriteMode.Append, new WriteOptions
+            {
+                Strategy = PartitionStrategy.Custom([]),
+                Transactions = new Dictionary<string, long> { [appId] = version },
+                CommitParameters = new Dictionary<string, string> { [AppParameter] = appId },
+            }, token);
+        }, ct);
+    }
+
+    /// <summary>Dead letters as a batch of <see cref="DeadLetterSchema"/> (dead_lettered_at: now).</summary>
+    public static RecordBatch DeadLetterBatch(IReadOnlyList<DeadLetter> dead)
+    {
         var now = DateTimeOffset.UtcNow;
         var source = new StringArray.Builder();
         var position = new StringArray.Builder();
@@ -153,19 +174,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             error.Append(d.Error);
             at.Append(now);
         }
-        var batch = new RecordBatch(DeadLetterSchema, [at.Build(), source.Build(), position.Build(), raw.Build(), error.Build()], dead.Count);
-        await retry.ExecuteAsync(async token =>
-        {
-            // Written before the data commit of the same txn version: after a crash between the two, the rerun skips them here.
-            var t = storage.OpenTable(name);
-            if (await t.ExistsAsync(token) && (await t.GetSnapshotAsync(token)).GetTxnVersion(appId) >= version) return;
-            await storage.WritePartitionedDataAsync([batch], name, dataType, WriteMode.Append, new WriteOptions
-            {
-                Strategy = PartitionStrategy.Custom([]),
-                Transactions = new Dictionary<string, long> { [appId] = version },
-                CommitParameters = new Dictionary<string, string> { [AppParameter] = appId },
-            }, token);
-        }, ct);
+        return new RecordBatch(DeadLetterSchema, [at.Build(), source.Build(), position.Build(), raw.Build(), error.Build()], dead.Count);
     }
 
     /// <summary>The columns of a dead-letter table.</summary>

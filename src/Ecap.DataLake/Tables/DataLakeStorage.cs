@@ -36,6 +36,9 @@ public sealed class DataLakeStorage
 
     public string Location => _lake.Location;
 
+    /// <summary>The lake's object store (side files of the lake, e.g. stream heartbeats under <c>_ecap/</c>).</summary>
+    public IObjectStore Store => _lake;
+
     /// <summary>The Delta table behind a table name (validated: no path tricks).</summary>
     public DeltaTable OpenTable(string tableName) => new(TableStore(tableName));
 
@@ -63,6 +66,10 @@ public sealed class DataLakeStorage
             throw new TableAlreadyExistsException($"Table '{tableName}' already exists at version {snapshot.Version} (mode error-if-exists).");
         if (snapshot != null && mode == WriteMode.Ignore)
             return new WriteResult(tableName, snapshot.Version, 0, 0, 0, 0, 0, Skipped: true, clock.Elapsed);
+        foreach (var (appId, expected) in options.ExpectedTransactions ?? new Dictionary<string, long>())
+            if ((snapshot?.GetTxnVersion(appId) ?? 0) != expected)
+                throw new ConcurrentModificationException(
+                    $"Table '{tableName}' holds txn version {snapshot?.GetTxnVersion(appId) ?? 0} for '{appId}', not the expected {expected}: another writer moved that source on.");
         if (options.OverwriteSchema && mode != WriteMode.Overwrite)
             throw new ArgumentException("overwriteSchema needs mode overwrite.");
 

@@ -74,6 +74,14 @@ public sealed record WriteOptions
     /// <summary>txn actions committed with the data (appId -> version): a source's position, exactly-once with the rows.</summary>
     public IReadOnlyDictionary<string, long>? Transactions { get; init; }
 
+    /// <summary>
+    /// txn versions the table must hold when the write reads it (appId -> version; 0: no txn yet), else the write fails
+    /// with <see cref="ConcurrentModificationException"/> before writing anything. With the commit's txn conflict check,
+    /// a source's position then only moves on from the position the writer started at (e.g. a Kafka partition taken over
+    /// by another consumer is never written twice).
+    /// </summary>
+    public IReadOnlyDictionary<string, long>? ExpectedTransactions { get; init; }
+
     /// <summary>Extra commitInfo operationParameters (e.g. which source files this commit completes).</summary>
     public IReadOnlyDictionary<string, string>? CommitParameters { get; init; }
 

@@ -1,0 +1,71 @@
+using Apache.Arrow;
+using Ecap.DataLake.Tables.Partitioning;
+
+namespace Ecap.DataLake.Kafka;
+
+/// <summary>How a Kafka topic is read into a table.</summary>
+public sealed record KafkaIngestionOptions
+{
+    public string BootstrapServers { get; init; } = "localhost:9092";
+
+    /// <summary>The consumer group (default <c>ecap-&lt;table&gt;</c>). Part of the txn appIds: another group is another reader with its own positions.</summary>
+    public string? GroupId { get; init; }
+
+    /// <summary>Records per commit: a commit is made when this many are pending (and, for streams, at every trigger).</summary>
+    public int BatchSize { get; init; } = 100_000;
+
+    /// <summary>Column types (default: the table's schema when it exists, else the data type's canonical schema). JSON fields not in it are ignored.</summary>
+    public Schema? Schema { get; init; }
+
+    /// <summary>Add <c>_kafka_key</c>, <c>_kafka_partition</c>, <c>_kafka_offset</c> and <c>_kafka_timestamp</c> columns.</summary>
+    public bool IncludeMetadataColumns { get; init; }
+
+    /// <summary>The table's strategy when the ingestion creates it (default: the data type's).</summary>
+    public PartitionStrategy? Strategy { get; init; }
+
+    public string? TimeColumn { get; init; }
+
+    /// <summary>Extra librdkafka consumer properties (e.g. <c>session.timeout.ms</c>, <c>security.protocol</c>); they win over the defaults.</summary>
+    public IReadOnlyDictionary<string, string>? ConsumerProperties { get; init; }
+
+    /// <summary>Batch mode: give up when no partition is assigned within this time (e.g. the topic does not exist).</summary>
+    public TimeSpan AssignmentTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Streams: the id of the heartbeat file (default: <c>&lt;table&gt;-&lt;random&gt;</c>).</summary>
+    public string? StreamId { get; init; }
+
+    /// <summary>Reported after every commit and about once a second while consuming.</summary>
+    public IProgress<KafkaIngestionReport>? Progress { get; init; }
+}
+
+/// <summary>What a Kafka ingestion did (counts of this run) and where the table now stands for the topic.</summary>
+public sealed record KafkaIngestionReport
+{
+    public required string StreamId { get; init; }
+    public required string Topic { get; init; }
+    public required string Table { get; init; }
+    public required string ConsumerGroup { get; init; }
+
+    /// <summary>running, stopping, stopped or failed (streams); stopped when a batch run ends.</summary>
+    public string State { get; init; } = "running";
+    public long RecordsRead { get; init; }
+    public long RecordsWritten { get; init; }
+    public long RecordsDeadLettered { get; init; }
+
+    /// <summary>Table commits made (each with the positions of its partitions).</summary>
+    public int Commits { get; init; }
+
+    /// <summary>Pending work thrown away because another writer moved a partition on (a rebalance): re-read from the table's positions.</summary>
+    public int Conflicts { get; init; }
+    public TimeSpan Duration { get; init; }
+    public double RecordsPerSecond => Duration.TotalSeconds > 0 ? RecordsRead / Duration.TotalSeconds : 0;
+    public long? LastVersion { get; init; }
+
+    /// <summary>The table's position per partition this run knows of: the next offset to read (the txn version).</summary>
+    public IReadOnlyDictionary<int, long> Positions { get; init; } = new Dictionary<int, long>();
+
+    /// <summary>Messages between the table's position and the high watermark, per assigned partition.</summary>
+    public IReadOnlyDictionary<int, long> Lag { get; init; } = new Dictionary<int, long>();
+    public long TotalLag => Lag.Values.Sum();
+    public string? LastError { get; init; }
+}

@@ -1,0 +1,348 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Apache.Arrow;
+using Confluent.Kafka;
+using Ecap.DataLake.Ingestion;
+using Ecap.DataLake.Ingestion.Streams;
+using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Partitioning;
+using Ecap.DataLake.Tables.SampleData;
+using Polly;
+using Polly.Retry;
+
+namespace Ecap.DataLake.Kafka;
+
+/// <summary>
+/// One run of a topic into a table (a batch run or a stream), exactly once without Kafka transactions:
+/// <list type="bullet">
+/// <item>each table commit carries one txn action per partition it covers (appId
+/// <c>ecap-&lt;group&gt;-&lt;topic&gt;-&lt;partition&gt;</c>, version = next offset to read) and expects the table to
+/// still hold the positions its records start at, so a partition taken over by another consumer is never written twice;</item>
+/// <item>on every assignment the consumer starts each partition at the table's position (the beginning when none);</item>
+/// <item>on revocation or a conflicting commit the pending records are dropped and re-read from the table's positions;</item>
+/// <item>dead letters are committed to <c>&lt;table&gt;__dead_letters</c> before the data, with their own per-partition
+/// txns, and only those past that table's positions, so a retried range never duplicates them;</item>
+/// <item>Kafka's committed offsets follow the table commit, for lag tools only.</item>
+/// </list>
+/// The consuming loop runs on one thread; a commit is written in the background while the next records are consumed.
+/// </summary>
+internal sealed class KafkaIngestionRun : IDisposable
+{
+    private readonly DataLakeStorage _storage;
+    private readonly string _topic;
+    private readonly string _table;
+    private readonly DataType _dataType;
+    private readonly KafkaIngestionOptions _options;
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly ResiliencePipeline _retry;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private KafkaMessageConverter? _converter;
+
+    // Per partition: where the table is (or will be once the commit in flight lands), and the next offset pending.
+    private readonly Dictionary<int, long> _tablePositions = [];
+    private readonly Dictionary<int, long> _handedOff = [];
+    private readonly Dictionary<int, long> _pendingNext = [];
+    private readonly HashSet<int> _assigned = [];
+    private readonly HashSet<int> _atEnd = [];
+    private Task<CommitOutcome>? _inFlight;
+    private KafkaIngestionReport _report;
+    private long _lastReportedAt;
+
+    public KafkaIngestionRun(DataLakeStorage storage, string topic, string table, DataType dataType, KafkaIngestionOptions options)
+    {
+        _storage = storage;
+        _topic = topic;
+        _table = table;
+        _dataType = dataType;
+        _options = options;
+        Group = options.GroupId ?? "ecap-" + table;
+        StreamId = options.StreamId ?? $"{table}-{Guid.NewGuid().ToString("N")[..6]}";
+        _report = new KafkaIngestionReport { StreamId = StreamId, Topic = topic, Table = table, ConsumerGroup = Group };
+        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException),
+            MaxRetryAttempts = 5,
+            Delay = TimeSpan.FromMilliseconds(200),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+        }).Build();
+
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = options.BootstrapServers,
+            GroupId = Group,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnablePartitionEof = true,
+        };
+        foreach (var (k, v) in options.ConsumerProperties ?? new Dictionary<string, string>()) config.Set(k, v);
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
+            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+            .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+            .Build();
+    }
+
+    public string Group { get; }
+
+    public string StreamId { get; }
+
+    private static string AppId(string group, string topic, int partition) => KafkaIngestion.AppId(group, topic, partition);
+
+    /// <summary>
+    /// Consumes until <paramref name="maxRecords"/> are read or (batch) every assigned partition is at its end, or
+    /// (stream) the token is cancelled or <paramref name="shouldStop"/> says so; commits what is pending, then returns.
+    /// A stream commits every <paramref name="trigger"/> and calls <paramref name="onTrigger"/> after each.
+    /// </summary>
+    public KafkaIngestionReport Run(long maxRecords, bool stopAtEnd, TimeSpan? trigger, Func<KafkaIngestionReport, bool>? onTrigger, CancellationToken ct)
+    {
+        _consumer.Subscribe(_topic);
+        var lastTrigger = _clock.Elapsed;
+        var assignmentDeadline = _clock.Elapsed + _options.AssignmentTimeout;
+        try
+        {
+            while (!ct.IsCancellationRequested && _report.RecordsRead < maxRecords)
+            {
+                CollectFinishedCommit(wait: false);
+                if (trigger is { } t && _clock.Elapsed - lastTrigger >= t)
+                {
+                    lastTrigger = _clock.Elapsed;
+                    Flush();
+                    if (onTrigger != null && !onTrigger(Snapshot("running"))) break;
+                }
+                ConsumeResult<byte[]?, byte[]?>? r;
+                try
+                {
+                    r = _consumer.Consume(TimeSpan.FromMilliseconds(100));
+                }
+                catch (ConsumeException e) when (!e.Error.IsFatal)
+                {
+                    // librdkafka recovers from broker errors by itself; the error is shown in the status meanwhile.
+                    _report = _report with { LastError = e.Error.Reason };
+                    continue;
+                }
+                ReportProgressEverySecond();
+                if (r == null)
+                {
+                    if (stopAtEnd && _assigned.Count > 0 && _assigned.All(_atEnd.Contains)) break;
+                    if (stopAtEnd && _assigned.Count == 0 && _clock.Elapsed > assignmentDeadline)
+                        throw new InvalidOperationException(
+                            $"No partition of topic '{_topic}' was assigned within {_options.AssignmentTimeout.TotalSeconds:F0}s (does the topic exist at {_options.BootstrapServers}?).");
+                    continue;
+                }
+                var p = r.Partition.Value;
+                if (r.IsPartitionEOF)
+                {
+                    _atEnd.Add(p);
+                    continue;
+                }
+                _atEnd.Remove(p);
+                if (!_assigned.Contains(p)) continue;
+                _converter!.Add(r);
+                _pendingNext[p] = r.Offset.Value + 1;
+                _report = _report with { RecordsRead = _report.RecordsRead + 1 };
+                if (_converter.Count >= _options.BatchSize) Flush();
+            }
+            Flush();
+            CollectFinishedCommit(wait: true);
+        }
+        finally
+        {
+            // Leaving the group (revocation waits for nothing now) lets another member take the partitions at once.
+            try { _consumer.Close(); } catch (KafkaException) { }
+        }
+        return Snapshot("stopped");
+    }
+
+    public KafkaIngestionReport Snapshot(string state)
+    {
+        var lag = new Dictionary<int, long>();
+        foreach (var p in _assigned)
+        {
+            var high = _consumer.GetWatermarkOffsets(new TopicPartition(_topic, p)).High;
+            if (high.Value >= 0) lag[p] = Math.Max(0, high.Value - (_tablePositions.TryGetValue(p, out var pos) ? pos : 0));
+        }
+        return _report with { State = state, Duration = _clock.Elapsed, Positions = new Dictionary<int, long>(_tablePositions), Lag = lag };
+    }
+
+    private void ReportProgressEverySecond()
+    {
+        if (_options.Progress == null || _clock.ElapsedMilliseconds - _lastReportedAt < 1000) return;
+        _lastReportedAt = _clock.ElapsedMilliseconds;
+        _options.Progress.Report(Snapshot("running"));
+    }
+
+    private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
+    {
+        var snapshot = ReadSnapshot(_table);
+        _converter ??= new KafkaMessageConverter(_options.Schema ?? (snapshot != null ? DataSchema(snapshot) : SampleSchemas.For(_dataType)),
+            _topic, _options.IncludeMetadataColumns);
+        var result = new List<TopicPartitionOffset>();
+        foreach (var tp in partitions)
+        {
+            var position = snapshot?.GetTxnVersion(AppId(Group, _topic, tp.Partition.Value));
+            _assigned.Add(tp.Partition.Value);
+            _atEnd.Remove(tp.Partition.Value);
+            _tablePositions[tp.Partition.Value] = position ?? 0;
+            _handedOff[tp.Partition.Value] = position ?? 0;
+            result.Add(new TopicPartitionOffset(tp, position is { } v ? new Offset(v) : Offset.Beginning));
+        }
+        return result;
+    }
+
+    private void OnRevoked(IEnumerable<TopicPartition> partitions)
+    {
+        // What is pending of a revoked partition is another member's to read now, from the table's position.
+        CollectFinishedCommit(wait: true);
+        _converter?.Discard();
+        _pendingNext.Clear();
+        foreach (var tp in partitions)
+        {
+            _assigned.Remove(tp.Partition.Value);
+            _atEnd.Remove(tp.Partition.Value);
+        }
+    }
+
+    /// <summary>Hands the pending records to a background commit (after the previous one landed).</summary>
+    private void Flush()
+    {
+        CollectFinishedCommit(wait: true);
+        if (_pendingNext.Count == 0 || _converter == null) return;
+        var (rows, dead) = _converter.Take();
+        var txns = new Dictionary<string, long>();
+        var expected = new Dictionary<string, long>();
+        foreach (var (p, next) in _pendingNext)
+        {
+            txns[AppId(Group, _topic, p)] = next;
+            expected[AppId(Group, _topic, p)] = _handedOff[p];
+            _handedOff[p] = next;
+        }
+        var positions = new Dictionary<int, long>(_pendingNext);
+        _pendingNext.Clear();
+        _inFlight = Task.Run(() => CommitAsync(rows, dead, txns, expected, positions));
+    }
+
+    /// <summary>Takes the result of the commit in flight: counts, Kafka offsets, or (on a conflict) a restart from the table's positions.</summary>
+    private void CollectFinishedCommit(bool wait)
+    {
+        if (_inFlight == null || (!wait && !_inFlight.IsCompleted)) return;
+        var task = _inFlight;
+        _inFlight = null;
+        CommitOutcome outcome;
+        try
+        {
+            outcome = task.GetAwaiter().GetResult();
+        }
+        catch (ConcurrentModificationException e)
+        {
+            // Another member moved one of our partitions on: everything pending builds on a stale position.
+            _report = _report with { Conflicts = _report.Conflicts + 1, LastError = e.Message };
+            Resync();
+            return;
+        }
+        foreach (var (p, next) in outcome.Positions) _tablePositions[p] = next;
+        _report = _report with
+        {
+            RecordsWritten = _report.RecordsWritten + outcome.RowsWritten,
+            RecordsDeadLettered = _report.RecordsDeadLettered + outcome.DeadLettered,
+            Commits = _report.Commits + 1,
+            LastVersion = outcome.Version,
+        };
+        try
+        {
+            _consumer.Commit(outcome.Positions.Where(kv => _assigned.Contains(kv.Key))
+                .Select(kv => new TopicPartitionOffset(_topic, kv.Key, kv.Value)));
+        }
+        catch (KafkaException)
+        {
+            // Kafka's offsets are a convenience for lag tools; the table holds the truth.
+        }
+        _options.Progress?.Report(Snapshot("running"));
+    }
+
+    /// <summary>Drops pending records and restarts every assigned partition at the table's position.</summary>
+    private void Resync()
+    {
+        CollectFinishedCommit(wait: true);
+        _converter?.Discard();
+        _pendingNext.Clear();
+        var snapshot = ReadSnapshot(_table);
+        foreach (var p in _assigned)
+        {
+            var position = snapshot?.GetTxnVersion(AppId(Group, _topic, p)) ?? 0;
+            _tablePositions[p] = _handedOff[p] = position;
+            _consumer.Seek(new TopicPartitionOffset(_topic, p, position == 0 ? Offset.Beginning : new Offset(position)));
+        }
+    }
+
+    private async Task<CommitOutcome> CommitAsync(RecordBatch rows, IReadOnlyList<KafkaDeadLetter> dead,
+        Dictionary<string, long> txns, Dictionary<string, long> expected, Dictionary<int, long> positions)
+    {
+        var deadLettered = dead.Count > 0 ? await WriteDeadLettersAsync(dead, positions) : 0;
+        var options = new WriteOptions
+        {
+            Strategy = _options.Strategy,
+            TimeColumn = _options.TimeColumn,
+            SourceName = "kafka://" + _topic,
+            Transactions = txns,
+            ExpectedTransactions = expected,
+            CommitParameters = new Dictionary<string, string>
+            {
+                [DataLakeIngester.AppParameter] = $"ecap-{Group}-{_topic}",
+                ["ecap.kafka.offsets"] = JsonSerializer.Serialize(positions.ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value)),
+            },
+        };
+        var result = await _retry.ExecuteAsync(async token =>
+        {
+            // A retry after a commit that did land (the failure came later) must not write again.
+            if (ReadSnapshot(_table) is { } s && txns.All(t => s.GetTxnVersion(t.Key) == t.Value)) return null;
+            return await _storage.WritePartitionedDataAsync([rows], _table, _dataType, WriteMode.Append, options, token);
+        });
+        return new CommitOutcome(result?.Version ?? ReadSnapshot(_table)?.Version, result?.RowsWritten ?? rows.Length, deadLettered, positions);
+    }
+
+    private async Task<int> WriteDeadLettersAsync(IReadOnlyList<KafkaDeadLetter> dead, Dictionary<int, long> positions)
+    {
+        var name = DataLakeIngester.DeadLetterTable(_table);
+        var written = 0;
+        await _retry.ExecuteAsync(async token =>
+        {
+            // Only letters past the dead-letter table's own positions: a range read again never adds them twice.
+            var snapshot = ReadSnapshot(name);
+            var fresh = dead.Where(d => d.Offset >= (snapshot?.GetTxnVersion(AppId(Group, _topic, d.Partition)) ?? 0)).ToList();
+            written = fresh.Count;
+            if (fresh.Count == 0) return;
+            await _storage.WritePartitionedDataAsync([DataLakeIngester.DeadLetterBatch(fresh.Select(d => d.Letter).ToList())], name, _dataType,
+                WriteMode.Append, new WriteOptions
+                {
+                    Strategy = PartitionStrategy.Custom([]),
+                    SourceName = "kafka://" + _topic,
+                    Transactions = fresh.Select(d => d.Partition).Distinct().ToDictionary(p => AppId(Group, _topic, p), p => positions[p]),
+                }, token);
+        });
+        return written;
+    }
+
+    private Delta.Snapshot? ReadSnapshot(string table)
+    {
+        var t = _storage.OpenTable(table);
+        return t.ExistsAsync().GetAwaiter().GetResult() ? t.GetSnapshotAsync().GetAwaiter().GetResult() : null;
+    }
+
+    /// <summary>The columns messages fill: the table's, without the ones the write derives (year/month/day) or this ingester adds (_kafka_*).</summary>
+    private static Schema DataSchema(Delta.Snapshot table)
+    {
+        var derived = TableLayout.FromMetadata(table.Metadata).DerivedColumns.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        var builder = new Schema.Builder();
+        foreach (var f in table.Schema.FieldsList.Where(f => !f.Name.StartsWith("_kafka_", StringComparison.Ordinal) && !derived.Contains(f.Name)
+                     && f.Name is not "_ingested_at" and not "_source"))
+            builder.Field(f);
+        return builder.Build();
+    }
+
+    public void Dispose() => _consumer.Dispose();
+
+    private sealed record CommitOutcome(long? Version, long RowsWritten, int DeadLettered, Dictionary<int, long> Positions);
+}

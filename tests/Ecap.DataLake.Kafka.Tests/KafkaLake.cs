@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Ecap.DataLake.Ingestion;
+using Ecap.DataLake.Kafka.Dev;
+using Ecap.DataLake.Tables;
+
+namespace Ecap.DataLake.Kafka.Tests;
+
+/// <summary>
+/// A test's world: a 3-broker mock cluster (real Kafka protocol on loopback) with one topic, a temp lake, and
+/// checks that compare the table with what kcat reads from the topic.
+/// </summary>
+internal sealed class KafkaLake : IDisposable
+{
+    public const string Topic = "transactions";
+    public const string Table = "transactions";
+
+    private readonly TempDir _dir = new();
+
+    public KafkaLake(int partitions = 3)
+    {
+        Cluster = new MockKafkaCluster(3);
+        Cluster.CreateTopic(Topic, partitions);
+        Storage = new DataLakeStorage(LakePath);
+        Ingester = new DataLakeIngester(Storage);
+    }
+
+    public MockKafkaCluster Cluster { get; }
+
+    public string LakePath => _dir.Sub("lake");
+
+    public DataLakeStorage Storage { get; }
+
+    public DataLakeIngester Ingester { get; }
+
+    /// <summary>Options for a fast group on the mock (short session timeout) with the metadata columns the checks use.</summary>
+    public KafkaIngestionOptions Options(string group = "ecap-test") => new()
+    {
+        BootstrapServers = Cluster.BootstrapServers,
+        GroupId = group,
+        IncludeMetadataColumns = true,
+        AssignmentTimeout = TimeSpan.FromSeconds(30),
+        ConsumerProperties = new Dictionary<string, string> { ["session.timeout.ms"] = "6000", ["heartbeat.interval.ms"] = "500" },
+    };
+
+    /// <summary>Produces transactions with ids [from, from + count) through kcat (keyed by id, so spread over partitions).</summary>
+    public void Produce(long from, int count) =>
+        Kcat.Produce(Cluster.BootstrapServers, Topic, Enumerable.Range(0, count).Select(i => $"{from + i}\t{SampleMessages.Transaction(from + i)}"));
+
+    /// <summary>What the topic holds, read by kcat: (partition, offset, value).</summary>
+    public List<(int Partition, long Offset, string Value)> TopicContents() => Kcat.Consume(Cluster.BootstrapServers, Topic);
+
+    /// <summary>(partition, offset, transaction_id) of every table row, read by DuckDB from the snapshot's files.</summary>
+    public List<(int Partition, long Offset, long Id)> TableRows(string table = Table)
+    {
+        var t = Storage.OpenTable(table);
+        if (!t.ExistsAsync().GetAwaiter().GetResult()) return [];
+        var snapshot = t.GetSnapshotAsync().GetAwaiter().GetResult();
+        if (snapshot.Files.Count == 0) return [];
+        using var duck = new DuckDbReader();
+        var files = DuckDbReader.FileList(snapshot.Files.Select(f => Path.Combine(LakePath, table, f.ObjectKey)));
+        return duck.Rows($"SELECT _kafka_partition, _kafka_offset, transaction_id FROM read_parquet({files})")
+            .Select(r => (Convert.ToInt32(r[0]), Convert.ToInt64(r[1]), Convert.ToInt64(r[2]))).ToList();
+    }
+
+    /// <summary>The table holds each message of the topic exactly once, at its partition and offset (valid messages only).</summary>
+    public void AssertExactlyOnce(IReadOnlySet<(int, long)>? invalid = null)
+    {
+        var expected = TopicContents().Where(m => invalid == null || !invalid.Contains((m.Partition, m.Offset)))
+            .Select(m => (m.Partition, m.Offset, JsonDocument.Parse(m.Value).RootElement.GetProperty("transaction_id").GetInt64()))
+            .OrderBy(x => x).ToList();
+        var actual = TableRows().OrderBy(x => x).ToList();
+        var duplicates = actual.GroupBy(x => x).Where(g => g.Count() > 1).Select(g => g.Key).Take(5).ToList();
+        Assert.True(duplicates.Count == 0, "duplicates: " + string.Join(", ", duplicates));
+        var missing = expected.Except(actual).Take(5).ToList();
+        Assert.True(missing.Count == 0, $"missing {expected.Except(actual).Count()} of {expected.Count}: " + string.Join(", ", missing));
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>The table's txn versions for the topic's partitions (next offset per partition).</summary>
+    public Dictionary<int, long> TablePositions(string group = "ecap-test", int partitions = 3)
+    {
+        var t = Storage.OpenTable(Table);
+        if (!t.ExistsAsync().GetAwaiter().GetResult()) return [];
+        var snapshot = t.GetSnapshotAsync().GetAwaiter().GetResult();
+        return Enumerable.Range(0, partitions).ToDictionary(p => p, p => snapshot.GetTxnVersion(KafkaIngestion.AppId(group, Topic, p)) ?? 0);
+    }
+
+    /// <summary>Waits until the table's positions reach the end of every partition (as kcat sees it).</summary>
+    public void WaitUntilCaughtUp(TimeSpan timeout, string group = "ecap-test", int partitions = 3)
+    {
+        var ends = TopicContents().GroupBy(m => m.Partition).ToDictionary(g => g.Key, g => g.Max(m => m.Offset) + 1);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            var positions = TablePositions(group, partitions);
+            if (ends.All(e => positions.GetValueOrDefault(e.Key) >= e.Value)) return;
+            Thread.Sleep(200);
+        }
+        throw new TimeoutException($"the table did not catch up with the topic in {timeout.TotalSeconds}s: " +
+            string.Join(", ", TablePositions(group, partitions).Select(kv => $"p{kv.Key}={kv.Value}/{ends.GetValueOrDefault(kv.Key)}")));
+    }
+
+    public void Dispose()
+    {
+        Cluster.Dispose();
+        _dir.Dispose();
+    }
+}
