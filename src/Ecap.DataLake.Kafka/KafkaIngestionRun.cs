@@ -195,7 +195,7 @@ internal sealed class KafkaIngestionRun : IDisposable
     private void OnRevoked(IEnumerable<TopicPartition> partitions)
     {
         // What is pending of a revoked partition is another member's to read now, from the table's position.
-        CollectFinishedCommit(wait: true);
+        CollectFinishedCommit(wait: true, inRebalance: true);
         _converter?.Discard();
         _pendingNext.Clear();
         foreach (var tp in partitions)
@@ -224,8 +224,11 @@ internal sealed class KafkaIngestionRun : IDisposable
         _inFlight = Task.Run(() => CommitAsync(rows, dead, txns, expected, positions));
     }
 
-    /// <summary>Takes the result of the commit in flight: counts, Kafka offsets, or (on a conflict) a restart from the table's positions.</summary>
-    private void CollectFinishedCommit(bool wait)
+    /// <summary>
+    /// Takes the result of the commit in flight: counts, Kafka offsets, or (on a conflict) a restart from the table's positions.
+    /// Inside a rebalance callback neither Kafka offsets nor seeks are possible; the next assignment starts from the table anyway.
+    /// </summary>
+    private void CollectFinishedCommit(bool wait, bool inRebalance = false)
     {
         if (_inFlight == null || (!wait && !_inFlight.IsCompleted)) return;
         var task = _inFlight;
@@ -239,7 +242,7 @@ internal sealed class KafkaIngestionRun : IDisposable
         {
             // Another member moved one of our partitions on: everything pending builds on a stale position.
             _report = _report with { Conflicts = _report.Conflicts + 1, LastError = e.Message };
-            Resync();
+            if (!inRebalance) Resync();
             return;
         }
         foreach (var (p, next) in outcome.Positions) _tablePositions[p] = next;
@@ -250,6 +253,7 @@ internal sealed class KafkaIngestionRun : IDisposable
             Commits = _report.Commits + 1,
             LastVersion = outcome.Version,
         };
+        if (inRebalance) return;
         try
         {
             _consumer.Commit(outcome.Positions.Where(kv => _assigned.Contains(kv.Key))
@@ -298,7 +302,7 @@ internal sealed class KafkaIngestionRun : IDisposable
         {
             // A retry after a commit that did land (the failure came later) must not write again.
             if (ReadSnapshot(_table) is { } s && txns.All(t => s.GetTxnVersion(t.Key) == t.Value)) return null;
-            return await _storage.WritePartitionedDataAsync([rows], _table, _dataType, WriteMode.Append, options, token);
+            return await CreateRaceSafe(() => _storage.WritePartitionedDataAsync([rows], _table, _dataType, WriteMode.Append, options, token));
         });
         return new CommitOutcome(result?.Version ?? ReadSnapshot(_table)?.Version, result?.RowsWritten ?? rows.Length, deadLettered, positions);
     }
@@ -314,15 +318,28 @@ internal sealed class KafkaIngestionRun : IDisposable
             var fresh = dead.Where(d => d.Offset >= (snapshot?.GetTxnVersion(AppId(Group, _topic, d.Partition)) ?? 0)).ToList();
             written = fresh.Count;
             if (fresh.Count == 0) return;
-            await _storage.WritePartitionedDataAsync([DataLakeIngester.DeadLetterBatch(fresh.Select(d => d.Letter).ToList())], name, _dataType,
+            await CreateRaceSafe(() => _storage.WritePartitionedDataAsync([DataLakeIngester.DeadLetterBatch(fresh.Select(d => d.Letter).ToList())], name, _dataType,
                 WriteMode.Append, new WriteOptions
                 {
                     Strategy = PartitionStrategy.Custom([]),
                     SourceName = "kafka://" + _topic,
                     Transactions = fresh.Select(d => d.Partition).Distinct().ToDictionary(p => AppId(Group, _topic, p), p => positions[p]),
-                }, token);
+                }, token));
         });
         return written;
+    }
+
+    /// <summary>Two members creating the table at once: the loser appends to the winner's table (its positions are checked again).</summary>
+    private static async Task<WriteResult> CreateRaceSafe(Func<Task<WriteResult>> write)
+    {
+        try
+        {
+            return await write();
+        }
+        catch (Delta.TableAlreadyExistsException)
+        {
+            return await write();
+        }
     }
 
     private Delta.Snapshot? ReadSnapshot(string table)
