@@ -98,7 +98,10 @@ internal sealed class KafkaIngestionRun : IDisposable
     /// </summary>
     public KafkaIngestionReport Run(long maxRecords, bool stopAtEnd, TimeSpan? trigger, Func<KafkaIngestionReport, bool>? onTrigger, CancellationToken ct)
     {
-        _consumer.Subscribe(_topic);
+        // A batch run takes every partition itself (no group rebalance to wait for); a stream joins the group so
+        // several streams split the partitions. Either way the table's positions decide where reading starts.
+        if (stopAtEnd) _consumer.Assign(OnAssigned(TopicPartitions()));
+        else _consumer.Subscribe(_topic);
         var lastTrigger = _clock.Elapsed;
         var assignmentDeadline = _clock.Elapsed + _options.AssignmentTimeout;
         try
@@ -147,13 +150,32 @@ internal sealed class KafkaIngestionRun : IDisposable
             }
             Flush();
             CollectFinishedCommit(wait: true);
+            return Snapshot("stopped");
         }
         finally
         {
             // Leaving the group (revocation waits for nothing now) lets another member take the partitions at once.
             try { _consumer.Close(); } catch (KafkaException) { }
         }
-        return Snapshot("stopped");
+    }
+
+    /// <summary>The topic's partitions, from the cluster's metadata.</summary>
+    private List<TopicPartition> TopicPartitions()
+    {
+        using var admin = new DependentAdminClientBuilder(_consumer.Handle).Build();
+        var deadline = _clock.Elapsed + _options.AssignmentTimeout;
+        while (true)
+        {
+            var topic = admin.GetMetadata(_topic, TimeSpan.FromSeconds(10)).Topics.FirstOrDefault(t => t.Topic == _topic);
+            if (topic is { Error.IsError: false, Partitions.Count: > 0 })
+                return topic.Partitions.Select(p => new TopicPartition(_topic, p.PartitionId)).OrderBy(tp => tp.Partition.Value).ToList();
+            // A topic that does not exist is a typo more often than a topic about to be created: say so soon.
+            var unknown = topic?.Error.Code == ErrorCode.UnknownTopicOrPart && _clock.Elapsed > deadline - _options.AssignmentTimeout + TimeSpan.FromSeconds(5);
+            if (_clock.Elapsed > deadline || unknown)
+                throw new InvalidOperationException(
+                    $"Topic '{_topic}' was not found at {_options.BootstrapServers} within {_options.AssignmentTimeout.TotalSeconds:F0}s ({topic?.Error.Reason ?? "no metadata"}).");
+            Thread.Sleep(500);
+        }
     }
 
     public KafkaIngestionReport Snapshot(string state)

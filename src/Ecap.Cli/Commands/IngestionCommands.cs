@@ -16,6 +16,7 @@ internal static class IngestionCommands
         var ingestion = new Command("ingestion", "Ingest files into tables exactly once, with dead letters for bad records.");
         ingestion.Add(Files());
         ingestion.Add(Database());
+        foreach (var kafka in KafkaCommands.Build()) ingestion.Add(kafka);
         return ingestion;
     }
 

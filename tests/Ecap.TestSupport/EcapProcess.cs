@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace Ecap.Cli.Tests;
+namespace Ecap.TestSupport;
 
-/// <summary>Runs the built `ecap` program as a separate process, the way a user or a script does.</summary>
-internal static class EcapProcess
+/// <summary>Runs the built `ecap` program as a separate process, the way a user or a script does (the test project must reference src/Ecap.Cli so it is built).</summary>
+public static class EcapProcess
 {
     private static readonly string Dll = FindDll();
 
@@ -13,7 +13,9 @@ internal static class EcapProcess
         public JsonElement Json() => JsonDocument.Parse(Stdout).RootElement.Clone();
     }
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => Run(TimeSpan.FromMinutes(3), args);
+
+    public static Result Run(TimeSpan timeout, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Dll);
@@ -22,7 +24,7 @@ internal static class EcapProcess
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
             throw new TimeoutException("ecap " + string.Join(' ', args) + " did not finish");
@@ -41,6 +43,19 @@ internal static class EcapProcess
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Starts `ecap` without waiting; the caller reads its standard output (stderr is discarded).</summary>
+    public static Process StartReadingOutput(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("ECAP_LAKE");
+        var process = Process.Start(psi)!;
+        process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         return process;
     }

@@ -1,0 +1,282 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Ecap.Cli.Output;
+using Ecap.DataLake;
+using Ecap.DataLake.Ingestion;
+using Ecap.DataLake.Ingestion.Streams;
+using Ecap.DataLake.Kafka;
+using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Partitioning;
+using Spectre.Console;
+
+namespace Ecap.Cli.Commands;
+
+/// <summary>
+/// <c>ecap data-lake ingestion kafka-batch | kafka-stream | stream-status | stream-stop</c>: Kafka topics into tables,
+/// exactly once (positions in the table's log), with stream heartbeats in the lake.
+/// </summary>
+internal static class KafkaCommands
+{
+    private const string DataTypes = "transactions, user_events, product_updates, analytics_results or customer_profiles";
+
+    public static IEnumerable<Command> Build() => [Batch(), Stream(), Status(), Stop()];
+
+    /// <summary>The options both kafka-batch and kafka-stream take.</summary>
+    private sealed class Common
+    {
+        public Argument<string> Topic { get; } = new("TOPIC") { Description = "The Kafka topic to read (JSON messages)" };
+        public Argument<string> Table { get; } = new("TABLE") { Description = "Table name: a folder under the lake root holding _delta_log" };
+        public Option<string> DataType { get; } = new("--data-type") { Description = DataTypes + ": the message schema and the table's layout", Required = true };
+        public Option<string> Bootstrap { get; } = new("--bootstrap-servers")
+        {
+            Description = "Kafka brokers host:port[,host:port] (default: $KAFKA_BOOTSTRAP_SERVERS, else localhost:9092)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP_SERVERS") is { Length: > 0 } env ? env : "localhost:9092",
+        };
+        public Option<string?> Group { get; } = new("--group") { Description = "Consumer group (default ecap-TABLE); the table keeps one position per group and partition" };
+        public Option<bool> Metadata { get; } = new("--metadata-columns") { Description = "Add _kafka_key, _kafka_partition, _kafka_offset and _kafka_timestamp columns" };
+        public Option<string[]> Properties { get; } = new("--consumer-property")
+        {
+            Description = "A librdkafka consumer property KEY=VALUE (repeatable), e.g. security.protocol=SSL",
+            AllowMultipleArgumentsPerToken = false,
+        };
+
+        public void AddTo(Command c)
+        {
+            c.Add(Topic);
+            c.Add(Table);
+            c.Add(DataType);
+            c.Add(Bootstrap);
+            c.Add(Group);
+            c.Add(Metadata);
+            c.Add(Properties);
+        }
+
+        public KafkaIngestionOptions Options(CliContext ctx) => new()
+        {
+            BootstrapServers = ctx.Get(Bootstrap),
+            GroupId = ctx.Get(Group),
+            IncludeMetadataColumns = ctx.Get(Metadata),
+            ConsumerProperties = (ctx.Get(Properties) ?? []).Select(p => p.Split('=', 2)).ToDictionary(
+                p => p.Length == 2 && p[0].Length > 0 ? p[0] : throw new ArgumentException($"--consumer-property needs KEY=VALUE, not '{string.Join('=', p)}'."),
+                p => p[1]),
+        };
+    }
+
+    private static Command Batch()
+    {
+        var common = new Common();
+        var batchSize = new Option<int>("--batch-size") { Description = "Records per commit", DefaultValueFactory = _ => 100_000 };
+        var maxBatches = new Option<int>("--max-batches") { Description = "Commits at most this many batches, then stops (it stops earlier at the end of the topic)", DefaultValueFactory = _ => 10 };
+        var command = new Command("kafka-batch",
+            "Read a topic from where the table says it was left, up to --max-batches x --batch-size records or the end of every partition, " +
+            "and commit each batch with its partition offsets (txn actions), so reruns never duplicate. Bad messages go to TABLE__dead_letters.\n\n" +
+            "Example:\n  ecap data-lake ingestion kafka-batch transactions transactions --data-type transactions --batch-size 50000 --max-batches 20 " +
+            "--bootstrap-servers localhost:9092 --output json");
+        common.AddTo(command);
+        command.Add(batchSize);
+        command.Add(maxBatches);
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var type = DataLake.Tables.Partitioning.DataTypes.Parse(ctx.Get(common.DataType));
+            if (ctx.Get(batchSize) < 1) throw new ArgumentException("--batch-size must be at least 1.");
+            if (ctx.Get(maxBatches) < 1) throw new ArgumentException("--max-batches must be at least 1.");
+            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.Lake));
+            var options = common.Options(ctx) with { Progress = new Progress<KafkaIngestionReport>(r => ctx.Status.MarkupLine($"[grey]{Markup.Escape(Line(r))}[/]")) };
+            ctx.Status.MarkupLine($"[grey]reading {Markup.Escape(ctx.Get(common.Topic))} from {Markup.Escape(options.BootstrapServers)} into {Markup.Escape(ctx.Get(common.Table))}[/]");
+            var report = await ingester.IngestFromKafkaBatchAsync(ctx.Get(common.Topic), ctx.Get(common.Table), type, ctx.Get(batchSize), ctx.Get(maxBatches), options, ct);
+            Report(ctx, report);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Stream()
+    {
+        var common = new Common();
+        var trigger = new Option<string>("--trigger-interval") { Description = "How often to commit: \"30 seconds\", \"1 minute\", \"500 ms\", \"10s\"", DefaultValueFactory = _ => "30 seconds" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Commit earlier when this many records are pending", DefaultValueFactory = _ => 100_000 };
+        var streamId = new Option<string?>("--stream-id") { Description = "The stream's id (its heartbeat file and stream-stop name; default TABLE-<random>)" };
+        var command = new Command("kafka-stream",
+            "Stream a topic into a table until Ctrl-C or `stream-stop ID`: a commit every trigger interval (earlier when a batch is full), " +
+            "exactly once through per-partition txn actions; several streams in one --group split the partitions. A live line shows records, " +
+            "rate, lag and the table version; the heartbeat in LAKE/_ecap/streams/ID.json feeds `stream-status`. Ctrl-C stops after a last commit.\n\n" +
+            "Example:\n  ecap data-lake ingestion kafka-stream transactions transactions --data-type transactions --trigger-interval \"30 seconds\" " +
+            "--bootstrap-servers localhost:9092");
+        common.AddTo(command);
+        command.Add(trigger);
+        command.Add(batchSize);
+        command.Add(streamId);
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var type = DataLake.Tables.Partitioning.DataTypes.Parse(ctx.Get(common.DataType));
+            var interval = ParseInterval(ctx.Get(trigger));
+            if (ctx.Get(batchSize) < 1) throw new ArgumentException("--batch-size must be at least 1.");
+            var live = !Console.IsErrorRedirected;
+            var lastLine = DateTime.MinValue;
+            var options = common.Options(ctx) with
+            {
+                BatchSize = ctx.Get(batchSize),
+                StreamId = ctx.Get(streamId),
+                Progress = new Progress<KafkaIngestionReport>(r =>
+                {
+                    // A terminal gets one line rewritten in place; a log file a line every few seconds.
+                    if (live) Console.Error.Write("\r" + Line(r).PadRight(Math.Max(0, Console.BufferWidth - 1))[..Math.Max(1, Console.BufferWidth - 1)]);
+                    else if (DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(5)) { Console.Error.WriteLine(Line(r)); lastLine = DateTime.UtcNow; }
+                }),
+            };
+            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.Lake));
+            // Ctrl-C / SIGTERM: stop consuming, make the last commit, then exit (the command line's own handler would not wait for it).
+            using var stopping = new CancellationTokenSource();
+            using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
+            var stream = ingester.IngestFromKafkaStreaming(ctx.Get(common.Topic), ctx.Get(common.Table), type, interval, options, stopping.Token);
+            ctx.Status.MarkupLine($"[grey]stream {Markup.Escape(stream.StreamId)}: {Markup.Escape(ctx.Get(common.Topic))} -> {Markup.Escape(ctx.Get(common.Table))}, " +
+                $"a commit every {interval.TotalSeconds:0.###}s; Ctrl-C or `ecap data-lake ingestion stream-stop {Markup.Escape(stream.StreamId)}` stops it[/]");
+            var report = await stream.Completion;
+            if (live) Console.Error.WriteLine();
+            Report(ctx, report);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var command = new Command("stream-status",
+            "Show the streams of the lake from their heartbeats: state (stale when a running stream has been silent for 3 trigger intervals, " +
+            "at least 30 s), records, rate, lag, last table version, last error.\n\n" +
+            "Example:\n  ecap data-lake ingestion stream-status --lake ./data-lake --output json");
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var streams = await new StreamStatusStore(new DataLakeStorage(ctx.Lake).Store).ListAsync(ct);
+            var now = DateTimeOffset.UtcNow;
+            if (ctx.Json)
+            {
+                Render.Json(w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteStartArray("streams");
+                    foreach (var s in streams)
+                    {
+                        // The heartbeat as written (the shared contract) plus whether it is stale now.
+                        var node = System.Text.Json.Nodes.JsonNode.Parse(StreamStatusStore.ToJson(s))!.AsObject();
+                        node["stale"] = s.IsStale(now);
+                        node.WriteTo(w);
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                });
+                return 0;
+            }
+            if (streams.Count == 0)
+            {
+                AnsiConsole.MarkupLine("[grey]no streams in this lake[/]");
+                return 0;
+            }
+            var table = new Spectre.Console.Table().AddColumns("stream", "topic -> table", "state", "records", "records/s", "lag", "version", "heartbeat", "last error");
+            foreach (var s in streams)
+            {
+                var state = s.IsStale(now) ? "[red]stale[/]" : s.State switch { StreamStatus.Running => "[green]running[/]", StreamStatus.Failed => "[red]failed[/]", _ => s.State };
+                table.AddRow(Markup.Escape(s.StreamId), Markup.Escape($"{s.Topic} -> {s.Table}"), state, s.RecordsTotal.ToString("N0", CultureInfo.InvariantCulture),
+                    s.RecordsPerSecond.ToString("N0", CultureInfo.InvariantCulture), s.TotalLag.ToString("N0", CultureInfo.InvariantCulture),
+                    s.LastVersion?.ToString(CultureInfo.InvariantCulture) ?? "-", $"{(now - s.LastHeartbeat).TotalSeconds:N0}s ago", Markup.Escape(s.LastError ?? ""));
+            }
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Stop()
+    {
+        var id = new Argument<string>("STREAM_ID") { Description = "The stream's id, as stream-status shows it" };
+        var command = new Command("stream-stop",
+            "Ask a running stream to stop: at its next trigger it commits what it has read and ends (its heartbeat then says stopped).\n\n" +
+            "Example:\n  ecap data-lake ingestion stream-stop transactions-1a2b3c --lake ./data-lake")
+        { id };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var store = new StreamStatusStore(new DataLakeStorage(ctx.Lake).Store);
+            var status = await store.ReadAsync(ctx.Get(id), ct)
+                ?? throw new InvalidInputException($"No stream '{ctx.Get(id)}' in this lake (see `ecap data-lake ingestion stream-status`).");
+            await store.RequestStopAsync(status.StreamId, ct);
+            if (ctx.Json)
+            {
+                Render.Json(w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("stream_id", status.StreamId);
+                    w.WriteBoolean("stop_requested", true);
+                    w.WriteString("state", status.State);
+                    w.WriteEndObject();
+                });
+            }
+            else
+            {
+                AnsiConsole.MarkupLine($"[green]stop requested[/] for {Markup.Escape(status.StreamId)} (state {Markup.Escape(status.State)}); it stops after its next commit");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>"30 seconds", "1 minute", "500 ms", "10s", "2m", "1.5 hours".</summary>
+    internal static TimeSpan ParseInterval(string text)
+    {
+        var m = Regex.Match(text.Trim().ToLowerInvariant(), @"^(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)$");
+        if (!m.Success) throw new ArgumentException($"--trigger-interval '{text}' is not a duration such as \"30 seconds\", \"1 minute\" or \"500 ms\".");
+        var n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        var span = m.Groups[2].Value switch
+        {
+            "ms" or "millisecond" or "milliseconds" => TimeSpan.FromMilliseconds(n),
+            "m" or "min" or "mins" or "minute" or "minutes" => TimeSpan.FromMinutes(n),
+            "h" or "hour" or "hours" => TimeSpan.FromHours(n),
+            _ => TimeSpan.FromSeconds(n),
+        };
+        return span > TimeSpan.Zero ? span : throw new ArgumentException("--trigger-interval must be positive.");
+    }
+
+    private static string Line(KafkaIngestionReport r) =>
+        $"{r.Topic} -> {r.Table}: {r.RecordsRead:N0} records ({r.RecordsPerSecond:N0}/s on average), {r.RecordsDeadLettered:N0} dead-lettered, lag {r.TotalLag:N0}, " +
+        $"{r.Commits} commit(s), table v{(r.LastVersion?.ToString(CultureInfo.InvariantCulture) ?? "-")}";
+
+    private static void Report(CliContext ctx, KafkaIngestionReport r)
+    {
+        if (ctx.Json)
+        {
+            Render.Json(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("stream_id", r.StreamId);
+                w.WriteString("topic", r.Topic);
+                w.WriteString("table", r.Table);
+                w.WriteString("consumer_group", r.ConsumerGroup);
+                w.WriteString("state", r.State);
+                w.WriteNumber("records_read", r.RecordsRead);
+                w.WriteNumber("records_written", r.RecordsWritten);
+                w.WriteNumber("records_dead_lettered", r.RecordsDeadLettered);
+                w.WriteNumber("commits", r.Commits);
+                w.WriteNumber("conflicts", r.Conflicts);
+                w.WriteNumber("duration_ms", (long)r.Duration.TotalMilliseconds);
+                w.WriteNumber("records_per_second", Math.Round(r.RecordsPerSecond, 1));
+                if (r.LastVersion is { } v) w.WriteNumber("last_version", v); else w.WriteNull("last_version");
+                w.WriteStartObject("positions");
+                foreach (var (p, o) in r.Positions.OrderBy(kv => kv.Key)) w.WriteNumber(p.ToString(CultureInfo.InvariantCulture), o);
+                w.WriteEndObject();
+                w.WriteStartObject("lag");
+                foreach (var (p, o) in r.Lag.OrderBy(kv => kv.Key)) w.WriteNumber(p.ToString(CultureInfo.InvariantCulture), o);
+                w.WriteEndObject();
+                w.WriteNumber("total_lag", r.TotalLag);
+                if (r.LastError != null) w.WriteString("last_error", r.LastError); else w.WriteNull("last_error");
+                w.WriteEndObject();
+            });
+            return;
+        }
+        AnsiConsole.MarkupLine(
+            $"[green]ingested[/] {Markup.Escape(r.Topic)} -> {Markup.Escape(r.Table)}: {r.RecordsRead:N0} records read, {r.RecordsWritten:N0} written, " +
+            $"{r.RecordsDeadLettered:N0} dead-lettered{(r.RecordsDeadLettered > 0 ? $" (in {Markup.Escape(DataLakeIngester.DeadLetterTable(r.Table))})" : "")}, " +
+            $"{r.Commits} commit(s), lag {r.TotalLag:N0} [grey]({r.Duration.TotalSeconds:F1}s, {r.RecordsPerSecond:N0} records/s, table v{r.LastVersion?.ToString(CultureInfo.InvariantCulture) ?? "-"}, " +
+            $"positions {Markup.Escape(string.Join(" ", r.Positions.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value}")))})[/]");
+    }
+}
