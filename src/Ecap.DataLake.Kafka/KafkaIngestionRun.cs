@@ -232,7 +232,8 @@ internal sealed class KafkaIngestionRun : IDisposable
     {
         CollectFinishedCommit(wait: true);
         if (_pendingNext.Count == 0 || _converter == null) return;
-        var (rows, dead) = _converter.Take();
+        var messages = _converter.Take();
+        var converter = _converter;
         var txns = new Dictionary<string, long>();
         var expected = new Dictionary<string, long>();
         foreach (var (p, next) in _pendingNext)
@@ -243,7 +244,11 @@ internal sealed class KafkaIngestionRun : IDisposable
         }
         var positions = new Dictionary<int, long>(_pendingNext);
         _pendingNext.Clear();
-        _inFlight = Task.Run(() => CommitAsync(rows, dead, txns, expected, positions));
+        _inFlight = Task.Run(() =>
+        {
+            var (rows, dead) = converter.Convert(messages);
+            return CommitAsync(rows, dead, txns, expected, positions);
+        });
     }
 
     /// <summary>
@@ -303,7 +308,7 @@ internal sealed class KafkaIngestionRun : IDisposable
         }
     }
 
-    private async Task<CommitOutcome> CommitAsync(RecordBatch rows, IReadOnlyList<KafkaDeadLetter> dead,
+    private async Task<CommitOutcome> CommitAsync(IReadOnlyList<RecordBatch> rows, IReadOnlyList<KafkaDeadLetter> dead,
         Dictionary<string, long> txns, Dictionary<string, long> expected, Dictionary<int, long> positions)
     {
         var deadLettered = dead.Count > 0 ? await WriteDeadLettersAsync(dead, positions) : 0;
@@ -324,9 +329,9 @@ internal sealed class KafkaIngestionRun : IDisposable
         {
             // A retry after a commit that did land (the failure came later) must not write again.
             if (ReadSnapshot(_table) is { } s && txns.All(t => s.GetTxnVersion(t.Key) == t.Value)) return null;
-            return await CreateRaceSafe(() => _storage.WritePartitionedDataAsync([rows], _table, _dataType, WriteMode.Append, options, token));
+            return await CreateRaceSafe(() => _storage.WritePartitionedDataAsync(rows, _table, _dataType, WriteMode.Append, options, token));
         });
-        return new CommitOutcome(result?.Version ?? ReadSnapshot(_table)?.Version, result?.RowsWritten ?? rows.Length, deadLettered, positions);
+        return new CommitOutcome(result?.Version ?? ReadSnapshot(_table)?.Version, result?.RowsWritten ?? rows.Sum(r => (long)r.Length), deadLettered, positions);
     }
 
     private async Task<int> WriteDeadLettersAsync(IReadOnlyList<KafkaDeadLetter> dead, Dictionary<int, long> positions)

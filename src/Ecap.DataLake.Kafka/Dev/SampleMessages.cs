@@ -10,7 +10,7 @@ namespace Ecap.DataLake.Kafka.Dev;
 public static class SampleMessages
 {
     private static readonly string[] Currencies = ["EUR", "USD", "GBP", "CHF"];
-    private static readonly string[] Methods = ["card", "paypal", "bank_transfer", "voucher"];
+    private static readonly string[] Methods = ["card", "paypal", "bank", "voucher"];
     private static readonly string[] Statuses = ["completed", "pending", "refunded"];
     private static readonly string[] Countries = ["DE", "FR", "US", "GB", "NL", "ES"];
 
@@ -25,8 +25,10 @@ public static class SampleMessages
         sb.Append(CultureInfo.InvariantCulture, $"\"timestamp\":\"{ts:yyyy-MM-dd'T'HH:mm:ss'Z'}\",\"amount\":{(h >> 8) % 100_000 / 100m},");
         sb.Append(CultureInfo.InvariantCulture, $"\"currency\":\"{Currencies[h % 4]}\",\"payment_method\":\"{Methods[(h >> 4) % 4]}\",\"status\":\"{Statuses[(h >> 6) % 3]}\",");
         sb.Append(CultureInfo.InvariantCulture, $"\"quantity\":{1 + (long)((h >> 12) % 5)},\"country\":\"{Countries[(h >> 16) % 6]}\",");
-        sb.Append(id % 7 == 0 ? "\"discount_code\":\"WINTER10\"," : "\"discount_code\":null,");
-        sb.Append(CultureInfo.InvariantCulture, $"\"shipping_cost\":{(h >> 24) % 1000 / 100m},\"is_first_purchase\":{(id % 11 == 0 ? "true" : "false")}}}");
+        // Optional fields appear on some messages only, as producers omit nulls.
+        if (id % 7 == 0) sb.Append("\"discount_code\":\"WINTER10\",");
+        if (id % 3 == 0) sb.Append(CultureInfo.InvariantCulture, $"\"shipping_cost\":{(h >> 24) % 1000 / 100m},");
+        sb.Append(CultureInfo.InvariantCulture, $"\"is_first_purchase\":{(id % 11 == 0 ? "true" : "false")}}}");
         return sb.ToString();
     }
 }

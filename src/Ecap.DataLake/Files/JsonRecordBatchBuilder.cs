@@ -15,6 +15,8 @@ public sealed class JsonRecordBatchBuilder
     private ColumnBuilder[] _builders;
     private readonly string[] _names;
     private readonly bool[] _required;
+    private readonly byte[][] _utf8Names;
+    private readonly bool[] _seen;
     private List<int> _badRows = [];
     private int _rows;
 
@@ -23,6 +25,8 @@ public sealed class JsonRecordBatchBuilder
         _schema = schema;
         _names = schema.FieldsList.Select(f => f.Name).ToArray();
         _required = schema.FieldsList.Select(f => !f.IsNullable).ToArray();
+        _utf8Names = _names.Select(n => System.Text.Encoding.UTF8.GetBytes(n)).ToArray();
+        _seen = new bool[_names.Length];
         _builders = NewBuilders();
     }
 
@@ -37,24 +41,7 @@ public sealed class JsonRecordBatchBuilder
         string? error = null;
         try
         {
-            using var doc = JsonDocument.Parse(utf8Json);
-            var row = doc.RootElement;
-            if (row.ValueKind != JsonValueKind.Object)
-            {
-                error = $"a message must be a JSON object, not {row.ValueKind.ToString().ToLowerInvariant()}";
-            }
-            else
-            {
-                for (var i = 0; i < _builders.Length; i++)
-                {
-                    if (row.TryGetProperty(_names[i], out var v) && v.ValueKind is not JsonValueKind.Null and not JsonValueKind.Undefined)
-                        _builders[i].AppendJson(v);
-                    else if (_required[i])
-                        throw new FormatException($"column '{_names[i]}' is required but missing or null");
-                    else
-                        _builders[i].AppendNull();
-                }
-            }
+            error = Append(utf8Json.Span);
         }
         catch (JsonException e)
         {
@@ -74,6 +61,62 @@ public sealed class JsonRecordBatchBuilder
         _rows++;
         return error;
     }
+
+    /// <summary>Reads the object's properties straight into the columns (first occurrence of a name wins; unknown names are skipped).</summary>
+    private string? Append(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        if (!reader.Read()) return "an empty message is not a JSON object";
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip(); // a malformed value still reports invalid JSON first
+            while (reader.Read()) { }
+            return $"a message must be a JSON object, not {Kind(reader.TokenType)}";
+        }
+        System.Array.Clear(_seen);
+        var hint = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var column = Find(ref reader, hint);
+            reader.Read();
+            if (column < 0 || _seen[column])
+            {
+                reader.Skip();
+                continue;
+            }
+            _seen[column] = true;
+            hint = column + 1;
+            if (reader.TokenType == JsonTokenType.Null && _required[column])
+                throw new FormatException($"column '{_names[column]}' is required but missing or null");
+            _builders[column].AppendJson(ref reader);
+        }
+        while (reader.Read()) { } // anything after the object is invalid JSON (the reader throws)
+        for (var i = 0; i < _builders.Length; i++)
+        {
+            if (_seen[i]) continue;
+            if (_required[i]) throw new FormatException($"column '{_names[i]}' is required but missing or null");
+            _builders[i].AppendNull();
+        }
+        return null;
+    }
+
+    /// <summary>The column of the property the reader is on; fields usually come in schema order, so the next column is tried first.</summary>
+    private int Find(ref Utf8JsonReader reader, int hint)
+    {
+        if (hint < _utf8Names.Length && reader.ValueTextEquals(_utf8Names[hint])) return hint;
+        for (var i = 0; i < _utf8Names.Length; i++)
+            if (i != hint && reader.ValueTextEquals(_utf8Names[i])) return i;
+        return -1;
+    }
+
+    private static string Kind(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray or JsonTokenType.EndArray => "array",
+        JsonTokenType.String => "string",
+        JsonTokenType.Number => "number",
+        JsonTokenType.True or JsonTokenType.False => "boolean",
+        _ => "null",
+    };
 
     /// <summary>The accepted records as a batch (in append order); the builder starts over empty.</summary>
     public RecordBatch Build()
