@@ -45,8 +45,11 @@ internal sealed class KafkaIngestionRun : IDisposable
     private readonly Dictionary<int, long> _pendingNext = [];
     private readonly HashSet<int> _assigned = [];
     private readonly HashSet<int> _atEnd = [];
-    private Task<CommitOutcome>? _inFlight;
+    // Commits handed off, oldest first: each converts its messages at once and writes after the one before it landed.
+    private readonly Queue<Task<CommitOutcome>> _inFlight = new();
+    private const int MaxCommitsInFlight = 2;
     private KafkaIngestionReport _report;
+    private long _recordsRead; // counted apart from the report: the per-message path allocates nothing of ours
     private long _lastReportedAt;
 
     public KafkaIngestionRun(DataLakeStorage storage, string topic, string table, DataType dataType, KafkaIngestionOptions options)
@@ -106,7 +109,7 @@ internal sealed class KafkaIngestionRun : IDisposable
         var assignmentDeadline = _clock.Elapsed + _options.AssignmentTimeout;
         try
         {
-            while (!ct.IsCancellationRequested && _report.RecordsRead < maxRecords)
+            while (!ct.IsCancellationRequested && _recordsRead < maxRecords)
             {
                 CollectFinishedCommit(wait: false);
                 if (trigger is { } t && _clock.Elapsed - lastTrigger >= t)
@@ -145,7 +148,7 @@ internal sealed class KafkaIngestionRun : IDisposable
                 if (!_assigned.Contains(p)) continue;
                 _converter!.Add(r);
                 _pendingNext[p] = r.Offset.Value + 1;
-                _report = _report with { RecordsRead = _report.RecordsRead + 1 };
+                _recordsRead++;
                 if (_converter.Count >= _options.BatchSize) Flush();
             }
             Flush();
@@ -186,7 +189,7 @@ internal sealed class KafkaIngestionRun : IDisposable
             var high = _consumer.GetWatermarkOffsets(new TopicPartition(_topic, p)).High;
             if (high.Value >= 0) lag[p] = Math.Max(0, high.Value - (_tablePositions.TryGetValue(p, out var pos) ? pos : 0));
         }
-        return _report with { State = state, Duration = _clock.Elapsed, Positions = new Dictionary<int, long>(_tablePositions), Lag = lag };
+        return _report with { State = state, RecordsRead = _recordsRead, Duration = _clock.Elapsed, Positions = new Dictionary<int, long>(_tablePositions), Lag = lag };
     }
 
     private void ReportProgressEverySecond()
@@ -227,13 +230,16 @@ internal sealed class KafkaIngestionRun : IDisposable
         }
     }
 
-    /// <summary>Hands the pending records to a background commit (after the previous one landed).</summary>
+    /// <summary>
+    /// Hands the pending records to a background commit and goes on consuming; it waits only when
+    /// <see cref="MaxCommitsInFlight"/> commits are already on their way (memory stays bounded).
+    /// </summary>
     private void Flush()
     {
-        CollectFinishedCommit(wait: true);
+        CollectFinishedCommit(wait: false);
+        while (_inFlight.Count >= MaxCommitsInFlight) CollectOne();
         if (_pendingNext.Count == 0 || _converter == null) return;
         var messages = _converter.Take();
-        var converter = _converter;
         var txns = new Dictionary<string, long>();
         var expected = new Dictionary<string, long>();
         foreach (var (p, next) in _pendingNext)
@@ -244,22 +250,33 @@ internal sealed class KafkaIngestionRun : IDisposable
         }
         var positions = new Dictionary<int, long>(_pendingNext);
         _pendingNext.Clear();
-        _inFlight = Task.Run(() =>
+        var previous = _inFlight.Count > 0 ? _inFlight.Last() : null;
+        _inFlight.Enqueue(Task.Run(async () =>
         {
-            var (rows, dead) = converter.Convert(messages);
-            return CommitAsync(rows, dead, txns, expected, positions);
-        });
+            var (rows, dead) = await messages.ConvertAsync();
+            if (previous != null)
+            {
+                // Commits land in order: this one starts where the previous one ends.
+                try { await previous; }
+                catch (Exception e) { throw new ConcurrentModificationException("The commit before this one failed: " + e.Message); }
+            }
+            return await CommitAsync(rows, dead, txns, expected, positions);
+        }));
     }
 
     /// <summary>
-    /// Takes the result of the commit in flight: counts, Kafka offsets, or (on a conflict) a restart from the table's positions.
-    /// Inside a rebalance callback neither Kafka offsets nor seeks are possible; the next assignment starts from the table anyway.
+    /// Takes the results of finished commits (all of them when <paramref name="wait"/>): counts, Kafka offsets, or (on a
+    /// conflict) a restart from the table's positions. Inside a rebalance callback neither Kafka offsets nor seeks are
+    /// possible; the next assignment starts from the table anyway.
     /// </summary>
     private void CollectFinishedCommit(bool wait, bool inRebalance = false)
     {
-        if (_inFlight == null || (!wait && !_inFlight.IsCompleted)) return;
-        var task = _inFlight;
-        _inFlight = null;
+        while (_inFlight.Count > 0 && (wait || _inFlight.Peek().IsCompleted)) CollectOne(inRebalance);
+    }
+
+    private void CollectOne(bool inRebalance = false)
+    {
+        var task = _inFlight.Dequeue();
         CommitOutcome outcome;
         try
         {

@@ -8,8 +8,8 @@ using Ecap.DataLake.Ingestion;
 namespace Ecap.DataLake.Kafka;
 
 /// <summary>
-/// The messages of one pending commit. The consuming thread only collects them (so it reads as fast as a bare
-/// consumer); the commit converts them, in parallel chunks, into rows of the target schema (plus the Kafka
+/// The messages of one pending commit. The consuming thread only collects them (so it reads about as fast as a bare
+/// consumer); full chunks are converted on the thread pool meanwhile into rows of the target schema (plus the Kafka
 /// metadata columns on request) and dead letters, with partition and offset, for messages that do not convert.
 /// </summary>
 internal sealed class KafkaMessageConverter(Schema schema, string topic, bool metadataColumns)
@@ -25,36 +25,50 @@ internal sealed class KafkaMessageConverter(Schema schema, string topic, bool me
     private static readonly Apache.Arrow.Types.TimestampType Micros = new(TimeUnit.Microsecond, "UTC");
 
     private readonly string _source = "kafka://" + topic;
-    private List<RawMessage> _pending = [];
+    private List<RawMessage> _chunk = new(ChunkSize);
+    private List<Task<(RecordBatch Rows, List<KafkaDeadLetter> Dead)>> _converting = [];
 
     /// <summary>Messages added since the last take, good and bad.</summary>
-    public int Count => _pending.Count;
+    public int Count { get; private set; }
 
-    public void Add(ConsumeResult<byte[]?, byte[]?> r) => _pending.Add(new RawMessage(r.Partition.Value, r.Offset.Value, r.Message.Value, r.Message.Key,
-        r.Message.Timestamp.Type == Confluent.Kafka.TimestampType.NotAvailable ? null : r.Message.Timestamp.UnixTimestampMs));
-
-    /// <summary>The pending messages; the converter starts over empty.</summary>
-    public IReadOnlyList<RawMessage> Take()
+    /// <summary>Collects a message; every full chunk is converted at once on the thread pool, while consuming goes on.</summary>
+    public void Add(ConsumeResult<byte[]?, byte[]?> r)
     {
-        var taken = _pending;
-        _pending = new List<RawMessage>(taken.Count);
+        _chunk.Add(new RawMessage(r.Partition.Value, r.Offset.Value, r.Message.Value, r.Message.Key,
+            r.Message.Timestamp.Type == Confluent.Kafka.TimestampType.NotAvailable ? null : r.Message.Timestamp.UnixTimestampMs));
+        Count++;
+        if (_chunk.Count < ChunkSize) return;
+        var full = _chunk;
+        _converting.Add(Task.Run(() => ConvertChunk(full)));
+        _chunk = new List<RawMessage>(ChunkSize);
+    }
+
+    /// <summary>The pending messages (chunks being converted and the last partial one); the converter starts over empty.</summary>
+    public PendingMessages Take()
+    {
+        var taken = new PendingMessages(_converting, _chunk, this);
+        _converting = [];
+        _chunk = new List<RawMessage>(ChunkSize);
+        Count = 0;
         return taken;
     }
 
     /// <summary>Drops what is pending (a rebalance: the partitions will be re-read from the table's positions).</summary>
-    public void Discard() => _pending = [];
+    public void Discard() => Take();
 
-    /// <summary>Rows (one batch per chunk, in message order; at least one, possibly empty) and dead letters of the messages.</summary>
-    public (IReadOnlyList<RecordBatch> Rows, IReadOnlyList<KafkaDeadLetter> Dead) Convert(IReadOnlyList<RawMessage> messages)
+    /// <summary>Messages of one commit; <see cref="ConvertAsync"/> gives rows (one batch per chunk, in message order, at least one) and dead letters.</summary>
+    internal sealed class PendingMessages(List<Task<(RecordBatch Rows, List<KafkaDeadLetter> Dead)>> converting, List<RawMessage> last, KafkaMessageConverter owner)
     {
-        var chunks = Math.Max(1, (messages.Count + ChunkSize - 1) / ChunkSize);
-        var results = new (RecordBatch Rows, List<KafkaDeadLetter> Dead)[chunks];
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            i => results[i] = ConvertChunk(messages, i * ChunkSize, Math.Min(messages.Count, (i + 1) * ChunkSize)));
-        return (results.Select(r => r.Rows).ToList(), results.SelectMany(r => r.Dead).ToList());
+        public async Task<(IReadOnlyList<RecordBatch> Rows, IReadOnlyList<KafkaDeadLetter> Dead)> ConvertAsync()
+        {
+            var results = new List<(RecordBatch Rows, List<KafkaDeadLetter> Dead)>(converting.Count + 1);
+            foreach (var t in converting) results.Add(await t);
+            if (last.Count > 0 || results.Count == 0) results.Add(owner.ConvertChunk(last));
+            return (results.Select(r => r.Rows).ToList(), results.SelectMany(r => r.Dead).ToList());
+        }
     }
 
-    private (RecordBatch Rows, List<KafkaDeadLetter> Dead) ConvertChunk(IReadOnlyList<RawMessage> messages, int from, int to)
+    private (RecordBatch Rows, List<KafkaDeadLetter> Dead) ConvertChunk(List<RawMessage> messages)
     {
         var json = new JsonRecordBatchBuilder(schema);
         var key = new StringArray.Builder();
@@ -62,9 +76,8 @@ internal sealed class KafkaMessageConverter(Schema schema, string topic, bool me
         var offset = new Int64Array.Builder();
         var timestamp = new TimestampArray.Builder(Micros);
         var dead = new List<KafkaDeadLetter>();
-        for (var i = from; i < to; i++)
+        foreach (var m in messages)
         {
-            var m = messages[i];
             var error = m.Value == null ? "a message without a value (tombstone)" : json.TryAppend(m.Value);
             if (error != null)
             {

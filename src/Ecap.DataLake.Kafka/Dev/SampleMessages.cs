@@ -19,7 +19,8 @@ public static class SampleMessages
     public static string Transaction(long id)
     {
         var h = (ulong)id * 0x9E3779B97F4A7C15UL;
-        var ts = Start.AddSeconds(id % (30 * 86400));
+        // A live topic carries recent events: ten per second from Start (a million ids span about 28 hours).
+        var ts = Start.AddMilliseconds(id * 100);
         var sb = new StringBuilder(220);
         sb.Append(CultureInfo.InvariantCulture, $"{{\"transaction_id\":{id},\"customer_id\":{(long)(h % 100_000)},\"product_id\":{(long)(h >> 20) % 5000},");
         sb.Append(CultureInfo.InvariantCulture, $"\"timestamp\":\"{ts:yyyy-MM-dd'T'HH:mm:ss'Z'}\",\"amount\":{(h >> 8) % 100_000 / 100m},");

@@ -105,8 +105,10 @@ internal sealed class ColumnBuilder
             case JsonTokenType.String:
                 if (_builder is StringArray.Builder strings)
                 {
-                    var text = reader.GetString();
-                    if (string.IsNullOrEmpty(text)) strings.AppendNull(); else strings.Append(text);
+                    // Unescaped text is already the UTF-8 the column stores: no string in between.
+                    if (reader.ValueSpan.Length == 0) strings.AppendNull();
+                    else if (!reader.ValueIsEscaped) strings.Append(reader.ValueSpan);
+                    else strings.Append(reader.GetString());
                     return;
                 }
                 // ISO 8601 with a Z is read straight from the bytes; other forms go through the text parser (which assumes UTC).
