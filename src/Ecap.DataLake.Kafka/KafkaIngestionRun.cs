@@ -316,6 +316,7 @@ internal sealed class KafkaIngestionRun : IDisposable
         CollectFinishedCommit(wait: true);
         _converter?.Discard();
         _pendingNext.Clear();
+        _atEnd.Clear(); // the partitions are read again from the table's positions: their ends are ahead again
         var snapshot = ReadSnapshot(_table);
         foreach (var p in _assigned)
         {

@@ -80,9 +80,15 @@ public sealed class KafkaStreamTests
             k.Options() with { StreamId = "tx-stream-1" });
         var statuses = new StreamStatusStore(k.Storage.Store);
         k.WaitUntilCaughtUp(CatchUp);
-        Thread.Sleep(1000); // a trigger or two after the last commit: the heartbeat shows it
-
-        var running = await statuses.ReadAsync("tx-stream-1");
+        // A trigger or so after the last commit the heartbeat shows it.
+        StreamStatus? running = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            running = await statuses.ReadAsync("tx-stream-1");
+            if (running is { RecordsTotal: 300, TotalLag: 0, Lag.Count: 3 }) break;
+            await Task.Delay(200);
+        }
         Assert.NotNull(running);
         Assert.Equal("running", running.State);
         Assert.Equal(300, running.RecordsTotal);

@@ -13,7 +13,7 @@ internal static class IngestionCommands
 {
     public static Command Build()
     {
-        var ingestion = new Command("ingestion", "Ingest files into tables exactly once, with dead letters for bad records.");
+        var ingestion = new Command("ingestion", "Ingest files, databases and Kafka topics into tables exactly once, with dead letters for bad records.");
         ingestion.Add(Files());
         ingestion.Add(Database());
         foreach (var kafka in KafkaCommands.Build()) ingestion.Add(kafka);

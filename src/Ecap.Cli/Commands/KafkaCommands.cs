@@ -84,9 +84,16 @@ internal static class KafkaCommands
             var ingester = new DataLakeIngester(new DataLakeStorage(ctx.Lake));
             var options = common.Options(ctx) with { Progress = new Progress<KafkaIngestionReport>(r => ctx.Status.MarkupLine($"[grey]{Markup.Escape(Line(r))}[/]")) };
             ctx.Status.MarkupLine($"[grey]reading {Markup.Escape(ctx.Get(common.Topic))} from {Markup.Escape(options.BootstrapServers)} into {Markup.Escape(ctx.Get(common.Table))}[/]");
-            var report = await ingester.IngestFromKafkaBatchAsync(ctx.Get(common.Topic), ctx.Get(common.Table), type, ctx.Get(batchSize), ctx.Get(maxBatches), options, ct);
-            Report(ctx, report);
-            return 0;
+            try
+            {
+                var report = await ingester.IngestFromKafkaBatchAsync(ctx.Get(common.Topic), ctx.Get(common.Table), type, ctx.Get(batchSize), ctx.Get(maxBatches), options, ct);
+                Report(ctx, report);
+                return 0;
+            }
+            catch (Confluent.Kafka.KafkaException e)
+            {
+                return KafkaFailed(e);
+            }
         });
         return command;
     }
@@ -133,10 +140,17 @@ internal static class KafkaCommands
             var stream = ingester.IngestFromKafkaStreaming(ctx.Get(common.Topic), ctx.Get(common.Table), type, interval, options, stopping.Token);
             ctx.Status.MarkupLine($"[grey]stream {Markup.Escape(stream.StreamId)}: {Markup.Escape(ctx.Get(common.Topic))} -> {Markup.Escape(ctx.Get(common.Table))}, " +
                 $"a commit every {interval.TotalSeconds:0.###}s; Ctrl-C or `ecap data-lake ingestion stream-stop {Markup.Escape(stream.StreamId)}` stops it[/]");
-            var report = await stream.Completion;
-            if (live) Console.Error.WriteLine();
-            Report(ctx, report);
-            return 0;
+            try
+            {
+                var report = await stream.Completion;
+                if (live) Console.Error.WriteLine();
+                Report(ctx, report);
+                return 0;
+            }
+            catch (Confluent.Kafka.KafkaException e)
+            {
+                return KafkaFailed(e);
+            }
         });
         return command;
     }
@@ -219,6 +233,14 @@ internal static class KafkaCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A Kafka client error: what was committed stays committed, and a rerun resumes from the table's positions.</summary>
+    private static int KafkaFailed(Confluent.Kafka.KafkaException e)
+    {
+        Console.Error.WriteLine($"error: Kafka: {e.Error.Reason} ({e.Error.Code})");
+        Console.Error.WriteLine("hint: check --bootstrap-servers and --consumer-property; committed batches are kept and a rerun resumes after them.");
+        return 1;
     }
 
     /// <summary>"30 seconds", "1 minute", "500 ms", "10s", "2m", "1.5 hours".</summary>
