@@ -17,6 +17,12 @@ public sealed record KafkaIngestionOptions
     /// <summary>Column types (default: the table's schema when it exists, else the data type's canonical schema). JSON fields not in it are ignored.</summary>
     public Schema? Schema { get; init; }
 
+    /// <summary>
+    /// For a new table without <see cref="Schema"/>: infer the column types from the first 1000 messages (long, double,
+    /// boolean, timestamp, else string; all nullable) instead of using the data type's canonical schema.
+    /// </summary>
+    public bool InferSchema { get; init; }
+
     /// <summary>Add <c>_kafka_key</c>, <c>_kafka_partition</c>, <c>_kafka_offset</c> and <c>_kafka_timestamp</c> columns.</summary>
     public bool IncludeMetadataColumns { get; init; }
 

@@ -202,8 +202,9 @@ internal sealed class KafkaIngestionRun : IDisposable
     private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
     {
         var snapshot = ReadSnapshot(_table);
-        _converter ??= new KafkaMessageConverter(_options.Schema ?? (snapshot != null ? DataSchema(snapshot) : SampleSchemas.For(_dataType)),
-            _topic, _options.IncludeMetadataColumns);
+        var canonical = SampleSchemas.For(_dataType);
+        _converter ??= new KafkaMessageConverter(_options.Schema ?? (snapshot != null ? DataSchema(snapshot) : _options.InferSchema ? null : canonical),
+            canonical, _topic, _options.IncludeMetadataColumns);
         var result = new List<TopicPartitionOffset>();
         foreach (var tp in partitions)
         {

@@ -12,8 +12,11 @@ namespace Ecap.DataLake.Kafka;
 /// consumer); full chunks are converted on the thread pool meanwhile into rows of the target schema (plus the Kafka
 /// metadata columns on request) and dead letters, with partition and offset, for messages that do not convert.
 /// </summary>
-internal sealed class KafkaMessageConverter(Schema schema, string topic, bool metadataColumns)
+internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, string topic, bool metadataColumns)
 {
+    /// <summary>Messages a schema is inferred from (when none is given): the first ones of the run.</summary>
+    private const int InferenceSample = 1000;
+
     public const string KeyColumn = "_kafka_key";
     public const string PartitionColumn = "_kafka_partition";
     public const string OffsetColumn = "_kafka_offset";
@@ -38,6 +41,7 @@ internal sealed class KafkaMessageConverter(Schema schema, string topic, bool me
             r.Message.Timestamp.Type == Confluent.Kafka.TimestampType.NotAvailable ? null : r.Message.Timestamp.UnixTimestampMs));
         Count++;
         if (_chunk.Count < ChunkSize) return;
+        EnsureSchema();
         var full = _chunk;
         _converting.Add(Task.Run(() => ConvertChunk(full)));
         _chunk = new List<RawMessage>(ChunkSize);
@@ -46,6 +50,7 @@ internal sealed class KafkaMessageConverter(Schema schema, string topic, bool me
     /// <summary>The pending messages (chunks being converted and the last partial one); the converter starts over empty.</summary>
     public PendingMessages Take()
     {
+        EnsureSchema();
         var taken = new PendingMessages(_converting, _chunk, this);
         _converting = [];
         _chunk = new List<RawMessage>(ChunkSize);
@@ -54,7 +59,12 @@ internal sealed class KafkaMessageConverter(Schema schema, string topic, bool me
     }
 
     /// <summary>Drops what is pending (a rebalance: the partitions will be re-read from the table's positions).</summary>
-    public void Discard() => Take();
+    public void Discard()
+    {
+        _converting = [];
+        _chunk = new List<RawMessage>(ChunkSize);
+        Count = 0;
+    }
 
     /// <summary>Messages of one commit; <see cref="ConvertAsync"/> gives rows (one batch per chunk, in message order, at least one) and dead letters.</summary>
     internal sealed class PendingMessages(List<Task<(RecordBatch Rows, List<KafkaDeadLetter> Dead)>> converting, List<RawMessage> last, KafkaMessageConverter owner)
@@ -68,9 +78,13 @@ internal sealed class KafkaMessageConverter(Schema schema, string topic, bool me
         }
     }
 
+    /// <summary>Without a given schema, the column types come from the first messages (before any is converted).</summary>
+    private void EnsureSchema() => schema ??=
+        JsonRecordBatchBuilder.InferSchema(_chunk.Take(InferenceSample).Where(m => m.Value != null).Select(m => new ReadOnlyMemory<byte>(m.Value))) ?? fallback;
+
     private (RecordBatch Rows, List<KafkaDeadLetter> Dead) ConvertChunk(List<RawMessage> messages)
     {
-        var json = new JsonRecordBatchBuilder(schema);
+        var json = new JsonRecordBatchBuilder(schema!);
         var key = new StringArray.Builder();
         var partition = new Int32Array.Builder();
         var offset = new Int64Array.Builder();

@@ -117,3 +117,24 @@ public sealed class KafkaBatchIngestionTests
             .Select(r => ((string)r[0]!, (string)r[1]!, (string?)r[2], (string)r[3]!)).ToList();
     }
 }
+
+public sealed class KafkaSchemaInferenceTests
+{
+    [Fact]
+    public async Task InferSchema_TypesANewTableFromTheFirstMessages()
+    {
+        using var k = new KafkaLake();
+        k.Produce(0, 500);
+        var report = await k.Ingester.IngestFromKafkaBatchAsync(KafkaLake.Topic, KafkaLake.Table, DataType.Transactions, 1000, 10,
+            k.Options() with { InferSchema = true });
+        Assert.Equal(500, report.RecordsWritten);
+        k.AssertExactlyOnce();
+        var schema = (await k.Storage.OpenTable(KafkaLake.Table).GetSnapshotAsync()).Schema;
+        // Inferred, not canonical: money as double (canonical: decimal(18,2)), quantity as long (canonical: int), all nullable.
+        Assert.IsType<Apache.Arrow.Types.DoubleType>(schema.GetFieldByName("amount").DataType);
+        Assert.IsType<Apache.Arrow.Types.Int64Type>(schema.GetFieldByName("quantity").DataType);
+        Assert.IsType<Apache.Arrow.Types.TimestampType>(schema.GetFieldByName("timestamp").DataType);
+        Assert.IsType<Apache.Arrow.Types.BooleanType>(schema.GetFieldByName("is_first_purchase").DataType);
+        Assert.True(schema.GetFieldByName("transaction_id").IsNullable);
+    }
+}

@@ -35,6 +35,7 @@ internal static class KafkaCommands
         };
         public Option<string?> Group { get; } = new("--group") { Description = "Consumer group (default ecap-TABLE); the table keeps one position per group and partition" };
         public Option<bool> Metadata { get; } = new("--metadata-columns") { Description = "Add _kafka_key, _kafka_partition, _kafka_offset and _kafka_timestamp columns" };
+        public Option<bool> Infer { get; } = new("--infer-schema") { Description = "For a new table: infer column types from the first 1000 messages instead of the data type's canonical schema" };
         public Option<string[]> Properties { get; } = new("--consumer-property")
         {
             Description = "A librdkafka consumer property KEY=VALUE (repeatable), e.g. security.protocol=SSL",
@@ -49,6 +50,7 @@ internal static class KafkaCommands
             c.Add(Bootstrap);
             c.Add(Group);
             c.Add(Metadata);
+            c.Add(Infer);
             c.Add(Properties);
         }
 
@@ -57,6 +59,7 @@ internal static class KafkaCommands
             BootstrapServers = ctx.Get(Bootstrap),
             GroupId = ctx.Get(Group),
             IncludeMetadataColumns = ctx.Get(Metadata),
+            InferSchema = ctx.Get(Infer),
             ConsumerProperties = (ctx.Get(Properties) ?? []).Select(p => p.Split('=', 2)).ToDictionary(
                 p => p.Length == 2 && p[0].Length > 0 ? p[0] : throw new ArgumentException($"--consumer-property needs KEY=VALUE, not '{string.Join('=', p)}'."),
                 p => p[1]),

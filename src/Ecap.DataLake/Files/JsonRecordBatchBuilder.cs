@@ -32,6 +32,41 @@ public sealed class JsonRecordBatchBuilder
 
     public Schema Schema => _schema;
 
+    /// <summary>
+    /// Column types inferred from sample records as JSON lines files infer them (long, double, boolean, timestamp, else
+    /// string; every column nullable; names in order of first appearance); records that are not JSON objects are skipped.
+    /// Null when no sample record is an object.
+    /// </summary>
+    public static Schema? InferSchema(IEnumerable<ReadOnlyMemory<byte>> samples)
+    {
+        var names = new List<string>();
+        var values = new Dictionary<string, List<string?>>(StringComparer.Ordinal);
+        foreach (var sample in samples)
+        {
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(sample); }
+            catch (JsonException) { continue; }
+            using (doc)
+            {
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) continue;
+                foreach (var p in doc.RootElement.EnumerateObject())
+                {
+                    if (!values.TryGetValue(p.Name, out var list)) { names.Add(p.Name); values[p.Name] = list = []; }
+                    list.Add(p.Value.ValueKind switch
+                    {
+                        JsonValueKind.Null => null,
+                        JsonValueKind.String => p.Value.GetString(),
+                        _ => p.Value.GetRawText(),
+                    });
+                }
+            }
+        }
+        if (names.Count == 0) return null;
+        var builder = new Schema.Builder();
+        foreach (var n in names) builder.Field(new Field(n, SourceFiles.Infer(values[n]), nullable: true));
+        return builder.Build();
+    }
+
     /// <summary>Records accepted since the last <see cref="Build"/>.</summary>
     public int Count => _rows - _badRows.Count;
 
