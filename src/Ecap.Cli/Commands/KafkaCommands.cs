@@ -124,15 +124,21 @@ internal static class KafkaCommands
             if (ctx.Get(batchSize) < 1) throw new ArgumentException("--batch-size must be at least 1.");
             var live = !Console.IsErrorRedirected;
             var lastLine = DateTime.MinValue;
+            (long Records, TimeSpan At) previous = (0, TimeSpan.Zero);
             var options = common.Options(ctx) with
             {
                 BatchSize = ctx.Get(batchSize),
                 StreamId = ctx.Get(streamId),
                 Progress = new Progress<KafkaIngestionReport>(r =>
                 {
+                    // The rate since the previous line: what the stream does now, not its average since the start.
+                    var seconds = (r.Duration - previous.At).TotalSeconds;
+                    var rate = seconds > 0 ? (r.RecordsRead - previous.Records) / seconds : 0;
+                    previous = (r.RecordsRead, r.Duration);
+                    var line = Line(r, rate);
                     // A terminal gets one line rewritten in place; a log file a line every few seconds.
-                    if (live) Console.Error.Write("\r" + Line(r).PadRight(Math.Max(0, Console.BufferWidth - 1))[..Math.Max(1, Console.BufferWidth - 1)]);
-                    else if (DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(5)) { Console.Error.WriteLine(Line(r)); lastLine = DateTime.UtcNow; }
+                    if (live) Console.Error.Write("\r" + line.PadRight(Math.Max(0, Console.BufferWidth - 1))[..Math.Max(1, Console.BufferWidth - 1)]);
+                    else if (DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(5)) { Console.Error.WriteLine(line); lastLine = DateTime.UtcNow; }
                 }),
             };
             var ingester = new DataLakeIngester(new DataLakeStorage(ctx.Lake));
@@ -262,8 +268,8 @@ internal static class KafkaCommands
         return span > TimeSpan.Zero ? span : throw new ArgumentException("--trigger-interval must be positive.");
     }
 
-    private static string Line(KafkaIngestionReport r) =>
-        $"{r.Topic} -> {r.Table}: {r.RecordsRead:N0} records ({r.RecordsPerSecond:N0}/s on average), {r.RecordsDeadLettered:N0} dead-lettered, lag {r.TotalLag:N0}, " +
+    private static string Line(KafkaIngestionReport r, double? rate = null) =>
+        $"{r.Topic} -> {r.Table}: {r.RecordsRead:N0} records ({rate ?? r.RecordsPerSecond:N0}/s), {r.RecordsDeadLettered:N0} dead-lettered, lag {r.TotalLag:N0}, " +
         $"{r.Commits} commit(s), table v{(r.LastVersion?.ToString(CultureInfo.InvariantCulture) ?? "-")}";
 
     private static void Report(CliContext ctx, KafkaIngestionReport r)
