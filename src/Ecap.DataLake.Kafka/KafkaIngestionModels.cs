@@ -34,7 +34,7 @@ public sealed record KafkaIngestionOptions
     /// <summary>Extra librdkafka consumer properties (e.g. <c>session.timeout.ms</c>, <c>security.protocol</c>); they win over the defaults.</summary>
     public IReadOnlyDictionary<string, string>? ConsumerProperties { get; init; }
 
-    /// <summary>Batch mode: give up when no partition is assigned within this time (e.g. the topic does not exist).</summary>
+    /// <summary>Batch mode: give up when the topic's partitions are not known within this time (5 s when the cluster says it does not exist).</summary>
     public TimeSpan AssignmentTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Streams: the id of the heartbeat file (default: <c>&lt;table&gt;-&lt;random&gt;</c>).</summary>

@@ -95,8 +95,8 @@ internal sealed class KafkaIngestionRun : IDisposable
     private static string AppId(string group, string topic, int partition) => KafkaIngestion.AppId(group, topic, partition);
 
     /// <summary>
-    /// Consumes until <paramref name="maxRecords"/> are read or (batch) every assigned partition is at its end, or
-    /// (stream) the token is cancelled or <paramref name="shouldStop"/> says so; commits what is pending, then returns.
+    /// Consumes until <paramref name="maxRecords"/> are read or (batch) every partition is at its end, or (stream) the
+    /// token is cancelled or <paramref name="onTrigger"/> returns false; commits what is pending, then returns.
     /// A stream commits every <paramref name="trigger"/> and calls <paramref name="onTrigger"/> after each.
     /// </summary>
     public KafkaIngestionReport Run(long maxRecords, bool stopAtEnd, TimeSpan? trigger, Func<KafkaIngestionReport, bool>? onTrigger, CancellationToken ct)
@@ -106,7 +106,6 @@ internal sealed class KafkaIngestionRun : IDisposable
         if (stopAtEnd) _consumer.Assign(OnAssigned(TopicPartitions()));
         else _consumer.Subscribe(_topic);
         var lastTrigger = _clock.Elapsed;
-        var assignmentDeadline = _clock.Elapsed + _options.AssignmentTimeout;
         try
         {
             while (!ct.IsCancellationRequested && _recordsRead < maxRecords)
@@ -132,10 +131,7 @@ internal sealed class KafkaIngestionRun : IDisposable
                 ReportProgressEverySecond();
                 if (r == null)
                 {
-                    if (stopAtEnd && _assigned.Count > 0 && _assigned.All(_atEnd.Contains)) break;
-                    if (stopAtEnd && _assigned.Count == 0 && _clock.Elapsed > assignmentDeadline)
-                        throw new InvalidOperationException(
-                            $"No partition of topic '{_topic}' was assigned within {_options.AssignmentTimeout.TotalSeconds:F0}s (does the topic exist at {_options.BootstrapServers}?).");
+                    if (stopAtEnd && _assigned.All(_atEnd.Contains)) break;
                     continue;
                 }
                 var p = r.Partition.Value;
