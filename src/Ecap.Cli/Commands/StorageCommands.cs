@@ -40,9 +40,10 @@ internal static class StorageCommands
         var timeColumn = new Option<string?>("--time-column") { Description = "Column the year/month/day partitions come from (default per data type)" };
         var dedup = new Option<string?>("--dedup-keys") { Description = "Drop duplicate keys within the input (comma-separated key columns), keeping the last" };
         var dedupOrder = new Option<string?>("--dedup-order-by") { Description = "Column deciding which duplicate is last (default: input order)" };
+        var skipExisting = new Option<bool>("--skip-existing-keys") { Description = "With --dedup-keys and append: also drop rows whose key is already in the partitions the input touches" };
         var command = new Command("write", "Write a file's rows into a table with its data type's partition strategy.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append")
         {
-            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder,
+            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder, skipExisting,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -60,6 +61,7 @@ internal static class StorageCommands
                     TimeColumn = ctx.Get(timeColumn),
                     DeduplicateKeys = ctx.Get(dedup)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                     DeduplicateOrderBy = ctx.Get(dedupOrder),
+                    SkipExistingKeys = ctx.Get(skipExisting),
                     SourceName = sourcePath,
                     Progress = progress,
                 }, ct));

@@ -65,6 +65,8 @@ public sealed class DataLakeStorage
             return new WriteResult(tableName, snapshot.Version, 0, 0, 0, 0, 0, Skipped: true, clock.Elapsed);
         if (options.OverwriteSchema && mode != WriteMode.Overwrite)
             throw new ArgumentException("overwriteSchema needs mode overwrite.");
+        if (options.SkipExistingKeys && options.DeduplicateKeys is not { Count: > 0 })
+            throw new ArgumentException("skipExistingKeys needs deduplicateKeys (the key columns to look up).");
 
         // The layout: the table's own when it exists (unless its schema is being replaced), else the requested one.
         var replaceLayout = snapshot == null || (mode == WriteMode.Overwrite && options.OverwriteSchema);
@@ -120,8 +122,12 @@ public sealed class DataLakeStorage
                 batch = await input.MoveNextAsync() ? Prepare(input.Current, partitioner, options) : null;
             }
             if (dedup != null)
-                foreach (var deduped in dedup.Results())
+            {
+                var existing = options.SkipExistingKeys && snapshot != null && mode == WriteMode.Append
+                    ? await ExistingKeysAsync(table, snapshot, dedup, ct) : null;
+                foreach (var deduped in dedup.Results(existing, snapshot?.PartitionColumns))
                     if (deduped.Length > 0) await writer.AddAsync(deduped, ct);
+            }
             var adds = await writer.FinishAsync(ct);
 
             var tx = table.StartTransaction(snapshot, OperationName(mode, snapshot));
@@ -166,6 +172,23 @@ public sealed class DataLakeStorage
             await writer.DeleteWrittenFilesAsync();
             throw;
         }
+    }
+
+    // The keys already in the partitions the input touches, qualified by partition; only those partitions'
+    // key columns are read.
+    private static async Task<IReadOnlySet<string>> ExistingKeysAsync(DeltaTable table, Snapshot snapshot, Deduplicator dedup, CancellationToken ct)
+    {
+        var touched = dedup.TouchedPartitions(snapshot.PartitionColumns);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var byPartition = snapshot.Files.GroupBy(f => PartitionKey(f.PartitionValues, snapshot.PartitionColumns)).Where(g => touched.Contains(g.Key));
+        foreach (var partition in byPartition)
+        {
+            var files = partition.ToHashSet();
+            var scan = TableScan.Plan(table.Store, snapshot, new ReadOptions { Columns = dedup.Keys }, files.Contains);
+            await foreach (var batch in scan.ReadBatchesAsync(ct))
+                for (var r = 0; r < batch.Length; r++) keys.Add(Deduplicator.InPartition(partition.Key, dedup.KeyOf(batch, r)));
+        }
+        return keys;
     }
 
     // The commit already happened: a failing hook (the catalog) is reported, never fails the write.

@@ -65,6 +65,12 @@ public sealed record WriteOptions
     /// <summary>The column that decides which duplicate is "last" (input order when null).</summary>
     public string? DeduplicateOrderBy { get; init; }
 
+    /// <summary>
+    /// With <see cref="DeduplicateKeys"/>: also drop input rows whose key is already in the table, in the partitions
+    /// this write touches (only those partitions' key columns are read, so the check costs what they hold).
+    /// </summary>
+    public bool SkipExistingKeys { get; init; }
+
     /// <summary>Add the metadata columns <c>_ingested_at</c> (write time, UTC) and, when <see cref="SourceName"/> is set, <c>_source</c>.</summary>
     public bool AddMetadataColumns { get; init; }
 

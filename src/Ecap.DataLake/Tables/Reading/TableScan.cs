@@ -44,7 +44,8 @@ public sealed class TableScan
 
     public ReadMetrics Metrics { get; }
 
-    internal static TableScan Plan(IObjectStore table, Snapshot snapshot, ReadOptions options)
+    /// <param name="include">When given, only files it accepts are read (the others count as pruned by partition).</param>
+    internal static TableScan Plan(IObjectStore table, Snapshot snapshot, ReadOptions options, Func<AddFile, bool>? include = null)
     {
         var tableSchema = snapshot.Schema;
         var available = tableSchema.FieldsList.Select(f => f.Name).ToList();
@@ -61,7 +62,7 @@ public sealed class TableScan
         var partitions = new Dictionary<string, bool>(StringComparer.Ordinal); // partition -> any file survives partition pruning
         foreach (var file in snapshot.Files.OrderBy(f => f.Path, StringComparer.Ordinal))
         {
-            var verdict = pruning.Check(file);
+            var verdict = include == null || include(file) ? pruning.Check(file) : FilePruning.Verdict.PrunedByPartition;
             var key = DataLakeStorage.PartitionKey(file.PartitionValues, snapshot.PartitionColumns);
             partitions[key] = (partitions.TryGetValue(key, out var kept) && kept) || verdict != FilePruning.Verdict.PrunedByPartition;
             switch (verdict)
