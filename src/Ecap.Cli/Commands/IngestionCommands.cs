@@ -109,7 +109,12 @@ internal static class IngestionCommands
             try
             {
                 var report = await Ecap.DataLake.Postgres.PostgresIngestion.IngestFromDatabaseAsync(ingester, connection, ctx.Get(query), ctx.Get(table), type,
-                    new Ecap.DataLake.Postgres.PostgresIngestionOptions { IncrementalColumn = ctx.Get(incremental) },
+                    new Ecap.DataLake.Postgres.PostgresIngestionOptions
+                    {
+                        IncrementalColumn = ctx.Get(incremental),
+                        // A commit can only end between source batches: keep them no larger than a commit.
+                        BatchRows = (int)Math.Min(new Ecap.DataLake.Postgres.PostgresIngestionOptions().BatchRows, ctx.Get(batchSize)),
+                    },
                     new IngestionOptions { MaxRecordsPerCommit = ctx.Get(batchSize) }, ct);
                 Report(ctx, report, null);
                 return 0;
