@@ -12,6 +12,7 @@ internal static class EcapCommand
         root.Add(GlobalOptions.Lake);
         root.Add(GlobalOptions.Output);
         root.Add(GlobalOptions.Verbose);
+        root.Add(GlobalOptions.Catalog);
 
         var dataLake = new Command("data-lake", "Store, read and maintain the lake's Delta tables.");
         dataLake.Add(StorageCommands.Build());
