@@ -154,7 +154,7 @@ public sealed partial class PostgresCatalogStore : ICatalogStore, IAsyncDisposab
             }
             catch (NpgsqlException e) when (e is not PostgresException)
             {
-                throw new StoreNotConfiguredException($"Cannot reach the catalog database {Location}: {e.Message}");
+                throw new DataLakeException($"Cannot reach the catalog database {Location}: {e.Message}. Check that the server runs and --catalog / $ECAP_CATALOG.", e);
             }
             Volatile.Write(ref _migrated, true);
         }
