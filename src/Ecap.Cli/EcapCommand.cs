@@ -13,6 +13,7 @@ internal static class EcapCommand
         root.Add(GlobalOptions.Output);
         root.Add(GlobalOptions.Verbose);
         root.Add(GlobalOptions.Catalog);
+        root.Add(GlobalOptions.Metrics);
 
         var dataLake = new Command("data-lake", "Store, read and maintain the lake's Delta tables.");
         dataLake.Add(StorageCommands.Build());

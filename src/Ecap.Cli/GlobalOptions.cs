@@ -27,6 +27,13 @@ internal static class GlobalOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ECAP_CATALOG") is { Length: > 0 } env ? env : null,
     };
 
+    public static readonly Option<bool> Metrics = new("--metrics")
+    {
+        Description = "Print the command's metrics (OpenTelemetry console exporter) to stderr when it ends; " +
+            "OTLP export is on when OTEL_EXPORTER_OTLP_ENDPOINT is set",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose")
     {
         Description = "Print details of what happens, and stack traces on errors",
