@@ -22,6 +22,7 @@ internal static class EcapCommand
         dataLake.Add(DemoCommand.Build());
         dataLake.Add(CatalogCommands.Build());
         dataLake.Add(QueryCommand.Build());
+        dataLake.Add(MonitorCommand.Build());
         root.Add(dataLake);
         return root;
     }
