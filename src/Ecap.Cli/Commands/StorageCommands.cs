@@ -139,11 +139,24 @@ internal static class StorageCommands
     private static Command Info()
     {
         var table = TableArgument();
-        var command = new Command("info", "Show a table's figures: rows, files, sizes, partitions, skew, compression, schema.\n\nExample:\n  ecap data-lake storage info transactions --output json") { table };
+        var price = new Option<string[]>("--price-per-gb-month")
+        {
+            Description = "Storage price per GB-month for the cost estimate: PRICE (standard class) or CLASS=PRICE; repeatable. " +
+                "Defaults (USD, S3 us-east-1 list): standard=0.023, infrequent_access=0.0125, glacier_instant=0.004",
+        };
+        var storageClass = new Option<string>("--storage-class")
+        {
+            Description = "The storage class the table's files are in, for the estimate", DefaultValueFactory = _ => StoragePricing.DefaultClass,
+        };
+        var command = new Command("info",
+            "Show a table's figures: rows, files, sizes, partitions, skew, compression, schema; a partition-size bar chart, a " +
+            "file-size histogram and the estimated monthly storage cost.\n\nExample:\n  ecap data-lake storage info transactions " +
+            "--price-per-gb-month 0.021 --price-per-gb-month archive=0.002 --output json") { table, price, storageClass };
         command.SetCliAction(async (ctx, ct) =>
         {
+            var cost = StoragePricing.Parse(ctx.Get(price) ?? []);
             var info = await new DataLakeStorage(ctx.Lake).GetTableInfoAsync(ctx.Get(table), ct);
-            Render.TableInfo(ctx, info);
+            Render.TableInfo(ctx, info, cost.Estimate(info.TotalSizeBytes, ctx.Get(storageClass).Trim().ToLowerInvariant()));
             return 0;
         });
         return command;

@@ -103,7 +103,7 @@ internal static class Render
             $" [grey]({r.Duration.TotalSeconds:F1}s, {rate:N0} rows/s)[/]");
     }
 
-    public static void TableInfo(CliContext ctx, TableInfo info)
+    public static void TableInfo(CliContext ctx, TableInfo info, StorageCostEstimate? cost = null)
     {
         if (ctx.Json)
         {
@@ -140,6 +140,38 @@ internal static class Render
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                w.WriteStartArray("file_size_histogram");
+                foreach (var b in info.FileSizeHistogram)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("min_bytes", b.MinBytes);
+                    if (b.MaxBytes is { } max) w.WriteNumber("max_bytes", max);
+                    else w.WriteNull("max_bytes");
+                    w.WriteNumber("file_count", b.FileCount);
+                    w.WriteNumber("size_bytes", b.SizeBytes);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                if (cost is not null)
+                {
+                    w.WriteStartObject("storage_cost");
+                    w.WriteNumber("size_gb", Math.Round(cost.Gb, 12));
+                    w.WriteString("storage_class", cost.StorageClass);
+                    w.WriteNumber("price_per_gb_month", cost.PricePerGbMonth);
+                    w.WriteNumber("monthly_cost", Math.Round(cost.MonthlyCost, 10));
+                    w.WriteString("currency", cost.Currency);
+                    w.WriteStartArray("by_class");
+                    foreach (var c in cost.ByClass)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("storage_class", c.StorageClass);
+                        w.WriteNumber("price_per_gb_month", c.PricePerGbMonth);
+                        w.WriteNumber("monthly_cost", Math.Round(c.MonthlyCost, 10));
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
                 w.WriteStartArray("schema");
                 foreach (var c in info.Schema)
                 {
@@ -168,6 +200,7 @@ internal static class Render
         Row("compression ratio", $"{info.CompressionRatio:F2}x");
         Row("partitions", $"{info.PartitionCount:N0} by {(info.PartitionColumns.Count == 0 ? "(none)" : string.Join(", ", info.PartitionColumns))}, skew {info.PartitionSkew:F2}");
         AnsiConsole.Write(new Panel(grid).Header("table info"));
+        StorageCharts.Write(info, cost);
 
         var schema = new Table().Border(TableBorder.Simple).AddColumns("column", "type", "nullable");
         foreach (var c in info.Schema) schema.AddRow(Markup.Escape(c.Name), Markup.Escape(c.Type), c.Nullable ? "yes" : "no");
