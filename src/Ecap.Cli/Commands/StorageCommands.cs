@@ -83,9 +83,10 @@ internal static class StorageCommands
         var version = new Option<long?>("--version") { Description = "Read the table as of this version" };
         var timestamp = new Option<string?>("--timestamp") { Description = "Read the table as of this time (ISO 8601, e.g. 2026-11-25T10:00:00Z)" };
         var output = new Option<string?>("--out") { Description = "Export the rows to a file instead: .parquet, .csv or .jsonl (by extension)" };
-        var command = new Command("read", "Read rows with partition pruning, column projection and predicate pushdown.\n\nExample:\n  ecap data-lake storage read transactions --partition-filter month=10,11 --columns transaction_id,amount --where \"amount > 100\" --limit 10")
+        var stats = new Option<bool>("--stats") { Description = "With --output json: print {\"rows\": [...], \"stats\": {pruning figures}} instead of the bare array" };
+        var command = new Command("read", "Read rows with partition pruning, column projection and predicate pushdown.\n\nExample:\n  ecap data-lake storage read transactions --partition-filter month=10,11 --columns transaction_id,amount --where \"amount > 100\" --limit 10\n  ecap data-lake storage read transactions --partition-filter day=1 --output json --stats")
         {
-            table, partitionFilter, where, columns, limit, version, timestamp, output,
+            table, partitionFilter, where, columns, limit, version, timestamp, output, stats,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -103,6 +104,7 @@ internal static class StorageCommands
                 Version = ctx.Get(version),
                 Timestamp = ctx.Get(timestamp) is { } ts ? DateTimeOffset.Parse(ts, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
             };
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var lake = new DataLakeStorage(ctx.Lake);
             var scan = await lake.ReadPartitionedDataAsync(ctx.Get(table), options, ct);
             if (outPath != null)
@@ -112,7 +114,8 @@ internal static class StorageCommands
             }
             else
             {
-                await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct);
+                await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct,
+                    ctx.Get(stats) ? w => Render.ReadMetricsJson(w, scan.Metrics, clock.Elapsed) : null);
             }
             if (ctx.Verbose || (!ctx.Json && outPath == null)) Render.ReadMetrics(ctx, scan.Metrics);
             return 0;

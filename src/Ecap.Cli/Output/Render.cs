@@ -24,13 +24,20 @@ internal static class Render
         stdout.Write("\n"u8);
     }
 
-    public static async Task RowsAsync(CliContext ctx, Schema schema, IAsyncEnumerable<RecordBatch> batches, CancellationToken ct)
+    /// <param name="stats">With JSON output: when given, the output is <c>{"rows": [...], "stats": {..}}</c>, stats written after the last row.</param>
+    public static async Task RowsAsync(CliContext ctx, Schema schema, IAsyncEnumerable<RecordBatch> batches, CancellationToken ct,
+        Action<Utf8JsonWriter>? stats = null)
     {
         if (ctx.Json)
         {
             // A JSON array of row objects, streamed batch by batch.
             await using var stdout = Console.OpenStandardOutput();
             await using var writer = new Utf8JsonWriter(stdout);
+            if (stats != null)
+            {
+                writer.WriteStartObject();
+                writer.WritePropertyName("rows");
+            }
             writer.WriteStartArray();
             await foreach (var batch in batches.WithCancellation(ct))
             {
@@ -47,6 +54,12 @@ internal static class Render
                 await writer.FlushAsync(ct);
             }
             writer.WriteEndArray();
+            if (stats != null)
+            {
+                writer.WritePropertyName("stats");
+                stats(writer);
+                writer.WriteEndObject();
+            }
             await writer.FlushAsync(ct);
             stdout.Write("\n"u8);
             return;
@@ -63,6 +76,26 @@ internal static class Render
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"[grey]{rows:N0} row(s)[/]");
+    }
+
+    /// <summary>A read's pruning figures as JSON (the <c>stats</c> of <c>storage read --output json --stats</c>).</summary>
+    public static void ReadMetricsJson(Utf8JsonWriter w, ReadMetrics m, TimeSpan elapsed)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("partitions_total", m.PartitionsTotal);
+        w.WriteNumber("partitions_pruned", m.PartitionsPruned);
+        w.WriteNumber("files_total", m.FilesTotal);
+        w.WriteNumber("files_read", m.FilesRead);
+        w.WriteNumber("files_pruned_by_partition", m.FilesPrunedByPartition);
+        w.WriteNumber("files_pruned_by_stats", m.FilesPrunedByStats);
+        w.WriteNumber("files_pruned_by_bucket", m.FilesPrunedByBucket);
+        w.WriteNumber("row_groups_total", m.RowGroupsTotal);
+        w.WriteNumber("row_groups_pruned", m.RowGroupsPruned);
+        w.WriteNumber("bytes_scanned", m.BytesScanned);
+        w.WriteNumber("rows_scanned", m.RowsScanned);
+        w.WriteNumber("rows_returned", m.RowsReturned);
+        w.WriteNumber("elapsed_ms", Math.Round(elapsed.TotalMilliseconds, 1));
+        w.WriteEndObject();
     }
 
     public static void ReadMetrics(CliContext ctx, ReadMetrics m) =>
