@@ -51,19 +51,19 @@ public sealed partial class PostgresCatalogStore : ICatalogStore, IAsyncDisposab
     }
 
     /// <summary>Creates and migrates the schema now (it is otherwise done on first use); returns the schema version.</summary>
-    public async Task<int> MigrateAsync(CancellationToken ct = default)
+    public Task<int> MigrateAsync(CancellationToken ct = default) => Reachable(async () =>
     {
         await EnsureSchemaAsync(ct);
         return CatalogMigrations.Latest;
-    }
+    });
 
-    public async Task<CatalogEntry?> GetAsync(string database, string name, CancellationToken ct = default)
-    {
-        var (_, entry) = await ReadAsync(database, name, ct);
-        return entry;
-    }
+    public Task<CatalogEntry?> GetAsync(string database, string name, CancellationToken ct = default) =>
+        Reachable(async () => (await ReadAsync(database, name, ct)).Entry);
 
-    public async Task<CatalogEntry?> UpdateAsync(string database, string name, Func<CatalogEntry?, CatalogEntry?> edit, CancellationToken ct = default)
+    public Task<CatalogEntry?> UpdateAsync(string database, string name, Func<CatalogEntry?, CatalogEntry?> edit, CancellationToken ct = default) =>
+        Reachable(() => UpdateCoreAsync(database, name, edit, ct));
+
+    private async Task<CatalogEntry?> UpdateCoreAsync(string database, string name, Func<CatalogEntry?, CatalogEntry?> edit, CancellationToken ct)
     {
         TableNames.Validate(database);
         TableNames.Validate(name);
@@ -89,7 +89,9 @@ public sealed partial class PostgresCatalogStore : ICatalogStore, IAsyncDisposab
             $"Catalog entry '{database}.{name}' in {Location} kept changing; gave up after {MaxAttempts} attempts.");
     }
 
-    public async Task<IReadOnlyList<string>> ListDatabasesAsync(CancellationToken ct = default)
+    public Task<IReadOnlyList<string>> ListDatabasesAsync(CancellationToken ct = default) => Reachable(() => ListDatabasesCoreAsync(ct));
+
+    private async Task<IReadOnlyList<string>> ListDatabasesCoreAsync(CancellationToken ct)
     {
         await EnsureSchemaAsync(ct);
         await using var cmd = _source.CreateCommand($"SELECT DISTINCT database COLLATE \"C\" AS d FROM {_table} ORDER BY d");
@@ -99,15 +101,17 @@ public sealed partial class PostgresCatalogStore : ICatalogStore, IAsyncDisposab
         return result;
     }
 
-    public async Task<IReadOnlyList<CatalogEntry>> ListAsync(string? database = null, CancellationToken ct = default)
+    public Task<IReadOnlyList<CatalogEntry>> ListAsync(string? database = null, CancellationToken ct = default) => Reachable(() => ListCoreAsync(database, ct));
+
+    private async Task<IReadOnlyList<CatalogEntry>> ListCoreAsync(string? database, CancellationToken ct)
     {
         await EnsureSchemaAsync(ct);
         await using var cmd = _source.CreateCommand(
-            $"SELECT doc::text FROM {_table} WHERE @db::text IS NULL OR database = @db ORDER BY database COLLATE \"C\", name COLLATE \"C\"");
+            $"SELECT database, name, doc::text FROM {_table} WHERE @db::text IS NULL OR database = @db ORDER BY database COLLATE \"C\", name COLLATE \"C\"");
         cmd.Parameters.AddWithValue("db", NpgsqlDbType.Text, (object?)database ?? DBNull.Value);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var result = new List<CatalogEntry>();
-        while (await reader.ReadAsync(ct)) result.Add(Deserialize(reader.GetString(0), "?"));
+        while (await reader.ReadAsync(ct)) result.Add(Deserialize(reader.GetString(2), reader.GetString(0) + "." + reader.GetString(1)));
         return result;
     }
 
@@ -148,19 +152,25 @@ public sealed partial class PostgresCatalogStore : ICatalogStore, IAsyncDisposab
         try
         {
             if (_migrated) return;
-            try
-            {
-                await CatalogMigrations.ApplyAsync(_source, _schema, ct);
-            }
-            catch (NpgsqlException e) when (e is not PostgresException)
-            {
-                throw new DataLakeException($"Cannot reach the catalog database {Location}: {e.Message}. Check that the server runs and --catalog / $ECAP_CATALOG.", e);
-            }
+            await CatalogMigrations.ApplyAsync(_source, _schema, ct);
             Volatile.Write(ref _migrated, true);
         }
         finally
         {
             _migrateGate.Release();
+        }
+    }
+
+    /// <summary>Runs a store operation; a server that cannot be reached (or goes away) is a <see cref="DataLakeException"/> naming it.</summary>
+    private async Task<T> Reachable<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (NpgsqlException e) when (e is not PostgresException)
+        {
+            throw new DataLakeException($"Cannot reach the catalog database {Location}: {e.Message} Check that the server runs, and --catalog / $ECAP_CATALOG.", e);
         }
     }
 
