@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Ecap.DataLake.Storage;
 
 namespace Ecap.DataLake.Monitoring;
 
@@ -46,6 +47,15 @@ public sealed record StreamHeartbeat
     public bool IsStale(DateTimeOffset now) =>
         State == "running" && (LastHeartbeat is not { } beat || now - beat > StaleAfter);
 
+    /// <summary>Writes (overwrites) this heartbeat at <see cref="Key"/> in the lake: what a stream does on every trigger.</summary>
+    public Task WriteAsync(IObjectStore lake, CancellationToken ct = default) =>
+        lake.WriteAsync(Key(StreamId), JsonSerializer.SerializeToUtf8Bytes(this, Json), ct);
+
+    /// <summary>True when someone asked the stream to stop (the file <see cref="StopKey"/> exists).</summary>
+    public static async Task<bool> IsStopRequestedAsync(IObjectStore lake, string streamId, CancellationToken ct = default) =>
+        await lake.HeadAsync(StopKey(streamId), ct) is not null;
+
+    /// <summary>How long a running stream may be silent before it counts as stale.</summary>
     [JsonIgnore]
     public TimeSpan StaleAfter => TimeSpan.FromSeconds(Math.Max(30, 3 * TriggerIntervalSeconds));
 }
