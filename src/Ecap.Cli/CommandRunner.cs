@@ -55,6 +55,7 @@ internal sealed class CliContext(ParseResult parse)
     public string Lake => Parse.GetValue(GlobalOptions.Lake)!;
     public OutputFormat Output => Parse.GetValue(GlobalOptions.Output);
     public bool Verbose => Parse.GetValue(GlobalOptions.Verbose);
+    public string? Catalog => Parse.GetValue(GlobalOptions.Catalog);
     public bool Json => Output == OutputFormat.Json;
     public T Get<T>(Option<T> option) => Parse.GetValue(option)!;
     public T Get<T>(Argument<T> argument) => Parse.GetValue(argument)!;

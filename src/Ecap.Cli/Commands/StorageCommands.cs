@@ -85,9 +85,10 @@ internal static class StorageCommands
         var version = new Option<long?>("--version") { Description = "Read the table as of this version" };
         var timestamp = new Option<string?>("--timestamp") { Description = "Read the table as of this time (ISO 8601, e.g. 2026-11-25T10:00:00Z)" };
         var output = new Option<string?>("--out") { Description = "Export the rows to a file instead: .parquet, .csv or .jsonl (by extension)" };
-        var command = new Command("read", "Read rows with partition pruning, column projection and predicate pushdown.\n\nExample:\n  ecap data-lake storage read transactions --partition-filter month=10,11 --columns transaction_id,amount --where \"amount > 100\" --limit 10")
+        var stats = new Option<bool>("--stats") { Description = "With --output json: print {\"rows\": [...], \"stats\": {pruning figures}} instead of the bare array" };
+        var command = new Command("read", "Read rows with partition pruning, column projection and predicate pushdown.\n\nExample:\n  ecap data-lake storage read transactions --partition-filter month=10,11 --columns transaction_id,amount --where \"amount > 100\" --limit 10\n  ecap data-lake storage read transactions --partition-filter day=1 --output json --stats")
         {
-            table, partitionFilter, where, columns, limit, version, timestamp, output,
+            table, partitionFilter, where, columns, limit, version, timestamp, output, stats,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -105,6 +106,7 @@ internal static class StorageCommands
                 Version = ctx.Get(version),
                 Timestamp = ctx.Get(timestamp) is { } ts ? DateTimeOffset.Parse(ts, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
             };
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var lake = new DataLakeStorage(ctx.Lake);
             var scan = await lake.ReadPartitionedDataAsync(ctx.Get(table), options, ct);
             if (outPath != null)
@@ -114,7 +116,8 @@ internal static class StorageCommands
             }
             else
             {
-                await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct);
+                await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct,
+                    ctx.Get(stats) ? w => Render.ReadMetricsJson(w, scan.Metrics, clock.Elapsed) : null);
             }
             if (ctx.Verbose || (!ctx.Json && outPath == null)) Render.ReadMetrics(ctx, scan.Metrics);
             return 0;
@@ -141,11 +144,24 @@ internal static class StorageCommands
     private static Command Info()
     {
         var table = TableArgument();
-        var command = new Command("info", "Show a table's figures: rows, files, sizes, partitions, skew, compression, schema.\n\nExample:\n  ecap data-lake storage info transactions --output json") { table };
+        var price = new Option<string[]>("--price-per-gb-month")
+        {
+            Description = "Storage price per GB-month for the cost estimate: PRICE (standard class) or CLASS=PRICE; repeatable. " +
+                "Defaults (USD, S3 us-east-1 list): standard=0.023, infrequent_access=0.0125, glacier_instant=0.004",
+        };
+        var storageClass = new Option<string>("--storage-class")
+        {
+            Description = "The storage class the table's files are in, for the estimate", DefaultValueFactory = _ => StoragePricing.DefaultClass,
+        };
+        var command = new Command("info",
+            "Show a table's figures: rows, files, sizes, partitions, skew, compression, schema; a partition-size bar chart, a " +
+            "file-size histogram and the estimated monthly storage cost.\n\nExample:\n  ecap data-lake storage info transactions " +
+            "--price-per-gb-month 0.021 --price-per-gb-month archive=0.002 --output json") { table, price, storageClass };
         command.SetCliAction(async (ctx, ct) =>
         {
+            var cost = StoragePricing.Parse(ctx.Get(price) ?? []);
             var info = await new DataLakeStorage(ctx.Lake).GetTableInfoAsync(ctx.Get(table), ct);
-            Render.TableInfo(ctx, info);
+            Render.TableInfo(ctx, info, cost.Estimate(info.TotalSizeBytes, ctx.Get(storageClass).Trim().ToLowerInvariant()));
             return 0;
         });
         return command;

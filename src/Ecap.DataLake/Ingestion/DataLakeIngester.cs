@@ -49,7 +49,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             Delay = options.RetryBaseDelay,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
-            OnRetry = _ => { Interlocked.Increment(ref retries); return default; },
+            OnRetry = _ => { Interlocked.Increment(ref retries); Metrics.LakeMetrics.RecordIngestionRetry(table.Location); return default; },
         }).Build();
 
         var report = new IngestionReport { Table = tableName, Source = source.Name, AppId = source.AppId, TxnVersion = txnVersion };
@@ -114,6 +114,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
                 LastVersion = result?.Version ?? report.LastVersion,
                 TxnVersion = version,
             };
+            Metrics.LakeMetrics.RecordIngestedBatch(table.Location, read, dead.Count);
             options.Progress?.Report(Current());
             unit.Clear();
             unitRecords = unitBytes = 0;
@@ -132,6 +133,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             if (unitRecords >= options.MaxRecordsPerCommit || unitBytes >= options.MaxBytesPerCommit) await CommitAsync();
         }
         if (unit.Count > 0) await CommitAsync();
+        Metrics.LakeMetrics.RecordIngestionRun(table.Location, report.RecordsRead, clock.Elapsed);
         return Current();
     }
 

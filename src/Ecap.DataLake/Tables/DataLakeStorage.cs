@@ -30,14 +30,18 @@ public sealed class DataLakeStorage
     {
         _lake = lake;
         Options = options ?? new DataLakeStorageOptions();
+        _tableOptions = new DeltaTableOptions { SnapshotCache = Options.SnapshotCacheCapacity > 0 ? new SnapshotCache(Options.SnapshotCacheCapacity) : null };
     }
+
+    /// <summary>Options of every table opened here: they share one snapshot cache, so repeated reads do not replay logs.</summary>
+    private readonly DeltaTableOptions _tableOptions;
 
     public DataLakeStorageOptions Options { get; }
 
     public string Location => _lake.Location;
 
     /// <summary>The Delta table behind a table name (validated: no path tricks).</summary>
-    public DeltaTable OpenTable(string tableName) => new(TableStore(tableName));
+    public DeltaTable OpenTable(string tableName) => new(TableStore(tableName), _tableOptions);
 
     private IObjectStore TableStore(string tableName) => _lake.Child(TableNames.Validate(tableName));
 
@@ -247,7 +251,7 @@ public sealed class DataLakeStorage
         await foreach (var name in _lake.ListPrefixesAsync("", ct))
         {
             if (name.StartsWith('_') || name.StartsWith('.')) continue; // _ecap, _catalog and hidden folders are not tables
-            var table = new DeltaTable(_lake.Child(name));
+            var table = new DeltaTable(_lake.Child(name), _tableOptions);
             if (!await table.ExistsAsync(ct)) continue;
             var snapshot = await table.GetSnapshotAsync(ct);
             result.Add(new TableSummary(name, snapshot.Version, TableInspector.RowCount(snapshot), snapshot.TotalSize, snapshot.Files.Count));
@@ -307,6 +311,9 @@ public sealed record DataLakeStorageOptions
 
     /// <summary>Called after each successful write or restore commit (table, version), e.g. to keep the catalog current.</summary>
     public Func<string, long, CancellationToken, Task>? AfterCommit { get; init; }
+
+    /// <summary>Snapshots kept across reads of this storage's tables (<see cref="SnapshotCache"/>); 0 turns the cache off.</summary>
+    public int SnapshotCacheCapacity { get; init; } = SnapshotCache.DefaultCapacity;
 
     /// <summary>Told when <see cref="AfterCommit"/> throws (default: a trace warning); the write still succeeds.</summary>
     public Action<string, Exception>? AfterCommitFailed { get; init; }
