@@ -79,6 +79,15 @@ public sealed class DatabaseIngestionCommandTests : IClassFixture<PostgresTestSe
         Assert.Equal(1_500, again.Json().GetProperty("records_read").GetInt64());
         Assert.Equal((21_500L, 21_500L, SourceSum("orders_a")), Committed("tx"));
         Assert.DoesNotContain("ecap:ecap", r.Stdout + r.Stderr + again.Stdout + again.Stderr, StringComparison.Ordinal);
+
+        // The ingestion kept the catalog entry current, with the database as the table's source lineage (no password).
+        var show = Ecap("--output", "json", "data-lake", "catalog", "show", "tx");
+        Assert.True(show.ExitCode == 0, show.Stderr);
+        var entry = show.Json().GetProperty("table");
+        Assert.Equal(21_500, entry.GetProperty("row_count").GetInt64());
+        var upstream = entry.GetProperty("upstream").EnumerateArray().Select(u => u.GetString()!).ToList();
+        Assert.Contains(upstream, u => u.StartsWith("source:postgresql://ecap@127.0.0.1:", StringComparison.Ordinal));
+        Assert.DoesNotContain(upstream, u => u.Contains("Password", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]

@@ -155,13 +155,21 @@ public sealed class MetadataManager
         return result;
     }
 
-    private sealed record LogState(Snapshot Snapshot, IReadOnlyList<SchemaVersion> Schemas);
+    /// <param name="Sources">The <c>source</c> operation parameters of the commits read (files, databases, topics), oldest first.</param>
+    private sealed record LogState(Snapshot Snapshot, IReadOnlyList<SchemaVersion> Schemas, IReadOnlyList<string> Sources);
+
+    /// <summary>Lineage names of external sources (ingested files, databases, topics) start with this.</summary>
+    public const string SourcePrefix = "source:";
+
+    // An entry keeps its newest external sources only: a table fed file by file would otherwise grow without bound.
+    private const int MaxSources = 20;
 
     /// <summary>The latest snapshot and the schemas that appeared in commits after <paramref name="afterVersion"/>.</summary>
     private static async Task<LogState> ReadLogAsync(DeltaTable table, long afterVersion, CancellationToken ct)
     {
         var snapshot = await table.GetSnapshotAsync(ct);
         var schemas = new List<SchemaVersion>();
+        var sources = new List<string>();
         var commits = new List<(long Version, string Key)>();
         await foreach (var o in table.Store.ListAsync("_delta_log/", ct))
         {
@@ -184,10 +192,13 @@ public sealed class MetadataManager
                     schemaString = ss.GetString();
                 if (doc.RootElement.TryGetProperty("commitInfo", out var ci) && ci.TryGetProperty("timestamp", out var ts) && ts.TryGetInt64(out var ms))
                     timestamp = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+                if (ci.ValueKind == JsonValueKind.Object && ci.TryGetProperty("operationParameters", out var op) && op.ValueKind == JsonValueKind.Object
+                    && op.TryGetProperty("source", out var src) && src.ValueKind == JsonValueKind.String && src.GetString() is { Length: > 0 } source)
+                    sources.Add(source);
             }
             if (schemaString != null) schemas.Add(new SchemaVersion(version, timestamp, Columns(DeltaSchema.ToArrowSchema(schemaString))));
         }
-        return new LogState(snapshot, schemas);
+        return new LogState(snapshot, schemas, sources);
     }
 
     private static List<CatalogColumn> Columns(Schema schema) =>
@@ -208,8 +219,18 @@ public sealed class MetadataManager
         // Commits cleaned from the log (or never seen): the current schema still appears, at the current version.
         if (history.Count == 0 || !history[^1].Columns.SequenceEqual(columns))
             history.Add(new SchemaVersion(snapshot.Version, snapshot.Timestamp, columns));
+        // Sources written into the table become upstream lineage (newest last, each once, the newest MaxSources kept).
+        var upstream = entry.Upstream.ToList();
+        foreach (var source in log.Sources.Select(s => SourcePrefix + s))
+        {
+            upstream.Remove(source);
+            upstream.Add(source);
+        }
+        var external = upstream.Where(u => u.StartsWith(SourcePrefix, StringComparison.Ordinal)).ToList();
+        foreach (var old in external.Take(Math.Max(0, external.Count - MaxSources))) upstream.Remove(old);
         return entry with
         {
+            Upstream = upstream,
             TableVersion = snapshot.Version,
             RowCount = TableInspector.RowCount(snapshot),
             SizeBytes = snapshot.TotalSize,

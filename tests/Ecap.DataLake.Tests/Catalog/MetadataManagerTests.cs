@@ -192,6 +192,25 @@ public abstract class MetadataManagerTests
     }
 
     [Fact]
+    public async Task The_sources_written_into_a_table_become_its_upstream_lineage()
+    {
+        using var dir = new TempDir();
+        var catalog = OpenCatalog(dir);
+        var lake = new DataLakeStorage(dir.Path, catalog.WithCatalog());
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1), "tx", DataType.Transactions, WriteMode.Append,
+            new WriteOptions { SourceName = "landing/day1.csv" });
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1, seed: 2), "tx", DataType.Transactions, WriteMode.Append,
+            new WriteOptions { SourceName = "postgresql://etl@db:5432/shop" });
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1, seed: 3), "tx", DataType.Transactions, WriteMode.Append,
+            new WriteOptions { SourceName = "landing/day1.csv" }); // the same source again is kept once
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1, seed: 4), "tx", DataType.Transactions); // no source
+
+        var lineage = await catalog.GetLineageAsync("tx");
+        Assert.Equal(["source:landing/day1.csv", "source:postgresql://etl@db:5432/shop"], lineage.DirectUpstream);
+        Assert.Equal(3, (await catalog.GetTableAsync("tx")).TableVersion);
+    }
+
+    [Fact]
     public async Task Concurrent_writers_leave_the_entry_at_the_final_version_never_an_older_one()
     {
         using var dir = new TempDir();
