@@ -117,6 +117,7 @@ try
             foreach (var v in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Int128>(amounts.ValueBuffer.Span).Slice(amounts.Offset, amounts.Length)) cents += v;
             sum += (decimal)cents / 100m;
             count += batch.Length;
+            batch.Dispose(); // done with it: its native buffers go back to the allocator now
         }
         var seconds = sw.Elapsed.TotalSeconds;
         lastCpu = CpuSeconds() - cpu0;

@@ -81,7 +81,8 @@ public sealed class TableScan
     /// <summary>
     /// Streams the rows, in file order. Files are decoded ahead by up to two tasks per core (each with a small
     /// bounded queue), because opening and decoding many small files one after another leaves cores idle.
-    /// Each call reads the files again.
+    /// Each call reads the files again. The batches hold natively allocated buffers: dispose each one when
+    /// done with it to give them back at once rather than when a finalizer runs after a later GC.
     /// </summary>
     public async IAsyncEnumerable<RecordBatch> ReadBatchesAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
