@@ -184,8 +184,10 @@ public static class ParquetDataReader
                     result = RowFilter.Filter(result, filter);
                 }
                 result = Project(result, output, missing);
+                ReleaseDropped(batch, result);
                 counters?.Add(returned: result.Length);
                 if (result.Length > 0) yield return result;
+                else result.Dispose();
             }
         }
     }
@@ -246,6 +248,30 @@ public static class ParquetDataReader
 
     private static IEnumerable<int> LeafIndices(SchemaField field) =>
         field.Children.Count == 0 ? [field.ColumnIndex] : field.Children.SelectMany(LeafIndices);
+
+    /// <summary>
+    /// Frees the native memory of decoded columns the returned batch does not hand on (rows filtered into
+    /// copies, filter-only columns) now, instead of when a finalizer runs after some later GC: the native
+    /// allocator then reuses warm memory rather than faulting in new pages. Dictionary columns are left
+    /// alone (a gathered dictionary array shares its dictionary).
+    /// </summary>
+    private static void ReleaseDropped(RecordBatch decoded, RecordBatch returned)
+    {
+        if (ReferenceEquals(decoded, returned)) return;
+        foreach (var array in decoded.Arrays)
+        {
+            var handedOn = false;
+            foreach (var kept in returned.Arrays) handedOn |= ReferenceEquals(kept, array);
+            if (!handedOn && !HasDictionary(array.Data.DataType)) array.Dispose();
+        }
+    }
+
+    private static bool HasDictionary(Apache.Arrow.Types.IArrowType type) => type switch
+    {
+        Apache.Arrow.Types.DictionaryType => true,
+        Apache.Arrow.Types.NestedType nested => nested.Fields.Any(f => HasDictionary(f.DataType)),
+        _ => false,
+    };
 
     private static RecordBatch AddNullColumns(RecordBatch batch, IReadOnlyList<Field> fields)
     {
