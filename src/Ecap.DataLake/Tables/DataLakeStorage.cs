@@ -169,7 +169,7 @@ public sealed class DataLakeStorage
     }
 
     // The commit already happened: a failing hook (the catalog) is reported, never fails the write.
-    private async Task NotifyCommitAsync(string tableName, long version, CancellationToken ct)
+    internal async Task NotifyCommitAsync(string tableName, long version, CancellationToken ct)
     {
         if (Options.AfterCommit is not { } hook) return;
         try { await hook(tableName, version, ct); }

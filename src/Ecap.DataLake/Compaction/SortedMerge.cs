@@ -1,0 +1,180 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using Ecap.DataLake.Delta;
+using Ecap.DataLake.Expressions;
+using Ecap.DataLake.Parquet;
+using Ecap.DataLake.Storage;
+
+namespace Ecap.DataLake.Compaction;
+
+/// <summary>
+/// Merges data files that are each sorted by the same keys into one sorted stream, holding one batch per
+/// input. Each round takes the smallest "last key" among the inputs' current batches as a bound: every
+/// row at or below it can be emitted now (later rows of any input are at or above its current last key),
+/// so the rows at or below the bound are cut from each input, sorted together and emitted, and at least
+/// one input's batch is used up per round. Inputs whose key ranges follow each other (keys that grow with
+/// time, the usual case) come out as whole batches without any sort.
+/// </summary>
+internal static class SortedMerge
+{
+    public static async IAsyncEnumerable<RecordBatch> MergeAsync(IObjectStore store, IReadOnlyList<AddFile> files, Schema fileSchema,
+        IReadOnlyList<SortKey> keys, int batchRows, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var read = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = batchRows };
+        if (keys.Count == 0)
+        {
+            foreach (var file in files)
+                await foreach (var batch in ParquetDataReader.ReadAsync(store, file.ObjectKey, read, ct: ct)) yield return batch;
+            yield break;
+        }
+
+        var inputs = files.Select(f => new Input(ParquetDataReader.ReadAsync(store, f.ObjectKey, read, ct: ct).GetAsyncEnumerator(ct), keys)).ToList();
+        try
+        {
+            foreach (var input in inputs) await input.AdvanceAsync();
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                var active = inputs.Where(i => i.Batch is not null).ToList();
+                if (active.Count == 0) break;
+                if (active.Count == 1)
+                {
+                    yield return active[0].TakeRest();
+                    await active[0].AdvanceAsync();
+                    continue;
+                }
+
+                // The bound: the input whose current batch ends lowest.
+                var bound = active[0];
+                foreach (var i in active.Skip(1))
+                    if (KeyComparer.Compare(i.Keys, i.Batch!.Length - 1, bound.Keys, bound.Batch!.Length - 1) < 0) bound = i;
+                var boundRow = bound.Batch!.Length - 1;
+
+                var parts = new List<RecordBatch>();
+                foreach (var i in active)
+                {
+                    var n = ReferenceEquals(i, bound) ? i.Remaining : i.CountAtOrBelow(bound.Keys, boundRow);
+                    if (n > 0) parts.Add(i.Take(n));
+                }
+                yield return parts.Count == 1 ? parts[0] : ArrowSort.Sort(ArrowSort.Concat(parts), keys);
+                foreach (var i in active)
+                    if (i.Remaining == 0) await i.AdvanceAsync();
+            }
+        }
+        finally
+        {
+            foreach (var input in inputs) await input.DisposeAsync();
+        }
+    }
+
+    /// <summary>One sorted input: its current batch, the position of the first row not yet emitted, and its key columns.</summary>
+    private sealed class Input(IAsyncEnumerator<RecordBatch> source, IReadOnlyList<SortKey> sortKeys) : IAsyncDisposable
+    {
+        private int _position;
+
+        public RecordBatch? Batch { get; private set; }
+
+        public IArrowArray[] Keys { get; private set; } = [];
+
+        public int Remaining => Batch is null ? 0 : Batch.Length - _position;
+
+        public async Task AdvanceAsync()
+        {
+            Batch = null;
+            while (await source.MoveNextAsync())
+            {
+                if (source.Current.Length == 0) continue;
+                Batch = source.Current;
+                _position = 0;
+                Keys = sortKeys.Select(k => RowFilter.ResolveColumn(Batch, k.Column)
+                    ?? throw new SchemaMismatchException($"Sort column '{k.Column}' is not in the data files.")).ToArray();
+                return;
+            }
+        }
+
+        /// <summary>How many of the remaining rows sort at or below row <paramref name="row"/> of <paramref name="other"/> (binary search).</summary>
+        public int CountAtOrBelow(IArrowArray[] other, int row)
+        {
+            int lo = _position, hi = Batch!.Length;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (KeyComparer.Compare(Keys, mid, other, row) <= 0) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo - _position;
+        }
+
+        public RecordBatch Take(int n)
+        {
+            var part = _position == 0 && n == Batch!.Length ? Batch : Batch!.Slice(_position, n);
+            _position += n;
+            return part;
+        }
+
+        public RecordBatch TakeRest() => Take(Remaining);
+
+        public ValueTask DisposeAsync() => source.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// Compares rows of two batches by their key columns (ascending, nulls first, as the table writer sorts),
+/// with the same value order as <see cref="ArrowSort"/>: integers and times numerically, decimals by
+/// unscaled value, strings and binaries by bytes, floats by <see cref="double.CompareTo(double)"/>.
+/// </summary>
+internal static class KeyComparer
+{
+    public static int Compare(IArrowArray[] a, int i, IArrowArray[] b, int j)
+    {
+        for (var k = 0; k < a.Length; k++)
+        {
+            var r = CompareValue(a[k], i, b[k], j);
+            if (r != 0) return r;
+        }
+        return 0;
+    }
+
+    private static int CompareValue(IArrowArray a, int i, IArrowArray b, int j)
+    {
+        var na = a.IsNull(i);
+        var nb = b.IsNull(j);
+        if (na || nb) return na == nb ? 0 : na ? -1 : 1;
+        switch (a.Data.DataType.TypeId)
+        {
+            case ArrowTypeId.Int8 or ArrowTypeId.Int16 or ArrowTypeId.Int32 or ArrowTypeId.Int64 or ArrowTypeId.UInt8 or ArrowTypeId.UInt16
+                or ArrowTypeId.UInt32 or ArrowTypeId.Date32 or ArrowTypeId.Date64 or ArrowTypeId.Timestamp:
+                return Long(a, i).CompareTo(Long(b, j));
+            case ArrowTypeId.UInt64:
+                return ((UInt64Array)a).GetValue(i)!.Value.CompareTo(((UInt64Array)b).GetValue(j)!.Value);
+            case ArrowTypeId.Decimal128:
+                return Value<Int128>(a, i).CompareTo(Value<Int128>(b, j));
+            case ArrowTypeId.Float:
+                return ((FloatArray)a).GetValue(i)!.Value.CompareTo(((FloatArray)b).GetValue(j)!.Value);
+            case ArrowTypeId.Double:
+                return ((DoubleArray)a).GetValue(i)!.Value.CompareTo(((DoubleArray)b).GetValue(j)!.Value);
+            case ArrowTypeId.Boolean:
+                return ((BooleanArray)a).GetValue(i)!.Value.CompareTo(((BooleanArray)b).GetValue(j)!.Value);
+            case ArrowTypeId.String or ArrowTypeId.Binary:
+                return ((BinaryArray)a).GetBytes(i).SequenceCompareTo(((BinaryArray)b).GetBytes(j));
+            default:
+                throw new NotSupportedException($"Merging files sorted by Arrow type {a.Data.DataType.Name} is not supported.");
+        }
+    }
+
+    private static T Value<T>(IArrowArray array, int index) where T : struct =>
+        MemoryMarshal.Cast<byte, T>(array.Data.Buffers[1].Span)[array.Data.Offset + index];
+
+    private static long Long(IArrowArray array, int index) => array.Data.DataType.TypeId switch
+    {
+        ArrowTypeId.Int8 => Value<sbyte>(array, index),
+        ArrowTypeId.Int16 => Value<short>(array, index),
+        ArrowTypeId.Int32 or ArrowTypeId.Date32 => Value<int>(array, index),
+        ArrowTypeId.UInt8 => Value<byte>(array, index),
+        ArrowTypeId.UInt16 => Value<ushort>(array, index),
+        ArrowTypeId.UInt32 => Value<uint>(array, index),
+        _ => Value<long>(array, index),
+    };
+}
