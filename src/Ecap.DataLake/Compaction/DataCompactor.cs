@@ -43,13 +43,13 @@ public sealed class DataCompactor
     public async Task<IReadOnlyList<TableOptimizeSummary>> OptimizeAllTablesAsync(OptimizeAllOptions? options = null, CancellationToken ct = default)
     {
         options ??= new OptimizeAllOptions();
-        var tables = await _storage.ListTablesAsync(ct);
+        var tables = await _storage.ListTableNamesAsync(ct);
         var results = new TableOptimizeSummary[tables.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, tables.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxDegreeOfParallelism), CancellationToken = ct },
             async (i, token) =>
             {
-                var name = tables[i].Name;
+                var name = tables[i];
                 try
                 {
                     var analysis = FileAnalyzer.Analyze(name, await LatestAsync(name, token), new AnalyzeOptions { TargetFileSizeBytes = options.TargetFileSizeBytes });

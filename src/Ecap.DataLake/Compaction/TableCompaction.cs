@@ -30,8 +30,8 @@ internal static class TableCompaction
         var pruning = options.PartitionFilters.Count > 0 ? new FilePruning(snapshot, new ReadOptions { PartitionFilters = options.PartitionFilters }) : null;
         var selected = snapshot.Files.Where(f => pruning is null || pruning.Check(f) != FilePruning.Verdict.PrunedByPartition);
         var work = FileGroup.Of(selected, snapshot.PartitionColumns)
-            .Select(g => (Group: g, Bins: g.Bins(minSize, target)))
-            .Where(w => w.Bins.Count > 0).ToList();
+            .Select(g => (Group: g, Small: g.Files.Where(f => f.Size < minSize).ToList()))
+            .Where(w => w.Small.Count > 1).ToList();
         var fileSchema = DataFileSchema(snapshot);
         var keys = TableLayout.FromMetadata(snapshot.Metadata).SortColumns
             .Where(c => fileSchema.GetFieldIndex(c) >= 0).Select(c => new SortKey(c, NullsFirst: true)).ToList();
@@ -45,7 +45,7 @@ internal static class TableCompaction
             await RestorePoints.CreateAsync(table.Store, point, ct);
         }
 
-        var bytesTotal = work.Sum(w => w.Bins.Sum(b => b.Sum(f => f.Size)));
+        var bytesTotal = work.Sum(w => w.Small.Sum(f => f.Size));
         long bytesDone = 0, rows = 0;
         var groupsDone = 0;
         var committer = new RewriteCommitter(table, snapshot, options, target);
@@ -58,8 +58,19 @@ internal static class TableCompaction
                 {
                     var rewrite = new GroupRewrite(item.Group);
                     lock (pending) pending.Add(rewrite);
-                    foreach (var bin in item.Bins)
+                    // Bins of about one target of output: small files compress better together, so the input bytes
+                    // per bin follow the output/input ratio seen so far. A lone leftover file is not rewritten.
+                    var ratio = 1.0;
+                    for (var next = 0; next < item.Small.Count;)
                     {
+                        var bin = new List<AddFile>();
+                        long binBytes = 0;
+                        while (next < item.Small.Count && (bin.Count == 0 || binBytes * ratio < target))
+                        {
+                            bin.Add(item.Small[next++]);
+                            binBytes += bin[^1].Size;
+                        }
+                        if (bin.Count == 1) break;
                         var writer = new GroupFileWriter(table.Store, item.Group, fileSchema, target);
                         rewrite.Writers.Add(writer);
                         long binRows = 0;
@@ -72,8 +83,9 @@ internal static class TableCompaction
                         CheckRowCount(bin, binRows, tableName);
                         rewrite.Removed.AddRange(bin);
                         rewrite.Added.AddRange(adds);
+                        ratio = Math.Clamp((double)adds.Sum(a => a.Size) / binBytes, 0.05, 4);
                         Interlocked.Add(ref rows, binRows);
-                        var done = Interlocked.Add(ref bytesDone, bin.Sum(f => f.Size));
+                        var done = Interlocked.Add(ref bytesDone, binBytes);
                         options.Progress?.Report(new CompactionProgress(tableName, Volatile.Read(ref groupsDone), work.Count, done, bytesTotal));
                     }
                     if (options.CommitMode == CompactionCommitMode.PerPartition) await committer.CommitAsync([rewrite], token);

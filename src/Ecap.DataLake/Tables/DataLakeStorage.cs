@@ -232,6 +232,18 @@ public sealed class DataLakeStorage
         return result;
     }
 
+    /// <summary>Names of the folders under the lake root that hold a Delta log, without reading any snapshot (a broken table is still listed).</summary>
+    internal async Task<IReadOnlyList<string>> ListTableNamesAsync(CancellationToken ct = default)
+    {
+        var result = new List<string>();
+        await foreach (var name in _lake.ListPrefixesAsync("", ct))
+        {
+            if (name.StartsWith('_') || name.StartsWith('.')) continue;
+            if (await new DeltaTable(_lake.Child(name)).ExistsAsync(ct)) result.Add(name);
+        }
+        return result;
+    }
+
     public async Task<IReadOnlyList<TableHistoryEntry>> GetHistoryAsync(string tableName, int? limit = null, CancellationToken ct = default)
     {
         var table = OpenTable(tableName);
