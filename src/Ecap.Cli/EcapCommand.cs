@@ -20,6 +20,7 @@ internal static class EcapCommand
         dataLake.Add(DemoCommand.Build());
         dataLake.Add(CatalogCommands.Build());
         dataLake.Add(QueryCommand.Build());
+        dataLake.Add(CompactionCommands.Build());
         root.Add(dataLake);
         return root;
     }
