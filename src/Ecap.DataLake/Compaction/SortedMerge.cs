@@ -20,7 +20,7 @@ namespace Ecap.DataLake.Compaction;
 internal static class SortedMerge
 {
     public static async IAsyncEnumerable<RecordBatch> MergeAsync(IObjectStore store, IReadOnlyList<AddFile> files, Schema fileSchema,
-        IReadOnlyList<SortKey> keys, int batchRows, [EnumeratorCancellation] CancellationToken ct)
+        IReadOnlyList<SortKey> keys, int batchRows, [EnumeratorCancellation] CancellationToken ct, Schema? statsSchema = null)
     {
         var read = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = batchRows };
         if (keys.Count == 0)
@@ -30,44 +30,88 @@ internal static class SortedMerge
             yield break;
         }
 
-        var inputs = files.Select(f => new Input(ParquetDataReader.ReadAsync(store, f.ObjectKey, read, ct: ct).GetAsyncEnumerator(ct), keys)).ToList();
+        // Inputs are opened only when the merge reaches their first key (stats min of the first sort column, when it
+        // is an integer-like column): files whose key ranges follow each other are then read one or two at a time.
+        var firstKey = fileSchema.GetFieldByName(keys[0].Column);
+        var lazy = statsSchema is not null && firstKey is not null && IsLongKey(firstKey.DataType);
+        var pending = new Queue<(AddFile File, long Min)>(files
+            .Select(f => (File: f, Min: lazy ? MinOf(f, keys[0].Column, statsSchema!) : null))
+            .OrderBy(x => x.Min ?? long.MinValue)
+            .Select(x => (x.File, x.Min ?? long.MinValue)));
+        var active = new List<Input>();
+        async Task OpenNextAsync()
+        {
+            var (file, _) = pending.Dequeue();
+            var input = new Input(ParquetDataReader.ReadAsync(store, file.ObjectKey, read, ct: ct).GetAsyncEnumerator(ct), keys);
+            await input.AdvanceAsync();
+            if (input.Batch is null) await input.DisposeAsync();
+            else active.Add(input);
+        }
+
         try
         {
-            foreach (var input in inputs) await input.AdvanceAsync();
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                var active = inputs.Where(i => i.Batch is not null).ToList();
+                while (active.Count == 0 && pending.Count > 0) await OpenNextAsync();
                 if (active.Count == 0) break;
-                if (active.Count == 1)
-                {
-                    yield return active[0].TakeRest();
-                    await active[0].AdvanceAsync();
-                    continue;
-                }
 
-                // The bound: the input whose current batch ends lowest.
-                var bound = active[0];
-                foreach (var i in active.Skip(1))
-                    if (KeyComparer.Compare(i.Keys, i.Batch!.Length - 1, bound.Keys, bound.Batch!.Length - 1) < 0) bound = i;
+                // The bound: the input whose current batch ends lowest; inputs that may start at or below it join first.
+                Input bound;
+                while (true)
+                {
+                    bound = active[0];
+                    foreach (var i in active.Skip(1))
+                        if (KeyComparer.Compare(i.Keys, i.Batch!.Length - 1, bound.Keys, bound.Batch!.Length - 1) < 0) bound = i;
+                    var last = bound.Batch!.Length - 1;
+                    // A null bound key sorts before every file that has no nulls (and files with nulls are opened at once).
+                    if (pending.Count == 0 || bound.Keys[0].IsNull(last) || pending.Peek().Min > KeyComparer.Long(bound.Keys[0], last)) break;
+                    await OpenNextAsync();
+                }
                 var boundRow = bound.Batch!.Length - 1;
 
-                var parts = new List<RecordBatch>();
-                foreach (var i in active)
+                if (active.Count == 1)
                 {
-                    var n = ReferenceEquals(i, bound) ? i.Remaining : i.CountAtOrBelow(bound.Keys, boundRow);
-                    if (n > 0) parts.Add(i.Take(n));
+                    yield return bound.TakeRest();
                 }
-                yield return parts.Count == 1 ? parts[0] : ArrowSort.Sort(ArrowSort.Concat(parts), keys);
-                foreach (var i in active)
-                    if (i.Remaining == 0) await i.AdvanceAsync();
+                else
+                {
+                    var parts = new List<RecordBatch>();
+                    foreach (var i in active)
+                    {
+                        var n = ReferenceEquals(i, bound) ? i.Remaining : i.CountAtOrBelow(bound.Keys, boundRow);
+                        if (n > 0) parts.Add(i.Take(n));
+                    }
+                    yield return parts.Count == 1 ? parts[0] : ArrowSort.Sort(ArrowSort.Concat(parts), keys);
+                }
+                foreach (var i in active.ToList())
+                {
+                    if (i.Remaining > 0) continue;
+                    await i.AdvanceAsync();
+                    if (i.Batch is not null) continue;
+                    await i.DisposeAsync();
+                    active.Remove(i);
+                }
             }
         }
         finally
         {
-            foreach (var input in inputs) await input.DisposeAsync();
+            foreach (var input in active) await input.DisposeAsync();
         }
     }
+
+    private static bool IsLongKey(IArrowType type) => type.TypeId switch
+    {
+        ArrowTypeId.Int8 or ArrowTypeId.Int16 or ArrowTypeId.Int32 or ArrowTypeId.Int64 or ArrowTypeId.UInt8 or ArrowTypeId.UInt16
+            or ArrowTypeId.UInt32 or ArrowTypeId.Date32 => true,
+        // Stats hold timestamps as microseconds; other units would compare on different scales.
+        ArrowTypeId.Timestamp => ((TimestampType)type).Unit == TimeUnit.Microsecond,
+        _ => false,
+    };
+
+    /// <summary>The stats minimum of a column as a long (a lower bound: timestamps are floored to milliseconds), or null.</summary>
+    private static long? MinOf(AddFile file, string column, Schema statsSchema) =>
+        DataFileStats.TryParse(file.Stats, statsSchema, out var stats) && stats.GetBounds(column) is { Min: long min, NullCount: 0 } ? min : null;
 
     /// <summary>One sorted input: its current batch, the position of the first row not yet emitted, and its key columns.</summary>
     private sealed class Input(IAsyncEnumerator<RecordBatch> source, IReadOnlyList<SortKey> sortKeys) : IAsyncDisposable
@@ -167,7 +211,7 @@ internal static class KeyComparer
     private static T Value<T>(IArrowArray array, int index) where T : struct =>
         MemoryMarshal.Cast<byte, T>(array.Data.Buffers[1].Span)[array.Data.Offset + index];
 
-    private static long Long(IArrowArray array, int index) => array.Data.DataType.TypeId switch
+    internal static long Long(IArrowArray array, int index) => array.Data.DataType.TypeId switch
     {
         ArrowTypeId.Int8 => Value<sbyte>(array, index),
         ArrowTypeId.Int16 => Value<short>(array, index),

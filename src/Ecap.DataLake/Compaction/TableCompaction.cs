@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SortKey = Ecap.DataLake.Parquet.SortKey;
 using Apache.Arrow;
+using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Tables;
@@ -30,7 +31,7 @@ internal static class TableCompaction
         var pruning = options.PartitionFilters.Count > 0 ? new FilePruning(snapshot, new ReadOptions { PartitionFilters = options.PartitionFilters }) : null;
         var selected = snapshot.Files.Where(f => pruning is null || pruning.Check(f) != FilePruning.Verdict.PrunedByPartition);
         var work = FileGroup.Of(selected, snapshot.PartitionColumns)
-            .Select(g => (Group: g, Small: g.Files.Where(f => f.Size < minSize).ToList()))
+            .Select(g => (Group: g, Small: InKeyOrder(g.Files.Where(f => f.Size < minSize), snapshot)))
             .Where(w => w.Small.Count > 1).ToList();
         var fileSchema = DataFileSchema(snapshot);
         var keys = TableLayout.FromMetadata(snapshot.Metadata).SortColumns
@@ -74,7 +75,8 @@ internal static class TableCompaction
                         var writer = new GroupFileWriter(table.Store, item.Group, fileSchema, target);
                         rewrite.Writers.Add(writer);
                         long binRows = 0;
-                        await foreach (var batch in SortedMerge.MergeAsync(table.Store, bin, fileSchema, keys, options.ReadBatchRows, token))
+                        // The merge runs ahead of the encoder (decode and merge on one core, encode on another).
+                        await foreach (var batch in SortedMerge.MergeAsync(table.Store, bin, fileSchema, keys, options.ReadBatchRows, token, snapshot.Schema).Ahead(4, token))
                         {
                             await writer.WriteAsync(batch, token);
                             binRows += batch.Length;
@@ -131,6 +133,21 @@ internal static class TableCompaction
             RestorePoint = point,
             Duration = clock.Elapsed,
         };
+    }
+
+    /// <summary>
+    /// Files by the stats minimum of the first sort column (then commit time), so each bin holds neighbouring key
+    /// ranges: bins of time-ordered appends merge without sorting and their output files do not overlap.
+    /// </summary>
+    private static List<AddFile> InKeyOrder(IEnumerable<AddFile> files, Snapshot snapshot)
+    {
+        var column = TableLayout.FromMetadata(snapshot.Metadata).SortColumns.FirstOrDefault();
+        object? MinKey(AddFile f) => column is not null && DataFileStats.TryParse(f.Stats, snapshot.Schema, out var stats) ? stats.GetBounds(column)?.Min : null;
+        return files.Select(f => (File: f, Min: MinKey(f)))
+            .OrderBy(x => x.Min is null ? 1 : 0)
+            .ThenBy(x => x.Min, Comparer<object?>.Create((a, b) => a is IComparable ca && b is not null && a.GetType() == b.GetType() ? ca.CompareTo(b) : 0))
+            .ThenBy(x => x.File.ModificationTime).ThenBy(x => x.File.Path, StringComparer.Ordinal)
+            .Select(x => x.File).ToList();
     }
 
     /// <summary>The schema of the table's data files: the table schema without partition columns (those live in the log).</summary>
