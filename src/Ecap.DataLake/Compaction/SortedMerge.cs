@@ -50,6 +50,8 @@ internal static class SortedMerge
 
         try
         {
+            if (!lazy)
+                while (pending.Count > 0) await OpenNextAsync();
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
@@ -65,7 +67,7 @@ internal static class SortedMerge
                         if (KeyComparer.Compare(i.Keys, i.Batch!.Length - 1, bound.Keys, bound.Batch!.Length - 1) < 0) bound = i;
                     var last = bound.Batch!.Length - 1;
                     // A null bound key sorts before every file that has no nulls (and files with nulls are opened at once).
-                    if (pending.Count == 0 || bound.Keys[0].IsNull(last) || pending.Peek().Min > KeyComparer.Long(bound.Keys[0], last)) break;
+                    if (!lazy || pending.Count == 0 || bound.Keys[0].IsNull(last) || pending.Peek().Min > KeyComparer.Long(bound.Keys[0], last)) break;
                     await OpenNextAsync();
                 }
                 var boundRow = bound.Batch!.Length - 1;
