@@ -19,14 +19,18 @@ namespace Ecap.DataLake.Compaction;
 /// </summary>
 internal static class SortedMerge
 {
+    /// <summary>About this many rows are sorted together per round when many inputs overlap (bounds the sort's memory).</summary>
+    public const int DefaultMaxRowsPerRound = 256 * 1024;
+
     public static async IAsyncEnumerable<RecordBatch> MergeAsync(IObjectStore store, IReadOnlyList<AddFile> files, Schema fileSchema,
-        IReadOnlyList<SortKey> keys, int batchRows, [EnumeratorCancellation] CancellationToken ct, Schema? statsSchema = null)
+        IReadOnlyList<SortKey> keys, int batchRows, [EnumeratorCancellation] CancellationToken ct, Schema? statsSchema = null,
+        int maxRowsPerRound = DefaultMaxRowsPerRound)
     {
-        var read = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = batchRows };
         if (keys.Count == 0)
         {
+            var plain = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = batchRows };
             foreach (var file in files)
-                await foreach (var batch in ParquetDataReader.ReadAsync(store, file.ObjectKey, read, ct: ct)) yield return batch;
+                await foreach (var batch in ParquetDataReader.ReadAsync(store, file.ObjectKey, plain, ct: ct)) yield return batch;
             yield break;
         }
 
@@ -34,10 +38,13 @@ internal static class SortedMerge
         // is an integer-like column): files whose key ranges follow each other are then read one or two at a time.
         var firstKey = fileSchema.GetFieldByName(keys[0].Column);
         var lazy = statsSchema is not null && firstKey is not null && IsLongKey(firstKey.DataType);
-        var pending = new Queue<(AddFile File, long Min)>(files
-            .Select(f => (File: f, Min: lazy ? MinOf(f, keys[0].Column, statsSchema!) : null))
-            .OrderBy(x => x.Min ?? long.MinValue)
-            .Select(x => (x.File, x.Min ?? long.MinValue)));
+        var bounds = files.Select(f => (File: f, Range: lazy ? RangeOf(f, keys[0].Column, statsSchema!) : null)).ToList();
+        var pending = new Queue<(AddFile File, long Min)>(bounds
+            .OrderBy(x => x.Range?.Min ?? long.MinValue)
+            .Select(x => (x.File, x.Range?.Min ?? long.MinValue)));
+        // Memory is one batch per open input: when many inputs overlap (all open at once), their batches shrink.
+        var depth = bounds.All(b => b.Range is not null) ? OverlapDepth(bounds.Select(b => b.Range!.Value)) : files.Count;
+        var read = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = Math.Clamp(batchRows * 64 / Math.Max(1, depth), Math.Min(1024, batchRows), batchRows) };
         var active = new List<Input>();
         async Task OpenNextAsync()
         {
@@ -70,7 +77,8 @@ internal static class SortedMerge
                     if (!lazy || pending.Count == 0 || bound.Keys[0].IsNull(last) || pending.Peek().Min > KeyComparer.Long(bound.Keys[0], last)) break;
                     await OpenNextAsync();
                 }
-                var boundRow = bound.Batch!.Length - 1;
+                // Any key of the bound's batch is a valid bound; an earlier one keeps a round to about maxRowsPerRound rows.
+                var boundRow = Math.Min(bound.Batch!.Length - 1, bound.Position + Math.Max(1, maxRowsPerRound / active.Count) - 1);
 
                 if (active.Count == 1)
                 {
@@ -81,7 +89,7 @@ internal static class SortedMerge
                     var parts = new List<RecordBatch>();
                     foreach (var i in active)
                     {
-                        var n = ReferenceEquals(i, bound) ? i.Remaining : i.CountAtOrBelow(bound.Keys, boundRow);
+                        var n = i.CountAtOrBelow(bound.Keys, boundRow);
                         if (n > 0) parts.Add(i.Take(n));
                     }
                     yield return parts.Count == 1 ? parts[0] : ArrowSort.Sort(ArrowSort.Concat(parts), keys);
@@ -111,9 +119,19 @@ internal static class SortedMerge
         _ => false,
     };
 
-    /// <summary>The stats minimum of a column as a long (a lower bound: timestamps are floored to milliseconds), or null.</summary>
-    private static long? MinOf(AddFile file, string column, Schema statsSchema) =>
-        DataFileStats.TryParse(file.Stats, statsSchema, out var stats) && stats.GetBounds(column) is { Min: long min, NullCount: 0 } ? min : null;
+    /// <summary>The stats min and max of a column as longs (timestamps at millisecond precision: min floored, max widened), or null.</summary>
+    private static (long Min, long Max)? RangeOf(AddFile file, string column, Schema statsSchema) =>
+        DataFileStats.TryParse(file.Stats, statsSchema, out var stats) && stats.GetBounds(column) is { Min: long min, Max: long max, NullCount: 0 } ? (min, max) : null;
+
+    /// <summary>The largest number of key ranges that overlap at one point.</summary>
+    private static int OverlapDepth(IEnumerable<(long Min, long Max)> ranges)
+    {
+        var events = ranges.SelectMany(r => new[] { (At: r.Min, Delta: 1), (At: r.Max, Delta: -1) })
+            .OrderBy(e => e.At).ThenByDescending(e => e.Delta).ToList();
+        int depth = 0, max = 0;
+        foreach (var e in events) max = Math.Max(max, depth += e.Delta);
+        return max;
+    }
 
     /// <summary>One sorted input: its current batch, the position of the first row not yet emitted, and its key columns.</summary>
     private sealed class Input(IAsyncEnumerator<RecordBatch> source, IReadOnlyList<SortKey> sortKeys) : IAsyncDisposable
@@ -125,6 +143,8 @@ internal static class SortedMerge
         public IArrowArray[] Keys { get; private set; } = [];
 
         public int Remaining => Batch is null ? 0 : Batch.Length - _position;
+
+        public int Position => _position;
 
         public async Task AdvanceAsync()
         {

@@ -11,11 +11,13 @@ namespace Ecap.DataLake.Tests.Compaction;
 public class SortedMergeTests
 {
     [Theory]
-    [InlineData("ts")]              // integer-like first key with nulls: files opened lazily by stats min
-    [InlineData("status,name")]     // strings with nulls: every file opened at once
-    [InlineData("small,id")]
-    [InlineData("price")]
-    public async Task Merging_sorted_files_gives_the_full_sort_order_with_every_row(string columns)
+    [InlineData("ts", 1 << 20)]            // integer-like first key with nulls: files opened lazily by stats min
+    [InlineData("status,name", 1 << 20)]   // strings with nulls: every file opened at once
+    [InlineData("small,id", 1 << 20)]
+    [InlineData("price", 1 << 20)]
+    [InlineData("id", 50)]                 // rounds cut short: a bound inside the batch
+    [InlineData("status,name", 7)]
+    public async Task Merging_sorted_files_gives_the_full_sort_order_with_every_row(string columns, int maxRowsPerRound)
     {
         using var dir = new TempDir();
         var store = new LocalObjectStore(dir.Path);
@@ -33,7 +35,7 @@ public class SortedMergeTests
         }
 
         var merged = new List<RecordBatch>();
-        await foreach (var b in SortedMerge.MergeAsync(store, files, TestBatches.Schema, keys, batchRows: 700, default, statsSchema: TestBatches.Schema))
+        await foreach (var b in SortedMerge.MergeAsync(store, files, TestBatches.Schema, keys, batchRows: 700, default, statsSchema: TestBatches.Schema, maxRowsPerRound))
             merged.Add(b);
 
         var expected = ArrowSort.Sort(ArrowSort.Concat(all), keys);
