@@ -125,6 +125,19 @@ public class CompactionCommandTests : IClassFixture<CompactionCommandTests.Sourc
         Assert.Equal(12_000, DuckCount(tableDir));
         Assert.Equal(2, Ecap("data-lake", "storage", "restore", "small", "--restore-point", "nope").ExitCode);
         Assert.Contains("Example:", Ecap("data-lake", "compaction", "compact", "--help").Stdout);
+
+        var all = Ecap("--output", "json", "data-lake", "compaction", "optimize-all", "--min-file-count", "2", "--target-file-size", "1", "--parallel", "2");
+        Assert.True(all.ExitCode == 0, all.Stderr);
+        var summary = all.Json().EnumerateArray().Single();
+        Assert.Equal("small", summary.GetProperty("table").GetString());
+        Assert.Equal("compacted", summary.GetProperty("action").GetString());
+        Assert.Equal(4, summary.GetProperty("result").GetProperty("files_removed").GetInt32());
+
+        var zorder = Ecap("--output", "json", "data-lake", "compaction", "zorder", "small", "--columns", "customer_id,product_id", "--target-file-size", "1");
+        Assert.True(zorder.ExitCode == 0, zorder.Stderr);
+        Assert.Equal(12_000, zorder.Json().GetProperty("rows_rewritten").GetInt64());
+        Assert.Equal(12_000, DuckCount(tableDir));
+        Assert.Equal(2, Ecap("data-lake", "compaction", "zorder", "small", "--columns", "no_such_column").ExitCode);
     }
 
     [Fact]
