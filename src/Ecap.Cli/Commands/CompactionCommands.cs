@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Ecap.Cli.Output;
 using Ecap.DataLake.Compaction;
 using Ecap.DataLake.Tables;
@@ -217,6 +216,4 @@ internal static class CompactionCommands
         });
         return command;
     }
-
-    internal static string Hours(TimeSpan t) => t.TotalHours.ToString("0.##", CultureInfo.InvariantCulture);
 }

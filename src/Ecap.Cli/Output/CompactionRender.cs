@@ -200,7 +200,7 @@ internal static class CompactionRender
             AnsiConsole.Write(table);
         }
         AnsiConsole.MarkupLine($"{(r.DryRun ? "[yellow]dry run:[/] would delete" : "[green]deleted[/]")} {r.Files.Count:N0} file(s), {Bytes(r.BytesDeleted)} " +
-                               $"from {Markup.Escape(r.TableName)} (retention {CompactionCommandsHours(r.Retention)} h" +
+                               $"from {Markup.Escape(r.TableName)} (retention {r.Retention.TotalHours.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)} h" +
                                (r.FilesKeptForRestorePoints > 0 ? $", {r.FilesKeptForRestorePoints} file(s) kept for restore points" : "") + ")");
     }
 
@@ -296,8 +296,6 @@ internal static class CompactionRender
         foreach (var (k, v) in values) w.WriteString(k, v);
         w.WriteEndObject();
     }
-
-    private static string CompactionCommandsHours(TimeSpan t) => Commands.CompactionCommands.Hours(t);
 }
 
 /// <summary>Progress bars on stderr, one per table being compacted (quiet with --output json or when redirected).</summary>
