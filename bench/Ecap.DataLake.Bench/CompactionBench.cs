@@ -48,6 +48,9 @@ internal static class CompactionBench
             duck.Open();
             var fileList = "[" + string.Join(", ", inputs.Select(p => "'" + p.Replace("'", "''") + "'")) + "]";
 
+            GC.Collect();
+            var baseline = Process.GetCurrentProcess().WorkingSet64;
+            Console.WriteLine($"working set before the runs: {baseline / 1e6:F0} MB (after building the table)");
             var ours = new List<double>();
             var theirs = new List<double>();
             long ourPeak = 0;

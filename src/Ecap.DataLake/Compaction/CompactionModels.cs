@@ -82,6 +82,12 @@ public sealed record CompactOptions
     /// <summary>Partition groups rewritten at the same time (each holds one batch per input file).</summary>
     public int MaxParallelism { get; init; } = Math.Max(1, Math.Min(Environment.ProcessorCount, 4));
 
+    /// <summary>
+    /// At most this many input files overlapping in key range are merged at once (each open input holds its decoded
+    /// pages): a bin of files that all overlap closes here, so its output may be below the target.
+    /// </summary>
+    public int MaxMergeFanIn { get; init; } = 128;
+
     /// <summary>Rows per batch read from each input file: memory is about inputs x this x row width per group.</summary>
     public int ReadBatchRows { get; init; } = 8192;
 

@@ -36,14 +36,13 @@ internal static class SortedMerge
 
         // Inputs are opened only when the merge reaches their first key (stats min of the first sort column, when it
         // is an integer-like column): files whose key ranges follow each other are then read one or two at a time.
-        var firstKey = fileSchema.GetFieldByName(keys[0].Column);
-        var lazy = statsSchema is not null && firstKey is not null && IsLongKey(firstKey.DataType);
+        var lazy = statsSchema is not null && IsLongKey(fileSchema, keys);
         var bounds = files.Select(f => (File: f, Range: lazy ? RangeOf(f, keys[0].Column, statsSchema!) : null)).ToList();
         var pending = new Queue<(AddFile File, long Min)>(bounds
             .OrderBy(x => x.Range?.Min ?? long.MinValue)
             .Select(x => (x.File, x.Range?.Min ?? long.MinValue)));
         // Memory is one batch per open input: when many inputs overlap (all open at once), their batches shrink.
-        var depth = bounds.All(b => b.Range is not null) ? OverlapDepth(bounds.Select(b => b.Range!.Value)) : files.Count;
+        var depth = OverlapDepth(files, keys, fileSchema, statsSchema);
         var read = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = Math.Clamp(batchRows * 64 / Math.Max(1, depth), Math.Min(1024, batchRows), batchRows) };
         var active = new List<Input>();
         async Task OpenNextAsync()
@@ -82,7 +81,7 @@ internal static class SortedMerge
 
                 if (active.Count == 1)
                 {
-                    yield return bound.TakeRest();
+                    yield return Copy(bound.TakeRest());
                 }
                 else
                 {
@@ -92,7 +91,7 @@ internal static class SortedMerge
                         var n = i.CountAtOrBelow(bound.Keys, boundRow);
                         if (n > 0) parts.Add(i.Take(n));
                     }
-                    yield return parts.Count == 1 ? parts[0] : ArrowSort.Sort(ArrowSort.Concat(parts), keys);
+                    yield return parts.Count == 1 ? Copy(parts[0]) : ArrowSort.Sort(ArrowSort.Concat(parts), keys);
                 }
                 foreach (var i in active.ToList())
                 {
@@ -110,6 +109,41 @@ internal static class SortedMerge
         }
     }
 
+    /// <summary>
+    /// A managed copy of a slice of an input batch: what is emitted never points into the inputs' native buffers,
+    /// so an input batch is freed the moment it is used up, even while emitted batches wait in a prefetch queue.
+    /// </summary>
+    private static RecordBatch Copy(RecordBatch slice)
+    {
+        var identity = new int[slice.Length];
+        for (var i = 0; i < identity.Length; i++) identity[i] = i;
+        return ArrowGather.Take(slice, identity);
+    }
+
+    /// <summary>
+    /// How many of the files a merge holds open at once at most: the largest number of key ranges (stats of the first
+    /// sort column, when integer-like) that overlap at one point; all of them when the ranges are unknown.
+    /// </summary>
+    public static int OverlapDepth(IReadOnlyCollection<AddFile> files, IReadOnlyList<SortKey> keys, Schema fileSchema, Schema? statsSchema)
+    {
+        if (keys.Count == 0) return 1;
+        if (statsSchema is null || !IsLongKey(fileSchema, keys)) return files.Count;
+        var ranges = files.Select(f => RangeOf(f, keys[0].Column, statsSchema)).ToList();
+        if (ranges.Any(r => r is null)) return files.Count;
+        var events = ranges.SelectMany(r => new[] { (At: r!.Value.Min, Delta: 1), (At: r.Value.Max, Delta: -1) })
+            .OrderBy(e => e.At).ThenByDescending(e => e.Delta).ToList();
+        int depth = 0, max = 0;
+        foreach (var e in events) max = Math.Max(max, depth += e.Delta);
+        return max;
+    }
+
+    /// <summary>A file's stats range of the first sort column when it is integer-like (what lazy opening and fan-in limits use), else null.</summary>
+    public static (long Min, long Max)? KeyRange(AddFile file, IReadOnlyList<SortKey> keys, Schema fileSchema, Schema statsSchema) =>
+        IsLongKey(fileSchema, keys) ? RangeOf(file, keys[0].Column, statsSchema) : null;
+
+    private static bool IsLongKey(Schema fileSchema, IReadOnlyList<SortKey> keys) =>
+        keys.Count > 0 && fileSchema.GetFieldByName(keys[0].Column) is { } field && IsLongKey(field.DataType);
+
     private static bool IsLongKey(IArrowType type) => type.TypeId switch
     {
         ArrowTypeId.Int8 or ArrowTypeId.Int16 or ArrowTypeId.Int32 or ArrowTypeId.Int64 or ArrowTypeId.UInt8 or ArrowTypeId.UInt16
@@ -122,16 +156,6 @@ internal static class SortedMerge
     /// <summary>The stats min and max of a column as longs (timestamps at millisecond precision: min floored, max widened), or null.</summary>
     private static (long Min, long Max)? RangeOf(AddFile file, string column, Schema statsSchema) =>
         DataFileStats.TryParse(file.Stats, statsSchema, out var stats) && stats.GetBounds(column) is { Min: long min, Max: long max, NullCount: 0 } ? (min, max) : null;
-
-    /// <summary>The largest number of key ranges that overlap at one point.</summary>
-    private static int OverlapDepth(IEnumerable<(long Min, long Max)> ranges)
-    {
-        var events = ranges.SelectMany(r => new[] { (At: r.Min, Delta: 1), (At: r.Max, Delta: -1) })
-            .OrderBy(e => e.At).ThenByDescending(e => e.Delta).ToList();
-        int depth = 0, max = 0;
-        foreach (var e in events) max = Math.Max(max, depth += e.Delta);
-        return max;
-    }
 
     /// <summary>One sorted input: its current batch, the position of the first row not yet emitted, and its key columns.</summary>
     private sealed class Input(IAsyncEnumerator<RecordBatch> source, IReadOnlyList<SortKey> sortKeys) : IAsyncDisposable
@@ -148,6 +172,8 @@ internal static class SortedMerge
 
         public async Task AdvanceAsync()
         {
+            // Decoded batches live in native memory the GC does not see: release each one as soon as it is used up.
+            Batch?.Dispose();
             Batch = null;
             while (await source.MoveNextAsync())
             {
@@ -182,7 +208,12 @@ internal static class SortedMerge
 
         public RecordBatch TakeRest() => Take(Remaining);
 
-        public ValueTask DisposeAsync() => source.DisposeAsync();
+        public ValueTask DisposeAsync()
+        {
+            Batch?.Dispose();
+            Batch = null;
+            return source.DisposeAsync();
+        }
     }
 }
 

@@ -62,12 +62,25 @@ internal static class TableCompaction
                     // Bins of about one target of output: small files compress better together, so the input bytes
                     // per bin follow the output/input ratio seen so far. A lone leftover file is not rewritten.
                     var ratio = 1.0;
+                    var ranges = item.Small.Select(f => SortedMerge.KeyRange(f, keys, fileSchema, snapshot.Schema)).ToList();
                     for (var next = 0; next < item.Small.Count;)
                     {
                         var bin = new List<AddFile>();
+                        var binRanges = new List<(long Min, long Max)?>();
+                        var binUnknown = false;
                         long binBytes = 0;
+                        var binDepth = 0;
                         while (next < item.Small.Count && (bin.Count == 0 || binBytes * ratio < target))
                         {
+                            // Files come by key-range start: the new file overlaps the bin's files that end at or after its start.
+                            var range = ranges[next];
+                            var depth = range is null || bin.Count > 0 && binUnknown
+                                ? bin.Count + 1
+                                : Math.Max(binDepth, 1 + binRanges.Count(r => r!.Value.Max >= range.Value.Min));
+                            if (bin.Count > 0 && depth > options.MaxMergeFanIn) break;
+                            binUnknown |= range is null;
+                            binDepth = depth;
+                            binRanges.Add(range);
                             bin.Add(item.Small[next++]);
                             binBytes += bin[^1].Size;
                         }

@@ -57,6 +57,8 @@ internal static class ZOrderRewrite
                     var all = ArrowSort.Concat(chunk);
                     await writer.WriteAsync(ArrowGather.Take(all, ZOrderIndices(all, columns)), ct);
                     groupRows += all.Length;
+                    // The decoded batches hold native memory the GC does not see: free them now.
+                    foreach (var b in chunk) b.Dispose();
                     chunk.Clear();
                     chunkBytes = 0;
                 }

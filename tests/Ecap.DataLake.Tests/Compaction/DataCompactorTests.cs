@@ -135,6 +135,32 @@ public class DataCompactorTests
     }
 
     [Fact]
+    public async Task Overlapping_files_are_merged_at_most_fan_in_at_a_time_and_growing_ones_are_not_limited()
+    {
+        using var dir = new TempDir();
+        var lake = new DataLakeStorage(dir.Path);
+        // overlapEvery 1: every append reuses ids 1..100, so all files overlap.
+        await WriteSmallTransactionAppendsAsync(lake, "overlap", appends: 20, rows: 100, days: 1, overlapEvery: 1);
+        await WriteSmallTransactionAppendsAsync(lake, "growing", appends: 20, rows: 100, days: 1, overlapEvery: int.MaxValue);
+        var compactor = new DataCompactor(lake);
+        var options = new CompactOptions { TargetFileSizeBytes = Target, MaxMergeFanIn = 8 };
+
+        var overlap = await compactor.CompactTableAsync("overlap", options);
+        Assert.Equal(20, overlap.FilesRemoved);
+        Assert.Equal(3, overlap.FilesAdded); // 8 + 8 + 4
+        var growing = await compactor.CompactTableAsync("growing", options);
+        Assert.Equal(1, growing.FilesAdded);
+
+        using var duck = new DuckDbReader();
+        foreach (var file in await LiveFilesAsync(lake, dir.Path, "overlap"))
+            Assert.Equal(0L, duck.Scalar($"""
+                SELECT count(*) FROM (SELECT transaction_id < lag(transaction_id) OVER (ORDER BY file_row_number) AS down
+                FROM read_parquet('{file.Replace("'", "''")}', file_row_number = true)) WHERE down
+                """));
+        Assert.Equal(2000L, (await FingerprintAsync(lake, dir.Path, "overlap")).Rows);
+    }
+
+    [Fact]
     public async Task Optimize_all_compacts_the_tables_that_need_it_and_one_broken_table_does_not_stop_the_others()
     {
         using var dir = new TempDir();
