@@ -37,9 +37,9 @@ internal sealed record FileGroup(string PartitionKey, IReadOnlyDictionary<string
             .ToList();
 
     /// <summary>
-    /// Packs the files below <paramref name="minFileSize"/> into bins of about <paramref name="target"/> input bytes,
-    /// in commit order (which for time-growing keys is key order, so bins merge without sorting). A bin of one file is
-    /// left out: rewriting it alone gains nothing.
+    /// For estimates: the files below <paramref name="minFileSize"/> packed into bins of about <paramref name="target"/>
+    /// input bytes (compaction itself sizes bins by the output it sees). A bin of one file is left out: rewriting it
+    /// alone gains nothing.
     /// </summary>
     public List<List<AddFile>> Bins(long minFileSize, long target)
     {

@@ -123,6 +123,7 @@ internal static class TableCompaction
 
         if (committer.Versions.Count > 0) await storage.NotifyCommitAsync(tableName, committer.Versions.Max(), ct);
         var done = pending.Where(r => r.Committed).ToList();
+        var attempted = pending.Count(r => r.Removed.Count > 0);
         var removed = done.Sum(r => r.Removed.Count);
         var added = done.Sum(r => r.Added.Count);
         var bytesRemoved = done.Sum(r => r.Removed.Sum(f => f.Size));
@@ -133,7 +134,7 @@ internal static class TableCompaction
             ReadVersion = snapshot.Version,
             CommitVersions = committer.Versions.Order().ToList(),
             PartitionGroupsCompacted = done.Count,
-            PartitionGroupsSkipped = pending.Count - done.Count,
+            PartitionGroupsSkipped = attempted - done.Count,
             FilesBefore = snapshot.Files.Count,
             FilesAfter = snapshot.Files.Count - removed + added,
             BytesBefore = snapshot.TotalSize,
@@ -205,7 +206,7 @@ internal sealed class RewriteCommitter(DeltaTable table, Snapshot read, CompactO
             var latest = await table.GetSnapshotAsync(ct);
             var live = latest.Files.Select(f => f.ObjectKey).ToHashSet(StringComparer.Ordinal);
             // A concurrent rewrite (another compaction, a delete) already replaced some input: this one loses.
-            var ready = rewrites.Where(r => r.Removed.All(f => live.Contains(f.ObjectKey))).ToList();
+            var ready = rewrites.Where(r => r.Removed.Count > 0 && r.Removed.All(f => live.Contains(f.ObjectKey))).ToList();
             if (ready.Count == 0) return;
             var tx = table.StartTransaction(latest, "OPTIMIZE");
             foreach (var r in ready)
