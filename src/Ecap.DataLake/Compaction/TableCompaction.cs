@@ -63,6 +63,9 @@ internal static class TableCompaction
                     // per bin follow the output/input ratio seen so far. A lone leftover file is not rewritten.
                     var ratio = 1.0;
                     var ranges = item.Small.Select(f => SortedMerge.KeyRange(f, keys, fileSchema, snapshot.Schema)).ToList();
+                    GroupFileWriter? writer = null;
+                    long? writerMax = null;
+                    long writerInput = 0;
                     for (var next = 0; next < item.Small.Count;)
                     {
                         var bin = new List<AddFile>();
@@ -85,8 +88,24 @@ internal static class TableCompaction
                             binBytes += bin[^1].Size;
                         }
                         if (bin.Count == 1) break;
-                        var writer = new GroupFileWriter(table.Store, item.Group, fileSchema, target);
-                        rewrite.Writers.Add(writer);
+                        // Bins whose key ranges follow each other share one writer, so files roll at the target across
+                        // bins and stay sorted; a bin that overlaps the previous one starts a new file.
+                        var binMin = binUnknown ? (long?)null : binRanges.Min(r => r!.Value.Min);
+                        if (writer is not null && !(writerMax is { } m && binMin is { } b && m <= b))
+                        {
+                            var adds = await writer.CompleteAsync(token);
+                            rewrite.Added.AddRange(adds);
+                            ratio = Math.Clamp((double)adds.Sum(a => a.Size) / writerInput, 0.05, 4);
+                            writer = null;
+                        }
+                        if (writer is null)
+                        {
+                            writer = new GroupFileWriter(table.Store, item.Group, fileSchema, target);
+                            rewrite.Writers.Add(writer);
+                            writerInput = 0;
+                        }
+                        writerInput += binBytes;
+                        writerMax = binUnknown ? null : binRanges.Max(r => r!.Value.Max);
                         long binRows = 0;
                         // The merge runs ahead of the encoder (decode and merge on one core, encode on another).
                         await foreach (var batch in SortedMerge.MergeAsync(table.Store, bin, fileSchema, keys, options.ReadBatchRows, token, snapshot.Schema).Ahead(4, token))
@@ -94,15 +113,13 @@ internal static class TableCompaction
                             await writer.WriteAsync(batch, token);
                             binRows += batch.Length;
                         }
-                        var adds = await writer.CompleteAsync(token);
                         CheckRowCount(bin, binRows, tableName);
                         rewrite.Removed.AddRange(bin);
-                        rewrite.Added.AddRange(adds);
-                        ratio = Math.Clamp((double)adds.Sum(a => a.Size) / binBytes, 0.05, 4);
                         Interlocked.Add(ref rows, binRows);
                         var done = Interlocked.Add(ref bytesDone, binBytes);
                         options.Progress?.Report(new CompactionProgress(tableName, Volatile.Read(ref groupsDone), work.Count, done, bytesTotal));
                     }
+                    if (writer is not null) rewrite.Added.AddRange(await writer.CompleteAsync(token));
                     if (options.CommitMode == CompactionCommitMode.PerPartition) await committer.CommitAsync([rewrite], token);
                     var groups = Interlocked.Increment(ref groupsDone);
                     options.Progress?.Report(new CompactionProgress(tableName, groups, work.Count, Interlocked.Read(ref bytesDone), bytesTotal));
