@@ -23,6 +23,7 @@ internal static class EcapCommand
         dataLake.Add(CatalogCommands.Build());
         dataLake.Add(QueryCommand.Build());
         dataLake.Add(MonitorCommand.Build());
+        dataLake.Add(CompactionCommands.Build());
         root.Add(dataLake);
         return root;
     }

@@ -50,6 +50,19 @@ internal static class EcapProcess
         return process;
     }
 
+    /// <summary>Starts `ecap` without waiting; its stdout is collected into the returned task (stderr discarded).</summary>
+    public static (Process Process, Task<string> Stdout) StartCapturing(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("ECAP_LAKE");
+        var process = Process.Start(psi)!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        return (process, process.StandardOutput.ReadToEndAsync());
+    }
+
     private static string FindDll()
     {
         // Same configuration as the tests (Debug/Release), from the Ecap.Cli project's output.

@@ -196,11 +196,17 @@ internal static class StorageCommands
     private static Command Restore()
     {
         var table = TableArgument();
-        var version = new Option<long>("--version") { Description = "The version to return the table to", Required = true };
-        var command = new Command("restore", "Return a table to an earlier version with a new commit (history is kept).\n\nExample:\n  ecap data-lake storage restore transactions --version 3") { table, version };
+        var version = new Option<long?>("--version") { Description = "The version to return the table to" };
+        var restorePoint = new Option<string?>("--restore-point") { Description = "A restore point's name (made by `compaction compact --backup`) to return the table to" };
+        var command = new Command("restore", "Return a table to an earlier version or a restore point with a new commit (history is kept).\n\nExamples:\n  ecap data-lake storage restore transactions --version 3\n  ecap data-lake storage restore transactions --restore-point before-compaction") { table, version, restorePoint };
         command.SetCliAction(async (ctx, ct) =>
         {
-            var result = await new DataLakeStorage(ctx.Lake, CatalogCommands.StorageOptions(ctx)).RestoreAsync(ctx.Get(table), ctx.Get(version), ct);
+            if ((ctx.Get(version) is null) == (ctx.Get(restorePoint) is null))
+                throw new ArgumentException("Give exactly one of --version V or --restore-point NAME.");
+            var lake = new DataLakeStorage(ctx.Lake, CatalogCommands.StorageOptions(ctx));
+            var result = ctx.Get(restorePoint) is { } name
+                ? await new Ecap.DataLake.Compaction.DataCompactor(lake).RestoreAsync(ctx.Get(table), name, ct)
+                : await lake.RestoreAsync(ctx.Get(table), ctx.Get(version)!.Value, ct);
             Render.Restore(ctx, result);
             return 0;
         });

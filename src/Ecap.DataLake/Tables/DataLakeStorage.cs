@@ -196,7 +196,7 @@ public sealed class DataLakeStorage
     }
 
     // The commit already happened: a failing hook (the catalog) is reported, never fails the write.
-    private async Task NotifyCommitAsync(string tableName, long version, CancellationToken ct)
+    internal async Task NotifyCommitAsync(string tableName, long version, CancellationToken ct)
     {
         if (Options.AfterCommit is not { } hook) return;
         try { await hook(tableName, version, ct); }
@@ -255,6 +255,18 @@ public sealed class DataLakeStorage
             if (!await table.ExistsAsync(ct)) continue;
             var snapshot = await table.GetSnapshotAsync(ct);
             result.Add(new TableSummary(name, snapshot.Version, TableInspector.RowCount(snapshot), snapshot.TotalSize, snapshot.Files.Count));
+        }
+        return result;
+    }
+
+    /// <summary>Names of the folders under the lake root that hold a Delta log, without reading any snapshot (a broken table is still listed).</summary>
+    internal async Task<IReadOnlyList<string>> ListTableNamesAsync(CancellationToken ct = default)
+    {
+        var result = new List<string>();
+        await foreach (var name in _lake.ListPrefixesAsync("", ct))
+        {
+            if (name.StartsWith('_') || name.StartsWith('.')) continue;
+            if (await new DeltaTable(_lake.Child(name)).ExistsAsync(ct)) result.Add(name);
         }
         return result;
     }
