@@ -20,6 +20,8 @@ internal static class EcapCommand
         dataLake.Add(DemoCommand.Build());
         dataLake.Add(CatalogCommands.Build());
         dataLake.Add(QueryCommand.Build());
+        dataLake.Add(AccessCommands.Build());
+        dataLake.Add(AccessCommands.Audit());
         root.Add(dataLake);
         return root;
     }

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Delta;
+using Ecap.DataLake.Security;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tables.Partitioning;
 using Ecap.DataLake.Tables.Reading;
@@ -30,9 +31,13 @@ public sealed class DataLakeStorage
     {
         _lake = lake;
         Options = options ?? new DataLakeStorageOptions();
+        Guard = Options.Guard ?? LakeGuard.ForLake(lake);
     }
 
     public DataLakeStorageOptions Options { get; }
+
+    /// <summary>Access control and audit of every operation on this lake (see <see cref="LakeGuard"/>).</summary>
+    public LakeGuard Guard { get; }
 
     public string Location => _lake.Location;
 
@@ -51,8 +56,20 @@ public sealed class DataLakeStorage
     /// Writes a stream of batches (any size: memory is bounded by <see cref="DataLakeStorageOptions.WriteBufferBytes"/>)
     /// into a table, creating it with the data type's strategy if needed, and commits once.
     /// </summary>
-    public async Task<WriteResult> WritePartitionedDataAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType dataType,
-        WriteMode mode = WriteMode.Append, WriteOptions? options = null, CancellationToken ct = default)
+    public Task<WriteResult> WritePartitionedDataAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType dataType,
+        WriteMode mode = WriteMode.Append, WriteOptions? options = null, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("write", TableNames.ValidateWritable(tableName), Privilege.Write, new Dictionary<string, string?>
+        {
+            ["mode"] = mode.Name(), ["data_type"] = dataType.ToName(), ["source"] = options?.SourceName,
+        }), async scope =>
+        {
+            var result = await WriteCoreAsync(data, tableName, dataType, mode, options, ct);
+            scope.Complete(result.RowsWritten, result.BytesWritten, result.Version);
+            return result;
+        }, ct);
+
+    private async Task<WriteResult> WriteCoreAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType dataType,
+        WriteMode mode, WriteOptions? options, CancellationToken ct)
     {
         options ??= new WriteOptions();
         var clock = Stopwatch.StartNew();
@@ -104,6 +121,8 @@ public sealed class DataLakeStorage
                 newMetadata = snapshot.Metadata with { SchemaString = DeltaSchema.ToSchemaString(tableSchema) };
         }
 
+        // Constraints (delta.constraints.*) of the table as it will be: every row must pass, or nothing is committed.
+        var constraints = Quality.TableConstraints.Of(newMetadata ?? snapshot!.Metadata);
         var writer = new PartitionedFileWriter(table.Store, partitioner, options, Options.WriteBufferBytes);
         var dedup = options.DeduplicateKeys is { Count: > 0 } keys ? new Deduplicator(keys, options.DeduplicateOrderBy, Options.WriteBufferBytes) : null;
         try
@@ -115,6 +134,7 @@ public sealed class DataLakeStorage
                 if (!ReferenceEquals(batch.Schema, first!.Schema))
                     SchemaAlignment.Resolve(tableSchema, batch.Schema, mergeSchema: false, strategy.PartitionColumns);
                 var aligned = SchemaAlignment.Conform(batch, tableSchema);
+                constraints.Enforce(aligned, tableName);
                 if (dedup != null) dedup.Collect(aligned);
                 else if (aligned.Length > 0) await writer.AddAsync(aligned, ct);
                 batch = await input.MoveNextAsync() ? Prepare(input.Current, partitioner, options) : null;
@@ -191,9 +211,29 @@ public sealed class DataLakeStorage
     // ------------------------------------------------------------------ reads
 
     /// <summary>Plans a read: resolves the snapshot, prunes files; the batches stream from the returned scan.</summary>
-    public async Task<TableScan> ReadPartitionedDataAsync(string tableName, ReadOptions? options = null, CancellationToken ct = default)
+    public Task<TableScan> ReadPartitionedDataAsync(string tableName, ReadOptions? options = null, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("read", tableName, Privilege.Read, new Dictionary<string, string?>
+        {
+            ["columns"] = options?.Columns is { } c ? string.Join(",", c) : null,
+            ["where"] = options?.Predicate?.ToString(),
+            ["version"] = options?.Version?.ToString(CultureInfo.InvariantCulture),
+            ["timestamp"] = options?.Timestamp?.ToString("O", CultureInfo.InvariantCulture),
+        }), async scope =>
+        {
+            var masked = scope.MaskedColumns(tableName);
+            options ??= new ReadOptions();
+            var filtered = (options.Predicate?.Columns().Select(c => c.Split('.')[0]) ?? []).Concat(options.PartitionFilters.Select(f => f.Column))
+                .Where(masked.Contains).Distinct().ToList();
+            if (filtered.Count > 0)
+                throw new AccessDeniedException($"access denied: {scope.Principal.Name} may not filter on excluded column(s) {string.Join(", ", filtered)} of table {tableName}.");
+            var scan = await PlanReadAsync(tableName, options, ct);
+            scan.Mask(masked);
+            scope.Complete(version: scan.Version);
+            return scan;
+        }, ct);
+
+    private async Task<TableScan> PlanReadAsync(string tableName, ReadOptions options, CancellationToken ct)
     {
-        options ??= new ReadOptions();
         var table = OpenTable(tableName);
         if (!await table.ExistsAsync(ct))
             throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
@@ -208,22 +248,33 @@ public sealed class DataLakeStorage
 
     // ------------------------------------------------------------------ inspection
 
-    public async Task<TableInfo> GetTableInfoAsync(string tableName, CancellationToken ct = default)
-    {
-        var table = OpenTable(tableName);
-        if (!await table.ExistsAsync(ct))
-            throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
-        var snapshot = await table.GetSnapshotAsync(ct);
-        return await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct);
-    }
+    public Task<TableInfo> GetTableInfoAsync(string tableName, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("info", tableName, Privilege.Read), async scope =>
+        {
+            var table = OpenTable(tableName);
+            if (!await table.ExistsAsync(ct))
+                throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
+            var snapshot = await table.GetSnapshotAsync(ct);
+            scope.Complete(rows: TableInspector.RowCount(snapshot), version: snapshot.Version);
+            return await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct);
+        }, ct);
 
     /// <summary>Every Delta table directly under the lake root (folders holding a _delta_log), with version, rows and size.</summary>
-    public async Task<IReadOnlyList<TableSummary>> ListTablesAsync(CancellationToken ct = default)
+    public Task<IReadOnlyList<TableSummary>> ListTablesAsync(CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("list-tables", null, null), async scope =>
+        {
+            var tables = await ListTablesCoreAsync(scope, ct);
+            scope.Complete(rows: tables.Count);
+            return tables;
+        }, ct);
+
+    private async Task<IReadOnlyList<TableSummary>> ListTablesCoreAsync(GuardScope scope, CancellationToken ct)
     {
         var result = new List<TableSummary>();
         await foreach (var name in _lake.ListPrefixesAsync("", ct))
         {
             if (name.StartsWith('_') || name.StartsWith('.')) continue; // _ecap, _catalog and hidden folders are not tables
+            if (!scope.CanRead(name)) continue; // with access control on, only the tables the caller may read
             var table = new DeltaTable(_lake.Child(name));
             if (!await table.ExistsAsync(ct)) continue;
             var snapshot = await table.GetSnapshotAsync(ct);
@@ -232,21 +283,32 @@ public sealed class DataLakeStorage
         return result;
     }
 
-    public async Task<IReadOnlyList<TableHistoryEntry>> GetHistoryAsync(string tableName, int? limit = null, CancellationToken ct = default)
-    {
-        var table = OpenTable(tableName);
-        if (!await table.ExistsAsync(ct))
-            throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
-        var history = await table.GetHistoryAsync(limit, ct);
-        return history.Select(h => new TableHistoryEntry(h.Version, h.Timestamp, h.Operation ?? "UNKNOWN",
-            h.OperationParameters, h.OperationMetrics)).ToList();
-    }
+    public Task<IReadOnlyList<TableHistoryEntry>> GetHistoryAsync(string tableName, int? limit = null, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("history", tableName, Privilege.Read), async scope =>
+        {
+            var table = OpenTable(tableName);
+            if (!await table.ExistsAsync(ct))
+                throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
+            var history = await table.GetHistoryAsync(limit, ct);
+            scope.Complete(rows: history.Count);
+            return (IReadOnlyList<TableHistoryEntry>)history.Select(h => new TableHistoryEntry(h.Version, h.Timestamp, h.Operation ?? "UNKNOWN",
+                h.OperationParameters, h.OperationMetrics)).ToList();
+        }, ct);
 
     /// <summary>
     /// Returns the table to an earlier version with a new commit: files live then but not now are added
     /// back, files live now but not then are removed. Fails clearly when vacuum already deleted a needed file.
     /// </summary>
-    public async Task<RestoreResult> RestoreAsync(string tableName, long version, CancellationToken ct = default)
+    public Task<RestoreResult> RestoreAsync(string tableName, long version, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("restore", TableNames.ValidateWritable(tableName), Privilege.Write,
+            new Dictionary<string, string?> { ["version"] = version.ToString(CultureInfo.InvariantCulture) }), async scope =>
+        {
+            var result = await RestoreCoreAsync(tableName, version, ct);
+            scope.Complete(version: result.NewVersion);
+            return result;
+        }, ct);
+
+    private async Task<RestoreResult> RestoreCoreAsync(string tableName, long version, CancellationToken ct)
     {
         var table = OpenTable(tableName);
         var current = await table.GetSnapshotAsync(ct);
@@ -287,6 +349,9 @@ public sealed record DataLakeStorageOptions
 
     /// <summary>Told when <see cref="AfterCommit"/> throws (default: a trace warning); the write still succeeds.</summary>
     public Action<string, Exception>? AfterCommitFailed { get; init; }
+
+    /// <summary>Access control and audit (null: <see cref="LakeGuard.ForLake"/>: grants in the lake's catalog, audit in _ecap/audit, identity from the environment).</summary>
+    public LakeGuard? Guard { get; init; }
 }
 
 public sealed record TableHistoryEntry(long Version, DateTimeOffset Timestamp, string Operation,

@@ -37,12 +37,23 @@ public sealed class TableScan
     public long Version => _snapshot.Version;
 
     /// <summary>The schema of the returned batches (the projected columns, in the requested order).</summary>
-    public Schema Schema { get; }
+    public Schema Schema { get; private set; }
 
     /// <summary>The files the read opens, after partition, bucket and stats pruning.</summary>
     public IReadOnlyList<AddFile> Files { get; }
 
     public ReadMetrics Metrics { get; }
+
+    /// <summary>Columns returned as nulls (excluded for the reader by its grants).</summary>
+    public IReadOnlySet<string> MaskedColumns { get; private set; } = new HashSet<string>();
+
+    /// <summary>Returns <paramref name="columns"/> as nulls (their fields become nullable).</summary>
+    internal void Mask(IReadOnlySet<string> columns)
+    {
+        MaskedColumns = columns;
+        if (columns.Count > 0)
+            Schema = new Schema(Schema.FieldsList.Select(f => columns.Contains(f.Name) ? new Field(f.Name, f.DataType, true, f.Metadata) : f), Schema.Metadata);
+    }
 
     internal static TableScan Plan(IObjectStore table, Snapshot snapshot, ReadOptions options)
     {
@@ -127,7 +138,7 @@ public sealed class TableScan
                     remaining -= rows.Length;
                     fileRows += rows.Length;
                     Metrics.RowsReturned += rows.Length;
-                    yield return rows;
+                    yield return MaskedColumns.Count == 0 ? rows : Mask(rows);
                     if (remaining == 0) break;
                 }
                 Metrics.RowGroupsTotal += (int)counters.RowGroupsTotal;
@@ -205,6 +216,9 @@ public sealed class TableScan
         }
         return new RecordBatch(target, columns, batch.Length);
     }
+
+    private RecordBatch Mask(RecordBatch batch) =>
+        new(Schema, batch.Schema.FieldsList.Select((f, i) => MaskedColumns.Contains(f.Name) ? ArrowGather.Nulls(f.DataType, batch.Length) : batch.Column(i)), batch.Length);
 
     private RecordBatch Project(RecordBatch batch)
     {
