@@ -38,6 +38,7 @@ internal static class CommandRunner
         Ecap.DataLake.Security.AccessDeniedException => (1, "ask a table or lake admin (`ecap data-lake access show --table T` lists them) for the grant."),
         Ecap.DataLake.Security.AuthenticationFailedException => (1, "check ECAP_TOKEN (a fresh token from your identity provider) and ECAP_OIDC_ISSUER / ECAP_OIDC_JWKS."),
         Ecap.DataLake.Security.AuditFailedException => (1, "the lake's _ecap/audit folder could not be written; fix it before continuing (the message says whether the operation completed)."),
+        Ecap.DataLake.Quality.ConstraintViolationException => (2, "fix the rows named above, or see the table's constraints with `ecap data-lake quality check TABLE`."),
         TableNotFoundException => (1, "list the lake's tables with `ecap data-lake storage list-tables --lake PATH`."),
         SchemaMismatchException => (2, "use --merge-schema to add new columns, or --mode overwrite with --overwrite-schema to replace the schema."),
         ConcurrentModificationException => (1, "another writer changed the table; run the command again."),

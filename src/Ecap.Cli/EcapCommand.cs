@@ -22,6 +22,7 @@ internal static class EcapCommand
         dataLake.Add(QueryCommand.Build());
         dataLake.Add(AccessCommands.Build());
         dataLake.Add(AccessCommands.Audit());
+        dataLake.Add(QualityCommands.Build());
         root.Add(dataLake);
         return root;
     }

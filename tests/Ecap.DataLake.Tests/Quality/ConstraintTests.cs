@@ -90,7 +90,7 @@ public sealed class ConstraintTests : IAsyncLifetime
         Assert.Equal(2_000, e.Results.Single().RowsFailed);
         Assert.Empty(TableConstraints.Of((await _lake.OpenTable("tx").GetSnapshotAsync()).Metadata).All);
         await Assert.ThrowsAsync<InvalidInputException>(() => _quality.AddConstraintAsync("tx", "bad", "no_such_column > 1"));
-        await Assert.ThrowsAsync<FormatException>(() => _quality.AddConstraintAsync("tx", "bad", "amount >>> 1"));
+        await Assert.ThrowsAsync<Ecap.DataLake.Expressions.PredicateSyntaxException>(() => _quality.AddConstraintAsync("tx", "bad", "amount >>> 1"));
     }
 
     [Fact]
