@@ -110,7 +110,7 @@ public sealed class DataLakeStorage
             var missing = strategy.PartitionColumns.Where(c => tableSchema.GetFieldIndex(c) < 0).ToList();
             if (missing.Count > 0)
                 throw new SchemaMismatchException($"Partition column(s) {string.Join(", ", missing)} are not in the input of '{tableName}'.");
-            newMetadata = Metadata.Create(tableSchema, strategy.PartitionColumns, strategy.ToTableProperties(), name: tableName);
+            newMetadata = Metadata.Create(tableSchema, strategy.PartitionColumns, TableProperties(strategy, options), name: tableName);
             if (snapshot != null) newMetadata = newMetadata with { Id = snapshot.Metadata.Id, CreatedTime = snapshot.Metadata.CreatedTime };
         }
         else
@@ -123,7 +123,9 @@ public sealed class DataLakeStorage
 
         // Constraints (delta.constraints.*) of the table as it will be: every row must pass, or nothing is committed.
         var constraints = Quality.TableConstraints.Of(newMetadata ?? snapshot!.Metadata);
-        var writer = new PartitionedFileWriter(table.Store, partitioner, options, Options.WriteBufferBytes);
+        var encryption = Parquet.Encryption.TableEncryption.Of(newMetadata ?? snapshot!.Metadata);
+        encryption?.EnsureKeys(Keys, tableName);
+        var writer = new PartitionedFileWriter(table.Store, partitioner, options, Options.WriteBufferBytes, encryption, encryption is null ? null : Keys);
         var dedup = options.DeduplicateKeys is { Count: > 0 } keys ? new Deduplicator(keys, options.DeduplicateOrderBy, Options.WriteBufferBytes) : null;
         try
         {
@@ -196,6 +198,19 @@ public sealed class DataLakeStorage
         catch (Exception e) when (e is not OperationCanceledException) { (Options.AfterCommitFailed ?? ((t, x) => System.Diagnostics.Trace.TraceWarning($"after-commit hook failed for '{t}': {x.Message}")))(tableName, e); }
     }
 
+    /// <summary>The key provider of encrypted tables (<see cref="DataLakeStorageOptions.KeyProvider"/>, else from the environment).</summary>
+    public Parquet.Encryption.IKeyProvider Keys => _keys ??= Options.KeyProvider ?? Parquet.Encryption.KeyProviders.FromEnvironment();
+
+    private Parquet.Encryption.IKeyProvider? _keys;
+
+    // A new table's properties: its layout, plus what the write declares (encryption, residency).
+    private static Dictionary<string, string> TableProperties(PartitionStrategy strategy, WriteOptions options)
+    {
+        var properties = new Dictionary<string, string>(strategy.ToTableProperties());
+        foreach (var (k, v) in options.Encryption?.ToTableProperties() ?? new Dictionary<string, string>()) properties[k] = v;
+        return properties;
+    }
+
     private static RecordBatch Prepare(RecordBatch batch, BatchPartitioner partitioner, WriteOptions options)
     {
         batch = Arrow.TimestampNormalizer.ToMicros(batch);
@@ -228,6 +243,11 @@ public sealed class DataLakeStorage
                 throw new AccessDeniedException($"access denied: {scope.Principal.Name} may not filter on excluded column(s) {string.Join(", ", filtered)} of table {tableName}.");
             var scan = await PlanReadAsync(tableName, options, ct);
             scan.Mask(masked);
+            if (Parquet.Encryption.TableEncryption.Of(scan.Snapshot.Metadata) is { } encryption)
+            {
+                encryption.EnsureKeys(Keys, tableName, scan.Schema.FieldsList.Select(f => f.Name));
+                scan.DecryptionKeys = Keys;
+            }
             scope.Complete(version: scan.Version);
             return scan;
         }, ct);
@@ -256,7 +276,9 @@ public sealed class DataLakeStorage
                 throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
             var snapshot = await table.GetSnapshotAsync(ct);
             scope.Complete(rows: TableInspector.RowCount(snapshot), version: snapshot.Version);
-            return await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct);
+            var encrypted = Parquet.Encryption.TableEncryption.Of(snapshot.Metadata);
+            encrypted?.EnsureKeys(Keys, tableName);
+            return await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct, encrypted is null ? null : Keys);
         }, ct);
 
     /// <summary>Every Delta table directly under the lake root (folders holding a _delta_log), with version, rows and size.</summary>
@@ -349,6 +371,9 @@ public sealed record DataLakeStorageOptions
 
     /// <summary>Told when <see cref="AfterCommit"/> throws (default: a trace warning); the write still succeeds.</summary>
     public Action<string, Exception>? AfterCommitFailed { get; init; }
+
+    /// <summary>Keys of encrypted tables (null: <see cref="Parquet.Encryption.KeyProviders.FromEnvironment"/>: ECAP_KEY_FILE or ECAP_KEY_&lt;ID&gt;).</summary>
+    public Parquet.Encryption.IKeyProvider? KeyProvider { get; init; }
 
     /// <summary>Access control and audit (null: <see cref="LakeGuard.ForLake"/>: grants in the lake's catalog, audit in _ecap/audit, identity from the environment).</summary>
     public LakeGuard? Guard { get; init; }

@@ -36,6 +36,8 @@ public sealed class TableScan
     /// <summary>The table version read.</summary>
     public long Version => _snapshot.Version;
 
+    internal Snapshot Snapshot => _snapshot;
+
     /// <summary>The schema of the returned batches (the projected columns, in the requested order).</summary>
     public Schema Schema { get; private set; }
 
@@ -46,6 +48,9 @@ public sealed class TableScan
 
     /// <summary>Columns returned as nulls (excluded for the reader by its grants).</summary>
     public IReadOnlySet<string> MaskedColumns { get; private set; } = new HashSet<string>();
+
+    /// <summary>Keys of an encrypted table's files (null: plaintext).</summary>
+    internal Parquet.Encryption.IKeyProvider? DecryptionKeys { get; set; }
 
     /// <summary>Returns <paramref name="columns"/> as nulls (their fields become nullable).</summary>
     internal void Mask(IReadOnlySet<string> columns)
@@ -99,6 +104,7 @@ public sealed class TableScan
         var remaining = _options.Limit ?? long.MaxValue;
         if (remaining <= 0 || Files.Count == 0) yield break;
         var plan = new FileReadPlan(_snapshot, _options, _outputColumns);
+        if (DecryptionKeys is not null) plan.FileOptions = plan.FileOptions with { DecryptionKeys = DecryptionKeys };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var inFlight = new Queue<(Channel<RecordBatch> Batches, ParquetReadCounters Counters, Task Reader)>();
         var next = 0;
@@ -187,7 +193,7 @@ public sealed class TableScan
         public Predicate? Predicate { get; }
         public Predicate? FilePredicate { get; }
         public Schema NeededSchema { get; }
-        public ParquetReadOptions FileOptions { get; }
+        public ParquetReadOptions FileOptions { get; set; }
     }
 
     private async IAsyncEnumerable<RecordBatch> ReadFileAsync(AddFile file, FileReadPlan plan, ParquetReadCounters counters,
