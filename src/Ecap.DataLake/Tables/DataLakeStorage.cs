@@ -123,6 +123,7 @@ public sealed class DataLakeStorage
 
         // Constraints (delta.constraints.*) of the table as it will be: every row must pass, or nothing is committed.
         var constraints = Quality.TableConstraints.Of(newMetadata ?? snapshot!.Metadata);
+        Residency.DataResidency.EnsureWritable(newMetadata ?? snapshot!.Metadata, tableName, Options.Region, _lake.Location);
         var encryption = Parquet.Encryption.TableEncryption.Of(newMetadata ?? snapshot!.Metadata);
         encryption?.EnsureKeys(Keys, tableName);
         var writer = new PartitionedFileWriter(table.Store, partitioner, options, Options.WriteBufferBytes, encryption, encryption is null ? null : Keys);
@@ -208,6 +209,7 @@ public sealed class DataLakeStorage
     {
         var properties = new Dictionary<string, string>(strategy.ToTableProperties());
         foreach (var (k, v) in options.Encryption?.ToTableProperties() ?? new Dictionary<string, string>()) properties[k] = v;
+        if (options.Region is { Length: > 0 } region) properties[Residency.DataResidency.RegionProperty] = region;
         return properties;
     }
 
@@ -339,6 +341,7 @@ public sealed class DataLakeStorage
         var then = target.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
         var toAdd = target.Files.Where(f => !now.Contains(f.Path)).ToList();
         var toRemove = current.Files.Where(f => !then.Contains(f.Path)).ToList();
+        Residency.DataResidency.EnsureWritable(target.Metadata, tableName, Options.Region, _lake.Location);
         foreach (var file in toAdd)
             if (await table.Store.HeadAsync(file.ObjectKey, ct) == null)
                 throw new DataLakeException($"Cannot restore '{tableName}' to version {version}: its data file '{file.ObjectKey}' was deleted (vacuumed).");
@@ -371,6 +374,9 @@ public sealed record DataLakeStorageOptions
 
     /// <summary>Told when <see cref="AfterCommit"/> throws (default: a trace warning); the write still succeeds.</summary>
     public Action<string, Exception>? AfterCommitFailed { get; init; }
+
+    /// <summary>The region the lake's storage is in, checked against tables' declared regions on writes (default: ECAP_LAKE_REGION).</summary>
+    public string? Region { get; init; } = Residency.DataResidency.LakeRegionFromEnvironment();
 
     /// <summary>Keys of encrypted tables (null: <see cref="Parquet.Encryption.KeyProviders.FromEnvironment"/>: ECAP_KEY_FILE or ECAP_KEY_&lt;ID&gt;).</summary>
     public Parquet.Encryption.IKeyProvider? KeyProvider { get; init; }
