@@ -64,6 +64,23 @@ public sealed class GovernedQueryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_encrypted_table_is_refused_with_a_clear_error_since_duckdb_cannot_decrypt()
+    {
+        var keyFile = _dir.Sub("keys.json");
+        Parquet.Encryption.LocalKeyFileProvider.Create(keyFile, "k1");
+        var storage = new DataLakeStorage(LakePath, new DataLakeStorageOptions
+        {
+            Guard = LakeGuard.ForLake(ObjectStoreFactory.Open(LakePath), new StaticIdentity("owner")),
+            KeyProvider = new Parquet.Encryption.LocalKeyFileProvider(keyFile),
+        });
+        await storage.WritePartitionedDataAsync(SampleDataGenerator.Generate(DataType.Transactions, 100, 1, 100, LakeQueryTests.Start, 2),
+            "secret_tx", DataType.Transactions, options: new WriteOptions { Encryption = new("k1", new Dictionary<string, string>()) });
+        await using var query = new LakeQuery(storage);
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => query.QueryAsync("SELECT count(*) FROM secret_tx"));
+        Assert.Contains("encrypted", e.Message);
+    }
+
+    [Fact]
     public async Task The_audit_trail_is_queryable_with_sql_by_lake_admins()
     {
         await using (var analyst = new LakeQuery(As("analyst")))

@@ -18,6 +18,7 @@ public sealed class AuditTrailTests : IDisposable
     {
         var lake = new GovernedLake(_dir.Sub("lake"));
         var alice = lake.As("alice");
+        var started = DateTimeOffset.UtcNow.AddSeconds(-1);
         var w1 = await alice.WritePartitionedDataAsync(Generate(DataType.Transactions, 1_000, days: 2), "tx", DataType.Transactions,
             options: new WriteOptions { SourceName = "postgres://etl:s3cret-pw@db.internal:5432/shop" });
         var scan = await alice.ReadPartitionedDataAsync("tx", new ReadOptions { Columns = ["amount"] });
@@ -62,6 +63,8 @@ public sealed class AuditTrailTests : IDisposable
         Assert.Single(await lake.AuditRecordsAsync(new AuditFilter(Principal: "bob")));
         Assert.Equal(8, (await lake.AuditRecordsAsync(new AuditFilter(Table: "tx"))).Count); // all but the failed info on "missing" and list-tables
         Assert.Empty(await lake.AuditRecordsAsync(new AuditFilter(Since: DateTimeOffset.UtcNow.AddMinutes(1))));
+        Assert.Equal(10, (await lake.AuditRecordsAsync(new AuditFilter(Since: started))).Count);
+        Assert.Equal(["ingest", "list-tables"], (await lake.AuditRecordsAsync(new AuditFilter(Since: records[8].Time))).Select(r => r.Operation));
     }
 
     [Fact]
