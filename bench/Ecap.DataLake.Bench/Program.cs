@@ -15,6 +15,7 @@ using Ecap.DataLake.Tables.SampleData;
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- csv [rows] [runs]   (CSV -> table ingestion, see CsvBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- postgres [rows] [runs]  (PostgreSQL -> table, see PostgresBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- query [rows] [runs]   (SQL: lake views vs DuckDB over the files)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- governance [rows] [runs]  (access/audit, encryption, constraints overheads)
 if (args.Length > 0 && args[0] == "csv")
 {
     await CsvBench.RunAsync(args.Skip(1).ToArray());
@@ -23,6 +24,11 @@ if (args.Length > 0 && args[0] == "csv")
 if (args.Length > 0 && args[0] == "postgres")
 {
     await PostgresBench.RunAsync(args.Skip(1).ToArray());
+    return;
+}
+if (args.Length > 0 && args[0] == "governance")
+{
+    await GovernanceBench.RunAsync(args[1..]);
     return;
 }
 if (args.Length > 0 && args[0] == "query")

@@ -29,9 +29,13 @@ public sealed class AuditLog
 
     public AuditLog(IObjectStore lake)
     {
-        // Many small appends race here; give them room to retry.
-        Table = new DeltaTable(lake.Child("_ecap").Child("audit"), new DeltaTableOptions { MaxCommitAttempts = 500 });
+        // Many small appends race here; give them room to retry. A checkpoint holds every file of the table, so
+        // write one every 50 commits rather than 10 (cold readers replay at most 50 tiny commits).
+        Table = new DeltaTable(lake.Child("_ecap").Child("audit"), new DeltaTableOptions { MaxCommitAttempts = 500, CheckpointInterval = 50 });
     }
+
+    // Once the table is known to exist, appends refresh the cached snapshot incrementally instead of listing the log.
+    private bool _exists;
 
     public DeltaTable Table { get; }
 
@@ -73,7 +77,7 @@ public sealed class AuditLog
         {
             for (var attempt = 1; ; attempt++)
             {
-                var snapshot = await Table.ExistsAsync(ct) ? await Table.GetSnapshotAsync(ct) : null;
+                var snapshot = _exists || await Table.ExistsAsync(ct) ? await Table.GetSnapshotAsync(ct) : null;
                 var tx = Table.StartTransaction(snapshot, "WRITE");
                 if (snapshot is null)
                 {
@@ -86,6 +90,7 @@ public sealed class AuditLog
                 try
                 {
                     await tx.CommitAsync(ct);
+                    _exists = true;
                     return;
                 }
                 catch (TableAlreadyExistsException) when (attempt < MaxCreateAttempts)
