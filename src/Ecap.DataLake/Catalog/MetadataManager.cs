@@ -146,7 +146,8 @@ public sealed class MetadataManager
     }
 
     public Task<IReadOnlyList<CatalogEntry>> ListTablesAsync(string? database = null, TableStatus? status = null, CancellationToken ct = default) =>
-        Guarded("catalog-list", null, null, _ => ListTablesCoreAsync(database, status, ct), null, ct);
+        Guarded("catalog-list", null, null, async scope =>
+            (IReadOnlyList<CatalogEntry>)(await ListTablesCoreAsync(database, status, ct)).Where(e => scope.CanRead(e.Name)).ToList(), null, ct);
 
     private async Task<IReadOnlyList<CatalogEntry>> ListTablesCoreAsync(string? database, TableStatus? status, CancellationToken ct)
     {
@@ -441,7 +442,9 @@ public sealed class MetadataManager
     /// table_name, description, tags, columns, owner), best first: exact name, name prefix, name substring, other fields.
     /// </summary>
     public Task<IReadOnlyList<SearchResult>> SearchTablesAsync(string term, IEnumerable<string>? fields = null, CancellationToken ct = default) =>
-        Guarded("catalog-search", null, null, _ => SearchTablesCoreAsync(term, fields, ct), new Dictionary<string, string?> { ["term"] = term }, ct);
+        Guarded("catalog-search", null, null, async scope =>
+            (IReadOnlyList<SearchResult>)(await SearchTablesCoreAsync(term, fields, ct)).Where(r => scope.CanRead(r.Entry.Name)).ToList(),
+            new Dictionary<string, string?> { ["term"] = term }, ct);
 
     private async Task<IReadOnlyList<SearchResult>> SearchTablesCoreAsync(string term, IEnumerable<string>? fields, CancellationToken ct)
     {

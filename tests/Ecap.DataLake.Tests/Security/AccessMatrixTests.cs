@@ -152,6 +152,16 @@ public sealed class AccessMatrixTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Catalog_listings_show_only_readable_tables_once_access_is_on()
+    {
+        await _lake.CatalogAs("owner").RegisterTableAsync("other", _dir.Sub("lake/other"));
+        Assert.Equal(["other", "tx"], (await _lake.CatalogAs("owner").ListTablesAsync()).Select(e => e.Name).Order());
+        Assert.Equal(["tx"], (await _lake.CatalogAs("reader").ListTablesAsync()).Select(e => e.Name));
+        Assert.Empty(await _lake.CatalogAs("outsider").SearchTablesAsync("tx"));
+        Assert.Single(await _lake.CatalogAs("analyst", "analysts").SearchTablesAsync("tx"));
+    }
+
+    [Fact]
     public async Task Grants_live_in_the_catalog_and_do_not_show_as_catalog_tables()
     {
         var catalog = _lake.CatalogAs("owner");
