@@ -51,3 +51,71 @@ public sealed class AccessCommandTests : IDisposable
         Assert.Single(byTable.Json().EnumerateArray());
     }
 }
+
+/// <summary>Identity from the environment of real processes: a JWT bearer token, and audit records of concurrent processes.</summary>
+public sealed class IdentityProcessTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly System.Security.Cryptography.RSA _key = System.Security.Cryptography.RSA.Create(2048);
+
+    public void Dispose()
+    {
+        _key.Dispose();
+        _dir.Dispose();
+    }
+
+    private string Token(DateTime expires)
+    {
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        return handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = "https://idp.example.test",
+            Claims = new Dictionary<string, object> { ["preferred_username"] = "dana@example.test", ["groups"] = new[] { "finance" } },
+            IssuedAt = expires.AddHours(-2),
+            NotBefore = expires.AddHours(-2),
+            Expires = expires,
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.RsaSecurityKey(_key) { KeyId = "k" }, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.RsaSha256),
+        });
+    }
+
+    private Dictionary<string, string> TokenEnvironment(string token)
+    {
+        var p = _key.ExportParameters(false);
+        var jwks = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            keys = new[] { new { kty = "RSA", kid = "k", use = "sig", n = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.Modulus), e = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.Exponent) } },
+        });
+        var file = _dir.Sub("jwks.json");
+        File.WriteAllText(file, jwks);
+        return new Dictionary<string, string> { ["ECAP_TOKEN"] = token, ["ECAP_OIDC_ISSUER"] = "https://idp.example.test", ["ECAP_OIDC_JWKS"] = file };
+    }
+
+    [Fact]
+    public void A_bearer_token_names_the_caller_and_an_expired_one_is_refused()
+    {
+        var ok = EcapProcess.RunWithEnvironment(TokenEnvironment(Token(DateTime.UtcNow.AddHours(1))), "--output", "json", "data-lake", "access", "whoami");
+        Assert.True(ok.ExitCode == 0, ok.Stderr);
+        Assert.Equal("dana@example.test", ok.Json().GetProperty("principal").GetString());
+        Assert.Equal("finance", ok.Json().GetProperty("groups")[0].GetString());
+
+        var expired = EcapProcess.RunWithEnvironment(TokenEnvironment(Token(DateTime.UtcNow.AddHours(-1))),
+            "--lake", _dir.Sub("lake"), "data-lake", "storage", "list-tables");
+        Assert.Equal(1, expired.ExitCode);
+        Assert.Contains("expired", expired.Stderr);
+    }
+
+    [Fact]
+    public async Task Concurrent_processes_each_leave_their_audit_record()
+    {
+        var lake = _dir.Sub("lake");
+        var runs = Enumerable.Range(0, 4).Select(i => Task.Run(() => EcapProcess.RunWithEnvironment(
+            new Dictionary<string, string> { ["ECAP_PRINCIPAL"] = $"p{i}" }, "--lake", lake, "data-lake", "storage", "list-tables"))).ToList();
+        foreach (var r in await Task.WhenAll(runs)) Assert.True(r.ExitCode == 0, r.Stderr);
+        var audit = EcapProcess.RunWithEnvironment(new Dictionary<string, string> { ["ECAP_PRINCIPAL"] = "reader" }, "--lake", lake, "--output", "json", "data-lake", "audit");
+        Assert.True(audit.ExitCode == 0, audit.Stderr);
+        var principals = audit.Json().EnumerateArray().Where(r => r.GetProperty("operation").GetString() == "list-tables")
+            .Select(r => r.GetProperty("principal").GetString()).Order().ToList();
+        Assert.Equal(["p0", "p1", "p2", "p3"], principals);
+    }
+}
