@@ -65,6 +65,8 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         ["grant-on-table"] = ["owner", "tadmin"],
         ["grant-on-lake"] = ["owner"],
         ["create-table"] = ["owner"],
+        ["quality-add-constraint"] = ["owner", "tadmin"],
+        ["quality-check"] = ["owner", "reader", "writer", "tadmin", "analyst"],
     };
 
     [Theory]
@@ -96,6 +98,8 @@ public sealed class AccessMatrixTests : IAsyncLifetime
             "grant-on-table" => () => _lake.AccessAs(principal, GroupsOf(principal)).GrantAsync("someone", Privilege.Read, "tx"),
             "grant-on-lake" => () => _lake.AccessAs(principal, GroupsOf(principal)).GrantAsync("someone", Privilege.Read, null),
             "create-table" => () => storage.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1), "brand_new", DataType.Transactions),
+            "quality-add-constraint" => () => new Ecap.DataLake.Quality.DataQuality(storage).AddConstraintAsync("tx", "positive", "amount >= 0"),
+            "quality-check" => () => new Ecap.DataLake.Quality.DataQuality(storage).CheckAsync("tx"),
             _ => throw new ArgumentException(operation),
         };
 
