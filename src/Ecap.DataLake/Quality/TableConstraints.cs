@@ -42,6 +42,14 @@ public sealed class TableConstraints
         .OrderBy(kv => kv.Key, StringComparer.Ordinal)
         .Select(kv => new TableConstraint(kv.Key[Prefix.Length..], kv.Value)).ToList());
 
+    /// <summary>Throws <see cref="SchemaMismatchException"/> when a constraint names a column <paramref name="schema"/> lacks (e.g. after a schema overwrite).</summary>
+    public void EnsureColumns(Schema schema, string table)
+    {
+        foreach (var c in All)
+            foreach (var column in c.Predicate.Columns().Select(n => n.Split('.')[0]).Where(n => schema.GetFieldIndex(n) < 0))
+                throw new SchemaMismatchException($"Table '{table}' has constraint {c.Name} ({c.Expression}) on column '{column}', which the new schema lacks; drop the constraint first.");
+    }
+
     /// <summary>Per constraint, the truth vector of a batch (0 false, 1 null, 2 true).</summary>
     public IReadOnlyList<byte[]> Evaluate(RecordBatch batch) => All.Select(c => RowFilter.Evaluate(batch, c.Predicate)).ToList();
 

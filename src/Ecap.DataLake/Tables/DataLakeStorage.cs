@@ -111,7 +111,12 @@ public sealed class DataLakeStorage
             if (missing.Count > 0)
                 throw new SchemaMismatchException($"Partition column(s) {string.Join(", ", missing)} are not in the input of '{tableName}'.");
             newMetadata = Metadata.Create(tableSchema, strategy.PartitionColumns, TableProperties(strategy, options), name: tableName);
-            if (snapshot != null) newMetadata = newMetadata with { Id = snapshot.Metadata.Id, CreatedTime = snapshot.Metadata.CreatedTime };
+            if (snapshot != null)
+                newMetadata = newMetadata with
+                {
+                    Id = snapshot.Metadata.Id, CreatedTime = snapshot.Metadata.CreatedTime,
+                    Configuration = WithGovernance(newMetadata.Configuration, snapshot.Metadata), // an overwrite never sheds constraints, encryption or residency
+                };
         }
         else
         {
@@ -123,6 +128,7 @@ public sealed class DataLakeStorage
 
         // Constraints (delta.constraints.*) of the table as it will be: every row must pass, or nothing is committed.
         var constraints = Quality.TableConstraints.Of(newMetadata ?? snapshot!.Metadata);
+        constraints.EnsureColumns(tableSchema, tableName);
         Residency.DataResidency.EnsureWritable(newMetadata ?? snapshot!.Metadata, tableName, Options.Region, _lake.Location);
         var encryption = Parquet.Encryption.TableEncryption.Of(newMetadata ?? snapshot!.Metadata);
         encryption?.EnsureKeys(Keys, tableName);
@@ -211,6 +217,18 @@ public sealed class DataLakeStorage
         foreach (var (k, v) in options.Encryption?.ToTableProperties() ?? new Dictionary<string, string>()) properties[k] = v;
         if (options.Region is { Length: > 0 } region) properties[Residency.DataResidency.RegionProperty] = region;
         return properties;
+    }
+
+    /// <summary>Table properties governance owns: constraints, encryption, residency.</summary>
+    private static readonly string[] GovernancePrefixes = [Quality.TableConstraints.Prefix, "ecap.encryption.", "ecap.residency."];
+
+    /// <summary><paramref name="configuration"/> with the governance properties of <paramref name="current"/> (replacing its own).</summary>
+    private static Dictionary<string, string> WithGovernance(IReadOnlyDictionary<string, string> configuration, Metadata current)
+    {
+        static bool Governed(string key) => GovernancePrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal));
+        var result = configuration.Where(kv => !Governed(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        foreach (var (k, v) in current.Configuration.Where(kv => Governed(kv.Key))) result[k] = v;
+        return result;
     }
 
     private static RecordBatch Prepare(RecordBatch batch, BatchPartitioner partitioner, WriteOptions options)
@@ -341,13 +359,17 @@ public sealed class DataLakeStorage
         var then = target.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
         var toAdd = target.Files.Where(f => !now.Contains(f.Path)).ToList();
         var toRemove = current.Files.Where(f => !then.Contains(f.Path)).ToList();
-        Residency.DataResidency.EnsureWritable(target.Metadata, tableName, Options.Region, _lake.Location);
+        // The old version's schema and layout come back; the table's current constraints, encryption and residency stay
+        // (a writer must not shed them by restoring; restored rows are not re-checked).
+        var restored = target.Metadata with { Configuration = WithGovernance(target.Metadata.Configuration, current.Metadata) };
+        Residency.DataResidency.EnsureWritable(restored, tableName, Options.Region, _lake.Location);
         foreach (var file in toAdd)
             if (await table.Store.HeadAsync(file.ObjectKey, ct) == null)
                 throw new DataLakeException($"Cannot restore '{tableName}' to version {version}: its data file '{file.ObjectKey}' was deleted (vacuumed).");
 
         var tx = table.StartTransaction(current, "RESTORE");
-        if (target.Metadata != current.Metadata) tx.SetMetadata(target.Metadata);
+        if (!restored.Configuration.OrderBy(kv => kv.Key).SequenceEqual(current.Metadata.Configuration.OrderBy(kv => kv.Key)) || target.Metadata != current.Metadata)
+            tx.SetMetadata(restored);
         foreach (var f in toRemove) tx.Remove(RemoveFile.For(f));
         foreach (var f in toAdd) tx.Add(f with { DataChange = true, ModificationTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
         tx.ReadWholeTable = true;

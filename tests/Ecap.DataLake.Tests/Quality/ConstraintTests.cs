@@ -125,6 +125,25 @@ public sealed class ConstraintTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Overwriting_the_schema_or_restoring_an_older_version_keeps_the_constraints()
+    {
+        await _quality.AddConstraintAsync("tx", "amount_non_negative", "amount >= 0");
+        // Restore to version 0 (before the constraint): the constraint stays, and is still enforced.
+        await _lake.RestoreAsync("tx", 0);
+        var afterRestore = await _lake.OpenTable("tx").GetSnapshotAsync();
+        Assert.Equal("amount >= 0", afterRestore.Metadata.Configuration["delta.constraints.amount_non_negative"]);
+        await Assert.ThrowsAsync<ConstraintViolationException>(() =>
+            _lake.WritePartitionedDataAsync(WithNegativeAmounts(100, 10), "tx", DataType.Transactions));
+
+        // An overwrite that replaces the schema cannot shed it either.
+        await Assert.ThrowsAsync<ConstraintViolationException>(() => _lake.WritePartitionedDataAsync(WithNegativeAmounts(100, 10), "tx",
+            DataType.Transactions, WriteMode.Overwrite, new WriteOptions { OverwriteSchema = true }));
+        await _lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 100, seed: 6, days: 1), "tx",
+            DataType.Transactions, WriteMode.Overwrite, new WriteOptions { OverwriteSchema = true });
+        Assert.Single(TableConstraints.Of((await _lake.OpenTable("tx").GetSnapshotAsync()).Metadata).All);
+    }
+
+    [Fact]
     public async Task Ingestion_routes_violating_rows_to_dead_letters_and_commits_the_rest()
     {
         await _quality.AddConstraintAsync("tx", "amount_non_negative", "amount >= 0");
