@@ -117,7 +117,22 @@ public sealed class MetadataManager
     }
 
     public Task<CatalogEntry> GetTableAsync(string name, CancellationToken ct = default) =>
-        Guarded("catalog-show", name, Privilege.Read, async _ => await FindAsync(name, ct) ?? throw NotRegistered(name), null, ct);
+        Guarded("catalog-show", name, Privilege.Read, async scope => WithoutMaskedValues(await FindAsync(name, ct) ?? throw NotRegistered(name), scope), null, ct);
+
+    // Statistics must not reveal what reads hide: values (min, max, top values) of columns excluded for the caller go.
+    private static CatalogEntry WithoutMaskedValues(CatalogEntry entry, GuardScope scope)
+    {
+        if (entry.Statistics is not { } stats || scope.IsNested) return entry;
+        var masked = scope.MaskedColumns(entry.Name);
+        if (masked.Count == 0) return entry;
+        return entry with
+        {
+            Statistics = stats with
+            {
+                Columns = stats.Columns.Select(c => masked.Contains(c.Name) ? c with { Min = null, Max = null, TopValues = null, MinMaxSource = null } : c).ToList(),
+            },
+        };
+    }
 
     public Task<CatalogEntry> SetTableStatusAsync(string name, TableStatus status, CancellationToken ct = default) =>
         Guarded("catalog-set-status", name, Privilege.Admin, _ => SetTableStatusCoreAsync(name, status, ct), new Dictionary<string, string?> { ["status"] = status.Name() }, ct);

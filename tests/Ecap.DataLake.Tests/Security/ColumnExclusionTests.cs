@@ -42,6 +42,20 @@ public sealed class ColumnExclusionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Catalog_statistics_do_not_reveal_excluded_columns()
+    {
+        var ownerCatalog = _lake.CatalogAs("owner");
+        await ownerCatalog.RegisterTableAsync("tx", _dir.Sub("lake/tx"));
+        await ownerCatalog.UpdateTableStatisticsAsync("tx", computeColumnStats: true, sampleSize: 1_000);
+        var full = (await ownerCatalog.GetTableAsync("tx")).Statistics!.Columns.Single(c => c.Name == "amount");
+        Assert.NotNull(full.Max);
+        var seen = (await _lake.CatalogAs("masked").GetTableAsync("tx")).Statistics!.Columns;
+        Assert.Null(seen.Single(c => c.Name == "amount").Max);
+        Assert.Null(seen.Single(c => c.Name == "amount").Min);
+        Assert.NotNull(seen.Single(c => c.Name == "transaction_id").Max);
+    }
+
+    [Fact]
     public async Task Filtering_on_an_excluded_column_is_refused()
     {
         var e = await Assert.ThrowsAsync<AccessDeniedException>(() =>
