@@ -49,6 +49,10 @@ public sealed class AccessCommandTests : IDisposable
             records);
         var byTable = As("alice", "--output", "json", "data-lake", "audit", "--principal", "carol");
         Assert.Single(byTable.Json().EnumerateArray());
+        // --limit keeps the newest records, oldest first.
+        var newest = As("alice", "--output", "json", "data-lake", "audit", "--limit", "2").Json().EnumerateArray()
+            .Select(r => r.GetProperty("operation").GetString()).ToList();
+        Assert.Equal(["audit-read", "audit-read"], newest);
     }
 }
 

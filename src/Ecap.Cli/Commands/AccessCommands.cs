@@ -113,7 +113,7 @@ internal static class AccessCommands
         var table = new Option<string?>("--table") { Description = "Only operations on this table" };
         var principal = new Option<string?>("--principal") { Description = "Only operations by this principal" };
         var since = new Option<string?>("--since") { Description = "Only operations at or after this time (ISO 8601, e.g. 2026-12-01T00:00:00Z)" };
-        var limit = new Option<int?>("--limit") { Description = "Only the newest N records" };
+        var limit = new Option<int>("--limit") { Description = "The newest N records (0: all of them, held in memory to sort)", DefaultValueFactory = _ => 1000 };
         var command = new Command("audit", "Show the audit trail (every operation, allowed or denied). Lake admins only once access control is on; also queryable as SQL table _ecap_audit.\n\nExample:\n  ecap data-lake audit --table transactions --since 2026-12-01T00:00:00Z")
         {
             table, principal, since, limit,
@@ -123,20 +123,29 @@ internal static class AccessCommands
             var filter = new AuditFilter(ctx.Get(table), ctx.Get(principal),
                 ctx.Get(since) is { } s ? DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null);
             var guard = Guard(ctx);
-            var records = await guard.RunAsync(new GuardedOperation("audit-read", filter.Table, Privilege.Admin, new Dictionary<string, string?>
+            var records = await ctx.Status.Status().StartAsync("reading the audit trail", _ => guard.RunAsync(new GuardedOperation("audit-read", filter.Table, Privilege.Admin, new Dictionary<string, string?>
             {
                 ["table"] = filter.Table, ["principal"] = filter.Principal, ["since"] = ctx.Get(since),
             }), async scope =>
             {
                 // Audit reading is lake-wide: --table narrows what is shown, not who may see it.
                 scope.Require(Privilege.Admin, null);
-                var list = new List<AuditRecord>();
-                await foreach (var r in guard.Audit!.ReadAsync(filter, ct)) list.Add(r);
-                list.Sort((a, b) => a.Time.CompareTo(b.Time));
-                if (ctx.Get(limit) is { } n && list.Count > n) list = list.GetRange(list.Count - n, n);
+                // The newest N in a min-heap by time: memory stays bounded by --limit however large the trail is.
+                var n = ctx.Get(limit);
+                var newest = new PriorityQueue<AuditRecord, DateTimeOffset>();
+                await foreach (var r in guard.Audit!.ReadAsync(filter, ct))
+                {
+                    if (n > 0 && newest.Count == n)
+                    {
+                        if (r.Time <= newest.Peek().Time) continue;
+                        newest.Dequeue();
+                    }
+                    newest.Enqueue(r, r.Time);
+                }
+                var list = newest.UnorderedItems.Select(x => x.Element).OrderBy(r => r.Time).ToList();
                 scope.Complete(rows: list.Count);
                 return list;
-            }, ct);
+            }, ct));
             RenderAudit(ctx, records);
             return 0;
         });
