@@ -23,7 +23,8 @@ public static partial class TableNames
     public static string ValidateWritable(string name)
     {
         Validate(name);
-        if (Reserved.Any(r => name.Equals(r, StringComparison.OrdinalIgnoreCase) || name.StartsWith(r + ".", StringComparison.OrdinalIgnoreCase)))
+        // Prefix match: also keeps names like _ecap_audit (the audit table's SQL name) free.
+        if (Reserved.Any(r => name.StartsWith(r, StringComparison.OrdinalIgnoreCase)))
             throw new InvalidPathException($"Table name '{name}' is reserved for the lake's own data ({string.Join(", ", Reserved)}); choose another name.");
         return name;
     }

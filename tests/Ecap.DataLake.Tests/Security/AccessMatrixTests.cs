@@ -179,7 +179,7 @@ public sealed class AccessMatrixTests : IAsyncLifetime
     public async Task Writes_cannot_target_the_lakes_own_folders()
     {
         var owner = _lake.As("owner");
-        foreach (var name in new[] { "_ecap", "_catalog", "_delta_log" })
+        foreach (var name in new[] { "_ecap", "_catalog", "_delta_log", "_ecap_audit", "_ECAP.x" })
             await Assert.ThrowsAsync<InvalidPathException>(() =>
                 owner.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1), name, DataType.Transactions));
         // The audit table is append-only in its own protocol too: a data-changing remove is refused by the commit.
