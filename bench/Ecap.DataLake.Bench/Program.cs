@@ -18,6 +18,7 @@ using Ecap.DataLake.Tables.SampleData;
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- query [rows] [runs]   (SQL: lake views vs DuckDB over the files)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- snapshot-cache [commits] [runs]  (snapshot cache on vs off)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- compaction [files] [rows-per-file] [runs] [overlap]  (see CompactionBench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- governance [rows] [runs]  (access/audit, encryption, constraints overheads)
 if (args.Length > 0 && args[0] == "csv")
 {
     await CsvBench.RunAsync(args.Skip(1).ToArray());
@@ -36,6 +37,11 @@ if (args.Length > 0 && args[0] == "snapshot-cache")
 if (args.Length > 0 && args[0] == "compaction")
 {
     await CompactionBench.RunAsync(args[1..]);
+    return;
+}
+if (args.Length > 0 && args[0] == "governance")
+{
+    await GovernanceBench.RunAsync(args[1..]);
     return;
 }
 if (args.Length > 0 && args[0] == "query")

@@ -24,6 +24,9 @@ internal static class EcapCommand
         dataLake.Add(QueryCommand.Build());
         dataLake.Add(MonitorCommand.Build());
         dataLake.Add(CompactionCommands.Build());
+        dataLake.Add(AccessCommands.Build());
+        dataLake.Add(AccessCommands.Audit());
+        dataLake.Add(QualityCommands.Build());
         root.Add(dataLake);
         return root;
     }

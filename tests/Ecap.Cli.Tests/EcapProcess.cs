@@ -15,7 +15,7 @@ internal static class EcapProcess
 
     public static Result Run(params string[] args) => RunWithEnvironment(new Dictionary<string, string>(), args);
 
-    /// <summary>Runs `ecap` with extra environment variables (e.g. ECAP_CATALOG).</summary>
+    /// <summary>Runs `ecap` with extra environment variables (e.g. ECAP_CATALOG, ECAP_PRINCIPAL for the caller's identity).</summary>
     public static Result RunWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

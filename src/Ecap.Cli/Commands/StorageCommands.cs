@@ -41,9 +41,13 @@ internal static class StorageCommands
         var dedup = new Option<string?>("--dedup-keys") { Description = "Drop duplicate keys within the input (comma-separated key columns), keeping the last" };
         var dedupOrder = new Option<string?>("--dedup-order-by") { Description = "Column deciding which duplicate is last (default: input order)" };
         var skipExisting = new Option<bool>("--skip-existing-keys") { Description = "With --dedup-keys and append: also drop rows whose key is already in the partitions the input touches" };
+        var region = new Option<string?>("--region") { Description = "A new table's data must stay in this region (comma-separated list allowed; checked against ECAP_LAKE_REGION)" };
+        var footerKey = new Option<string?>("--encrypt-footer-key") { Description = "Create the table encrypted: the key id of the Parquet footer key (keys from ECAP_KEY_FILE or ECAP_KEY_<ID>)" };
+        var columnKeys = new Option<string[]>("--encrypt-column") { Description = "COLUMN:KEYID, repeatable: encrypt only these columns, each with its key (default: all columns with the footer key)" };
+        var noStats = new Option<bool>("--no-encrypted-column-stats") { Description = "Keep min/max of encrypted columns out of the Delta log" };
         var command = new Command("write", "Write a file's rows into a table with its data type's partition strategy.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append")
         {
-            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder, skipExisting,
+            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -64,6 +68,8 @@ internal static class StorageCommands
                     SkipExistingKeys = ctx.Get(skipExisting),
                     SourceName = sourcePath,
                     Progress = progress,
+                    Region = ctx.Get(region),
+                    Encryption = EncryptionOption(ctx.Get(footerKey), ctx.Get(columnKeys) ?? [], ctx.Get(noStats)),
                 }, ct));
             Render.WriteResult(ctx, result);
             return 0;
@@ -123,6 +129,15 @@ internal static class StorageCommands
             return 0;
         });
         return command;
+    }
+
+    private static Ecap.DataLake.Parquet.Encryption.TableEncryption? EncryptionOption(string? footerKey, string[] columns, bool noStats)
+    {
+        if (footerKey is null)
+            return columns.Length > 0 || noStats ? throw new ArgumentException("--encrypt-column and --no-encrypted-column-stats need --encrypt-footer-key.") : null;
+        var keys = columns.Select(c => c.LastIndexOf(':') is > 0 and var i ? (c[..i].Trim(), c[(i + 1)..].Trim())
+            : throw new ArgumentException($"--encrypt-column '{c}' must look like COLUMN:KEYID.")).ToDictionary(p => p.Item1, p => p.Item2);
+        return new Ecap.DataLake.Parquet.Encryption.TableEncryption(footerKey, keys, EncryptedColumnStats: !noStats);
     }
 
     internal static PartitionFilter ParsePartitionFilter(string text)

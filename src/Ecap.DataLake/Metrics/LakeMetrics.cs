@@ -28,6 +28,8 @@ public static class LakeMetrics
     public static readonly Counter<long> FilesPruned = Meter.CreateCounter<long>("ecap.datalake.files.pruned", "{file}", "Files skipped by partition, bucket or stats pruning (reads and queries)");
     public static readonly Counter<long> FilesScanned = Meter.CreateCounter<long>("ecap.datalake.files.scanned", "{file}", "Files a read or query opened");
     public static readonly Histogram<double> QueryDuration = Meter.CreateHistogram<double>("ecap.datalake.query.duration", "s", "SQL query time, planning to last row");
+    public static readonly Counter<long> ConstraintRowsChecked = Meter.CreateCounter<long>("ecap.datalake.quality.rows.checked", "{row}", "Rows checked against a table constraint (tag ecap.constraint)");
+    public static readonly Counter<long> ConstraintRowsFailed = Meter.CreateCounter<long>("ecap.datalake.quality.rows.failed", "{row}", "Rows that violated a table constraint (tag ecap.constraint)");
     public static readonly Counter<long> QueryBytesScanned = Meter.CreateCounter<long>("ecap.datalake.query.bytes.scanned", "By", "Bytes of the data files SQL queries opened");
 
     public static readonly Histogram<double> CheckpointDuration = Meter.CreateHistogram<double>("ecap.datalake.checkpoint.duration", "s", "Time to write a checkpoint and _last_checkpoint");
@@ -79,6 +81,13 @@ public static class LakeMetrics
     }
 
     /// <summary>A finished SQL query over the lake.</summary>
+    public static void RecordConstraintCheck(string table, string constraint, long rows, long failed)
+    {
+        var tags = new TagList { { TableTag, table }, { "ecap.constraint", constraint } };
+        ConstraintRowsChecked.Add(rows, tags);
+        if (failed > 0) ConstraintRowsFailed.Add(failed, tags);
+    }
+
     public static void RecordQuery(string tables, TimeSpan elapsed, int filesScanned, int filesPruned, long bytesScanned)
     {
         var tags = Table(tables);

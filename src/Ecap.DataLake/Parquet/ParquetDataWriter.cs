@@ -187,6 +187,12 @@ public sealed class ParquetDataWriter : IDisposable
 
     private async Task OpenAsync(RecordBatch first, CancellationToken ct)
     {
+        if (_options.Encryption is not null)
+        {
+            // Encryption properties with explicit keys are single-use in the native writer: fresh ones per file.
+            _writerProperties?.Dispose();
+            _writerProperties = null;
+        }
         _writerProperties ??= BuildWriterProperties(first);
         _arrowProperties ??= BuildArrowProperties();
         var key = _nameFile(_fileIndex++);
@@ -251,6 +257,14 @@ public sealed class ParquetDataWriter : IDisposable
 
     private ParquetSharp.ParquetFileReader OpenFooter(OpenFile f)
     {
+        if (_options.Encryption is not null)
+        {
+            using var props = ReaderProperties.GetDefaultReaderProperties();
+            props.FileDecryptionProperties = Encryption.TableEncryption.BuildDecryption(_options.Keys!);
+            if (f.LocalPath is not null) return new ParquetSharp.ParquetFileReader(f.LocalPath, props);
+            var encryptedTail = FooterTail.ReadAsync(_store, f.Key, f.Counting!.BytesWritten, CancellationToken.None).GetAwaiter().GetResult();
+            return new ParquetSharp.ParquetFileReader(encryptedTail, props, leaveOpen: false);
+        }
         if (f.LocalPath is not null) return new ParquetSharp.ParquetFileReader(f.LocalPath);
         // Remote store: the footer is read back through the store with ranged reads of the file's tail.
         var tail = FooterTail.ReadAsync(_store, f.Key, f.Counting!.BytesWritten, CancellationToken.None).GetAwaiter().GetResult();
@@ -305,6 +319,7 @@ public sealed class ParquetDataWriter : IDisposable
         if (_options.CompressionLevel is { } level) b.CompressionLevel(level);
         b.MaxRowGroupLength(_options.RowGroupMaxRows);
         b.EnableStatistics();
+        if (_options.Encryption is { } encryption) b.Encryption(encryption.BuildEncryption(_options.Keys!));
         // created_by stays the native writer's "parquet-cpp-arrow version X": readers such as parquet-mr
         // (Spark) ignore string statistics of files whose created_by they cannot parse (PARQUET-251).
         switch (_options.Dictionary)

@@ -8,7 +8,8 @@ namespace Ecap.DataLake.Tables;
 /// <summary>Computes <see cref="TableInfo"/>: counts and sizes from the log, compression from the Parquet footers.</summary>
 internal static class TableInspector
 {
-    public static async Task<TableInfo> InspectAsync(string name, IObjectStore table, Snapshot snapshot, long targetFileSize, CancellationToken ct)
+    public static async Task<TableInfo> InspectAsync(string name, IObjectStore table, Snapshot snapshot, long targetFileSize, CancellationToken ct,
+        Parquet.Encryption.IKeyProvider? decryptionKeys = null)
     {
         var files = snapshot.Files.ToList();
         var threshold = targetFileSize / 4;
@@ -16,7 +17,7 @@ internal static class TableInspector
         var partitions = new Dictionary<string, (IReadOnlyDictionary<string, string?> Values, int Files, long Rows, long Bytes)>(StringComparer.Ordinal);
         foreach (var file in files)
         {
-            var footer = await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct);
+            var footer = await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct, decryptionKeys);
             compressed += footer.CompressedBytes;
             uncompressed += footer.UncompressedBytes;
             var rows = NumRecords(file) ?? footer.RowCount;

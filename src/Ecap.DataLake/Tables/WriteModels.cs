@@ -53,6 +53,12 @@ public sealed record WriteOptions
     /// <summary>An explicit strategy instead of the data type's built-in one (used when the table is created).</summary>
     public Partitioning.PartitionStrategy? Strategy { get; init; }
 
+    /// <summary>The region(s) a table this write creates must stay in (table property ecap.residency.region; comma-separated).</summary>
+    public string? Region { get; init; }
+
+    /// <summary>Encrypt the data files of a table this write creates (Parquet modular encryption; keys from <see cref="DataLakeStorageOptions.KeyProvider"/>).</summary>
+    public Parquet.Encryption.TableEncryption? Encryption { get; init; }
+
     /// <summary>Parquet codec: snappy (default), zstd, gzip, none.</summary>
     public string Compression { get; init; } = "snappy";
 

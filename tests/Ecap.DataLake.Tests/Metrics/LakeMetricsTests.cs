@@ -50,7 +50,7 @@ public class LakeMetricsTests
         using var dir = new TempDir();
         var storage = new DataLakeStorage(dir.Sub("lake"));
         var start = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
-        using var rec = new Recorder(dir.Path);
+        using var rec = new Recorder(storage.OpenTable("tx").Location); // the table's own commits, not the lake's audit trail
 
         var write = await storage.WritePartitionedDataAsync(SampleDataGenerator.Generate(DataType.Transactions, 4000, 7, 1000, start, 10),
             "tx", DataType.Transactions, WriteMode.Append, new WriteOptions());

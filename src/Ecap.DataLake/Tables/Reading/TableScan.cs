@@ -36,13 +36,29 @@ public sealed class TableScan
     /// <summary>The table version read.</summary>
     public long Version => _snapshot.Version;
 
+    internal Snapshot Snapshot => _snapshot;
+
     /// <summary>The schema of the returned batches (the projected columns, in the requested order).</summary>
-    public Schema Schema { get; }
+    public Schema Schema { get; private set; }
 
     /// <summary>The files the read opens, after partition, bucket and stats pruning.</summary>
     public IReadOnlyList<AddFile> Files { get; }
 
     public ReadMetrics Metrics { get; }
+
+    /// <summary>Columns returned as nulls (excluded for the reader by its grants).</summary>
+    public IReadOnlySet<string> MaskedColumns { get; private set; } = new HashSet<string>();
+
+    /// <summary>Keys of an encrypted table's files (null: plaintext).</summary>
+    internal Parquet.Encryption.IKeyProvider? DecryptionKeys { get; set; }
+
+    /// <summary>Returns <paramref name="columns"/> as nulls (their fields become nullable).</summary>
+    internal void Mask(IReadOnlySet<string> columns)
+    {
+        MaskedColumns = columns;
+        if (columns.Count > 0)
+            Schema = new Schema(Schema.FieldsList.Select(f => columns.Contains(f.Name) ? new Field(f.Name, f.DataType, true, f.Metadata) : f), Schema.Metadata);
+    }
 
     /// <param name="include">When given, only files it accepts are read (the others count as pruned by partition).</param>
     internal static TableScan Plan(IObjectStore table, Snapshot snapshot, ReadOptions options, Func<AddFile, bool>? include = null)
@@ -90,6 +106,7 @@ public sealed class TableScan
         var remaining = _options.Limit ?? long.MaxValue;
         if (remaining <= 0 || Files.Count == 0) yield break;
         var plan = new FileReadPlan(_snapshot, _options, _outputColumns);
+        if (DecryptionKeys is not null) plan.FileOptions = plan.FileOptions with { DecryptionKeys = DecryptionKeys };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var inFlight = new Queue<(Channel<RecordBatch> Batches, ParquetReadCounters Counters, Task Reader)>();
         var next = 0;
@@ -131,7 +148,7 @@ public sealed class TableScan
                     remaining -= rows.Length;
                     fileRows += rows.Length;
                     Metrics.RowsReturned += rows.Length;
-                    yield return rows;
+                    yield return MaskedColumns.Count == 0 ? rows : Mask(rows);
                     if (remaining == 0) break;
                 }
                 Metrics.RowGroupsTotal += (int)counters.RowGroupsTotal;
@@ -180,7 +197,7 @@ public sealed class TableScan
         public Predicate? Predicate { get; }
         public Predicate? FilePredicate { get; }
         public Schema NeededSchema { get; }
-        public ParquetReadOptions FileOptions { get; }
+        public ParquetReadOptions FileOptions { get; set; }
     }
 
     private async IAsyncEnumerable<RecordBatch> ReadFileAsync(AddFile file, FileReadPlan plan, ParquetReadCounters counters,
@@ -209,6 +226,9 @@ public sealed class TableScan
         }
         return new RecordBatch(target, columns, batch.Length);
     }
+
+    private RecordBatch Mask(RecordBatch batch) =>
+        new(Schema, batch.Schema.FieldsList.Select((f, i) => MaskedColumns.Contains(f.Name) ? ArrowGather.Nulls(f.DataType, batch.Length) : batch.Column(i)), batch.Length);
 
     private RecordBatch Project(RecordBatch batch)
     {
