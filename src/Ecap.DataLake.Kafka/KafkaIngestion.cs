@@ -26,11 +26,21 @@ public static class KafkaIngestion
         if (maxBatches < 1) throw new ArgumentOutOfRangeException(nameof(maxBatches), "maxBatches must be at least 1.");
         options = (options ?? new KafkaIngestionOptions()) with { BatchSize = batchSize };
         var o = options;
-        return Task.Factory.StartNew(() =>
+        // One guarded, audited operation (write privilege on the table), checked before anything is read.
+        return ingester.Storage.Guard.RunAsync(new Security.GuardedOperation("ingest-kafka", Tables.TableNames.ValidateWritable(tableName),
+            Security.Privilege.Write, new Dictionary<string, string?>
+            {
+                ["topic"] = topic, ["consumer_group"] = o.GroupId, ["data_type"] = dataType.ToName(), ["batch_size"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }), async scope =>
         {
-            using var run = new KafkaIngestionRun(ingester.Storage, topic, tableName, dataType, o);
-            return run.Run((long)batchSize * maxBatches, stopAtEnd: true, trigger: null, onTrigger: null, ct);
-        }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var report = await Task.Factory.StartNew(() =>
+            {
+                using var run = new KafkaIngestionRun(ingester.Storage, topic, tableName, dataType, o);
+                return run.Run((long)batchSize * maxBatches, stopAtEnd: true, trigger: null, onTrigger: null, ct);
+            }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            scope.Complete(report.RecordsWritten, version: report.LastVersion);
+            return report;
+        }, ct);
     }
 
     public static KafkaIngestionReport IngestFromKafkaBatch(this DataLakeIngester ingester, string topic, string tableName,

@@ -323,7 +323,20 @@ internal sealed class KafkaIngestionRun : IDisposable
         }
     }
 
-    private async Task<CommitOutcome> CommitAsync(IReadOnlyList<RecordBatch> rows, IReadOnlyList<KafkaDeadLetter> dead,
+    /// <summary>Each commit is one guarded, audited operation (write privilege on the table); inside a batch run's own call it is audited as that call.</summary>
+    private Task<CommitOutcome> CommitAsync(IReadOnlyList<RecordBatch> rows, IReadOnlyList<KafkaDeadLetter> dead,
+        Dictionary<string, long> txns, Dictionary<string, long> expected, Dictionary<int, long> positions) =>
+        _storage.Guard.RunAsync(new Security.GuardedOperation("ingest-kafka", _table, Security.Privilege.Write, new Dictionary<string, string?>
+        {
+            ["topic"] = _topic, ["consumer_group"] = Group, ["stream_id"] = StreamId,
+        }), async scope =>
+        {
+            var outcome = await CommitCoreAsync(rows, dead, txns, expected, positions);
+            scope.Complete(outcome.RowsWritten, version: outcome.Version);
+            return outcome;
+        });
+
+    private async Task<CommitOutcome> CommitCoreAsync(IReadOnlyList<RecordBatch> rows, IReadOnlyList<KafkaDeadLetter> dead,
         Dictionary<string, long> txns, Dictionary<string, long> expected, Dictionary<int, long> positions)
     {
         var deadLettered = dead.Count > 0 ? await WriteDeadLettersAsync(dead, positions) : 0;

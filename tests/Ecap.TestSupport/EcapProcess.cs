@@ -13,14 +13,22 @@ public static class EcapProcess
         public JsonElement Json() => JsonDocument.Parse(Stdout).RootElement.Clone();
     }
 
-    public static Result Run(params string[] args) => Run(TimeSpan.FromMinutes(3), args);
+    public static Result Run(params string[] args) => RunWithEnvironment(new Dictionary<string, string>(), args);
 
-    public static Result Run(TimeSpan timeout, params string[] args)
+    public static Result Run(TimeSpan timeout, params string[] args) => Run(new Dictionary<string, string>(), timeout, args);
+
+    /// <summary>Runs `ecap` with extra environment variables (e.g. ECAP_CATALOG, ECAP_PRINCIPAL for the caller's identity).</summary>
+    public static Result RunWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Run(environment, TimeSpan.FromMinutes(3), args);
+
+    private static Result Run(IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("ECAP_LAKE");
+        psi.Environment.Remove("ECAP_CATALOG");
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -47,7 +55,14 @@ public static class EcapProcess
         return process;
     }
 
-    /// <summary>Starts `ecap` without waiting; the caller reads its standard output (stderr is discarded).</summary>
+    /// <summary>Starts `ecap` without waiting; its stdout is collected into the returned task (stderr discarded).</summary>
+    public static (Process Process, Task<string> Stdout) StartCapturing(params string[] args)
+    {
+        var process = StartReadingOutput(args);
+        return (process, process.StandardOutput.ReadToEndAsync());
+    }
+
+    /// <summary>Starts `ecap` without waiting; the caller reads its standard output as it comes (stderr is discarded).</summary>
     public static Process StartReadingOutput(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
