@@ -1,5 +1,6 @@
 using Ecap.DataLake.Ingestion;
 using Ecap.DataLake.Ingestion.Streams;
+using Ecap.DataLake.Monitoring;
 using Ecap.DataLake.Tables.Partitioning;
 
 namespace Ecap.DataLake.Kafka;
@@ -69,13 +70,13 @@ public static class KafkaIngestion
         long lastRecords = 0;
         var lastAt = DateTimeOffset.UtcNow;
 
-        StreamStatus Status(KafkaIngestionReport r, string state, bool stopRequested)
+        StreamHeartbeat Status(KafkaIngestionReport r, string state, bool stopRequested)
         {
             var now = DateTimeOffset.UtcNow;
             var rate = (now - lastAt).TotalSeconds > 0 ? (r.RecordsRead - lastRecords) / (now - lastAt).TotalSeconds : 0;
             lastRecords = r.RecordsRead;
             lastAt = now;
-            return new StreamStatus
+            return new StreamHeartbeat
             {
                 StreamId = run.StreamId, Source = "kafka", Topic = topic, Table = tableName, ConsumerGroup = run.Group, State = state,
                 TriggerIntervalSeconds = triggerInterval.TotalSeconds, StartedAt = startedAt, LastHeartbeat = now,
@@ -90,17 +91,17 @@ public static class KafkaIngestion
             using var _ = run;
             using var __ = stop;
             statuses.ClearStopRequestAsync(run.StreamId).GetAwaiter().GetResult();
-            statuses.WriteAsync(Status(run.Snapshot(StreamStatus.Running), StreamStatus.Running, false)).GetAwaiter().GetResult();
+            statuses.WriteAsync(Status(run.Snapshot(StreamStatusStore.Running), StreamStatusStore.Running, false)).GetAwaiter().GetResult();
             var stopRequested = false;
             try
             {
                 var report = run.Run(long.MaxValue, stopAtEnd: false, triggerInterval, r =>
                 {
                     stopRequested = statuses.IsStopRequestedAsync(run.StreamId).GetAwaiter().GetResult();
-                    statuses.WriteAsync(Status(r, stopRequested ? StreamStatus.Stopping : StreamStatus.Running, stopRequested)).GetAwaiter().GetResult();
+                    statuses.WriteAsync(Status(r, stopRequested ? StreamStatusStore.Stopping : StreamStatusStore.Running, stopRequested)).GetAwaiter().GetResult();
                     return !stopRequested;
                 }, stop.Token);
-                statuses.WriteAsync(Status(report, StreamStatus.Stopped, stopRequested || stop.IsCancellationRequested)).GetAwaiter().GetResult();
+                statuses.WriteAsync(Status(report, StreamStatusStore.Stopped, stopRequested || stop.IsCancellationRequested)).GetAwaiter().GetResult();
                 if (stopRequested) statuses.ClearStopRequestAsync(run.StreamId).GetAwaiter().GetResult();
                 return report;
             }
@@ -108,7 +109,7 @@ public static class KafkaIngestion
             {
                 try
                 {
-                    statuses.WriteAsync(Status(run.Snapshot(StreamStatus.Failed) with { LastError = e.Message }, StreamStatus.Failed, stopRequested))
+                    statuses.WriteAsync(Status(run.Snapshot(StreamStatusStore.Failed) with { LastError = e.Message }, StreamStatusStore.Failed, stopRequested))
                         .GetAwaiter().GetResult();
                 }
                 catch (Exception)

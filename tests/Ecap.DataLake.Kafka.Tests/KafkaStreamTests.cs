@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ecap.DataLake.Ingestion.Streams;
+using Ecap.DataLake.Monitoring;
 using Ecap.DataLake.Kafka.Dev;
 using Ecap.DataLake.Tables.Partitioning;
 
@@ -81,7 +82,7 @@ public sealed class KafkaStreamTests
         var statuses = new StreamStatusStore(k.Storage.Store);
         k.WaitUntilCaughtUp(CatchUp);
         // A trigger or so after the last commit the heartbeat shows it.
-        StreamStatus? running = null;
+        StreamHeartbeat? running = null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
@@ -101,7 +102,8 @@ public sealed class KafkaStreamTests
         foreach (var key in new[] { "stream_id", "source", "topic", "table", "consumer_group", "state", "trigger_interval_seconds", "started_at",
                      "last_heartbeat", "records_total", "records_per_second", "dead_letters_total", "lag", "total_lag", "last_version", "last_error", "stop_requested" })
             Assert.True(json.TryGetProperty(key, out _), "missing key " + key);
-        Assert.EndsWith("Z", json.GetProperty("last_heartbeat").GetString());
+        var beat = DateTimeOffset.Parse(json.GetProperty("last_heartbeat").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(TimeSpan.Zero, beat.Offset);
 
         k.Produce(300, 200);
         await statuses.RequestStopAsync("tx-stream-1");
@@ -122,7 +124,7 @@ public sealed class KafkaStreamTests
     public void Heartbeat_IsStale_WhenRunningAndSilentForThreeIntervals_AtLeast30Seconds()
     {
         var now = DateTimeOffset.UtcNow;
-        StreamStatus S(string state, double interval, double ageSeconds) => new()
+        StreamHeartbeat S(string state, double interval, double ageSeconds) => new()
         {
             StreamId = "s", Source = "kafka", Topic = "t", Table = "t", ConsumerGroup = "g", State = state,
             TriggerIntervalSeconds = interval, LastHeartbeat = now.AddSeconds(-ageSeconds),

@@ -200,10 +200,10 @@ internal static class KafkaCommands
             var table = new Spectre.Console.Table().AddColumns("stream", "topic -> table", "state", "records", "records/s", "lag", "version", "heartbeat", "last error");
             foreach (var s in streams)
             {
-                var state = s.IsStale(now) ? "[red]stale[/]" : s.State switch { StreamStatus.Running => "[green]running[/]", StreamStatus.Failed => "[red]failed[/]", _ => s.State };
-                table.AddRow(Markup.Escape(s.StreamId), Markup.Escape($"{s.Topic} -> {s.Table}"), state, s.RecordsTotal.ToString("N0", CultureInfo.InvariantCulture),
+                var state = s.IsStale(now) ? "[red]stale[/]" : s.State switch { StreamStatusStore.Running => "[green]running[/]", StreamStatusStore.Failed => "[red]failed[/]", _ => s.State };
+                table.AddRow(Markup.Escape(s.StreamId), Markup.Escape($"{s.Topic ?? "?"} -> {s.Table ?? "?"}"), state, s.RecordsTotal.ToString("N0", CultureInfo.InvariantCulture),
                     s.RecordsPerSecond.ToString("N0", CultureInfo.InvariantCulture), s.TotalLag.ToString("N0", CultureInfo.InvariantCulture),
-                    s.LastVersion?.ToString(CultureInfo.InvariantCulture) ?? "-", $"{(now - s.LastHeartbeat).TotalSeconds:N0}s ago", Markup.Escape(s.LastError ?? ""));
+                    s.LastVersion?.ToString(CultureInfo.InvariantCulture) ?? "-", s.LastHeartbeat is { } beat ? $"{(now - beat).TotalSeconds:N0}s ago" : "-", Markup.Escape(s.LastError ?? ""));
             }
             AnsiConsole.Write(table);
             return 0;
