@@ -12,6 +12,8 @@ internal static class EcapCommand
         root.Add(GlobalOptions.Lake);
         root.Add(GlobalOptions.Output);
         root.Add(GlobalOptions.Verbose);
+        root.Add(GlobalOptions.Catalog);
+        root.Add(GlobalOptions.Metrics);
 
         var dataLake = new Command("data-lake", "Store, read and maintain the lake's Delta tables.");
         dataLake.Add(StorageCommands.Build());
@@ -20,7 +22,11 @@ internal static class EcapCommand
         dataLake.Add(DemoCommand.Build());
         dataLake.Add(CatalogCommands.Build());
         dataLake.Add(QueryCommand.Build());
+        dataLake.Add(MonitorCommand.Build());
         dataLake.Add(CompactionCommands.Build());
+        dataLake.Add(AccessCommands.Build());
+        dataLake.Add(AccessCommands.Audit());
+        dataLake.Add(QualityCommands.Build());
         root.Add(dataLake);
         return root;
     }

@@ -69,6 +69,9 @@ public sealed class PostgresConnectionConfig
 
     internal NpgsqlConnection Connect() => new(_connectionString);
 
+    /// <summary>The full connection string, password included: for Npgsql only, never for messages.</summary>
+    internal string ConnectionString => _connectionString;
+
     public override string ToString() => Display;
 
     private static string Redact(string text) => System.Text.RegularExpressions.Regex.Replace(text, "(password=)[^&;]*|(://[^:/@]+:)[^@]*@", m => m.Groups[1].Success ? m.Groups[1].Value + "***" : m.Groups[2].Value + "***@", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
