@@ -10,7 +10,7 @@ namespace Ecap.Cli.Tests;
 /// </summary>
 public class CompactionCommandTests : IClassFixture<CompactionCommandTests.Sources>
 {
-    /// <summary>Generated inputs and a base lake (two large one-day appends: a long compaction), made once.</summary>
+    /// <summary>Generated inputs and a base lake (three large one-day appends: a compaction of seconds), made once.</summary>
     public sealed class Sources : IDisposable
     {
         public TempDir Dir { get; } = new();
@@ -20,9 +20,9 @@ public class CompactionCommandTests : IClassFixture<CompactionCommandTests.Sourc
 
         public Sources()
         {
-            Run("data-lake", "generate", "transactions", "--rows", "600000", "--days", "1", "--out", Big, "--seed", "1");
+            Run("data-lake", "generate", "transactions", "--rows", "1000000", "--days", "1", "--out", Big, "--seed", "1");
             Run("data-lake", "generate", "transactions", "--rows", "3000", "--days", "1", "--out", Small, "--seed", "2");
-            for (var i = 0; i < 2; i++)
+            for (var i = 0; i < 3; i++)
                 Run("--lake", BaseLake, "data-lake", "storage", "write", "tx", "--data-type", "transactions", "--source-path", Big);
         }
 
@@ -145,7 +145,7 @@ public class CompactionCommandTests : IClassFixture<CompactionCommandTests.Sourc
     {
         CopyBaseLake();
         var tableDir = Path.Combine(Lake, "tx");
-        Assert.Equal(1_200_000, DuckCount(tableDir));
+        Assert.Equal(3_000_000, DuckCount(tableDir));
         var (compaction, stdout) = StartCompactionAndWaitForItsFirstFile(tableDir);
         using var _ = compaction;
 
@@ -163,9 +163,9 @@ public class CompactionCommandTests : IClassFixture<CompactionCommandTests.Sourc
         var result = JsonDocument.Parse(await stdout).RootElement;
         var compactedAt = result.GetProperty("commit_versions")[0].GetInt64();
         Assert.All(appendVersions, v => Assert.True(v < compactedAt, $"append v{v} landed after the compaction's commit v{compactedAt}"));
-        Assert.Equal(2, result.GetProperty("files_removed").GetInt32());
+        Assert.Equal(3, result.GetProperty("files_removed").GetInt32());
         // Every appended row and every compacted row is live: the compaction's commit kept the appends' files.
-        Assert.Equal(1_206_000, DuckCount(tableDir));
+        Assert.Equal(3_006_000, DuckCount(tableDir));
         Assert.Equal(3, LiveFiles(tableDir).Count);
     }
 
@@ -184,10 +184,10 @@ public class CompactionCommandTests : IClassFixture<CompactionCommandTests.Sourc
         var leftovers = DataFiles(tableDir).Except(liveBefore).ToList();
         Assert.NotEmpty(leftovers);
         Assert.Equal(liveBefore, LiveFiles(tableDir).Order());
-        Assert.Equal(1_200_000, DuckCount(tableDir));
+        Assert.Equal(3_000_000, DuckCount(tableDir));
         var read = Ecap("--output", "json", "data-lake", "storage", "info", "tx");
         Assert.True(read.ExitCode == 0, read.Stderr);
-        Assert.Equal(1_200_000, read.Json().GetProperty("record_count").GetInt64());
+        Assert.Equal(3_000_000, read.Json().GetProperty("record_count").GetInt64());
 
         var dry = Ecap("--output", "json", "data-lake", "compaction", "vacuum", "tx", "--retention-hours", "0", "--force", "--dry-run").Json();
         Assert.Equal(leftovers.Select(f => Path.GetRelativePath(tableDir, f)).Order(),
@@ -196,6 +196,6 @@ public class CompactionCommandTests : IClassFixture<CompactionCommandTests.Sourc
         var vacuum = Ecap("--output", "json", "data-lake", "compaction", "vacuum", "tx", "--retention-hours", "0", "--force");
         Assert.True(vacuum.ExitCode == 0, vacuum.Stderr);
         Assert.Equal(liveBefore, DataFiles(tableDir).Order());
-        Assert.Equal(1_200_000, DuckCount(tableDir));
+        Assert.Equal(3_000_000, DuckCount(tableDir));
     }
 }

@@ -146,6 +146,7 @@ internal static class TableCompaction
         var added = done.Sum(r => r.Added.Count);
         var bytesRemoved = done.Sum(r => r.Removed.Sum(f => f.Size));
         var bytesAdded = done.Sum(r => r.Added.Sum(f => f.Size));
+        if (bytesAdded > 0) Metrics.LakeMetrics.RecordCompaction(storage.OpenTable(tableName).Location, bytesAdded);
         return new CompactionResult
         {
             TableName = tableName,

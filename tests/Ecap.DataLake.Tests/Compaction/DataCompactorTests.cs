@@ -123,11 +123,13 @@ public class DataCompactorTests
         using var dir = new TempDir();
         var lake = new DataLakeStorage(dir.Path);
         await WriteSmallTransactionAppendsAsync(lake, "tx", appends: 20, rows: 100, days: 2);
+        using var metrics = new Metrics.LakeMetricsTests.Recorder(lake.OpenTable("tx").Location);
         var result = await new DataCompactor(lake).CompactTableAsync("tx", new CompactOptions
         {
             TargetFileSizeBytes = Target,
             PartitionFilters = [PartitionFilter.Equal("day", 2)],
         });
+        Assert.Equal(result.BytesAdded, metrics.Sum("ecap.datalake.compaction.bytes.rewritten")); // the bytes written are a metric
         var snapshot = await lake.OpenTable("tx").GetSnapshotAsync();
         Assert.Equal(20, snapshot.Files.Count(f => f.PartitionValues["day"] == "1"));
         Assert.Equal(1, snapshot.Files.Count(f => f.PartitionValues["day"] == "2"));
