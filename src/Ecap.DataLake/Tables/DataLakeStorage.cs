@@ -147,6 +147,7 @@ public sealed class DataLakeStorage
         encryption?.EnsureKeys(Keys, tableName);
         var writer = new PartitionedFileWriter(table.Store, partitioner, options, Options.WriteBufferBytes, encryption, encryption is null ? null : Keys);
         var dedup = options.DeduplicateKeys is { Count: > 0 } keys ? new Deduplicator(keys, options.DeduplicateOrderBy, Options.WriteBufferBytes) : null;
+        var commitAttempted = false;
         try
         {
             var batch = first;
@@ -200,16 +201,20 @@ public sealed class DataLakeStorage
             tx.OperationMetrics["numOutputRows"] = writer.RowsWritten.ToString(CultureInfo.InvariantCulture);
             tx.OperationMetrics["numOutputBytes"] = writer.BytesWritten.ToString(CultureInfo.InvariantCulture);
             tx.OperationMetrics["numRemovedFiles"] = removed.ToString(CultureInfo.InvariantCulture);
+            commitAttempted = true;
             var commit = await tx.CommitAsync(ct);
             await NotifyCommitAsync(tableName, commit.Version, ct);
             Metrics.LakeMetrics.RecordWrite(table.Location, writer.RowsWritten, writer.BytesWritten);
             return new WriteResult(tableName, commit.Version, adds.Count, writer.RowsWritten, writer.BytesWritten, removed,
                 dedup?.Dropped ?? 0, Skipped: false, clock.Elapsed);
         }
-        catch
+        catch (Exception e)
         {
-            // Nothing was committed: remove the data files of this attempt (vacuum would otherwise).
-            await writer.DeleteWrittenFilesAsync();
+            // Until the commit is attempted no version can reference these files, and a commit the protocol refused
+            // (a conflict, a validation) did not land: remove them. Any other failure of the commit itself (a store
+            // error or a cancellation during the put) may have landed: the files stay, and vacuum deletes them only if
+            // no version references them.
+            if (!commitAttempted || e is DataLakeException or InvalidOperationException) await writer.DeleteWrittenFilesAsync();
             throw;
         }
     }
