@@ -69,6 +69,8 @@ public sealed class PostgresConnectionConfig
 
     internal NpgsqlConnection Connect() => new(_connectionString);
 
+    internal NpgsqlDataSource CreateDataSource() => NpgsqlDataSource.Create(_connectionString);
+
     public override string ToString() => Display;
 
     private static string Redact(string text) => System.Text.RegularExpressions.Regex.Replace(text, "(password=)[^&;]*|(://[^:/@]+:)[^@]*@", m => m.Groups[1].Success ? m.Groups[1].Value + "***" : m.Groups[2].Value + "***@", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
