@@ -47,7 +47,7 @@ internal sealed class S3Connection : IDisposable
             config.ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED;
         }
         // Credentials: the SDK's default chain (environment, shared profile, container/instance role).
-        var client = options.Credentials is { } credentials ? new CompatS3Client(credentials, config, options.Compat) : new CompatS3Client(config, options.Compat);
+        var client = options.Credentials is { } credentials ? new CompatS3Client(credentials, config) : new CompatS3Client(config);
         return new S3Connection(client, bucket, options);
     }
 
@@ -131,20 +131,19 @@ internal sealed class S3Connection : IDisposable
 
     /// <summary>
     /// The S3 client with one addition for compatible servers: DeleteObjects carries Content-MD5, which the S3 API
-    /// requires for it and which the SDK no longer sends once flexible checksums are off.
+    /// requires for it and which the SDK no longer sends once flexible checksums are off (AWS accepts it as well).
     /// </summary>
     private sealed class CompatS3Client : AmazonS3Client
     {
-        private readonly bool _compat;
+        public CompatS3Client(AmazonS3Config config) : base(config) { }
 
-        public CompatS3Client(AmazonS3Config config, bool compat) : base(config) => _compat = compat;
+        public CompatS3Client(AWSCredentials credentials, AmazonS3Config config) : base(credentials, config) { }
 
-        public CompatS3Client(AWSCredentials credentials, AmazonS3Config config, bool compat) : base(credentials, config) => _compat = compat;
-
+        // Called from the base constructor: no instance state of this class is set yet.
         protected override void CustomizeRuntimePipeline(RuntimePipeline pipeline)
         {
             base.CustomizeRuntimePipeline(pipeline);
-            if (_compat) pipeline.AddHandlerAfter<ChecksumHandler>(new ContentMd5Handler());
+            pipeline.AddHandlerAfter<Marshaller>(new ContentMd5Handler());
         }
     }
 
@@ -153,8 +152,17 @@ internal sealed class S3Connection : IDisposable
         public override Task<T> InvokeAsync<T>(IExecutionContext executionContext)
         {
             var request = executionContext.RequestContext.Request;
-            if (executionContext.RequestContext.OriginalRequest is DeleteObjectsRequest && request.Content is { } body)
-                request.Headers["Content-MD5"] = Convert.ToBase64String(MD5.HashData(body));
+            if (executionContext.RequestContext.OriginalRequest is DeleteObjectsRequest && !request.Headers.ContainsKey("Content-MD5"))
+            {
+                if (request.Content is { } body)
+                    request.Headers["Content-MD5"] = Convert.ToBase64String(MD5.HashData(body));
+                else if (request.ContentStream is { CanSeek: true } stream)
+                {
+                    var start = stream.Position;
+                    request.Headers["Content-MD5"] = Convert.ToBase64String(MD5.HashData(stream));
+                    stream.Position = start;
+                }
+            }
             return base.InvokeAsync<T>(executionContext);
         }
     }
