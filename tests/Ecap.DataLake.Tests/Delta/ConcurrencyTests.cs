@@ -220,14 +220,19 @@ public sealed class S3ConcurrencyTests(S3Lake lake) : ConcurrencyTests
 }
 
 /// <summary>Writers in separate processes (dotnet fsi running MultiProcessWriter.fsx) racing on one table.</summary>
-public class MultiProcessConcurrencyTests
+public abstract class MultiProcessConcurrencyTests
 {
+    protected abstract IStoreSource Stores { get; }
+
+    /// <summary>Environment the writer processes need to reach the store (and its coordinator).</summary>
+    protected virtual IReadOnlyDictionary<string, string> WriterEnvironment => new Dictionary<string, string>();
+
     [Fact]
     public async Task FourProcesses_AppendingConcurrently_EveryCommitLandsExactlyOnce()
     {
         using var tmp = new TempDir();
-        var tableDir = tmp.Sub("table");
-        await CreateIdTableAsync(tableDir);
+        var store = Stores.NewStore();
+        await CreateIdTableAsync(store);
         var script = tmp.Sub("writer.fsx");
         var source = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "tests", "Ecap.DataLake.Tests", "Delta", "MultiProcessWriter.fsx"));
         await File.WriteAllTextAsync(script, source.Replace("BIN_DIR", AppContext.BaseDirectory.TrimEnd('/')));
@@ -241,7 +246,8 @@ public class MultiProcessConcurrencyTests
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var a in new[] { "fsi", "--quiet", script, tableDir, $"proc-{p}", commits.ToString() }) psi.ArgumentList.Add(a);
+            foreach (var (k, v) in WriterEnvironment) psi.Environment[k] = v;
+            foreach (var a in new[] { "fsi", "--quiet", script, store.Location, $"proc-{p}", commits.ToString() }) psi.ArgumentList.Add(a);
             var process = System.Diagnostics.Process.Start(psi)!;
             return (process, stdout: process.StandardOutput.ReadToEndAsync(), stderr: process.StandardError.ReadToEndAsync());
         }).ToList();
@@ -253,13 +259,32 @@ public class MultiProcessConcurrencyTests
             process.Dispose();
         }
 
-        var snapshot = await At(tableDir).GetSnapshotAsync();
+        var reader = Stores.Reopen(store);
+        var snapshot = await At(reader).GetSnapshotAsync();
         Assert.Equal(processes * commits, snapshot.Version);
         Assert.Equal(
             Enumerable.Range(0, processes).SelectMany(p => Enumerable.Range(0, commits).Select(i => $"proc-{p}/part-{i:D3}")).Order(StringComparer.Ordinal),
             snapshot.Files.Select(f => f.Path).Order(StringComparer.Ordinal));
         for (var p = 0; p < processes; p++) Assert.Equal(commits, snapshot.GetTxnVersion($"proc-{p}"));
-        var logFiles = Directory.GetFiles(Path.Combine(tableDir, "_delta_log"), "*.json").Length;
+        var logFiles = 0;
+        await foreach (var o in reader.ListAsync("_delta_log/")) if (o.Key.EndsWith(".json")) logFiles++;
         Assert.Equal(processes * commits + 1, logFiles);
     }
+}
+
+public sealed class LocalMultiProcessConcurrencyTests : MultiProcessConcurrencyTests, IDisposable
+{
+    private readonly LocalStores _stores = new();
+    protected override IStoreSource Stores => _stores;
+    public void Dispose() => _stores.Dispose();
+}
+
+/// <summary>Four writer processes on one S3 table, each with its own S3 client and PostgreSQL coordinator connection.</summary>
+[Collection(S3Collection.Name)]
+public sealed class S3MultiProcessConcurrencyTests(S3Lake lake) : MultiProcessConcurrencyTests
+{
+    protected override IStoreSource Stores => lake;
+
+    protected override IReadOnlyDictionary<string, string> WriterEnvironment =>
+        new Dictionary<string, string>(lake.S3.Environment) { ["ECAP_COMMIT_COORDINATOR"] = lake.CoordinatorUrl };
 }

@@ -35,7 +35,10 @@ public sealed class S3Lake : IStoreSource, IDisposable
 
     public PostgresTestServer Postgres { get; } = new();
 
-    public PostgresCommitCoordinator NewCoordinator() => PostgresCommitCoordinator.Open(Postgres.Url + "?user=ecap&password=ecap");
+    /// <summary>The coordinator setting (ECAP_COMMIT_COORDINATOR) for this server: a JDBC URL with the test credentials.</summary>
+    public string CoordinatorUrl => Postgres.Url + "?user=ecap&password=ecap";
+
+    public PostgresCommitCoordinator NewCoordinator() => PostgresCommitCoordinator.Open(CoordinatorUrl);
 
     private readonly Lazy<PostgresCommitCoordinator> _coordinator;
 
