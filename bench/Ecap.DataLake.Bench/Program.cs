@@ -15,6 +15,7 @@ using Ecap.DataLake.Tables.SampleData;
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- csv [rows] [runs]   (CSV -> table ingestion, see CsvBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- postgres [rows] [runs]  (PostgreSQL -> table, see PostgresBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- query [rows] [runs]   (SQL: lake views vs DuckDB over the files)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- s3 [rows] [runs]      (S3 server vs local folder, see S3Bench.cs)
 if (args.Length > 0 && args[0] == "csv")
 {
     await CsvBench.RunAsync(args.Skip(1).ToArray());
@@ -23,6 +24,11 @@ if (args.Length > 0 && args[0] == "csv")
 if (args.Length > 0 && args[0] == "postgres")
 {
     await PostgresBench.RunAsync(args.Skip(1).ToArray());
+    return;
+}
+if (args.Length > 0 && args[0] == "s3")
+{
+    await S3Bench.RunAsync(args[1..]);
     return;
 }
 if (args.Length > 0 && args[0] == "query")

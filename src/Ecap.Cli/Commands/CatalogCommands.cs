@@ -36,17 +36,17 @@ internal static class CatalogCommands
     /// <summary>The catalog of a command: --catalog when given, else the lake's _catalog.</summary>
     internal static MetadataManager Open(CliContext ctx)
     {
-        var lake = ObjectStoreFactory.Open(ctx.Lake);
+        var lake = ctx.OpenLake();
         var path = ctx.Parse.GetValue(CatalogPath);
         if (string.IsNullOrWhiteSpace(path)) return new MetadataManager(lake);
         if (path.StartsWith("postgres", StringComparison.OrdinalIgnoreCase) || path.StartsWith("jdbc:", StringComparison.OrdinalIgnoreCase) || path.Contains("Host=", StringComparison.OrdinalIgnoreCase))
             throw new StoreNotConfiguredException($"PostgreSQL catalogs are not in this build: use a folder for --catalog (got '{path}').");
-        return new MetadataManager(new LakeCatalogStore(ObjectStoreFactory.Open(path)), lake);
+        return new MetadataManager(new LakeCatalogStore(ctx.OpenStore(path)), lake);
     }
 
     /// <summary>Storage options for CLI writes: every commit registers/syncs the table in the lake's catalog; a catalog failure is a warning.</summary>
     internal static DataLakeStorageOptions StorageOptions(CliContext ctx) =>
-        new MetadataManager(ObjectStoreFactory.Open(ctx.Lake)).WithCatalog() with
+        new MetadataManager(ctx.OpenLake()).WithCatalog() with
         {
             AfterCommitFailed = (table, e) => ctx.Status.MarkupLine($"[yellow]warning:[/] catalog not updated for '{Markup.Escape(table)}': {Markup.Escape(e.Message)}"),
         };

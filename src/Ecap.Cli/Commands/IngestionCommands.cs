@@ -54,7 +54,7 @@ internal static class IngestionCommands
                 NullText = ctx.Get(nullValue),
                 BatchRows = (int)Math.Min(SourceFiles.DefaultBatchRows, ctx.Get(batchSize)),
             });
-            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.Lake));
+            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake()));
             var options = new IngestionOptions
             {
                 MaxBadRatio = ctx.Get(maxBad),
@@ -104,7 +104,7 @@ internal static class IngestionCommands
             if (ctx.Get(passwordEnv) is { } env)
                 password = Environment.GetEnvironmentVariable(env) ?? throw new ArgumentException($"The environment variable '{env}' (--password-env) is not set.");
             var connection = Ecap.DataLake.Postgres.PostgresConnectionConfig.Parse(ctx.Get(url), ctx.Get(user), password);
-            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.Lake));
+            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake()));
             ctx.Status.MarkupLine($"[grey]ingesting from {Markup.Escape(connection.Display)} into {Markup.Escape(ctx.Get(table))}[/]");
             try
             {

@@ -49,7 +49,7 @@ internal static class StorageCommands
             var type = DataTypes.Parse(ctx.Get(dataType));
             var writeMode = WriteModes.Parse(ctx.Get(mode));
             var sourcePath = ctx.Get(source);
-            var lake = new DataLakeStorage(ctx.Lake, CatalogCommands.StorageOptions(ctx)); // registers/syncs the table in the catalog
+            var lake = new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)); // registers/syncs the table in the catalog
             var target = SampleSchemas.For(type);
             var batches = SourceFiles.ReadAsync(sourcePath, target, ct);
             var result = await WriteProgressDisplay.RunWriteAsync(ctx, $"writing {Path.GetFileName(sourcePath)} -> {ctx.Get(table)}", progress =>
@@ -103,7 +103,7 @@ internal static class StorageCommands
                 Version = ctx.Get(version),
                 Timestamp = ctx.Get(timestamp) is { } ts ? DateTimeOffset.Parse(ts, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
             };
-            var lake = new DataLakeStorage(ctx.Lake);
+            var lake = new DataLakeStorage(ctx.OpenLake());
             var scan = await lake.ReadPartitionedDataAsync(ctx.Get(table), options, ct);
             if (outPath != null)
             {
@@ -142,7 +142,7 @@ internal static class StorageCommands
         var command = new Command("info", "Show a table's figures: rows, files, sizes, partitions, skew, compression, schema.\n\nExample:\n  ecap data-lake storage info transactions --output json") { table };
         command.SetCliAction(async (ctx, ct) =>
         {
-            var info = await new DataLakeStorage(ctx.Lake).GetTableInfoAsync(ctx.Get(table), ct);
+            var info = await new DataLakeStorage(ctx.OpenLake()).GetTableInfoAsync(ctx.Get(table), ct);
             Render.TableInfo(ctx, info);
             return 0;
         });
@@ -154,7 +154,7 @@ internal static class StorageCommands
         var command = new Command("list-tables", "List every Delta table under the lake root.\n\nExample:\n  ecap data-lake storage list-tables --lake ./data-lake");
         command.SetCliAction(async (ctx, ct) =>
         {
-            var tables = await new DataLakeStorage(ctx.Lake).ListTablesAsync(ct);
+            var tables = await new DataLakeStorage(ctx.OpenLake()).ListTablesAsync(ct);
             Render.TableList(ctx, tables);
             return 0;
         });
@@ -168,7 +168,7 @@ internal static class StorageCommands
         var command = new Command("history", "List a table's commits, newest first: version, time, operation, parameters, metrics.\n\nExample:\n  ecap data-lake storage history transactions --limit 5") { table, limit };
         command.SetCliAction(async (ctx, ct) =>
         {
-            var history = await new DataLakeStorage(ctx.Lake).GetHistoryAsync(ctx.Get(table), ctx.Get(limit), ct);
+            var history = await new DataLakeStorage(ctx.OpenLake()).GetHistoryAsync(ctx.Get(table), ctx.Get(limit), ct);
             Render.History(ctx, history);
             return 0;
         });
@@ -182,7 +182,7 @@ internal static class StorageCommands
         var command = new Command("restore", "Return a table to an earlier version with a new commit (history is kept).\n\nExample:\n  ecap data-lake storage restore transactions --version 3") { table, version };
         command.SetCliAction(async (ctx, ct) =>
         {
-            var result = await new DataLakeStorage(ctx.Lake, CatalogCommands.StorageOptions(ctx)).RestoreAsync(ctx.Get(table), ctx.Get(version), ct);
+            var result = await new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)).RestoreAsync(ctx.Get(table), ctx.Get(version), ct);
             Render.Restore(ctx, result);
             return 0;
         });
