@@ -4,12 +4,14 @@ namespace Ecap.DataLake.Storage.S3;
 /// A read-only, seekable view of an S3 object that fetches what is read with ranged GETs into one window buffer.
 /// The window grows while reads are sequential (up to <see cref="MaxWindow"/>) and resets after a seek, so a
 /// Parquet reader jumping to the footer and to column chunks downloads little, and a whole-file read few requests.
-/// Memory is bounded by one window.
+/// Objects up to <see cref="WholeObjectUpTo"/> are fetched whole on the first read (a typical data file is then one
+/// GET instead of one for the footer and one per column chunk). Memory is bounded by one window.
 /// </summary>
 internal sealed class S3ReadStream(S3ObjectStore store, string fullKey, long length) : Stream
 {
     private const int MinWindow = 256 << 10;
     private const int MaxWindow = 8 << 20;
+    private const int WholeObjectUpTo = 4 << 20;
     private byte[] _window = [];
     private long _windowStart;
     private int _nextWindow = MinWindow;
@@ -49,6 +51,12 @@ internal sealed class S3ReadStream(S3ObjectStore store, string fullKey, long len
 
     private async Task Fill(int count, CancellationToken ct)
     {
+        if (length <= WholeObjectUpTo)
+        {
+            _window = await store.ReadRangeKnownAsync(fullKey, 0, length - 1, ct).ConfigureAwait(false);
+            _windowStart = 0;
+            return;
+        }
         var sequential = _window.Length > 0 && _position == _windowStart + _window.Length;
         _nextWindow = sequential ? Math.Min(MaxWindow, _nextWindow * 2) : MinWindow;
         var size = Math.Min(length - _position, Math.Max(count, _nextWindow));
