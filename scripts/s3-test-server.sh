@@ -4,6 +4,7 @@
 #   scripts/s3-test-server.sh install          install Swift + memcached if missing (Debian, root)
 #   scripts/s3-test-server.sh start DIR [PORT] start it (proxy on PORT, default 58080; PORT+1..+4 internal);
 #                                              prints the endpoint URL (http://127.0.0.1:PORT) on stdout
+#   scripts/s3-test-server.sh bucket URL NAME  create bucket NAME on the server at URL (http://127.0.0.1:PORT)
 #   scripts/s3-test-server.sh stop DIR         stop it and delete DIR
 # Client settings it needs: path-style addressing, region us-east-1, no chunked uploads, checksums only when
 # required (ECAP_S3_PATH_STYLE=true ECAP_S3_COMPAT=true); AWS_ACCESS_KEY_ID=test:tester AWS_SECRET_ACCESS_KEY=testing.
@@ -116,6 +117,17 @@ EOF
     tail -n 5 "$dir"/*.log >&2 || true
     exit 1
     ;;
+  bucket)
+    url=${2:?usage: bucket URL NAME}; name=${3:?usage: bucket URL NAME}
+    # Through Swift's own API (tempauth token, PUT container): no S3 client needed.
+    "$py" - "$url" "$name" <<'PY'
+import sys, urllib.request
+url, name = sys.argv[1].rstrip('/'), sys.argv[2]
+auth = urllib.request.urlopen(urllib.request.Request(url + '/auth/v1.0', headers={'X-Auth-User': 'test:tester', 'X-Auth-Key': 'testing'}))
+token, storage = auth.headers['X-Auth-Token'], auth.headers['X-Storage-Url']
+urllib.request.urlopen(urllib.request.Request(storage + '/' + name, method='PUT', headers={'X-Auth-Token': token}))
+PY
+    ;;
   stop)
     dir=${2:?usage: stop DIR}
     if [ -d "$dir/run" ]; then
@@ -126,5 +138,5 @@ EOF
     rm -rf "$dir"
     ;;
   *)
-    sed -n 2,9p "$0"; exit 2;;
+    sed -n 2,10p "$0"; exit 2;;
 esac
