@@ -71,6 +71,10 @@ pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_forma
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
+# Generous backend timeouts: on a loaded 2-core machine the single-process servers answer slowly, and the
+# defaults (0.5 s to connect) turn that into 503 "Please reduce your request rate".
+conn_timeout = 5
+node_timeout = 60
 
 [filter:s3api]
 use = egg:swift#s3api

@@ -9,13 +9,16 @@ public sealed class S3LakeCommandTests : IClassFixture<S3LakeCommandTests.Server
 {
     public sealed class Servers : IDisposable
     {
-        public S3TestServer S3 { get; } = new();
-        public PostgresTestServer Postgres { get; } = new();
+        public S3TestServer S3 { get; }
+        public PostgresTestServer Postgres { get; }
         public TempDir Dir { get; } = new();
         public string Source => Dir.Sub("tx.parquet");
 
         public Servers()
         {
+            S3 = new S3TestServer();
+            try { Postgres = new PostgresTestServer(); }
+            catch { S3.Dispose(); Dir.Dispose(); throw; } // a fixture whose constructor fails is not disposed
             var gen = EcapProcess.Run("data-lake", "generate", "transactions", "--rows", "5000", "--days", "10", "--out", Source, "--seed", "4");
             Assert.True(gen.ExitCode == 0, gen.Stderr);
         }

@@ -26,13 +26,38 @@ public class S3TestServer : IDisposable
     {
         Port = FreePortRun(5);
         Endpoint = Script("start", _dir, Port.ToString(CultureInfo.InvariantCulture)).Trim();
+        try
+        {
+            CreateBucket();
+        }
+        catch
+        {
+            Script("stop", _dir); // xunit does not dispose a fixture whose constructor failed
+            throw;
+        }
+    }
+
+    private void CreateBucket()
+    {
         using var client = new AmazonS3Client(new BasicAWSCredentials(AccessKey, SecretKey), new AmazonS3Config
         {
             ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1",
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         });
-        client.PutBucketAsync(Bucket).GetAwaiter().GetResult();
+        // The proxy answers its health check before the account/container servers are ready (503 "reduce your request rate").
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                client.PutBucketAsync(Bucket).GetAwaiter().GetResult();
+                return;
+            }
+            catch (AmazonS3Exception e) when ((int)e.StatusCode >= 500 && attempt < 60)
+            {
+                Thread.Sleep(500);
+            }
+        }
     }
 
     /// <summary>The proxy's URL (http://127.0.0.1:PORT).</summary>

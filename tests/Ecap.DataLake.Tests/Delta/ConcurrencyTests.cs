@@ -205,11 +205,9 @@ public abstract class ConcurrencyTests
     }
 }
 
-public sealed class LocalConcurrencyTests : ConcurrencyTests, IDisposable
+public sealed class LocalConcurrencyTests(LocalStores stores) : ConcurrencyTests, IClassFixture<LocalStores>
 {
-    private readonly LocalStores _stores = new();
-    protected override IStoreSource Stores => _stores;
-    public void Dispose() => _stores.Dispose();
+    protected override IStoreSource Stores => stores;
 }
 
 /// <summary>The same races on the S3 server, whose commits go through the PostgreSQL coordinator.</summary>
@@ -272,11 +270,9 @@ public abstract class MultiProcessConcurrencyTests
     }
 }
 
-public sealed class LocalMultiProcessConcurrencyTests : MultiProcessConcurrencyTests, IDisposable
+public sealed class LocalMultiProcessConcurrencyTests(LocalStores stores) : MultiProcessConcurrencyTests, IClassFixture<LocalStores>
 {
-    private readonly LocalStores _stores = new();
-    protected override IStoreSource Stores => _stores;
-    public void Dispose() => _stores.Dispose();
+    protected override IStoreSource Stores => stores;
 }
 
 /// <summary>Four writer processes on one S3 table, each with its own S3 client and PostgreSQL coordinator connection.</summary>

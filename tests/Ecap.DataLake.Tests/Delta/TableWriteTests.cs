@@ -16,7 +16,7 @@ public abstract class TableWriteTests : IDisposable
 
     private readonly TempDir _downloads = new();
 
-    public virtual void Dispose() => _downloads.Dispose();
+    public void Dispose() => _downloads.Dispose();
 
     private static async Task<string> LogTextAsync(IObjectStore store, long version) =>
         Encoding.UTF8.GetString(await store.ReadAllAsync(DeltaPaths.CommitKey(version)));
@@ -337,16 +337,9 @@ public abstract class TableWriteTests : IDisposable
     }
 }
 
-public sealed class LocalTableWriteTests : TableWriteTests
+public sealed class LocalTableWriteTests(LocalStores stores) : TableWriteTests, IClassFixture<LocalStores>
 {
-    private readonly LocalStores _stores = new();
-    protected override IStoreSource Stores => _stores;
-
-    public override void Dispose()
-    {
-        base.Dispose();
-        _stores.Dispose();
-    }
+    protected override IStoreSource Stores => stores;
 }
 
 /// <summary>The same table-core behaviour on the S3 server, commits through the PostgreSQL coordinator.</summary>

@@ -173,11 +173,9 @@ public abstract class ObjectStoreContractTests
     }
 }
 
-public sealed class LocalObjectStoreContractTests : ObjectStoreContractTests, IDisposable
+public sealed class LocalObjectStoreContractTests(LocalStores stores) : ObjectStoreContractTests, IClassFixture<LocalStores>
 {
-    private readonly LocalStores _stores = new();
-    protected override IStoreSource Stores => _stores;
-    public void Dispose() => _stores.Dispose();
+    protected override IStoreSource Stores => stores;
 }
 
 [Collection(S3Collection.Name)]

@@ -31,9 +31,9 @@ public sealed class LocalStores : IStoreSource, IDisposable
 /// </summary>
 public sealed class S3Lake : IStoreSource, IDisposable
 {
-    public S3TestServer S3 { get; } = new();
+    public S3TestServer S3 { get; }
 
-    public PostgresTestServer Postgres { get; } = new();
+    public PostgresTestServer Postgres { get; }
 
     /// <summary>The coordinator setting (ECAP_COMMIT_COORDINATOR) for this server: a JDBC URL with the test credentials.</summary>
     public string CoordinatorUrl => Postgres.Url + "?user=ecap&password=ecap";
@@ -42,7 +42,13 @@ public sealed class S3Lake : IStoreSource, IDisposable
 
     private readonly Lazy<PostgresCommitCoordinator> _coordinator;
 
-    public S3Lake() => _coordinator = new(NewCoordinator);
+    public S3Lake()
+    {
+        S3 = new S3TestServer();
+        try { Postgres = new PostgresTestServer(); }
+        catch { S3.Dispose(); throw; } // a fixture whose constructor fails is not disposed
+        _coordinator = new(NewCoordinator);
+    }
 
     public PostgresCommitCoordinator Coordinator => _coordinator.Value;
 

@@ -164,12 +164,39 @@ public sealed class S3ObjectStore : IObjectStore
         return result;
     }
 
-    /// <summary>A seekable stream that fetches what is read with ranged GETs (Parquet readers jump to the footer and column chunks).</summary>
+    /// <summary>
+    /// A seekable stream that fetches what is read with ranged GETs (Parquet readers jump to the footer and column
+    /// chunks). Opening is one GET of the object's last 4 MiB (a suffix range): it tells the length and holds the whole
+    /// of a typical data file or commit, or the footer of a larger one.
+    /// </summary>
     public async Task<Stream> OpenReadAsync(string key, CancellationToken ct = default)
     {
-        var info = await HeadAsync(key, ct).ConfigureAwait(false)
-            ?? throw new FileNotFoundException($"Object '{key}' does not exist in '{Location}'.", key);
-        return new S3ReadStream(this, Full(key), info.Size);
+        var full = Full(key);
+        try
+        {
+            using var response = await _connection.Client.GetObjectAsync(new GetObjectRequest
+            {
+                BucketName = Bucket, Key = full, ByteRange = new ByteRange($"bytes=-{S3ReadStream.WholeObjectUpTo}"),
+            }, ct).ConfigureAwait(false);
+            var tail = new MemoryStream();
+            await response.ResponseStream.CopyToAsync(tail, ct).ConfigureAwait(false);
+            // "bytes first-last/total"; a server that ignores the range sends the whole object without it.
+            var range = response.ContentRange;
+            var slash = range?.LastIndexOf('/') ?? -1;
+            var total = slash >= 0 && long.TryParse(range.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var t) ? t : tail.Length;
+            return new S3ReadStream(this, full, total, tail.ToArray(), total - tail.Length);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            // Missing (or claimed but not yet copied into place: HeadAsync finishes that), or empty.
+            var info = await HeadAsync(key, ct).ConfigureAwait(false)
+                ?? throw new FileNotFoundException($"Object '{key}' does not exist in '{Location}'.", key, e);
+            return new S3ReadStream(this, full, info.Size);
+        }
+        catch (AmazonServiceException e)
+        {
+            throw Fail("read", full, e);
+        }
     }
 
     private Task<Stream> GetAsync(string key, ByteRange? range, CancellationToken ct) => GetFullAsync(Full(key), range, ct);

@@ -7,13 +7,14 @@ namespace Ecap.DataLake.Storage.S3;
 /// Objects up to <see cref="WholeObjectUpTo"/> are fetched whole on the first read (a typical data file is then one
 /// GET instead of one for the footer and one per column chunk). Memory is bounded by one window.
 /// </summary>
-internal sealed class S3ReadStream(S3ObjectStore store, string fullKey, long length) : Stream
+internal sealed class S3ReadStream(S3ObjectStore store, string fullKey, long length, byte[]? initialWindow = null, long initialWindowStart = 0)
+    : Stream
 {
     private const int MinWindow = 256 << 10;
     private const int MaxWindow = 8 << 20;
-    private const int WholeObjectUpTo = 4 << 20;
-    private byte[] _window = [];
-    private long _windowStart;
+    internal const int WholeObjectUpTo = 4 << 20;
+    private byte[] _window = initialWindow ?? [];
+    private long _windowStart = initialWindowStart;
     private int _nextWindow = MinWindow;
     private long _position;
 

@@ -26,7 +26,8 @@ internal sealed class S3WriteStream : Stream
         _connection = connection;
         _key = fullKey;
         _ct = ct;
-        _buffer = ArrayPool<byte>.Shared.Rent(connection.Options.PartSize);
+        // Start small and grow to one part: most data files are far smaller than a part.
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(connection.Options.PartSize, 256 << 10));
     }
 
     private int PartSize => _connection.Options.PartSize;
@@ -64,7 +65,14 @@ internal sealed class S3WriteStream : Stream
     private int Append(ReadOnlySpan<byte> data)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var n = Math.Min(data.Length, PartSize - _filled);
+        if (_filled == _buffer.Length && _buffer.Length < PartSize)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(PartSize, _buffer.Length * 2));
+            _buffer.AsSpan(0, _filled).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = bigger;
+        }
+        var n = Math.Min(data.Length, Math.Min(PartSize, _buffer.Length) - _filled);
         data[..n].CopyTo(_buffer.AsSpan(_filled));
         _filled += n;
         _written += n;
@@ -90,9 +98,10 @@ internal sealed class S3WriteStream : Stream
             _parts.Add(new PartETag(number, response.ETag));
             _filled = 0;
         }
-        catch
+        catch (Exception e)
         {
             await AbortAsync().ConfigureAwait(false);
+            if (e is Amazon.Runtime.AmazonServiceException service) throw S3StoreException.From("write", $"s3://{_connection.Bucket}/{_key}", service);
             throw;
         }
     }
@@ -131,9 +140,10 @@ internal sealed class S3WriteStream : Stream
             }, _ct).ConfigureAwait(false);
             _uploadId = null;
         }
-        catch
+        catch (Exception e)
         {
             await AbortAsync().ConfigureAwait(false);
+            if (e is Amazon.Runtime.AmazonServiceException service) throw S3StoreException.From("write", $"s3://{_connection.Bucket}/{_key}", service);
             throw;
         }
         finally

@@ -114,7 +114,8 @@ public sealed class TableScan
 
         try
         {
-            var ahead = Math.Max(2, Environment.ProcessorCount);
+            // On a remote store (S3) a file also waits on requests: keep more in flight than there are cores.
+            var ahead = _table.TryGetLocalPath("x") is null ? Math.Max(8, 4 * Environment.ProcessorCount) : Math.Max(2, Environment.ProcessorCount);
             while (next < Files.Count && inFlight.Count < ahead) StartNext();
             while (inFlight.Count > 0)
             {
