@@ -45,9 +45,16 @@ public class S3ConditionalPutTests
     [Fact]
     public void Secrets_do_not_appear_in_options_or_store_text()
     {
-        var options = new S3StoreOptions { Credentials = new BasicAWSCredentials("AKIAVISIBLEID", "super-secret-key"), Endpoint = "http://127.0.0.1:1" };
+        var options = new S3StoreOptions
+        {
+            Credentials = new BasicAWSCredentials("AKIAVISIBLEID", "super-secret-key"), Endpoint = "http://127.0.0.1:1",
+            CommitCoordinatorSetting = "jdbc:postgresql://db:5432/ecap?user=ecap&password=pg-secret",
+        };
         var store = S3ObjectStore.Open("s3://b/p", options);
         Assert.DoesNotContain("super-secret-key", options.ToString());
+        Assert.DoesNotContain("pg-secret", options.ToString());
+        Assert.Contains("password=***", options.ToString());
+        Assert.DoesNotContain("secret", new S3StoreOptions { CommitCoordinatorSetting = "postgresql://u:pg-secret@db/ecap" }.ToString());
         Assert.DoesNotContain("super-secret-key", store.Location);
     }
 }

@@ -57,6 +57,19 @@ public sealed record S3StoreOptions
         CommitCoordinatorSetting = CommitCoordinatorSetting ?? Env("ECAP_COMMIT_COORDINATOR"),
     };
 
+    /// <summary>The record's text form (ToString) without secrets: the coordinator URL's password is masked.</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Region = {Region}, Endpoint = {Endpoint}, PathStyle = {PathStyle}, Compat = {Compat}, ");
+        builder.Append($"CommitCoordinator = {CommitCoordinator?.Display ?? Redact(CommitCoordinatorSetting)}, PartSize = {PartSize}");
+        return true;
+    }
+
+    /// <summary>A URL or connection string with any password replaced by ***.</summary>
+    internal static string? Redact(string? text) => text is null ? null : System.Text.RegularExpressions.Regex.Replace(text,
+        "(password=)[^&;]*|(://[^:/@]+:)[^@]*@", m => m.Groups[1].Success ? m.Groups[1].Value + "***" : m.Groups[2].Value + "***@",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 
     internal static bool IsTrue(string? value) => value?.Trim().ToLowerInvariant() is "1" or "true" or "yes" or "on";
