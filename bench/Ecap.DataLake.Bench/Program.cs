@@ -11,10 +11,14 @@ using Ecap.DataLake.Tables.SampleData;
 //       sorted by transaction_id, vs DuckDB COPY ... PARTITION_BY (year, month, day) with ORDER BY;
 //   (b) read: one month of three, three columns, a sum, vs DuckDB read_parquet(hive_partitioning=true)
 //       over the same table files.
-// Usage: dotnet run -c Release --project bench/Ecap.DataLake.Bench -- [rows] [runs]
+// The two sides alternate run by run and the medians are compared; wall and process CPU time are printed.
+// Usage: dotnet run -c Release --project bench/Ecap.DataLake.Bench -- [rows] [runs]   (runs writes, 5 x runs reads)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- csv [rows] [runs]   (CSV -> table ingestion, see CsvBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- postgres [rows] [runs]  (PostgreSQL -> table, see PostgresBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- query [rows] [runs]   (SQL: lake views vs DuckDB over the files)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- snapshot-cache [commits] [runs]  (snapshot cache on vs off)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- compaction [files] [rows-per-file] [runs] [overlap]  (see CompactionBench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- governance [rows] [runs]  (access/audit, encryption, constraints overheads)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- s3 [rows] [runs]      (S3 server vs local folder, see S3Bench.cs)
 if (args.Length > 0 && args[0] == "csv")
 {
@@ -24,6 +28,21 @@ if (args.Length > 0 && args[0] == "csv")
 if (args.Length > 0 && args[0] == "postgres")
 {
     await PostgresBench.RunAsync(args.Skip(1).ToArray());
+    return;
+}
+if (args.Length > 0 && args[0] == "snapshot-cache")
+{
+    await SnapshotCacheBench.RunAsync(args[1..]);
+    return;
+}
+if (args.Length > 0 && args[0] == "compaction")
+{
+    await CompactionBench.RunAsync(args[1..]);
+    return;
+}
+if (args.Length > 0 && args[0] == "governance")
+{
+    await GovernanceBench.RunAsync(args[1..]);
     return;
 }
 if (args.Length > 0 && args[0] == "s3")
@@ -58,37 +77,61 @@ try
         return v is null or DBNull ? 0 : Convert.ToInt64(v);
     }
 
-    // Ours first (writes, then reads), so the peak working set read in between is ours alone;
-    // DuckDB's runs come after, in the same process, on the same source file and table files.
-    var ourWrite = new List<double>();
+    // The two sides alternate (ecap, DuckDB, ecap, ...) so load from other jobs on the machine hits both alike.
+    // Only ecap's first write and its two warm-up reads run before any DuckDB work, so the peak working set
+    // read then is ours alone.
+    // Process CPU seconds per run besides wall time: less sensitive than wall time to other jobs' load.
+    double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+    var lastCpu = 0.0;
     var lakeDir = Path.Combine(work, "lake");
+    var tableGlob = Path.Combine(lakeDir, "transactions", "**", "*.parquet");
     var filesWritten = 0;
-    for (var run = 0; run < runs; run++)
+    double OurWrite(int run)
     {
         if (Directory.Exists(lakeDir)) Directory.Delete(lakeDir, true);
         var lake = new DataLakeStorage(lakeDir);
         var sw = Stopwatch.StartNew();
-        var result = await lake.WritePartitionedDataAsync(SourceFiles.ReadAsync(source), "transactions", DataType.Transactions);
-        ourWrite.Add(sw.Elapsed.TotalSeconds);
+        var cpu0 = CpuSeconds();
+        var result = lake.WritePartitionedDataAsync(SourceFiles.ReadAsync(source), "transactions", DataType.Transactions).GetAwaiter().GetResult();
+        var seconds = sw.Elapsed.TotalSeconds;
+        lastCpu = CpuSeconds() - cpu0;
         filesWritten = result.FilesWritten;
         if (result.RowsWritten != rows) throw new InvalidOperationException($"wrote {result.RowsWritten} rows");
-        Console.WriteLine($"ecap write run {run + 1}: {ourWrite[^1]:F2}s ({result.FilesWritten} files)");
+        Console.WriteLine($"ecap write run {run + 1}: {seconds:F2}s ({result.FilesWritten} files)");
+        return seconds;
     }
-
-    var ourRead = new List<double>();
+    double DuckWrite(int run)
+    {
+        var duckDir = Path.Combine(work, $"duck{run}");
+        var sw = Stopwatch.StartNew();
+        var cpu0 = CpuSeconds();
+        Exec($"""
+            COPY (SELECT *, year(timestamp AT TIME ZONE 'UTC') AS year, month(timestamp AT TIME ZONE 'UTC') AS month, day(timestamp AT TIME ZONE 'UTC') AS day
+                  FROM read_parquet('{source}') ORDER BY transaction_id)
+            TO '{duckDir}' (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (year, month, day))
+            """);
+        var seconds = sw.Elapsed.TotalSeconds;
+        lastCpu = CpuSeconds() - cpu0;
+        Console.WriteLine($"duckdb write run {run + 1}: {seconds:F2}s");
+        Directory.Delete(duckDir, true);
+        return seconds;
+    }
     (long Count, decimal Sum, long MaxId, long MaxCustomer) ours = default;
-    for (var run = 0; run < runs + 2; run++)
+    double OurRead()
     {
         var sw = Stopwatch.StartNew();
-        var scan = await new DataLakeStorage(lakeDir).ReadPartitionedDataAsync("transactions", new ReadOptions
+        var cpu0 = CpuSeconds();
+        var scan = new DataLakeStorage(lakeDir).ReadPartitionedDataAsync("transactions", new ReadOptions
         {
             PartitionFilters = [PartitionFilter.Equal("month", 9)],
             Columns = ["transaction_id", "customer_id", "amount"],
-        });
+        }).GetAwaiter().GetResult();
         decimal sum = 0;
         long count = 0, maxId = long.MinValue, maxCustomer = long.MinValue;
-        await foreach (var batch in scan.ReadBatchesAsync())
+        var batches = scan.ReadBatchesAsync().GetAsyncEnumerator();
+        while (batches.MoveNextAsync().AsTask().GetAwaiter().GetResult())
         {
+            var batch = batches.Current;
             // All three columns are used, so neither side can skip decoding any of them.
             foreach (var id in ((Int64Array)batch.Column(0)).Values) maxId = Math.Max(maxId, id);
             foreach (var c in ((Int64Array)batch.Column(1)).Values) maxCustomer = Math.Max(maxCustomer, c);
@@ -98,37 +141,53 @@ try
             foreach (var v in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Int128>(amounts.ValueBuffer.Span).Slice(amounts.Offset, amounts.Length)) cents += v;
             sum += (decimal)cents / 100m;
             count += batch.Length;
+            batch.Dispose(); // done with it: its native buffers go back to the allocator now
         }
-        if (run >= 2) ourRead.Add(sw.Elapsed.TotalSeconds); // two warm-up runs
+        var seconds = sw.Elapsed.TotalSeconds;
+        lastCpu = CpuSeconds() - cpu0;
         ours = (count, sum, maxId, maxCustomer);
+        return seconds;
     }
-    var ourPeak = Process.GetCurrentProcess().PeakWorkingSet64;
-
-    var duckWrite = new List<double>();
-    for (var run = 0; run < runs; run++)
-    {
-        var duckDir = Path.Combine(work, $"duck{run}");
-        var sw = Stopwatch.StartNew();
-        Exec($"""
-            COPY (SELECT *, year(timestamp AT TIME ZONE 'UTC') AS year, month(timestamp AT TIME ZONE 'UTC') AS month, day(timestamp AT TIME ZONE 'UTC') AS day
-                  FROM read_parquet('{source}') ORDER BY transaction_id)
-            TO '{duckDir}' (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (year, month, day))
-            """);
-        duckWrite.Add(sw.Elapsed.TotalSeconds);
-        Console.WriteLine($"duckdb write run {run + 1}: {duckWrite[^1]:F2}s");
-        Directory.Delete(duckDir, true);
-    }
-
-    var duckRead = new List<double>();
-    var tableGlob = Path.Combine(lakeDir, "transactions", "**", "*.parquet");
-    for (var run = 0; run < runs + 2; run++)
+    double DuckRead()
     {
         var sw = Stopwatch.StartNew();
+        var cpu0 = CpuSeconds();
         var duckRow = Row($"SELECT count(*), (sum(amount) * 100)::BIGINT, max(transaction_id), max(customer_id) FROM read_parquet('{tableGlob}', hive_partitioning = true) WHERE month = 9");
-        if (run >= 2) duckRead.Add(sw.Elapsed.TotalSeconds);
+        var seconds = sw.Elapsed.TotalSeconds;
+        lastCpu = CpuSeconds() - cpu0;
         if (duckRow.Count != ours.Count || duckRow.Cents != (long)(ours.Sum * 100) || duckRow.MaxId != ours.MaxId || duckRow.MaxCustomer != ours.MaxCustomer)
             throw new InvalidOperationException($"read mismatch: ecap {ours.Count} rows / {ours.Sum}, duckdb {duckRow.Count} / {duckRow.Cents / 100m}");
+        return seconds;
     }
+
+    var ourWrite = new List<double> { OurWrite(0) };
+    var ourWriteCpu = new List<double> { lastCpu };
+    OurRead();
+    OurRead(); // two warm-up reads of ours
+    var ourPeak = Process.GetCurrentProcess().PeakWorkingSet64;
+    var duckWrite = new List<double> { DuckWrite(0) };
+    var duckWriteCpu = new List<double> { lastCpu };
+    for (var run = 1; run < runs; run++)
+    {
+        ourWrite.Add(OurWrite(run));
+        ourWriteCpu.Add(lastCpu);
+        duckWrite.Add(DuckWrite(run));
+        duckWriteCpu.Add(lastCpu);
+    }
+    // Reads: the table of the last write; DuckDB's two warm-ups, then alternating timed runs, checked equal each time.
+    OurRead();
+    DuckRead();
+    DuckRead();
+    var readRuns = 5 * runs;
+    List<double> ourRead = [], duckRead = [], ourReadCpu = [], duckReadCpu = [];
+    for (var run = 0; run < readRuns; run++)
+    {
+        ourRead.Add(OurRead());
+        ourReadCpu.Add(lastCpu);
+        duckRead.Add(DuckRead());
+        duckReadCpu.Add(lastCpu);
+    }
+    Console.WriteLine($"reads ({readRuns} each, ms): ecap {string.Join(" ", ourRead.Select(x => (x * 1000).ToString("F0")))}; duckdb {string.Join(" ", duckRead.Select(x => (x * 1000).ToString("F0")))}");
 
     (long Count, long Cents, long MaxId, long MaxCustomer) Row(string sql)
     {
@@ -145,7 +204,10 @@ try
     Console.WriteLine();
     Console.WriteLine($"write: ecap {rows / Median(ourWrite) / 1e6:F2} M rows/s, duckdb {rows / Median(duckWrite) / 1e6:F2} M rows/s  -> ecap/duckdb speed {w:F2}x (goal >= 1.5x)");
     Console.WriteLine($"read (1 month of 3: count, sum(amount), max of the other 2 columns): ecap {Median(ourRead) * 1000:F0} ms, duckdb {Median(duckRead) * 1000:F0} ms -> ecap/duckdb speed {r:F2}x (goal >= 1.0x)");
-    Console.WriteLine($"ecap files written: {filesWritten}; peak working set after ecap's runs (generator + writes + reads): {ourPeak / 1e6:F0} MB; after DuckDB's: {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB");
+    Console.WriteLine($"cpu seconds per run (medians): write ecap {Median(ourWriteCpu):F2}, duckdb {Median(duckWriteCpu):F2} ({Median(duckWriteCpu) / Median(ourWriteCpu):F2}x); " +
+        $"read ecap {Median(ourReadCpu) * 1000:F0} ms, duckdb {Median(duckReadCpu) * 1000:F0} ms ({Median(duckReadCpu) / Median(ourReadCpu):F2}x)");
+    Console.WriteLine($"ecap files written: {filesWritten}; peak working set before any DuckDB work (generator + ecap write + 2 reads): {ourPeak / 1e6:F0} MB; at the end: {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB");
+    Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
 }
 finally
 {

@@ -17,6 +17,8 @@ internal static class EcapCommand
         root.Add(GlobalOptions.S3PathStyle);
         root.Add(GlobalOptions.S3Compat);
         root.Add(GlobalOptions.CommitCoordinator);
+        root.Add(GlobalOptions.Catalog);
+        root.Add(GlobalOptions.Metrics);
 
         var dataLake = new Command("data-lake", "Store, read and maintain the lake's Delta tables.");
         dataLake.Add(StorageCommands.Build());
@@ -25,6 +27,11 @@ internal static class EcapCommand
         dataLake.Add(DemoCommand.Build());
         dataLake.Add(CatalogCommands.Build());
         dataLake.Add(QueryCommand.Build());
+        dataLake.Add(MonitorCommand.Build());
+        dataLake.Add(CompactionCommands.Build());
+        dataLake.Add(AccessCommands.Build());
+        dataLake.Add(AccessCommands.Audit());
+        dataLake.Add(QualityCommands.Build());
         root.Add(dataLake);
         return root;
     }

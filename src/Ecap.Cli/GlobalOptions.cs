@@ -19,6 +19,21 @@ internal static class GlobalOptions
         DefaultValueFactory = _ => OutputFormat.Table,
     };
 
+    public static readonly Option<string?> Catalog = new("--catalog")
+    {
+        Description = "Catalog location: a folder, or a PostgreSQL URL (postgresql://user:pass@host:5432/db, jdbc:postgresql://...) " +
+            "or connection string (default: $ECAP_CATALOG, else the lake's own _catalog folder)",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ECAP_CATALOG") is { Length: > 0 } env ? env : null,
+    };
+
+    public static readonly Option<bool> Metrics = new("--metrics")
+    {
+        Description = "Print the command's metrics (OpenTelemetry console exporter) to stderr when it ends; " +
+            "OTLP export is on when OTEL_EXPORTER_OTLP_ENDPOINT is set",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose")
     {
         Description = "Print details of what happens, and stack traces on errors",

@@ -1,3 +1,6 @@
 using Ecap.Cli;
+using Ecap.Cli.Telemetry;
 
-return await EcapCommand.Build().Parse(args).InvokeAsync();
+var parse = EcapCommand.Build().Parse(args);
+using var metrics = MetricsExport.Start(parse.GetValue(GlobalOptions.Metrics), Environment.GetEnvironmentVariable(MetricsExport.OtlpEndpointVariable));
+return await parse.InvokeAsync();

@@ -24,9 +24,11 @@ internal sealed class PgColumn
     public static PgColumn For(NpgsqlDataReader reader, int i)
     {
         var name = reader.GetName(i);
-        var pgType = reader.GetDataTypeName(i);
+        // The data type name carries modifiers ("numeric(12, 2)", "timestamp(3) without time zone"); the switch
+        // goes by the base type, the modifiers come from the column schema.
+        var pgType = reader.GetPostgresType(i).Name;
         var schema = reader.GetColumnSchema()[i];
-        if (pgType.EndsWith("[]", StringComparison.Ordinal))
+        if (reader.GetDataTypeName(i).EndsWith("[]", StringComparison.Ordinal))
             return Make(name, StringType.Default, new StringArray.Builder(), (b, r, o) => b.Append(JsonSerializer.Serialize(r.GetValue(o))), b => b.Build());
         switch (pgType)
         {

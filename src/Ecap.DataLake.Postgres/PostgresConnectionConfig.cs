@@ -70,6 +70,8 @@ public sealed class PostgresConnectionConfig
     internal NpgsqlConnection Connect() => new(_connectionString);
 
     internal NpgsqlDataSource CreateDataSource() => NpgsqlDataSource.Create(_connectionString);
+    /// <summary>The full connection string, password included: for Npgsql only, never for messages.</summary>
+    internal string ConnectionString => _connectionString;
 
     public override string ToString() => Display;
 

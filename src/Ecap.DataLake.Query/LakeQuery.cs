@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using DuckDB.NET.Data;
 using Ecap.DataLake.Delta;
+using Ecap.DataLake.Security;
 using Ecap.DataLake.Tables;
 
 namespace Ecap.DataLake.Query;
@@ -45,22 +46,33 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
     public IReadOnlyDictionary<string, RegisteredView> Views => _views;
 
     /// <summary>Registers (or refreshes to the latest snapshot) the views of every lake table <paramref name="sql"/> names.</summary>
-    public async Task<IReadOnlyList<RegisteredView>> PrepareAsync(string sql, CancellationToken ct = default)
-    {
-        var result = new List<RegisteredView>();
-        foreach (var reference in TableReferences(sql))
+    /// <remarks>Each table needs read access; columns the caller's grants exclude are NULL in its view.</remarks>
+    public Task<IReadOnlyList<RegisteredView>> PrepareAsync(string sql, CancellationToken ct = default) =>
+        Guarded("query-prepare", sql, async scope =>
         {
-            if (result.Any(r => r.Name == reference)) continue;
-            var view = await TryRegisterAsync(reference, ct);
-            if (view != null) result.Add(view);
-        }
-        return result;
-    }
+            var result = new List<RegisteredView>();
+            foreach (var reference in TableReferences(sql))
+            {
+                if (result.Any(r => r.Name == reference)) continue;
+                var view = await TryRegisterAsync(reference, scope, ct);
+                if (view != null) result.Add(view);
+            }
+            return (IReadOnlyList<RegisteredView>)result;
+        }, ct);
+
+    // One audited operation per public call; the tables it reads are checked as their views are registered.
+    private Task<T> Guarded<T>(string operation, string sql, Func<GuardScope, Task<T>> body, CancellationToken ct) =>
+        _storage.Guard.RunAsync(new GuardedOperation(operation, null, null, new Dictionary<string, string?> { ["sql"] = sql }), body, ct);
 
     /// <summary>Runs a query; rows stream from the returned result, which must be disposed.</summary>
-    public async Task<QueryResult> QueryAsync(string sql, CancellationToken ct = default)
+    public Task<QueryResult> QueryAsync(string sql, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        return Guarded("query", sql, _ => QueryCoreAsync(sql, ct), ct);
+    }
+
+    private async Task<QueryResult> QueryCoreAsync(string sql, CancellationToken ct)
+    {
         var stopwatch = Stopwatch.StartNew();
         var views = await PrepareAsync(sql, ct);
         var stats = new QueryStats { TablesReferenced = views.Select(v => v.Name).ToList(), FilesConsidered = views.Sum(v => v.FileCount) };
@@ -90,17 +102,27 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
     }
 
     /// <summary>DuckDB's plan of <paramref name="sql"/> over the lake views (EXPLAIN), as text.</summary>
-    public async Task<string> ExplainAsync(string sql, CancellationToken ct = default)
-    {
-        await PrepareAsync(sql, ct);
-        return ExplainText(sql);
-    }
+    public Task<string> ExplainAsync(string sql, CancellationToken ct = default) =>
+        Guarded("query-explain", sql, async _ =>
+        {
+            await PrepareAsync(sql, ct);
+            return ExplainText(sql);
+        }, ct);
 
     /// <summary>
     /// Writes the result of <paramref name="sql"/> to <paramref name="path"/> with DuckDB's COPY; the format is
     /// the file's extension (.parquet, .csv, .json/.jsonl/.ndjson). Returns the number of rows written.
     /// </summary>
-    public async Task<long> CopyToAsync(string sql, string path, CancellationToken ct = default)
+    public Task<long> CopyToAsync(string sql, string path, CancellationToken ct = default) =>
+        Guarded("query-export", sql, async scope =>
+        {
+            scope.SetParameter("out", path);
+            var rows = await CopyCoreAsync(sql, path, ct);
+            scope.Complete(rows: rows);
+            return rows;
+        }, ct);
+
+    private async Task<long> CopyCoreAsync(string sql, string path, CancellationToken ct)
     {
         var format = Path.GetExtension(path).ToLowerInvariant() switch
         {
@@ -124,7 +146,11 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
     // ------------------------------------------------------------------ views
 
     /// <summary>A lake table at one version, registered as a DuckDB view.</summary>
-    public sealed record RegisteredView(string Name, string Table, long Version, int FileCount, IReadOnlyList<LakeViews.FileGroup> Groups);
+    public sealed record RegisteredView(string Name, string Table, long Version, int FileCount, IReadOnlyList<LakeViews.FileGroup> Groups)
+    {
+        /// <summary>Columns read as NULL in this view (excluded for the caller).</summary>
+        public IReadOnlySet<string> Masked { get; init; } = new HashSet<string>();
+    }
 
     // Names a query can use for a table: bare identifiers and double-quoted ones ("my-table", "tx@v3").
     [GeneratedRegex("\"((?:[^\"]|\"\")+)\"|\\b([A-Za-z_][A-Za-z0-9_]*)\\b")]
@@ -141,15 +167,30 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
             yield return m.Groups[1].Success ? m.Groups[1].Value.Replace("\"\"", "\"", StringComparison.Ordinal) : m.Groups[2].Value;
     }
 
-    private async Task<RegisteredView?> TryRegisterAsync(string reference, CancellationToken ct)
+    private async Task<RegisteredView?> TryRegisterAsync(string reference, GuardScope scope, CancellationToken ct)
     {
         var at = reference.IndexOf('@');
         var table = at < 0 ? reference : reference[..at];
         // Only names a lake table can have reach the file system; anything else is left to DuckDB to resolve.
         try { TableNames.Validate(table); }
         catch (InvalidPathException) { return null; }
-        var delta = _storage.OpenTable(table);
-        if (!await delta.ExistsAsync(ct)) return null;
+        DeltaTable delta;
+        if (table == AuditLog.SqlName && _storage.Guard.Audit is { } audit)
+        {
+            // The audit trail is readable by lake admins only (everyone while access control is off).
+            delta = audit.Table;
+            if (!await delta.ExistsAsync(ct)) return null;
+            scope.AddTable(table);
+            scope.Require(Privilege.Admin, null);
+        }
+        else
+        {
+            delta = _storage.OpenTable(table);
+            if (!await delta.ExistsAsync(ct)) return null;
+            scope.AddTable(table);
+            scope.Require(Privilege.Read, table);
+        }
+        var masked = table == AuditLog.SqlName ? new HashSet<string>() : scope.MaskedColumns(table);
         Snapshot snapshot;
         if (at < 0) snapshot = await delta.GetSnapshotAsync(ct);
         else
@@ -162,16 +203,25 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
             else
                 throw new InvalidInputException($"Cannot read \"{reference}\": after '@' give a version (v12) or a timestamp (2026-11-01T00:00:00Z).");
         }
-        if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version) return existing;
+        if (Parquet.Encryption.TableEncryption.Of(snapshot.Metadata) is not null)
+            throw new InvalidInputException($"Table '{table}' is encrypted (Parquet modular encryption), which DuckDB cannot read; read it with `ecap data-lake storage read {table}` instead.");
+        if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version && existing.Masked.SetEquals(masked)) return existing;
 
         var viewSql = LakeViews.ViewSql(snapshot, key => delta.Store.TryGetLocalPath(key)
             ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."), PreferHivePaths);
+        if (masked.Count > 0)
+        {
+            // Excluded columns keep their name and type but read as NULL, so filters and joins on them see nothing.
+            var replaced = snapshot.Schema.FieldsList.Where(f => masked.Contains(f.Name))
+                .Select(f => $"CASE WHEN false THEN {LakeViews.QuoteIdentifier(f.Name)} END AS {LakeViews.QuoteIdentifier(f.Name)}");
+            viewSql = $"SELECT * REPLACE ({string.Join(", ", replaced)}) FROM ({viewSql})";
+        }
         using (var command = _connection.CreateCommand())
         {
             command.CommandText = $"CREATE OR REPLACE VIEW {LakeViews.QuoteIdentifier(reference)} AS {viewSql}";
             await command.ExecuteNonQueryAsync(ct);
         }
-        var view = new RegisteredView(reference, table, snapshot.Version, snapshot.Files.Count, LakeViews.Group(snapshot));
+        var view = new RegisteredView(reference, table, snapshot.Version, snapshot.Files.Count, LakeViews.Group(snapshot)) { Masked = masked.ToHashSet() };
         _views[reference] = view;
         return view;
     }

@@ -13,16 +13,17 @@ internal static class EcapProcess
         public JsonElement Json() => JsonDocument.Parse(Stdout).RootElement.Clone();
     }
 
-    public static Result Run(params string[] args) => Run(new Dictionary<string, string>(), args);
+    public static Result Run(params string[] args) => RunWithEnvironment(new Dictionary<string, string>(), args);
 
-    /// <summary>Runs `ecap` with extra environment variables (an S3 endpoint and credentials, for example).</summary>
-    public static Result Run(IReadOnlyDictionary<string, string> environment, params string[] args)
+    /// <summary>Runs `ecap` with extra environment variables (e.g. ECAP_CATALOG, ECAP_PRINCIPAL for the caller's identity).</summary>
+    public static Result RunWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("ECAP_LAKE");
-        foreach (var (k, v) in environment) psi.Environment[k] = v;
+        psi.Environment.Remove("ECAP_CATALOG");
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -47,6 +48,19 @@ internal static class EcapProcess
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    /// <summary>Starts `ecap` without waiting; its stdout is collected into the returned task (stderr discarded).</summary>
+    public static (Process Process, Task<string> Stdout) StartCapturing(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("ECAP_LAKE");
+        var process = Process.Start(psi)!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        return (process, process.StandardOutput.ReadToEndAsync());
     }
 
     private static string FindDll()

@@ -37,7 +37,7 @@ public sealed class S3LakeCommandTests : IClassFixture<S3LakeCommandTests.Server
 
     /// <summary>ecap with the S3 settings in the environment (as a user exports them), the coordinator as a flag.</summary>
     private EcapProcess.Result Ecap(string lake, bool coordinator, params string[] args) =>
-        EcapProcess.Run(_servers.S3.Environment,
+        EcapProcess.RunWithEnvironment(_servers.S3.Environment,
             [.. coordinator ? new[] { "--commit-coordinator", _servers.Postgres.Url + "?user=ecap&password=ecap" } : [], "--lake", lake, .. args]);
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Ecap.Cli.Output;
 using Ecap.DataLake;
 using Ecap.DataLake.Catalog;
+using Ecap.DataLake.Postgres.Catalog;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tables;
 using Spectre.Console;
@@ -13,16 +14,9 @@ namespace Ecap.Cli.Commands;
 /// <summary><c>ecap data-lake catalog ...</c>: register, describe, search and relate tables.</summary>
 internal static class CatalogCommands
 {
-    private static readonly Option<string?> CatalogPath = new("--catalog")
-    {
-        Description = "Catalog location: a folder (default: the lake's own _catalog folder)",
-        Recursive = true,
-    };
-
     public static Command Build()
     {
         var catalog = new Command("catalog", "The table catalog: owners, tags, status, schema history, statistics, lineage.");
-        catalog.Add(CatalogPath);
         catalog.Add(Register());
         catalog.Add(UpdateStats());
         catalog.Add(ListTables());
@@ -33,20 +27,12 @@ internal static class CatalogCommands
         return catalog;
     }
 
-    /// <summary>The catalog of a command: --catalog when given, else the lake's _catalog.</summary>
-    internal static MetadataManager Open(CliContext ctx)
-    {
-        var lake = ctx.OpenLake();
-        var path = ctx.Parse.GetValue(CatalogPath);
-        if (string.IsNullOrWhiteSpace(path)) return new MetadataManager(lake);
-        if (path.StartsWith("postgres", StringComparison.OrdinalIgnoreCase) || path.StartsWith("jdbc:", StringComparison.OrdinalIgnoreCase) || path.Contains("Host=", StringComparison.OrdinalIgnoreCase))
-            throw new StoreNotConfiguredException($"PostgreSQL catalogs are not in this build: use a folder for --catalog (got '{path}').");
-        return new MetadataManager(new LakeCatalogStore(ctx.OpenStore(path)), lake);
-    }
+    /// <summary>The catalog of a command: --catalog / $ECAP_CATALOG when given (folder or PostgreSQL), else the lake's _catalog.</summary>
+    internal static MetadataManager Open(CliContext ctx) => CatalogFactory.Open(ctx.Catalog, ctx.OpenLake());
 
-    /// <summary>Storage options for CLI writes: every commit registers/syncs the table in the lake's catalog; a catalog failure is a warning.</summary>
+    /// <summary>Storage options for CLI writes: every commit registers/syncs the table in the command's catalog; a catalog failure is a warning.</summary>
     internal static DataLakeStorageOptions StorageOptions(CliContext ctx) =>
-        new MetadataManager(ctx.OpenLake()).WithCatalog() with
+        Open(ctx).WithCatalog() with
         {
             AfterCommitFailed = (table, e) => ctx.Status.MarkupLine($"[yellow]warning:[/] catalog not updated for '{Markup.Escape(table)}': {Markup.Escape(e.Message)}"),
         };

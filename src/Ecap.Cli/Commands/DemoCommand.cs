@@ -60,7 +60,8 @@ internal static class DemoCommand
             Render.ReadMetrics(ctx, scan.Metrics);
 
             ctx.Status.MarkupLine("\n[bold]Table info[/]");
-            Render.TableInfo(ctx, await lake.GetTableInfoAsync("transactions", ct));
+            var info = await lake.GetTableInfoAsync("transactions", ct);
+            Render.TableInfo(ctx, info, StoragePricing.Default.Estimate(info.TotalSizeBytes));
 
             ctx.Status.MarkupLine("\n[bold]History[/]");
             Render.History(ctx, await lake.GetHistoryAsync("transactions", 5, ct));

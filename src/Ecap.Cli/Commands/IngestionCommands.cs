@@ -54,7 +54,7 @@ internal static class IngestionCommands
                 NullText = ctx.Get(nullValue),
                 BatchRows = (int)Math.Min(SourceFiles.DefaultBatchRows, ctx.Get(batchSize)),
             });
-            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake()));
+            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx))); // keeps the catalog entry and its source lineage current
             var options = new IngestionOptions
             {
                 MaxBadRatio = ctx.Get(maxBad),
@@ -104,12 +104,17 @@ internal static class IngestionCommands
             if (ctx.Get(passwordEnv) is { } env)
                 password = Environment.GetEnvironmentVariable(env) ?? throw new ArgumentException($"The environment variable '{env}' (--password-env) is not set.");
             var connection = Ecap.DataLake.Postgres.PostgresConnectionConfig.Parse(ctx.Get(url), ctx.Get(user), password);
-            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake()));
+            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx))); // keeps the catalog entry and its source lineage current
             ctx.Status.MarkupLine($"[grey]ingesting from {Markup.Escape(connection.Display)} into {Markup.Escape(ctx.Get(table))}[/]");
             try
             {
                 var report = await Ecap.DataLake.Postgres.PostgresIngestion.IngestFromDatabaseAsync(ingester, connection, ctx.Get(query), ctx.Get(table), type,
-                    new Ecap.DataLake.Postgres.PostgresIngestionOptions { IncrementalColumn = ctx.Get(incremental) },
+                    new Ecap.DataLake.Postgres.PostgresIngestionOptions
+                    {
+                        IncrementalColumn = ctx.Get(incremental),
+                        // A commit can only end between source batches: keep them no larger than a commit.
+                        BatchRows = (int)Math.Min(new Ecap.DataLake.Postgres.PostgresIngestionOptions().BatchRows, ctx.Get(batchSize)),
+                    },
                     new IngestionOptions { MaxRecordsPerCommit = ctx.Get(batchSize) }, ct);
                 Report(ctx, report, null);
                 return 0;

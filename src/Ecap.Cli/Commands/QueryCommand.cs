@@ -13,12 +13,13 @@ internal static class QueryCommand
         var sql = new Argument<string>("sql") { Description = "The query; tables by name, \"table@v12\" or \"table@2026-11-01T00:00:00Z\" for an earlier version" };
         var limit = new Option<long?>("--limit") { Description = "At most this many rows (the terminal table shows 20 unless set)" };
         var output = new Option<string?>("--out") { Description = "Write the result to a file instead: .parquet, .csv, .json (array) or .jsonl (by extension)" };
+        var withStats = new Option<bool>("--stats") { Description = "With --output json: print {\"rows\": [...], \"stats\": {files considered/read/pruned, bytes, ms}} instead of the bare array" };
         var command = new Command("query",
             "Run SQL over the lake: every table is a view over its current files, partition columns included.\n\n" +
             "Example:\n  ecap data-lake query \"SELECT day, count(*), sum(amount) FROM transactions WHERE month = 11 GROUP BY day ORDER BY day\"\n" +
             "  ecap data-lake query \"SELECT count(*) FROM \\\"transactions@v3\\\"\" --output json")
         {
-            sql, limit, output,
+            sql, limit, output, withStats,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -51,6 +52,11 @@ internal static class QueryCommand
             {
                 await using var stdout = Console.OpenStandardOutput();
                 await using var writer = new Utf8JsonWriter(stdout);
+                if (ctx.Get(withStats))
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("rows");
+                }
                 writer.WriteStartArray();
                 await foreach (var row in result.ReadRowsAsync(ct))
                 {
@@ -65,6 +71,13 @@ internal static class QueryCommand
                     if (++shown % 1024 == 0) await writer.FlushAsync(ct);
                 }
                 writer.WriteEndArray();
+                if (ctx.Get(withStats))
+                {
+                    result.Dispose(); // completes the stats
+                    writer.WritePropertyName("stats");
+                    WriteStats(writer, result.Stats);
+                    writer.WriteEndObject();
+                }
                 await writer.FlushAsync(ct);
                 stdout.Write("\n"u8);
             }
@@ -89,5 +102,21 @@ internal static class QueryCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The <c>stats</c> of <c>query --output json --stats</c>: the pruning figures of the finished query.</summary>
+    private static void WriteStats(Utf8JsonWriter w, QueryStats s)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("tables");
+        foreach (var t in s.TablesReferenced) w.WriteStringValue(t);
+        w.WriteEndArray();
+        w.WriteNumber("files_considered", s.FilesConsidered);
+        if (s.FilesRead < 0) w.WriteNull("files_read"); else w.WriteNumber("files_read", s.FilesRead);
+        if (s.FilesRead < 0) w.WriteNull("files_pruned"); else w.WriteNumber("files_pruned", s.FilesPruned);
+        w.WriteNumber("bytes_scanned", s.BytesScanned);
+        w.WriteNumber("rows_returned", s.RowsReturned);
+        w.WriteNumber("elapsed_ms", Math.Round(s.Elapsed.TotalMilliseconds, 1));
+        w.WriteEndObject();
     }
 }

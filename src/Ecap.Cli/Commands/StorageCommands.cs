@@ -40,9 +40,14 @@ internal static class StorageCommands
         var timeColumn = new Option<string?>("--time-column") { Description = "Column the year/month/day partitions come from (default per data type)" };
         var dedup = new Option<string?>("--dedup-keys") { Description = "Drop duplicate keys within the input (comma-separated key columns), keeping the last" };
         var dedupOrder = new Option<string?>("--dedup-order-by") { Description = "Column deciding which duplicate is last (default: input order)" };
+        var skipExisting = new Option<bool>("--skip-existing-keys") { Description = "With --dedup-keys and append: also drop rows whose key is already in the partitions the input touches" };
+        var region = new Option<string?>("--region") { Description = "A new table's data must stay in this region (comma-separated list allowed; checked against ECAP_LAKE_REGION)" };
+        var footerKey = new Option<string?>("--encrypt-footer-key") { Description = "Create the table encrypted: the key id of the Parquet footer key (keys from ECAP_KEY_FILE or ECAP_KEY_<ID>)" };
+        var columnKeys = new Option<string[]>("--encrypt-column") { Description = "COLUMN:KEYID, repeatable: encrypt only these columns, each with its key (default: all columns with the footer key)" };
+        var noStats = new Option<bool>("--no-encrypted-column-stats") { Description = "Keep min/max of encrypted columns out of the Delta log" };
         var command = new Command("write", "Write a file's rows into a table with its data type's partition strategy.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append")
         {
-            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder,
+            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -60,8 +65,11 @@ internal static class StorageCommands
                     TimeColumn = ctx.Get(timeColumn),
                     DeduplicateKeys = ctx.Get(dedup)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                     DeduplicateOrderBy = ctx.Get(dedupOrder),
+                    SkipExistingKeys = ctx.Get(skipExisting),
                     SourceName = sourcePath,
                     Progress = progress,
+                    Region = ctx.Get(region),
+                    Encryption = EncryptionOption(ctx.Get(footerKey), ctx.Get(columnKeys) ?? [], ctx.Get(noStats)),
                 }, ct));
             Render.WriteResult(ctx, result);
             return 0;
@@ -83,9 +91,10 @@ internal static class StorageCommands
         var version = new Option<long?>("--version") { Description = "Read the table as of this version" };
         var timestamp = new Option<string?>("--timestamp") { Description = "Read the table as of this time (ISO 8601, e.g. 2026-11-25T10:00:00Z)" };
         var output = new Option<string?>("--out") { Description = "Export the rows to a file instead: .parquet, .csv or .jsonl (by extension)" };
-        var command = new Command("read", "Read rows with partition pruning, column projection and predicate pushdown.\n\nExample:\n  ecap data-lake storage read transactions --partition-filter month=10,11 --columns transaction_id,amount --where \"amount > 100\" --limit 10")
+        var stats = new Option<bool>("--stats") { Description = "With --output json: print {\"rows\": [...], \"stats\": {pruning figures}} instead of the bare array" };
+        var command = new Command("read", "Read rows with partition pruning, column projection and predicate pushdown.\n\nExample:\n  ecap data-lake storage read transactions --partition-filter month=10,11 --columns transaction_id,amount --where \"amount > 100\" --limit 10\n  ecap data-lake storage read transactions --partition-filter day=1 --output json --stats")
         {
-            table, partitionFilter, where, columns, limit, version, timestamp, output,
+            table, partitionFilter, where, columns, limit, version, timestamp, output, stats,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -103,6 +112,7 @@ internal static class StorageCommands
                 Version = ctx.Get(version),
                 Timestamp = ctx.Get(timestamp) is { } ts ? DateTimeOffset.Parse(ts, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
             };
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var lake = new DataLakeStorage(ctx.OpenLake());
             var scan = await lake.ReadPartitionedDataAsync(ctx.Get(table), options, ct);
             if (outPath != null)
@@ -112,12 +122,22 @@ internal static class StorageCommands
             }
             else
             {
-                await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct);
+                await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct,
+                    ctx.Get(stats) ? w => Render.ReadMetricsJson(w, scan.Metrics, clock.Elapsed) : null);
             }
             if (ctx.Verbose || (!ctx.Json && outPath == null)) Render.ReadMetrics(ctx, scan.Metrics);
             return 0;
         });
         return command;
+    }
+
+    private static Ecap.DataLake.Parquet.Encryption.TableEncryption? EncryptionOption(string? footerKey, string[] columns, bool noStats)
+    {
+        if (footerKey is null)
+            return columns.Length > 0 || noStats ? throw new ArgumentException("--encrypt-column and --no-encrypted-column-stats need --encrypt-footer-key.") : null;
+        var keys = columns.Select(c => c.LastIndexOf(':') is > 0 and var i ? (c[..i].Trim(), c[(i + 1)..].Trim())
+            : throw new ArgumentException($"--encrypt-column '{c}' must look like COLUMN:KEYID.")).ToDictionary(p => p.Item1, p => p.Item2);
+        return new Ecap.DataLake.Parquet.Encryption.TableEncryption(footerKey, keys, EncryptedColumnStats: !noStats);
     }
 
     internal static PartitionFilter ParsePartitionFilter(string text)
@@ -139,11 +159,24 @@ internal static class StorageCommands
     private static Command Info()
     {
         var table = TableArgument();
-        var command = new Command("info", "Show a table's figures: rows, files, sizes, partitions, skew, compression, schema.\n\nExample:\n  ecap data-lake storage info transactions --output json") { table };
+        var price = new Option<string[]>("--price-per-gb-month")
+        {
+            Description = "Storage price per GB-month for the cost estimate: PRICE (standard class) or CLASS=PRICE; repeatable. " +
+                "Defaults (USD, S3 us-east-1 list): standard=0.023, infrequent_access=0.0125, glacier_instant=0.004",
+        };
+        var storageClass = new Option<string>("--storage-class")
+        {
+            Description = "The storage class the table's files are in, for the estimate", DefaultValueFactory = _ => StoragePricing.DefaultClass,
+        };
+        var command = new Command("info",
+            "Show a table's figures: rows, files, sizes, partitions, skew, compression, schema; a partition-size bar chart, a " +
+            "file-size histogram and the estimated monthly storage cost.\n\nExample:\n  ecap data-lake storage info transactions " +
+            "--price-per-gb-month 0.021 --price-per-gb-month archive=0.002 --output json") { table, price, storageClass };
         command.SetCliAction(async (ctx, ct) =>
         {
+            var cost = StoragePricing.Parse(ctx.Get(price) ?? []);
             var info = await new DataLakeStorage(ctx.OpenLake()).GetTableInfoAsync(ctx.Get(table), ct);
-            Render.TableInfo(ctx, info);
+            Render.TableInfo(ctx, info, cost.Estimate(info.TotalSizeBytes, ctx.Get(storageClass).Trim().ToLowerInvariant()));
             return 0;
         });
         return command;
@@ -178,11 +211,17 @@ internal static class StorageCommands
     private static Command Restore()
     {
         var table = TableArgument();
-        var version = new Option<long>("--version") { Description = "The version to return the table to", Required = true };
-        var command = new Command("restore", "Return a table to an earlier version with a new commit (history is kept).\n\nExample:\n  ecap data-lake storage restore transactions --version 3") { table, version };
+        var version = new Option<long?>("--version") { Description = "The version to return the table to" };
+        var restorePoint = new Option<string?>("--restore-point") { Description = "A restore point's name (made by `compaction compact --backup`) to return the table to" };
+        var command = new Command("restore", "Return a table to an earlier version or a restore point with a new commit (history is kept).\n\nExamples:\n  ecap data-lake storage restore transactions --version 3\n  ecap data-lake storage restore transactions --restore-point before-compaction") { table, version, restorePoint };
         command.SetCliAction(async (ctx, ct) =>
         {
-            var result = await new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)).RestoreAsync(ctx.Get(table), ctx.Get(version), ct);
+            if ((ctx.Get(version) is null) == (ctx.Get(restorePoint) is null))
+                throw new ArgumentException("Give exactly one of --version V or --restore-point NAME.");
+            var lake = new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx));
+            var result = ctx.Get(restorePoint) is { } name
+                ? await new Ecap.DataLake.Compaction.DataCompactor(lake).RestoreAsync(ctx.Get(table), name, ct)
+                : await lake.RestoreAsync(ctx.Get(table), ctx.Get(version)!.Value, ct);
             Render.Restore(ctx, result);
             return 0;
         });

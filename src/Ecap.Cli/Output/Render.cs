@@ -24,13 +24,20 @@ internal static class Render
         stdout.Write("\n"u8);
     }
 
-    public static async Task RowsAsync(CliContext ctx, Schema schema, IAsyncEnumerable<RecordBatch> batches, CancellationToken ct)
+    /// <param name="stats">With JSON output: when given, the output is <c>{"rows": [...], "stats": {..}}</c>, stats written after the last row.</param>
+    public static async Task RowsAsync(CliContext ctx, Schema schema, IAsyncEnumerable<RecordBatch> batches, CancellationToken ct,
+        Action<Utf8JsonWriter>? stats = null)
     {
         if (ctx.Json)
         {
             // A JSON array of row objects, streamed batch by batch.
             await using var stdout = Console.OpenStandardOutput();
             await using var writer = new Utf8JsonWriter(stdout);
+            if (stats != null)
+            {
+                writer.WriteStartObject();
+                writer.WritePropertyName("rows");
+            }
             writer.WriteStartArray();
             await foreach (var batch in batches.WithCancellation(ct))
             {
@@ -47,6 +54,12 @@ internal static class Render
                 await writer.FlushAsync(ct);
             }
             writer.WriteEndArray();
+            if (stats != null)
+            {
+                writer.WritePropertyName("stats");
+                stats(writer);
+                writer.WriteEndObject();
+            }
             await writer.FlushAsync(ct);
             stdout.Write("\n"u8);
             return;
@@ -63,6 +76,26 @@ internal static class Render
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"[grey]{rows:N0} row(s)[/]");
+    }
+
+    /// <summary>A read's pruning figures as JSON (the <c>stats</c> of <c>storage read --output json --stats</c>).</summary>
+    public static void ReadMetricsJson(Utf8JsonWriter w, ReadMetrics m, TimeSpan elapsed)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("partitions_total", m.PartitionsTotal);
+        w.WriteNumber("partitions_pruned", m.PartitionsPruned);
+        w.WriteNumber("files_total", m.FilesTotal);
+        w.WriteNumber("files_read", m.FilesRead);
+        w.WriteNumber("files_pruned_by_partition", m.FilesPrunedByPartition);
+        w.WriteNumber("files_pruned_by_stats", m.FilesPrunedByStats);
+        w.WriteNumber("files_pruned_by_bucket", m.FilesPrunedByBucket);
+        w.WriteNumber("row_groups_total", m.RowGroupsTotal);
+        w.WriteNumber("row_groups_pruned", m.RowGroupsPruned);
+        w.WriteNumber("bytes_scanned", m.BytesScanned);
+        w.WriteNumber("rows_scanned", m.RowsScanned);
+        w.WriteNumber("rows_returned", m.RowsReturned);
+        w.WriteNumber("elapsed_ms", Math.Round(elapsed.TotalMilliseconds, 1));
+        w.WriteEndObject();
     }
 
     public static void ReadMetrics(CliContext ctx, ReadMetrics m) =>
@@ -103,7 +136,7 @@ internal static class Render
             $" [grey]({r.Duration.TotalSeconds:F1}s, {rate:N0} rows/s)[/]");
     }
 
-    public static void TableInfo(CliContext ctx, TableInfo info)
+    public static void TableInfo(CliContext ctx, TableInfo info, StorageCostEstimate? cost = null)
     {
         if (ctx.Json)
         {
@@ -140,6 +173,38 @@ internal static class Render
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                w.WriteStartArray("file_size_histogram");
+                foreach (var b in info.FileSizeHistogram)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("min_bytes", b.MinBytes);
+                    if (b.MaxBytes is { } max) w.WriteNumber("max_bytes", max);
+                    else w.WriteNull("max_bytes");
+                    w.WriteNumber("file_count", b.FileCount);
+                    w.WriteNumber("size_bytes", b.SizeBytes);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                if (cost is not null)
+                {
+                    w.WriteStartObject("storage_cost");
+                    w.WriteNumber("size_gb", Math.Round(cost.Gb, 12));
+                    w.WriteString("storage_class", cost.StorageClass);
+                    w.WriteNumber("price_per_gb_month", cost.PricePerGbMonth);
+                    w.WriteNumber("monthly_cost", Math.Round(cost.MonthlyCost, 10));
+                    w.WriteString("currency", cost.Currency);
+                    w.WriteStartArray("by_class");
+                    foreach (var c in cost.ByClass)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("storage_class", c.StorageClass);
+                        w.WriteNumber("price_per_gb_month", c.PricePerGbMonth);
+                        w.WriteNumber("monthly_cost", Math.Round(c.MonthlyCost, 10));
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
                 w.WriteStartArray("schema");
                 foreach (var c in info.Schema)
                 {
@@ -168,6 +233,7 @@ internal static class Render
         Row("compression ratio", $"{info.CompressionRatio:F2}x");
         Row("partitions", $"{info.PartitionCount:N0} by {(info.PartitionColumns.Count == 0 ? "(none)" : string.Join(", ", info.PartitionColumns))}, skew {info.PartitionSkew:F2}");
         AnsiConsole.Write(new Panel(grid).Header("table info"));
+        StorageCharts.Write(info, cost);
 
         var schema = new Table().Border(TableBorder.Simple).AddColumns("column", "type", "nullable");
         foreach (var c in info.Schema) schema.AddRow(Markup.Escape(c.Name), Markup.Escape(c.Type), c.Nullable ? "yes" : "no");

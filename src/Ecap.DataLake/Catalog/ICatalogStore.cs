@@ -27,4 +27,14 @@ public interface ICatalogStore
 
     /// <summary>The latest version of every entry (of one database when given), ordered by database and name.</summary>
     Task<IReadOnlyList<CatalogEntry>> ListAsync(string? database = null, CancellationToken ct = default);
+
+    /// <summary>
+    /// The lake's access grants (empty: access control off). Default: kept in the reserved entry
+    /// <c>_ecap.grants</c> through <see cref="GetAsync"/>, so every store holds them without extra code.
+    /// </summary>
+    Task<IReadOnlyList<Security.Grant>> GetGrantsAsync(CancellationToken ct = default) => Security.GrantDocument.ReadAsync(this, ct);
+
+    /// <summary>Applies a pure edit to the grants atomically (the same conflict rules as <see cref="UpdateAsync"/>); returns the new grants.</summary>
+    Task<IReadOnlyList<Security.Grant>> UpdateGrantsAsync(Func<IReadOnlyList<Security.Grant>, IReadOnlyList<Security.Grant>> edit, CancellationToken ct = default) =>
+        Security.GrantDocument.UpdateAsync(this, edit, ct);
 }

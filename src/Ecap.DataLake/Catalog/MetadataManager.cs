@@ -4,6 +4,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Delta;
+using Ecap.DataLake.Security;
 using Ecap.DataLake.Expressions;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Storage;
@@ -41,9 +42,18 @@ public sealed class MetadataManager
     {
         Store = store;
         _lake = lake;
+        Guard = new LakeGuard(store, lake is null ? null : new AuditLog(lake));
     }
 
     public ICatalogStore Store { get; }
+
+    /// <summary>Access control and audit of catalog operations; grants live in <see cref="Store"/> (replace it to change identity or audit).</summary>
+    public LakeGuard Guard { get; init; }
+
+    // A catalog name is "name" or "database.name"; grants are per table name.
+    private Task<T> Guarded<T>(string operation, string? name, Privilege? privilege, Func<GuardScope, Task<T>> body,
+        IReadOnlyDictionary<string, string?>? parameters = null, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation(operation, name is null ? null : name.Contains('.') ? name[(name.IndexOf('.') + 1)..] : name, privilege, parameters), body, ct);
 
     /// <summary>Storage options whose writes keep this catalog current (registered on first write, synced on every commit).</summary>
     public DataLakeStorageOptions WithCatalog(DataLakeStorageOptions? options = null) =>
@@ -52,8 +62,12 @@ public sealed class MetadataManager
     // ------------------------------------------------------------------ registration and upkeep
 
     /// <summary>Registers (or, when already registered, updates) a table: checks the path is a Delta table and captures its schema.</summary>
-    public async Task<CatalogEntry> RegisterTableAsync(string name, string path, string? description = null, string? owner = null,
-        IEnumerable<string>? tags = null, string database = DefaultDatabase, CancellationToken ct = default)
+    public Task<CatalogEntry> RegisterTableAsync(string name, string path, string? description = null, string? owner = null,
+        IEnumerable<string>? tags = null, string database = DefaultDatabase, CancellationToken ct = default) =>
+        Guarded("catalog-register", name, Privilege.Admin, _ => RegisterTableCoreAsync(name, path, description, owner, tags, database, ct), new Dictionary<string, string?> { ["path"] = path, ["owner"] = owner, ["database"] = database }, ct);
+
+    private async Task<CatalogEntry> RegisterTableCoreAsync(string name, string path, string? description, string? owner,
+        IEnumerable<string>? tags, string database, CancellationToken ct)
     {
         TableNames.Validate(name);
         TableNames.Validate(database);
@@ -84,14 +98,17 @@ public sealed class MetadataManager
     /// Brings a table's entry up to its latest Delta version (version, schema history, rows, size). A lake
     /// table that is not registered yet is registered in the default database.
     /// </summary>
-    public async Task<CatalogEntry> SyncFromLogAsync(string name, CancellationToken ct = default)
+    public Task<CatalogEntry> SyncFromLogAsync(string name, CancellationToken ct = default) =>
+        Guarded("catalog-sync", name, Privilege.Write, _ => SyncFromLogCoreAsync(name, ct), null, ct);
+
+    private async Task<CatalogEntry> SyncFromLogCoreAsync(string name, CancellationToken ct)
     {
         var entry = await FindAsync(name, ct);
         if (entry is null)
         {
             // Only a table that really is in the lake is registered on the fly; anything else is unknown.
             if (_lake is null || !TableNamesValid(name) || !await new DeltaTable(_lake.Child(name)).ExistsAsync(ct)) throw NotRegistered(name);
-            return await RegisterTableAsync(name, _lake.Child(name).Location, ct: ct);
+            return await RegisterTableCoreAsync(name, _lake.Child(name).Location, null, null, null, DefaultDatabase, ct);
         }
         var table = await OpenDeltaAsync(entry.Path, ct);
         var log = await ReadLogAsync(table, entry.TableVersion, ct);
@@ -99,10 +116,28 @@ public sealed class MetadataManager
             current is null || current.TableVersion >= log.Snapshot.Version ? current : Apply(current, log) with { UpdatedAt = DateTimeOffset.UtcNow }, ct))!;
     }
 
-    public async Task<CatalogEntry> GetTableAsync(string name, CancellationToken ct = default) =>
-        await FindAsync(name, ct) ?? throw NotRegistered(name);
+    public Task<CatalogEntry> GetTableAsync(string name, CancellationToken ct = default) =>
+        Guarded("catalog-show", name, Privilege.Read, async scope => WithoutMaskedValues(await FindAsync(name, ct) ?? throw NotRegistered(name), scope), null, ct);
 
-    public async Task<CatalogEntry> SetTableStatusAsync(string name, TableStatus status, CancellationToken ct = default)
+    // Statistics must not reveal what reads hide: values (min, max, top values) of columns excluded for the caller go.
+    private static CatalogEntry WithoutMaskedValues(CatalogEntry entry, GuardScope scope)
+    {
+        if (entry.Statistics is not { } stats || scope.IsNested) return entry;
+        var masked = scope.MaskedColumns(entry.Name);
+        if (masked.Count == 0) return entry;
+        return entry with
+        {
+            Statistics = stats with
+            {
+                Columns = stats.Columns.Select(c => masked.Contains(c.Name) ? c with { Min = null, Max = null, TopValues = null, MinMaxSource = null } : c).ToList(),
+            },
+        };
+    }
+
+    public Task<CatalogEntry> SetTableStatusAsync(string name, TableStatus status, CancellationToken ct = default) =>
+        Guarded("catalog-set-status", name, Privilege.Admin, _ => SetTableStatusCoreAsync(name, status, ct), new Dictionary<string, string?> { ["status"] = status.Name() }, ct);
+
+    private async Task<CatalogEntry> SetTableStatusCoreAsync(string name, TableStatus status, CancellationToken ct)
     {
         var entry = await GetTableAsync(name, ct);
         return (await Store.UpdateAsync(entry.Database, entry.Name, current =>
@@ -110,7 +145,10 @@ public sealed class MetadataManager
     }
 
     /// <summary>Adds tags to an entry (kept once, case-insensitively).</summary>
-    public async Task<CatalogEntry> AddTagsAsync(string name, IEnumerable<string> tags, CancellationToken ct = default)
+    public Task<CatalogEntry> AddTagsAsync(string name, IEnumerable<string> tags, CancellationToken ct = default) =>
+        Guarded("catalog-add-tags", name, Privilege.Admin, _ => AddTagsCoreAsync(name, tags, ct), null, ct);
+
+    private async Task<CatalogEntry> AddTagsCoreAsync(string name, IEnumerable<string> tags, CancellationToken ct)
     {
         var entry = await GetTableAsync(name, ct);
         var add = tags.ToList();
@@ -122,16 +160,23 @@ public sealed class MetadataManager
         }, ct))!;
     }
 
-    public async Task<IReadOnlyList<CatalogEntry>> ListTablesAsync(string? database = null, TableStatus? status = null, CancellationToken ct = default)
+    public Task<IReadOnlyList<CatalogEntry>> ListTablesAsync(string? database = null, TableStatus? status = null, CancellationToken ct = default) =>
+        Guarded("catalog-list", null, null, async scope =>
+            (IReadOnlyList<CatalogEntry>)(await ListTablesCoreAsync(database, status, ct)).Where(e => scope.CanRead(e.Name)).ToList(), null, ct);
+
+    private async Task<IReadOnlyList<CatalogEntry>> ListTablesCoreAsync(string? database, TableStatus? status, CancellationToken ct)
     {
         var all = await Store.ListAsync(database is null ? null : TableNames.Validate(database), ct);
-        return all.Where(e => status is null || e.Status == status).ToList();
+        return all.Where(e => !e.IsReserved && (status is null || e.Status == status)).ToList();
     }
 
     // ------------------------------------------------------------------ schema history
 
     /// <summary>Every schema the table had, read from its Delta log, with the columns added, removed and changed at each.</summary>
-    public async Task<IReadOnlyList<SchemaChange>> GetSchemaHistoryAsync(string name, CancellationToken ct = default)
+    public Task<IReadOnlyList<SchemaChange>> GetSchemaHistoryAsync(string name, CancellationToken ct = default) =>
+        Guarded("catalog-schema-history", name, Privilege.Read, _ => GetSchemaHistoryCoreAsync(name, ct), null, ct);
+
+    private async Task<IReadOnlyList<SchemaChange>> GetSchemaHistoryCoreAsync(string name, CancellationToken ct)
     {
         var entry = await GetTableAsync(name, ct);
         var log = await ReadLogAsync(await OpenDeltaAsync(entry.Path, ct), -1, ct);
@@ -155,13 +200,21 @@ public sealed class MetadataManager
         return result;
     }
 
-    private sealed record LogState(Snapshot Snapshot, IReadOnlyList<SchemaVersion> Schemas);
+    /// <param name="Sources">The <c>source</c> operation parameters of the commits read (files, databases, topics), oldest first.</param>
+    private sealed record LogState(Snapshot Snapshot, IReadOnlyList<SchemaVersion> Schemas, IReadOnlyList<string> Sources);
+
+    /// <summary>Lineage names of external sources (ingested files, databases, topics) start with this.</summary>
+    public const string SourcePrefix = "source:";
+
+    // An entry keeps its newest external sources only: a table fed file by file would otherwise grow without bound.
+    private const int MaxSources = 20;
 
     /// <summary>The latest snapshot and the schemas that appeared in commits after <paramref name="afterVersion"/>.</summary>
     private static async Task<LogState> ReadLogAsync(DeltaTable table, long afterVersion, CancellationToken ct)
     {
         var snapshot = await table.GetSnapshotAsync(ct);
         var schemas = new List<SchemaVersion>();
+        var sources = new List<string>();
         var commits = new List<(long Version, string Key)>();
         await foreach (var o in table.Store.ListAsync("_delta_log/", ct))
         {
@@ -184,10 +237,13 @@ public sealed class MetadataManager
                     schemaString = ss.GetString();
                 if (doc.RootElement.TryGetProperty("commitInfo", out var ci) && ci.TryGetProperty("timestamp", out var ts) && ts.TryGetInt64(out var ms))
                     timestamp = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+                if (ci.ValueKind == JsonValueKind.Object && ci.TryGetProperty("operationParameters", out var op) && op.ValueKind == JsonValueKind.Object
+                    && op.TryGetProperty("source", out var src) && src.ValueKind == JsonValueKind.String && src.GetString() is { Length: > 0 } source)
+                    sources.Add(source);
             }
             if (schemaString != null) schemas.Add(new SchemaVersion(version, timestamp, Columns(DeltaSchema.ToArrowSchema(schemaString))));
         }
-        return new LogState(snapshot, schemas);
+        return new LogState(snapshot, schemas, sources);
     }
 
     private static List<CatalogColumn> Columns(Schema schema) =>
@@ -208,8 +264,18 @@ public sealed class MetadataManager
         // Commits cleaned from the log (or never seen): the current schema still appears, at the current version.
         if (history.Count == 0 || !history[^1].Columns.SequenceEqual(columns))
             history.Add(new SchemaVersion(snapshot.Version, snapshot.Timestamp, columns));
+        // Sources written into the table become upstream lineage (newest last, each once, the newest MaxSources kept).
+        var upstream = entry.Upstream.ToList();
+        foreach (var source in log.Sources.Select(s => SourcePrefix + s))
+        {
+            upstream.Remove(source);
+            upstream.Add(source);
+        }
+        var external = upstream.Where(u => u.StartsWith(SourcePrefix, StringComparison.Ordinal)).ToList();
+        foreach (var old in external.Take(Math.Max(0, external.Count - MaxSources))) upstream.Remove(old);
         return entry with
         {
+            Upstream = upstream,
             TableVersion = snapshot.Version,
             RowCount = TableInspector.RowCount(snapshot),
             SizeBytes = snapshot.TotalSize,
@@ -228,8 +294,12 @@ public sealed class MetadataManager
     /// <paramref name="computeColumnStats"/>, distinct counts (HyperLogLog), string lengths and top values
     /// from the first <paramref name="sampleSize"/> rows (streamed), which also fill in bounds the file stats lack.
     /// </summary>
-    public async Task<CatalogEntry> UpdateTableStatisticsAsync(string name, bool computeColumnStats = false, int sampleSize = 10_000,
-        CancellationToken ct = default)
+    public Task<CatalogEntry> UpdateTableStatisticsAsync(string name, bool computeColumnStats = false, int sampleSize = 10_000,
+        CancellationToken ct = default) =>
+        Guarded("catalog-update-stats", name, Privilege.Write, _ => UpdateTableStatisticsCoreAsync(name, computeColumnStats, sampleSize, ct), null, ct);
+
+    private async Task<CatalogEntry> UpdateTableStatisticsCoreAsync(string name, bool computeColumnStats, int sampleSize,
+        CancellationToken ct)
     {
         if (sampleSize <= 0) throw new InvalidInputException($"Sample size must be positive, got {sampleSize}.");
         var entry = await GetTableAsync(name, ct);
@@ -408,7 +478,12 @@ public sealed class MetadataManager
     /// Tables matching <paramref name="term"/> (case-insensitive substring) in the given fields (default all:
     /// table_name, description, tags, columns, owner), best first: exact name, name prefix, name substring, other fields.
     /// </summary>
-    public async Task<IReadOnlyList<SearchResult>> SearchTablesAsync(string term, IEnumerable<string>? fields = null, CancellationToken ct = default)
+    public Task<IReadOnlyList<SearchResult>> SearchTablesAsync(string term, IEnumerable<string>? fields = null, CancellationToken ct = default) =>
+        Guarded("catalog-search", null, null, async scope =>
+            (IReadOnlyList<SearchResult>)(await SearchTablesCoreAsync(term, fields, ct)).Where(r => scope.CanRead(r.Entry.Name)).ToList(),
+            new Dictionary<string, string?> { ["term"] = term }, ct);
+
+    private async Task<IReadOnlyList<SearchResult>> SearchTablesCoreAsync(string term, IEnumerable<string>? fields, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(term)) throw new InvalidInputException("Search term must not be empty.");
         term = term.Trim();
@@ -419,7 +494,7 @@ public sealed class MetadataManager
         if (selected.Count == 0) selected = SearchFields.ToHashSet();
 
         var results = new List<SearchResult>();
-        foreach (var e in await Store.ListAsync(ct: ct))
+        foreach (var e in (await Store.ListAsync(ct: ct)).Where(e => !e.IsReserved))
         {
             var matched = new List<string>();
             var rank = int.MaxValue;
@@ -445,8 +520,12 @@ public sealed class MetadataManager
     // ------------------------------------------------------------------ lineage
 
     /// <summary>Records that <paramref name="table"/> is derived from <paramref name="upstream"/> and feeds <paramref name="downstream"/>. All tables must be registered.</summary>
-    public async Task<LineageGraph> AddTableLineageAsync(string table, IEnumerable<string>? upstream = null, IEnumerable<string>? downstream = null,
-        CancellationToken ct = default)
+    public Task<LineageGraph> AddTableLineageAsync(string table, IEnumerable<string>? upstream = null, IEnumerable<string>? downstream = null,
+        CancellationToken ct = default) =>
+        Guarded("catalog-lineage", table, Privilege.Admin, _ => AddTableLineageCoreAsync(table, upstream, downstream, ct), null, ct);
+
+    private async Task<LineageGraph> AddTableLineageCoreAsync(string table, IEnumerable<string>? upstream, IEnumerable<string>? downstream,
+        CancellationToken ct)
     {
         var self = await GetTableAsync(table, ct);
         var ups = new List<CatalogEntry>();
@@ -475,7 +554,10 @@ public sealed class MetadataManager
     }
 
     /// <summary>Direct and transitive upstream and downstream tables (cycles are walked once).</summary>
-    public async Task<LineageGraph> GetLineageAsync(string table, CancellationToken ct = default)
+    public Task<LineageGraph> GetLineageAsync(string table, CancellationToken ct = default) =>
+        Guarded("catalog-show-lineage", table, Privilege.Read, _ => GetLineageCoreAsync(table, ct), null, ct);
+
+    private async Task<LineageGraph> GetLineageCoreAsync(string table, CancellationToken ct)
     {
         var self = await GetTableAsync(table, ct);
         var all = await Store.ListAsync(ct: ct);
@@ -527,7 +609,7 @@ public sealed class MetadataManager
         if (dot > 0 && await TryGetAsync(name[..dot], name[(dot + 1)..], ct) is { } qualified) return qualified;
         if (await TryGetAsync(DefaultDatabase, name, ct) is { } e) return e;
         foreach (var db in await Store.ListDatabasesAsync(ct))
-            if (db != DefaultDatabase && await TryGetAsync(db, name, ct) is { } other) return other;
+            if (db != DefaultDatabase && db != Security.GrantDocument.Database && await TryGetAsync(db, name, ct) is { } other) return other;
         return null;
     }
 

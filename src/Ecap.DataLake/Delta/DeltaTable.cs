@@ -54,7 +54,9 @@ public sealed class DeltaTable
     {
         var snapshot = _latest is { } cached
             ? await RefreshAsync(cached, ct).ConfigureAwait(false)
-            : await LoadAsync(null, null, ct).ConfigureAwait(false);
+            : await FromSharedCacheAsync(ct).ConfigureAwait(false) is { } shared
+                ? await RefreshAsync(shared, ct).ConfigureAwait(false)
+                : await LoadAsync(null, null, ct).ConfigureAwait(false);
         Remember(snapshot);
         return snapshot;
     }
@@ -64,9 +66,32 @@ public sealed class DeltaTable
     {
         var latest = _latest;
         if (latest is not null && latest.Version == version) return latest;
+        if (Options.SnapshotCache is { } cache)
+        {
+            var hit = cache.Get(Location, version);
+            Metrics.LakeMetrics.RecordSnapshotCache(Location, hit is not null);
+            if (hit is not null) return hit;
+        }
         var snapshot = await LoadAsync(version, latest is not null && latest.Version < version ? latest : null, ct).ConfigureAwait(false);
         Remember(snapshot);
         return snapshot;
+    }
+
+    /// <summary>
+    /// The newest snapshot of this table in the shared <see cref="DeltaTableOptions.SnapshotCache"/>, when its commit is still
+    /// there (a table deleted and written again starts over: its cached snapshots are forgotten).
+    /// </summary>
+    private async Task<Snapshot?> FromSharedCacheAsync(CancellationToken ct)
+    {
+        if (Options.SnapshotCache is not { } cache) return null;
+        var newest = cache.Newest(Location);
+        if (newest is not null && await Store.HeadAsync(DeltaPaths.CommitKey(newest.Version), ct).ConfigureAwait(false) is null)
+        {
+            cache.Forget(Location);
+            newest = null;
+        }
+        Metrics.LakeMetrics.RecordSnapshotCache(Location, newest is not null);
+        return newest;
     }
 
     /// <summary>The snapshot of the latest version committed at or before <paramref name="timestamp"/>.</summary>
@@ -152,6 +177,7 @@ public sealed class DeltaTable
         {
             if (_latest is null || snapshot.Version > _latest.Version) _latest = snapshot;
         }
+        Options.SnapshotCache?.Add(snapshot);
     }
 
     internal Snapshot? CachedLatest => _latest;

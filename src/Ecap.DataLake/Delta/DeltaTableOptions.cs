@@ -36,6 +36,9 @@ public sealed record DeltaTableOptions
 
     public ILogger? Logger { get; init; }
 
+    /// <summary>Snapshots shared with other instances of the same tables (null: this instance remembers only its latest).</summary>
+    public SnapshotCache? SnapshotCache { get; init; }
+
     /// <summary>Clock for commit timestamps (tests skew it).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

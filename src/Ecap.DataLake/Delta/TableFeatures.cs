@@ -3,7 +3,7 @@ namespace Ecap.DataLake.Delta;
 /// <summary>
 /// Which protocol versions and table features this library reads and writes (PROTOCOL.md, "Table Features").
 /// Reading: reader versions 1..3; at 2 column mapping must be off; at 3 only the reader features below.
-/// Writing: writer versions 1..2, or 7 with only the writer features below.
+/// Writing: writer versions 1..3, or 7 with only the writer features below.
 /// </summary>
 public static class TableFeatures
 {
@@ -21,6 +21,7 @@ public static class TableFeatures
     public static IReadOnlySet<string> SupportedWriterFeatures { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "appendOnly",
+        "checkConstraints",
         "invariants",
         "timestampNtz",
         "vacuumProtocolCheck",
@@ -58,9 +59,10 @@ public static class TableFeatures
     {
         EnsureReadable(protocol, metadata, location);
         var w = protocol.MinWriterVersion;
-        if (w is >= 3 and <= 6 || w > MaxWriterVersion || w < 1)
+        // Writer 3 adds CHECK constraints, which DataLakeStorage enforces on every write (Quality/TableConstraints).
+        if (w is >= 4 and <= 6 || w > MaxWriterVersion || w < 1)
             throw new UnsupportedProtocolException(
-                $"Table '{location}' requires Delta writer version {w}; this library writes versions 1, 2 and 7 " +
+                $"Table '{location}' requires Delta writer version {w}; this library writes versions 1, 2, 3 and 7 " +
                 $"(with features {string.Join(", ", SupportedWriterFeatures)}). Write to it with a newer Delta writer.");
         if (metadata is not null && metadata.SchemaString.Contains("\"delta.invariants\"", StringComparison.Ordinal))
             throw new UnsupportedProtocolException(

@@ -25,8 +25,19 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
 
     public static string DeadLetterTable(string table) => table + DeadLetterSuffix;
 
-    public async Task<IngestionReport> IngestAsync(IIngestionSource source, string tableName, DataType dataType,
-        IngestionOptions? options = null, CancellationToken ct = default)
+    public Task<IngestionReport> IngestAsync(IIngestionSource source, string tableName, DataType dataType,
+        IngestionOptions? options = null, CancellationToken ct = default) =>
+        storage.Guard.RunAsync(new Security.GuardedOperation("ingest", TableNames.ValidateWritable(tableName), Security.Privilege.Write,
+            new Dictionary<string, string?> { ["source"] = source.Name, ["app_id"] = source.AppId, ["data_type"] = dataType.ToName() }), async scope =>
+        {
+            var report = await IngestCoreAsync(source, tableName, dataType, options, ct);
+            scope.Complete(report.RecordsWritten, version: report.LastVersion);
+            scope.SetParameter("records_dead_lettered", report.RecordsDeadLettered.ToString(CultureInfo.InvariantCulture));
+            return report;
+        }, ct);
+
+    private async Task<IngestionReport> IngestCoreAsync(IIngestionSource source, string tableName, DataType dataType,
+        IngestionOptions? options, CancellationToken ct)
     {
         options ??= new IngestionOptions();
         var clock = Stopwatch.StartNew();
@@ -49,7 +60,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             Delay = options.RetryBaseDelay,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
-            OnRetry = _ => { Interlocked.Increment(ref retries); return default; },
+            OnRetry = _ => { Interlocked.Increment(ref retries); Metrics.LakeMetrics.RecordIngestionRetry(table.Location); return default; },
         }).Build();
 
         var report = new IngestionReport { Table = tableName, Source = source.Name, AppId = source.AppId, TxnVersion = txnVersion };
@@ -62,6 +73,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
         async Task CommitAsync()
         {
             var version = report.TxnVersion + 1;
+            await RouteConstraintViolationsAsync(unit, tableName, source.Name, ct);
             var dead = unit.SelectMany(b => b.DeadLetters).ToList();
             var read = unit.Sum(b => b.RecordsRead);
             if (options.MaxBadRatio is { } max && report.RecordsRead + read > 0)
@@ -114,6 +126,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
                 LastVersion = result?.Version ?? report.LastVersion,
                 TxnVersion = version,
             };
+            Metrics.LakeMetrics.RecordIngestedBatch(table.Location, read, dead.Count);
             options.Progress?.Report(Current());
             unit.Clear();
             unitRecords = unitBytes = 0;
@@ -132,7 +145,34 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             if (unitRecords >= options.MaxRecordsPerCommit || unitBytes >= options.MaxBytesPerCommit) await CommitAsync();
         }
         if (unit.Count > 0) await CommitAsync();
+        Metrics.LakeMetrics.RecordIngestionRun(table.Location, report.RecordsRead, clock.Elapsed);
         return Current();
+    }
+
+    /// <summary>
+    /// Rows that break the table's constraints (delta.constraints.*) become dead letters instead of failing the
+    /// whole commit: the unit's batches are replaced by their passing rows plus the violations as dead letters.
+    /// </summary>
+    private async Task RouteConstraintViolationsAsync(List<SourceBatch> unit, string tableName, string sourceName, CancellationToken ct)
+    {
+        var table = storage.OpenTable(tableName);
+        if (!await table.ExistsAsync(ct)) return;
+        var constraints = Quality.TableConstraints.Of((await table.GetSnapshotAsync(ct)).Metadata);
+        if (constraints.IsEmpty) return;
+        var columns = constraints.All.SelectMany(c => c.Predicate.Columns()).Select(c => c.Split('.')[0]).Distinct().ToList();
+        for (var i = 0; i < unit.Count; i++)
+        {
+            // Constraints on columns the write derives (year/month/day) are left to the write, which refuses the commit.
+            if (unit[i].Rows is not { Length: > 0 } rows || columns.Any(c => rows.Schema.GetFieldIndex(c) < 0)) continue;
+            var (passing, failing) = constraints.Split(rows, tableName);
+            if (failing.Count == 0) continue;
+            var dead = unit[i].DeadLetters.ToList();
+            var position = unit[i].Position.ToString() ?? "";
+            foreach (var (row, constraint) in failing)
+                dead.Add(new DeadLetter(sourceName, position, Quality.TableConstraints.Describe(rows, row),
+                    $"constraint {constraint.Name} violated: {constraint.Expression}"));
+            unit[i] = unit[i] with { Rows = Parquet.ArrowGather.Take(rows, passing), DeadLetters = dead };
+        }
     }
 
     private async Task WriteDeadLettersAsync(string tableName, DataType dataType, string appId, long version,

@@ -28,7 +28,21 @@ public static class LakeMetrics
     public static readonly Counter<long> FilesPruned = Meter.CreateCounter<long>("ecap.datalake.files.pruned", "{file}", "Files skipped by partition, bucket or stats pruning (reads and queries)");
     public static readonly Counter<long> FilesScanned = Meter.CreateCounter<long>("ecap.datalake.files.scanned", "{file}", "Files a read or query opened");
     public static readonly Histogram<double> QueryDuration = Meter.CreateHistogram<double>("ecap.datalake.query.duration", "s", "SQL query time, planning to last row");
+    public static readonly Counter<long> ConstraintRowsChecked = Meter.CreateCounter<long>("ecap.datalake.quality.rows.checked", "{row}", "Rows checked against a table constraint (tag ecap.constraint)");
+    public static readonly Counter<long> ConstraintRowsFailed = Meter.CreateCounter<long>("ecap.datalake.quality.rows.failed", "{row}", "Rows that violated a table constraint (tag ecap.constraint)");
     public static readonly Counter<long> QueryBytesScanned = Meter.CreateCounter<long>("ecap.datalake.query.bytes.scanned", "By", "Bytes of the data files SQL queries opened");
+
+    public static readonly Histogram<double> CheckpointDuration = Meter.CreateHistogram<double>("ecap.datalake.checkpoint.duration", "s", "Time to write a checkpoint and _last_checkpoint");
+    public static readonly Counter<long> SnapshotCacheHits = Meter.CreateCounter<long>("ecap.datalake.snapshot.cache.hits", "{snapshot}", "Snapshots served from the snapshot cache without replaying the log");
+    public static readonly Counter<long> SnapshotCacheMisses = Meter.CreateCounter<long>("ecap.datalake.snapshot.cache.misses", "{snapshot}", "Snapshots the cache did not hold, loaded from the log");
+    public static readonly Counter<long> IngestionRecords = Meter.CreateCounter<long>("ecap.datalake.ingestion.records", "{record}", "Source records an ingestion committed (good and dead-lettered); its rate is records/s");
+    public static readonly Histogram<double> IngestionThroughput = Meter.CreateHistogram<double>("ecap.datalake.ingestion.throughput", "{record}/s", "Records per second of each ingestion run (or stream trigger)");
+    public static readonly Counter<long> DeadLetters = Meter.CreateCounter<long>("ecap.datalake.ingestion.dead_letters", "{record}", "Records sent to a dead-letter table");
+    public static readonly Counter<long> IngestionRetries = Meter.CreateCounter<long>("ecap.datalake.ingestion.retries", "{attempt}", "Ingestion steps retried after a transient failure (I/O, reconnects)");
+    public static readonly Gauge<long> ConsumerLag = Meter.CreateGauge<long>("ecap.datalake.ingestion.consumer_lag", "{message}", "Messages a stream's consumer is behind the end of its source partition");
+    public static readonly Counter<long> CompactionBytesRewritten = Meter.CreateCounter<long>("ecap.datalake.compaction.bytes.rewritten", "By", "Bytes of data files compaction read and wrote again");
+
+    public const string PartitionTag = "ecap.source.partition";
 
     private static TagList Table(string table) => new() { { TableTag, table } };
 
@@ -67,6 +81,13 @@ public static class LakeMetrics
     }
 
     /// <summary>A finished SQL query over the lake.</summary>
+    public static void RecordConstraintCheck(string table, string constraint, long rows, long failed)
+    {
+        var tags = new TagList { { TableTag, table }, { "ecap.constraint", constraint } };
+        ConstraintRowsChecked.Add(rows, tags);
+        if (failed > 0) ConstraintRowsFailed.Add(failed, tags);
+    }
+
     public static void RecordQuery(string tables, TimeSpan elapsed, int filesScanned, int filesPruned, long bytesScanned)
     {
         var tags = Table(tables);
@@ -75,4 +96,38 @@ public static class LakeMetrics
         if (filesPruned > 0) FilesPruned.Add(filesPruned, tags);
         QueryBytesScanned.Add(bytesScanned, tags);
     }
+
+    /// <summary>A checkpoint written.</summary>
+    public static void RecordCheckpoint(string table, TimeSpan elapsed) => CheckpointDuration.Record(elapsed.TotalSeconds, Table(table));
+
+    /// <summary>A snapshot asked of the snapshot cache: found or not.</summary>
+    public static void RecordSnapshotCache(string table, bool hit) => (hit ? SnapshotCacheHits : SnapshotCacheMisses).Add(1, Table(table));
+
+    /// <summary>An ingestion commit: the source records it covered and how many of them were dead-lettered.</summary>
+    public static void RecordIngestedBatch(string table, long records, long deadLetters)
+    {
+        var tags = Table(table);
+        IngestionRecords.Add(records, tags);
+        if (deadLetters > 0) DeadLetters.Add(deadLetters, tags);
+    }
+
+    /// <summary>The end of an ingestion run (or a stream trigger): its rate in records per second.</summary>
+    public static void RecordIngestionRun(string table, long records, TimeSpan elapsed)
+    {
+        if (elapsed > TimeSpan.Zero) IngestionThroughput.Record(records / elapsed.TotalSeconds, Table(table));
+    }
+
+    /// <summary>One retried ingestion step.</summary>
+    public static void RecordIngestionRetry(string table) => IngestionRetries.Add(1, Table(table));
+
+    /// <summary>A stream's lag on one source partition (Kafka: end offset minus next offset to read).</summary>
+    public static void RecordConsumerLag(string table, string partition, long lag)
+    {
+        var tags = Table(table);
+        tags.Add(PartitionTag, partition);
+        ConsumerLag.Record(lag, tags);
+    }
+
+    /// <summary>A compaction's rewritten bytes.</summary>
+    public static void RecordCompaction(string table, long bytesRewritten) => CompactionBytesRewritten.Add(bytesRewritten, Table(table));
 }

@@ -22,6 +22,9 @@ public sealed record ParquetReadOptions
     /// </summary>
     public Schema? TableSchema { get; init; }
 
+    /// <summary>Keys for encrypted files (key ids come from each file's key metadata); null: plaintext files only.</summary>
+    public Encryption.IKeyProvider? DecryptionKeys { get; init; }
+
     /// <summary>Row groups whose statistics prove no row matches are skipped.</summary>
     public Predicate? Filter { get; init; }
 
@@ -91,6 +94,7 @@ public static class ParquetDataReader
         options ??= ParquetReadOptions.Default;
         using var source = await OpenAsync(store, key, ct);
         using var readerProps = ReaderProperties.GetDefaultReaderProperties();
+        if (options.DecryptionKeys is { } keys) readerProps.FileDecryptionProperties = Encryption.TableEncryption.BuildDecryption(keys);
         using var arrowProps = ArrowReaderProperties.GetDefault();
         if (options.BatchSize is { } bs) arrowProps.BatchSize = bs;
         arrowProps.UseThreads = options.UseThreads;
@@ -184,17 +188,22 @@ public static class ParquetDataReader
                     result = RowFilter.Filter(result, filter);
                 }
                 result = Project(result, output, missing);
+                ReleaseDropped(batch, result);
                 counters?.Add(returned: result.Length);
                 if (result.Length > 0) yield return result;
+                else result.Dispose();
             }
         }
     }
 
     /// <summary>Footer facts of a file: rows, row groups, compressed and uncompressed sizes.</summary>
-    public static async Task<ParquetFileInfo> ReadMetadataAsync(IObjectStore store, string key, CancellationToken ct = default)
+    public static async Task<ParquetFileInfo> ReadMetadataAsync(IObjectStore store, string key, CancellationToken ct = default,
+        Encryption.IKeyProvider? decryptionKeys = null)
     {
         using var source = await OpenAsync(store, key, ct);
-        using var reader = source.Path is not null ? new ParquetSharp.ParquetFileReader(source.Path) : new ParquetSharp.ParquetFileReader(source.Stream!, leaveOpen: true);
+        using var props = ReaderProperties.GetDefaultReaderProperties();
+        if (decryptionKeys is not null) props.FileDecryptionProperties = Encryption.TableEncryption.BuildDecryption(decryptionKeys);
+        using var reader = source.Path is not null ? new ParquetSharp.ParquetFileReader(source.Path, props) : new ParquetSharp.ParquetFileReader(source.Stream!, props, leaveOpen: true);
         var md = reader.FileMetaData;
         var groups = new List<RowGroupInfo>();
         long compressed = 0, uncompressed = 0;
@@ -214,7 +223,7 @@ public static class ParquetDataReader
             uncompressed += u;
         }
         Schema schema;
-        using (var arrow = source.Path is not null ? new FileReader(source.Path) : null)
+        using (var arrow = source.Path is not null ? new FileReader(source.Path, props, ArrowReaderProperties.GetDefault()) : null)
         {
             schema = arrow?.Schema ?? ArrowSchemaOf(source.Stream!);
         }
@@ -246,6 +255,30 @@ public static class ParquetDataReader
 
     private static IEnumerable<int> LeafIndices(SchemaField field) =>
         field.Children.Count == 0 ? [field.ColumnIndex] : field.Children.SelectMany(LeafIndices);
+
+    /// <summary>
+    /// Frees the native memory of decoded columns the returned batch does not hand on (rows filtered into
+    /// copies, filter-only columns) now, instead of when a finalizer runs after some later GC: the native
+    /// allocator then reuses warm memory rather than faulting in new pages. Dictionary columns are left
+    /// alone (a gathered dictionary array shares its dictionary).
+    /// </summary>
+    private static void ReleaseDropped(RecordBatch decoded, RecordBatch returned)
+    {
+        if (ReferenceEquals(decoded, returned)) return;
+        foreach (var array in decoded.Arrays)
+        {
+            var handedOn = false;
+            foreach (var kept in returned.Arrays) handedOn |= ReferenceEquals(kept, array);
+            if (!handedOn && !HasDictionary(array.Data.DataType)) array.Dispose();
+        }
+    }
+
+    private static bool HasDictionary(Apache.Arrow.Types.IArrowType type) => type switch
+    {
+        Apache.Arrow.Types.DictionaryType => true,
+        Apache.Arrow.Types.NestedType nested => nested.Fields.Any(f => HasDictionary(f.DataType)),
+        _ => false,
+    };
 
     private static RecordBatch AddNullColumns(RecordBatch batch, IReadOnlyList<Field> fields)
     {

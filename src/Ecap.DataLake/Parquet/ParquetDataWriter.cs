@@ -187,6 +187,12 @@ public sealed class ParquetDataWriter : IDisposable
 
     private async Task OpenAsync(RecordBatch first, CancellationToken ct)
     {
+        if (_options.Encryption is not null)
+        {
+            // Encryption properties with explicit keys are single-use in the native writer: fresh ones per file.
+            _writerProperties?.Dispose();
+            _writerProperties = null;
+        }
         _writerProperties ??= BuildWriterProperties(first);
         _arrowProperties ??= BuildArrowProperties();
         var key = _nameFile(_fileIndex++);
@@ -251,6 +257,14 @@ public sealed class ParquetDataWriter : IDisposable
 
     private ParquetSharp.ParquetFileReader OpenFooter(OpenFile f)
     {
+        if (_options.Encryption is not null)
+        {
+            using var props = ReaderProperties.GetDefaultReaderProperties();
+            props.FileDecryptionProperties = Encryption.TableEncryption.BuildDecryption(_options.Keys!);
+            if (f.LocalPath is not null) return new ParquetSharp.ParquetFileReader(f.LocalPath, props);
+            var encryptedTail = FooterTail.ReadAsync(_store, f.Key, f.Counting!.BytesWritten, CancellationToken.None).GetAwaiter().GetResult();
+            return new ParquetSharp.ParquetFileReader(encryptedTail, props, leaveOpen: false);
+        }
         if (f.LocalPath is not null) return new ParquetSharp.ParquetFileReader(f.LocalPath);
         // Remote store: the footer is read back through the store with ranged reads of the file's tail.
         var tail = FooterTail.ReadAsync(_store, f.Key, f.Counting!.BytesWritten, CancellationToken.None).GetAwaiter().GetResult();
@@ -305,6 +319,7 @@ public sealed class ParquetDataWriter : IDisposable
         if (_options.CompressionLevel is { } level) b.CompressionLevel(level);
         b.MaxRowGroupLength(_options.RowGroupMaxRows);
         b.EnableStatistics();
+        if (_options.Encryption is { } encryption) b.Encryption(encryption.BuildEncryption(_options.Keys!));
         // created_by stays the native writer's "parquet-cpp-arrow version X": readers such as parquet-mr
         // (Spark) ignore string statistics of files whose created_by they cannot parse (PARQUET-251).
         switch (_options.Dictionary)
@@ -321,6 +336,7 @@ public sealed class ParquetDataWriter : IDisposable
                 }
                 break;
         }
+        IntegerEncodings.Apply(b, _schema);
         return b.Build();
     }
 
@@ -409,6 +425,33 @@ public sealed class ParquetDataWriter : IDisposable
             BytesWritten += buffer.Length;
         }
     }
+}
+
+/// <summary>
+/// Integer encodings: decimals of precision up to 18 are stored as INT32/INT64 (not 16-byte big-endian
+/// FIXED_LEN_BYTE_ARRAY, which both sides convert value by value), and top-level integer-backed columns
+/// (integers, dates, times, timestamps, those decimals) not dictionary-encoded use DELTA_BINARY_PACKED
+/// instead of PLAIN: sorted keys, timestamps and bounded ids pack into a few bits per value, so files
+/// are about half the size and both encoding and decoding do less work than PLAIN plus the codec.
+/// Readers of Delta tables (Spark 3.3+, delta-rs, DuckDB, Polars) all read both.
+/// </summary>
+internal static class IntegerEncodings
+{
+    public static void Apply(WriterPropertiesBuilder b, Schema schema)
+    {
+        b.EnableStoreDecimalAsInteger();
+        foreach (var field in schema.FieldsList)
+            // A dictionary-encoded column keeps its dictionary; this is then only its fallback encoding.
+            if (IsIntegerBacked(field.DataType)) b.Encoding(field.Name, ParquetSharp.Encoding.DeltaBinaryPacked);
+    }
+
+    private static bool IsIntegerBacked(IArrowType type) => type switch
+    {
+        Decimal128Type d => d.Precision <= 18,
+        _ => type.TypeId is ArrowTypeId.Int8 or ArrowTypeId.Int16 or ArrowTypeId.Int32 or ArrowTypeId.Int64
+            or ArrowTypeId.UInt8 or ArrowTypeId.UInt16 or ArrowTypeId.UInt32 or ArrowTypeId.UInt64
+            or ArrowTypeId.Date32 or ArrowTypeId.Time32 or ArrowTypeId.Time64 or ArrowTypeId.Timestamp,
+    };
 }
 
 /// <summary>

@@ -43,6 +43,11 @@ public sealed record ParquetWriteOptions
 
     /// <summary>File-level key/value metadata written to every footer.</summary>
     public IReadOnlyDictionary<string, string>? KeyValueMetadata { get; init; }
+
+    /// <summary>Parquet modular encryption of every file (null: plaintext), with the keys from <see cref="Keys"/>.</summary>
+    public Encryption.TableEncryption? Encryption { get; init; }
+
+    public Encryption.IKeyProvider? Keys { get; init; }
 }
 
 /// <summary>

@@ -22,10 +22,15 @@ public sealed record TableInfo
     public required double CompressionRatio { get; init; }
     public required IReadOnlyList<string> PartitionColumns { get; init; }
     public required IReadOnlyList<ColumnInfo> Schema { get; init; }
+    /// <summary>Files by size, in buckets relative to the target file size (the small-file threshold is a bucket edge).</summary>
+    public IReadOnlyList<FileSizeBucket> FileSizeHistogram { get; init; } = [];
     public string? DataType { get; init; }
 }
 
 public sealed record PartitionStats(IReadOnlyDictionary<string, string?> Values, int FileCount, long RecordCount, long SizeBytes);
+
+/// <summary>Files of size in [<see cref="MinBytes"/>, <see cref="MaxBytes"/>) (no upper bound when null).</summary>
+public sealed record FileSizeBucket(long MinBytes, long? MaxBytes, int FileCount, long SizeBytes);
 
 public sealed record ColumnInfo(string Name, string Type, bool Nullable);
 

@@ -8,7 +8,8 @@ namespace Ecap.DataLake.Tables;
 /// <summary>Computes <see cref="TableInfo"/>: counts and sizes from the log, compression from the Parquet footers.</summary>
 internal static class TableInspector
 {
-    public static async Task<TableInfo> InspectAsync(string name, IObjectStore table, Snapshot snapshot, long targetFileSize, CancellationToken ct)
+    public static async Task<TableInfo> InspectAsync(string name, IObjectStore table, Snapshot snapshot, long targetFileSize, CancellationToken ct,
+        Parquet.Encryption.IKeyProvider? decryptionKeys = null)
     {
         var files = snapshot.Files.ToList();
         var threshold = targetFileSize / 4;
@@ -16,7 +17,7 @@ internal static class TableInspector
         var partitions = new Dictionary<string, (IReadOnlyDictionary<string, string?> Values, int Files, long Rows, long Bytes)>(StringComparer.Ordinal);
         foreach (var file in files)
         {
-            var footer = await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct);
+            var footer = await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct, decryptionKeys);
             compressed += footer.CompressedBytes;
             uncompressed += footer.UncompressedBytes;
             var rows = NumRecords(file) ?? footer.RowCount;
@@ -55,7 +56,28 @@ internal static class TableInspector
             PartitionColumns = snapshot.PartitionColumns,
             Schema = snapshot.Schema.FieldsList.Select(f => new ColumnInfo(f.Name, DeltaSchema.TypeName(f.DataType), f.IsNullable)).ToList(),
             DataType = layout.DataType is { } type ? Partitioning.DataTypes.ToName(type) : null,
+            FileSizeHistogram = FileSizeHistogram(files.Select(f => f.Size), targetFileSize),
         };
+    }
+
+    /// <summary>Bucket edges as fractions of the target size: 1/64, 1/16, 1/4 (small below), 1/2, 1, 2.</summary>
+    private static readonly double[] BucketEdges = [1.0 / 64, 1.0 / 16, 1.0 / 4, 1.0 / 2, 1, 2];
+
+    internal static IReadOnlyList<FileSizeBucket> FileSizeHistogram(IEnumerable<long> sizes, long targetFileSize)
+    {
+        var edges = BucketEdges.Select(f => (long)(f * targetFileSize)).ToArray();
+        var counts = new int[edges.Length + 1];
+        var bytes = new long[edges.Length + 1];
+        foreach (var size in sizes)
+        {
+            var i = 0;
+            while (i < edges.Length && size >= edges[i]) i++;
+            counts[i]++;
+            bytes[i] += size;
+        }
+        return Enumerable.Range(0, counts.Length)
+            .Select(i => new FileSizeBucket(i == 0 ? 0 : edges[i - 1], i < edges.Length ? edges[i] : null, counts[i], bytes[i]))
+            .ToList();
     }
 
     /// <summary>Rows of a snapshot from the file stats (files without stats count as unknown: 0).</summary>

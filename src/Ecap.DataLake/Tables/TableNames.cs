@@ -15,4 +15,17 @@ public static partial class TableNames
                 $"Table name '{name}' is not valid: use letters, digits, '_', '-' and '.', starting with a letter, digit or '_'.");
         return name;
     }
+
+    /// <summary>Folders at the lake root that belong to the lake itself (audit, streams, catalog), never to a table.</summary>
+    public static IReadOnlyList<string> Reserved { get; } = ["_ecap", "_catalog", "_delta_log"];
+
+    /// <summary>Validates a name a write may create or change: a valid name that is not a reserved lake folder.</summary>
+    public static string ValidateWritable(string name)
+    {
+        Validate(name);
+        // Prefix match: also keeps names like _ecap_audit (the audit table's SQL name) free.
+        if (Reserved.Any(r => name.StartsWith(r, StringComparison.OrdinalIgnoreCase)))
+            throw new InvalidPathException($"Table name '{name}' is reserved for the lake's own data ({string.Join(", ", Reserved)}); choose another name.");
+        return name;
+    }
 }

@@ -53,6 +53,12 @@ public sealed record WriteOptions
     /// <summary>An explicit strategy instead of the data type's built-in one (used when the table is created).</summary>
     public Partitioning.PartitionStrategy? Strategy { get; init; }
 
+    /// <summary>The region(s) a table this write creates must stay in (table property ecap.residency.region; comma-separated).</summary>
+    public string? Region { get; init; }
+
+    /// <summary>Encrypt the data files of a table this write creates (Parquet modular encryption; keys from <see cref="DataLakeStorageOptions.KeyProvider"/>).</summary>
+    public Parquet.Encryption.TableEncryption? Encryption { get; init; }
+
     /// <summary>Parquet codec: snappy (default), zstd, gzip, none.</summary>
     public string Compression { get; init; } = "snappy";
 
@@ -64,6 +70,12 @@ public sealed record WriteOptions
 
     /// <summary>The column that decides which duplicate is "last" (input order when null).</summary>
     public string? DeduplicateOrderBy { get; init; }
+
+    /// <summary>
+    /// With <see cref="DeduplicateKeys"/>: also drop input rows whose key is already in the table, in the partitions
+    /// this write touches (only those partitions' key columns are read, so the check costs what they hold).
+    /// </summary>
+    public bool SkipExistingKeys { get; init; }
 
     /// <summary>Add the metadata columns <c>_ingested_at</c> (write time, UTC) and, when <see cref="SourceName"/> is set, <c>_source</c>.</summary>
     public bool AddMetadataColumns { get; init; }

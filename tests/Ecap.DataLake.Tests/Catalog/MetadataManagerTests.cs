@@ -6,15 +6,28 @@ using static Ecap.DataLake.Tests.Tables.LakeTestData;
 
 namespace Ecap.DataLake.Tests.Catalog;
 
-public class MetadataManagerTests
+/// <summary>
+/// The catalog's behaviour, run once per store (<see cref="LakeStoreMetadataManagerTests"/>,
+/// <see cref="PostgresStoreMetadataManagerTests"/>): both must mean the same thing.
+/// </summary>
+public abstract class MetadataManagerTests
 {
+    /// <summary>
+    /// A catalog for the lake in <paramref name="dir"/>: every call gives a new manager over a new store instance (its own
+    /// connections, as another process would have) on the same catalog.
+    /// </summary>
+    protected abstract MetadataManager OpenCatalog(TempDir dir);
+
+    /// <summary>Asserts the store holds <paramref name="versions"/> versions of the entry (0 .. versions-1) so far.</summary>
+    protected abstract void AssertStoredVersions(TempDir dir, string table, int versions);
+
     [Fact]
     public async Task Register_captures_schema_and_partition_columns_and_registering_again_updates_the_entry()
     {
         using var dir = new TempDir();
         var lake = new DataLakeStorage(dir.Path);
         await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 500, days: 3), "tx", DataType.Transactions);
-        var catalog = new MetadataManager(dir.Path);
+        var catalog = OpenCatalog(dir);
 
         var entry = await catalog.RegisterTableAsync("tx", Path.Combine(dir.Path, "tx"), "Orders", "sales", ["pii"]);
         Assert.Equal(MetadataManager.DefaultDatabase, entry.Database);
@@ -28,9 +41,7 @@ public class MetadataManagerTests
         Assert.Equal("sales", again.Owner);                    // kept: not given the second time
         Assert.Equal(["pii", "finance"], again.Tags);
         Assert.Single(await catalog.ListTablesAsync());
-        // The entry is a sequence of immutable versions in the lake's _catalog folder.
-        var versions = Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", "tx")).Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(["0000000000.json", "0000000001.json"], versions);
+        AssertStoredVersions(dir, "tx", 2);
         // The catalog folder is not a table of the lake.
         Assert.Equal(["tx"], (await lake.ListTablesAsync()).Select(t => t.Name));
     }
@@ -39,7 +50,7 @@ public class MetadataManagerTests
     public async Task Bad_paths_and_unknown_tables_fail_with_messages_that_name_them()
     {
         using var dir = new TempDir();
-        var catalog = new MetadataManager(dir.Path);
+        var catalog = OpenCatalog(dir);
         Directory.CreateDirectory(dir.Sub("plain"));
         var notDelta = await Assert.ThrowsAsync<InvalidInputException>(() => catalog.RegisterTableAsync("t", dir.Sub("plain")));
         Assert.Contains("plain", notDelta.Message);
@@ -129,36 +140,21 @@ public class MetadataManagerTests
         // Each task has its own object store and manager: nothing is shared but the folder.
         await Task.WhenAll(Enumerable.Range(0, writers).Select(i => Task.Run(async () =>
         {
-            var own = new MetadataManager(new LocalObjectStore(dir.Path));
+            var own = OpenCatalog(dir);
             await own.AddTagsAsync("shared", [$"tag{i}"]);
         })));
 
-        var entry = await new MetadataManager(dir.Path).GetTableAsync("shared");
+        var entry = await OpenCatalog(dir).GetTableAsync("shared");
         Assert.Equal(writers, entry.Tags.Count);
         Assert.Equal(Enumerable.Range(0, writers).Select(i => $"tag{i}").Order(), entry.Tags.Order());
-        Assert.Equal(25, Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", "shared")).Length);
-    }
-
-    [Fact]
-    public async Task Old_entry_versions_are_pruned_once_old_enough_and_the_newest_keeps_every_edit()
-    {
-        using var dir = new TempDir();
-        await CatalogWithAsync(dir, "t");
-        var lake = new LocalObjectStore(dir.Path);
-        var catalog = new MetadataManager(new LakeCatalogStore(lake.Child("_catalog"), pruneAge: TimeSpan.Zero), lake);
-        for (var i = 0; i < 30; i++) await catalog.AddTagsAsync("t", [$"tag{i}"]);
-
-        var versions = Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", "t")).Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(LakeCatalogStore.KeptVersions, versions.Count);
-        Assert.Equal("0000000030.json", versions[^1]);
-        Assert.Equal(30, (await catalog.GetTableAsync("t")).Tags.Count);
+        AssertStoredVersions(dir, "shared", writers + 1);
     }
 
     [Fact]
     public async Task Writes_through_storage_with_the_catalog_hook_register_the_table_and_keep_it_in_step_with_the_log()
     {
         using var dir = new TempDir();
-        var catalog = new MetadataManager(dir.Path);
+        var catalog = OpenCatalog(dir);
         var lake = new DataLakeStorage(dir.Path, catalog.WithCatalog());
         await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 100), "tx", DataType.Transactions);
 
@@ -196,15 +192,34 @@ public class MetadataManagerTests
     }
 
     [Fact]
+    public async Task The_sources_written_into_a_table_become_its_upstream_lineage()
+    {
+        using var dir = new TempDir();
+        var catalog = OpenCatalog(dir);
+        var lake = new DataLakeStorage(dir.Path, catalog.WithCatalog());
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1), "tx", DataType.Transactions, WriteMode.Append,
+            new WriteOptions { SourceName = "landing/day1.csv" });
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1, seed: 2), "tx", DataType.Transactions, WriteMode.Append,
+            new WriteOptions { SourceName = "postgresql://etl@db:5432/shop" });
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1, seed: 3), "tx", DataType.Transactions, WriteMode.Append,
+            new WriteOptions { SourceName = "landing/day1.csv" }); // the same source again is kept once
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1, seed: 4), "tx", DataType.Transactions); // no source
+
+        var lineage = await catalog.GetLineageAsync("tx");
+        Assert.Equal(["source:landing/day1.csv", "source:postgresql://etl@db:5432/shop"], lineage.DirectUpstream);
+        Assert.Equal(3, (await catalog.GetTableAsync("tx")).TableVersion);
+    }
+
+    [Fact]
     public async Task Concurrent_writers_leave_the_entry_at_the_final_version_never_an_older_one()
     {
         using var dir = new TempDir();
-        var catalog = new MetadataManager(dir.Path);
+        var catalog = OpenCatalog(dir);
         await new DataLakeStorage(dir.Path, catalog.WithCatalog()).WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1), "tx", DataType.Transactions);
         // Separate storage and catalog instances per writer, as separate processes would have.
         await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(async () =>
         {
-            var own = new MetadataManager(new LocalObjectStore(dir.Path));
+            var own = OpenCatalog(dir);
             var lake = new DataLakeStorage(dir.Path, own.WithCatalog());
             await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, seed: 10 + i, days: 1), "tx", DataType.Transactions);
         })));
@@ -214,6 +229,48 @@ public class MetadataManagerTests
         Assert.Equal(6, snapshot.Version);
         Assert.Equal(6, entry.TableVersion);
         Assert.Equal(70, entry.RowCount);
+    }
+
+    /// <summary>A lake with one small transactions table per name, each registered.</summary>
+    private async Task<MetadataManager> CatalogWithAsync(TempDir dir, params string[] names)
+    {
+        var lake = new DataLakeStorage(dir.Path);
+        var catalog = OpenCatalog(dir);
+        foreach (var name in names)
+        {
+            await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 20, days: 1), name, DataType.Transactions);
+            await catalog.RegisterTableAsync(name, dir.Sub(name));
+        }
+        return catalog;
+    }
+}
+
+/// <summary>The suite on the default store: versioned JSON documents in the lake's <c>_catalog</c> folder.</summary>
+public sealed class LakeStoreMetadataManagerTests : MetadataManagerTests
+{
+    protected override MetadataManager OpenCatalog(TempDir dir) => new(new LocalObjectStore(dir.Path));
+
+    protected override void AssertStoredVersions(TempDir dir, string table, int versions)
+    {
+        // The entry is a sequence of immutable versions in the lake's _catalog folder.
+        var files = Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", table)).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, versions).Select(v => $"{v:D10}.json"), files);
+    }
+
+    [Fact]
+    public async Task Old_entry_versions_are_pruned_once_old_enough_and_the_newest_keeps_every_edit()
+    {
+        using var dir = new TempDir();
+        await new DataLakeStorage(dir.Path).WritePartitionedDataAsync(Generate(DataType.Transactions, 20, days: 1), "t", DataType.Transactions);
+        await OpenCatalog(dir).RegisterTableAsync("t", dir.Sub("t"));
+        var lake = new LocalObjectStore(dir.Path);
+        var catalog = new MetadataManager(new LakeCatalogStore(lake.Child("_catalog"), pruneAge: TimeSpan.Zero), lake);
+        for (var i = 0; i < 30; i++) await catalog.AddTagsAsync("t", [$"tag{i}"]);
+
+        var versions = Directory.GetFiles(Path.Combine(dir.Path, "_catalog", "tables", "data_lake", "t")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(LakeCatalogStore.KeptVersions, versions.Count);
+        Assert.Equal("0000000030.json", versions[^1]);
+        Assert.Equal(30, (await catalog.GetTableAsync("t")).Tags.Count);
     }
 
     [Fact]
@@ -229,18 +286,5 @@ public class MetadataManagerTests
         var result = await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10), "tx", DataType.Transactions);
         Assert.Equal(0, result.Version);
         Assert.Equal(["tx: catalog offline"], failures);
-    }
-
-    /// <summary>A lake with one small transactions table per name, each registered.</summary>
-    internal static async Task<MetadataManager> CatalogWithAsync(TempDir dir, params string[] names)
-    {
-        var lake = new DataLakeStorage(dir.Path);
-        var catalog = new MetadataManager(dir.Path);
-        foreach (var name in names)
-        {
-            await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 20, days: 1), name, DataType.Transactions);
-            await catalog.RegisterTableAsync(name, dir.Sub(name));
-        }
-        return catalog;
     }
 }

@@ -58,7 +58,8 @@ public sealed class PostgresIngestionTests(PostgresServer server) : IClassFixtur
         var row = duck.Rows($"SELECT product_id, name, price, in_stock, tags, attrs, uid, launched, updated_at, rating FROM read_parquet({files}) WHERE product_id = 7")[0];
         Assert.Equal(7L, row[0]);
         Assert.Equal("product 7", row[1]);
-        Assert.Equal(0.07m, Convert.ToDecimal(row[2]));
+        Assert.Equal(0.07m, Assert.IsType<decimal>(row[2])); // numeric(10,2) stays a decimal, not its text
+        Assert.Equal("DECIMAL(10,2)", duck.Scalar($"SELECT typeof(price) FROM read_parquet({files}) LIMIT 1"));
         Assert.Equal(false, row[3]);
         Assert.Equal("[\"t2\",\"x\"]", row[4]);
         Assert.Equal("{\"size\": 3}", row[5]);

@@ -12,7 +12,7 @@ namespace Ecap.DataLake.Tests.Metrics;
 public class LakeMetricsTests
 {
     /// <summary>Sums of every measurement for one table location (other tests in the process use other tables).</summary>
-    private sealed class Recorder : IDisposable
+    internal sealed class Recorder : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly string _table;
@@ -50,7 +50,7 @@ public class LakeMetricsTests
         using var dir = new TempDir();
         var storage = new DataLakeStorage(dir.Sub("lake"));
         var start = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
-        using var rec = new Recorder(dir.Path);
+        using var rec = new Recorder(storage.OpenTable("tx").Location); // the table's own commits, not the lake's audit trail
 
         var write = await storage.WritePartitionedDataAsync(SampleDataGenerator.Generate(DataType.Transactions, 4000, 7, 1000, start, 10),
             "tx", DataType.Transactions, WriteMode.Append, new WriteOptions());
@@ -108,5 +108,60 @@ public class LakeMetricsTests
         await Assert.ThrowsAsync<ConcurrentModificationException>(() => d.CommitAsync());
         Assert.Equal(1, rec.Sum("ecap.datalake.commit.conflicts"));
         Assert.Equal(3, rec.Counts.GetValueOrDefault("ecap.datalake.commit.duration"));
+    }
+
+    [Fact]
+    public async Task Checkpoints_and_ingestion_records_dead_letters_and_rates_are_measured()
+    {
+        using var dir = new TempDir();
+        var storage = new DataLakeStorage(dir.Sub("lake"));
+        using var rec = new Recorder(dir.Path);
+        Directory.CreateDirectory(dir.Sub("in"));
+        File.WriteAllText(Path.Combine(dir.Sub("in"), "a.csv"),
+            Ingestion.FileIngestionTests.CsvRows(0, 40) + "40,2026-08-01T00:00:00Z,not-a-number,paid\n41,2026-08-01T00:00:00Z\n");
+        var typed = new Ecap.DataLake.Files.SourceFileOptions { Schema = Ecap.DataLake.Ingestion.SchemaFile.Parse("transaction_id:long, timestamp:timestamp, amount:double, status:string") };
+        var report = await new Ecap.DataLake.Ingestion.DataLakeIngester(storage).IngestAsync(
+            new Ecap.DataLake.Ingestion.FileIngestionSource(dir.Sub("in"), typed), "tx", DataType.Transactions);
+
+        Assert.Equal(42, report.RecordsRead);
+        Assert.Equal(report.RecordsRead, rec.Sum("ecap.datalake.ingestion.records"));
+        Assert.Equal(2, rec.Sum("ecap.datalake.ingestion.dead_letters"));
+        Assert.Equal(0, rec.Sum("ecap.datalake.ingestion.retries"));
+        Assert.Equal(1, rec.Counts.GetValueOrDefault("ecap.datalake.ingestion.throughput"));
+        Assert.True(rec.Sums["ecap.datalake.ingestion.throughput"] > 0);
+
+        var table = storage.OpenTable("tx");
+        Assert.Equal(0, rec.Counts.GetValueOrDefault("ecap.datalake.checkpoint.duration"));
+        await table.CheckpointAsync();
+        Assert.Equal(1, rec.Counts.GetValueOrDefault("ecap.datalake.checkpoint.duration"));
+    }
+
+    [Fact]
+    public void Consumer_lag_and_compaction_bytes_record_with_their_table_and_partition()
+    {
+        using var dir = new TempDir();
+        using var rec = new Recorder(dir.Path);
+        var partitions = new ConcurrentBag<string>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (i, l) => { if (i.Name == "ecap.datalake.ingestion.consumer_lag") l.EnableMeasurementEvents(i); };
+        listener.SetMeasurementEventCallback<long>((_, v, tags, _) =>
+        {
+            string? table = null, partition = null;
+            foreach (var t in tags)
+            {
+                if (t.Key == LakeMetrics.TableTag) table = t.Value as string;
+                if (t.Key == LakeMetrics.PartitionTag) partition = t.Value as string;
+            }
+            if (table == dir.Path) partitions.Add($"{partition}={v}");
+        });
+        listener.Start();
+
+        LakeMetrics.RecordConsumerLag(dir.Path, "0", 10);
+        LakeMetrics.RecordConsumerLag(dir.Path, "1", 0);
+        LakeMetrics.RecordCompaction(dir.Path, 4096);
+        Assert.Equal(10, rec.Sum("ecap.datalake.ingestion.consumer_lag"));
+        Assert.Equal(2, rec.Counts.GetValueOrDefault("ecap.datalake.ingestion.consumer_lag"));
+        Assert.Equal(["0=10", "1=0"], partitions.Order());
+        Assert.Equal(4096, rec.Sum("ecap.datalake.compaction.bytes.rewritten"));
     }
 }

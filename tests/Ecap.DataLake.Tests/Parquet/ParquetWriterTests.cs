@@ -99,6 +99,75 @@ public class ParquetWriterTests
         Assert.DoesNotContain(EncodingsOf("name"), e => e is Encoding.RleDictionary or Encoding.PlainDictionary);
     }
 
+    [Fact]
+    public async Task Integer_columns_are_delta_packed_and_small_decimals_stored_as_integers_exactly()
+    {
+        using var dir = new TempDir();
+        var store = new LocalObjectStore(dir.Path);
+        var money = new Decimal128Type(18, 2);
+        var wide = new Decimal128Type(38, 10);
+        var schema = new Schema.Builder()
+            .Field(new Field("id", Int64Type.Default, false))
+            .Field(new Field("money", money, true))
+            .Field(new Field("wide", wide, true))
+            .Build();
+        // Extremes on purpose: long min/max, the largest 18-digit decimal of both signs, nulls.
+        const int n = 5_000;
+        long IdOf(int i) => i switch { 0 => long.MinValue, 1 => long.MaxValue, _ => i * 3L - 7_000 };
+        decimal? MoneyOf(int i) => i switch { 0 => 9_999_999_999_999_999.99m, 1 => -9_999_999_999_999_999.99m, _ when i % 10 == 3 => null, _ => (i - 2_500) * 1.01m };
+        decimal? WideOf(int i) => i % 7 == 2 ? null : (i - 100) * 12_345_678.0123456789m;
+        var ids = new Int64Array.Builder();
+        var moneys = new Decimal128Array.Builder(money);
+        var wides = new Decimal128Array.Builder(wide);
+        for (var i = 0; i < n; i++)
+        {
+            ids.Append(IdOf(i));
+            if (MoneyOf(i) is { } m) moneys.Append(m); else moneys.AppendNull();
+            if (WideOf(i) is { } w) wides.Append(w); else wides.AppendNull();
+        }
+        var batch = new RecordBatch(schema, [ids.Build(), moneys.Build(), wides.Build()], n);
+        var file = Assert.Single(await ParquetDataWriter.WriteAllAsync(store, schema, new[] { batch }.ToAsyncEnumerable(), i => $"data/int-{i}.parquet"));
+        var path = store.TryGetLocalPath(file.Key)!;
+
+        using (var reader = new ParquetFileReader(path))
+        {
+            var fileSchema = reader.FileMetaData.Schema;
+            using var rg = reader.RowGroup(0);
+            ColumnDescriptor Column(string c) => fileSchema.Column(fileSchema.ColumnIndex(c));
+            Encoding[] EncodingsOf(string c)
+            {
+                using var chunk = rg.MetaData.GetColumnChunkMetaData(fileSchema.ColumnIndex(c));
+                return chunk.Encodings;
+            }
+            Assert.Equal(PhysicalType.Int64, Column("money").PhysicalType);
+            using (var logical = Column("money").LogicalType) Assert.Equal(2, Assert.IsType<DecimalLogicalType>(logical).Scale);
+            Assert.Equal(PhysicalType.FixedLenByteArray, Column("wide").PhysicalType); // too wide for an integer
+            Assert.Contains(Encoding.DeltaBinaryPacked, EncodingsOf("id"));
+            Assert.Contains(Encoding.DeltaBinaryPacked, EncodingsOf("money"));
+            Assert.DoesNotContain(Encoding.DeltaBinaryPacked, EncodingsOf("wide"));
+        }
+
+        // Our reader and DuckDB both get every value back exactly, and the footer stats see the extremes.
+        var read = new List<RecordBatch>();
+        await foreach (var b in ParquetDataReader.ReadAsync(store, file.Key)) read.Add(b);
+        AssertBatchesEqual(batch, ArrowSort.Concat(read));
+        var stats = JsonDocument.Parse(file.Stats.ToJson()).RootElement;
+        Assert.Equal(9_999_999_999_999_999.99m, stats.GetProperty("maxValues").GetProperty("money").GetDecimal());
+        Assert.Equal(-9_999_999_999_999_999.99m, stats.GetProperty("minValues").GetProperty("money").GetDecimal());
+        Assert.Equal(n / 10, stats.GetProperty("nullCount").GetProperty("money").GetInt32());
+        Assert.Equal(long.MinValue, stats.GetProperty("minValues").GetProperty("id").GetInt64());
+        using var duck = new DuckDbReader();
+        var rows = duck.Rows($"SELECT id, CAST(money AS VARCHAR), CAST(wide AS VARCHAR) FROM read_parquet('{path}')");
+        Assert.Equal(n, rows.Count);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        for (var i = 0; i < n; i++)
+        {
+            Assert.Equal(IdOf(i), Convert.ToInt64(rows[i][0]));
+            Assert.Equal(MoneyOf(i) is { } m ? m.ToString("F2", inv) : null, rows[i][1]);
+            Assert.Equal(WideOf(i) is { } w ? w.ToString("F10", inv) : null, rows[i][2]);
+        }
+    }
+
     [Theory]
     [InlineData(ParquetCodec.Snappy, Compression.Snappy)]
     [InlineData(ParquetCodec.Zstd, Compression.Zstd)]

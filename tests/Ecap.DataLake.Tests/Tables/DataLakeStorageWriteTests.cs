@@ -190,6 +190,36 @@ public class DataLakeStorageWriteTests
     }
 
     [Fact]
+    public async Task Skip_existing_keys_drops_input_rows_whose_key_is_already_in_their_partition_only()
+    {
+        using var dir = new TempDir();
+        var lake = new DataLakeStorage(dir.Path);
+        var batch = Generate(DataType.Transactions, 1_000, days: 2, batchSize: 1_000)[0];
+        await lake.WritePartitionedDataAsync(new[] { batch }, "tx", DataType.Transactions);
+
+        // Input: the first 500 rows again (same keys, same days: already there), and the other 500 moved 10 days on
+        // (keys that exist, but in other partitions than the ones these rows go to: kept).
+        var again = batch.Slice(0, 500);
+        var moved = ShiftSeconds(batch.Slice(500, 500), "timestamp", 10 * 86_400);
+        var options = new WriteOptions { DeduplicateKeys = ["transaction_id"], SkipExistingKeys = true };
+        var result = await lake.WritePartitionedDataAsync(new[] { again, moved }, "tx", DataType.Transactions, WriteMode.Append, options);
+
+        Assert.Equal(500, result.RowsWritten);
+        Assert.Equal(500, result.DuplicatesDropped);
+        using var duck = new DuckDbReader();
+        var files = DuckDbReader.FileList(await LiveFilesAsync(lake, dir.Path, "tx"));
+        Assert.Equal(1_500L, duck.Scalar($"SELECT count(*) FROM read_parquet({files})"));
+        Assert.Equal(1_000L, duck.Scalar($"SELECT count(DISTINCT transaction_id) FROM read_parquet({files})"));
+        // Each key at most once per day.
+        Assert.Equal(0L, duck.Scalar($"SELECT count(*) FROM (SELECT transaction_id, CAST(timestamp AS DATE) d FROM read_parquet({files}) GROUP BY ALL HAVING count(*) > 1)"));
+
+        // Without the key columns the option is refused before anything is written.
+        await Assert.ThrowsAsync<ArgumentException>(() => lake.WritePartitionedDataAsync(new[] { again }, "tx", DataType.Transactions,
+            WriteMode.Append, new WriteOptions { SkipExistingKeys = true }));
+        Assert.Equal(1, (await lake.OpenTable("tx").GetSnapshotAsync()).Version);
+    }
+
+    [Fact]
     public async Task A_missing_time_column_is_an_error_naming_it_and_the_option()
     {
         using var dir = new TempDir();

@@ -75,6 +75,7 @@ internal static class CheckpointWriter
 
     public static async Task WriteAsync(IObjectStore store, Snapshot snapshot, DeltaTableOptions options, CancellationToken ct)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var retentionStart = options.Clock.GetUtcNow() - options.TombstoneRetention;
         var tombstones = snapshot.TombstoneMap.Values
             .Where(r => r.DeletionTimestamp is null || DateTimeOffset.FromUnixTimeMilliseconds(r.DeletionTimestamp.Value) >= retentionStart)
@@ -138,6 +139,7 @@ internal static class CheckpointWriter
             ["numOfAddFiles"] = adds.Count,
         });
         await store.WriteAsync(DeltaPaths.LastCheckpointKey, last, ct).ConfigureAwait(false);
+        Metrics.LakeMetrics.RecordCheckpoint(store.Location, System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>

@@ -36,15 +36,32 @@ public sealed class TableScan
     /// <summary>The table version read.</summary>
     public long Version => _snapshot.Version;
 
+    internal Snapshot Snapshot => _snapshot;
+
     /// <summary>The schema of the returned batches (the projected columns, in the requested order).</summary>
-    public Schema Schema { get; }
+    public Schema Schema { get; private set; }
 
     /// <summary>The files the read opens, after partition, bucket and stats pruning.</summary>
     public IReadOnlyList<AddFile> Files { get; }
 
     public ReadMetrics Metrics { get; }
 
-    internal static TableScan Plan(IObjectStore table, Snapshot snapshot, ReadOptions options)
+    /// <summary>Columns returned as nulls (excluded for the reader by its grants).</summary>
+    public IReadOnlySet<string> MaskedColumns { get; private set; } = new HashSet<string>();
+
+    /// <summary>Keys of an encrypted table's files (null: plaintext).</summary>
+    internal Parquet.Encryption.IKeyProvider? DecryptionKeys { get; set; }
+
+    /// <summary>Returns <paramref name="columns"/> as nulls (their fields become nullable).</summary>
+    internal void Mask(IReadOnlySet<string> columns)
+    {
+        MaskedColumns = columns;
+        if (columns.Count > 0)
+            Schema = new Schema(Schema.FieldsList.Select(f => columns.Contains(f.Name) ? new Field(f.Name, f.DataType, true, f.Metadata) : f), Schema.Metadata);
+    }
+
+    /// <param name="include">When given, only files it accepts are read (the others count as pruned by partition).</param>
+    internal static TableScan Plan(IObjectStore table, Snapshot snapshot, ReadOptions options, Func<AddFile, bool>? include = null)
     {
         var tableSchema = snapshot.Schema;
         var available = tableSchema.FieldsList.Select(f => f.Name).ToList();
@@ -61,7 +78,7 @@ public sealed class TableScan
         var partitions = new Dictionary<string, bool>(StringComparer.Ordinal); // partition -> any file survives partition pruning
         foreach (var file in snapshot.Files.OrderBy(f => f.Path, StringComparer.Ordinal))
         {
-            var verdict = pruning.Check(file);
+            var verdict = include == null || include(file) ? pruning.Check(file) : FilePruning.Verdict.PrunedByPartition;
             var key = DataLakeStorage.PartitionKey(file.PartitionValues, snapshot.PartitionColumns);
             partitions[key] = (partitions.TryGetValue(key, out var kept) && kept) || verdict != FilePruning.Verdict.PrunedByPartition;
             switch (verdict)
@@ -79,15 +96,17 @@ public sealed class TableScan
     }
 
     /// <summary>
-    /// Streams the rows, in file order. Files are decoded ahead by up to one task per core (each with a small
+    /// Streams the rows, in file order. Files are decoded ahead by up to two tasks per core (each with a small
     /// bounded queue), because opening and decoding many small files one after another leaves cores idle.
-    /// Each call reads the files again.
+    /// Each call reads the files again. The batches hold natively allocated buffers: dispose each one when
+    /// done with it to give them back at once rather than when a finalizer runs after a later GC.
     /// </summary>
     public async IAsyncEnumerable<RecordBatch> ReadBatchesAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
         var remaining = _options.Limit ?? long.MaxValue;
         if (remaining <= 0 || Files.Count == 0) yield break;
         var plan = new FileReadPlan(_snapshot, _options, _outputColumns);
+        if (DecryptionKeys is not null) plan.FileOptions = plan.FileOptions with { DecryptionKeys = DecryptionKeys };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var inFlight = new Queue<(Channel<RecordBatch> Batches, ParquetReadCounters Counters, Task Reader)>();
         var next = 0;
@@ -114,8 +133,10 @@ public sealed class TableScan
 
         try
         {
-            // On a remote store (S3) a file also waits on requests: keep more in flight than there are cores.
-            var ahead = _table.TryGetLocalPath("x") is null ? Math.Max(8, 4 * Environment.ProcessorCount) : Math.Max(2, Environment.ProcessorCount);
+            // Two files per core: a core that finishes a file while the consumer is still busy with an
+            // earlier one starts the next instead of idling (memory: at most 5 batches per file in flight).
+            // On a remote store (S3) a file also waits on requests: keep more in flight.
+            var ahead = _table.TryGetLocalPath("x") is null ? Math.Max(8, 4 * Environment.ProcessorCount) : 2 * Math.Max(2, Environment.ProcessorCount);
             while (next < Files.Count && inFlight.Count < ahead) StartNext();
             while (inFlight.Count > 0)
             {
@@ -128,7 +149,7 @@ public sealed class TableScan
                     remaining -= rows.Length;
                     fileRows += rows.Length;
                     Metrics.RowsReturned += rows.Length;
-                    yield return rows;
+                    yield return MaskedColumns.Count == 0 ? rows : Mask(rows);
                     if (remaining == 0) break;
                 }
                 Metrics.RowGroupsTotal += (int)counters.RowGroupsTotal;
@@ -177,7 +198,7 @@ public sealed class TableScan
         public Predicate? Predicate { get; }
         public Predicate? FilePredicate { get; }
         public Schema NeededSchema { get; }
-        public ParquetReadOptions FileOptions { get; }
+        public ParquetReadOptions FileOptions { get; set; }
     }
 
     private async IAsyncEnumerable<RecordBatch> ReadFileAsync(AddFile file, FileReadPlan plan, ParquetReadCounters counters,
@@ -206,6 +227,9 @@ public sealed class TableScan
         }
         return new RecordBatch(target, columns, batch.Length);
     }
+
+    private RecordBatch Mask(RecordBatch batch) =>
+        new(Schema, batch.Schema.FieldsList.Select((f, i) => MaskedColumns.Contains(f.Name) ? ArrowGather.Nulls(f.DataType, batch.Length) : batch.Column(i)), batch.Length);
 
     private RecordBatch Project(RecordBatch batch)
     {

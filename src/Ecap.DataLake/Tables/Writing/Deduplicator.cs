@@ -14,7 +14,10 @@ internal sealed class Deduplicator(IReadOnlyList<string> keys, string? orderBy, 
     private readonly List<RecordBatch> _batches = [];
     private long _bytes;
 
+    /// <summary>Rows dropped: repeated keys within the input, plus keys already in the table.</summary>
     public long Dropped { get; private set; }
+
+    public IReadOnlyList<string> Keys => keys;
 
     public void Collect(RecordBatch batch)
     {
@@ -29,8 +32,33 @@ internal sealed class Deduplicator(IReadOnlyList<string> keys, string? orderBy, 
         _batches.Add(batch);
     }
 
-    /// <summary>The collected batches without the duplicates (the last row per key wins).</summary>
-    public IEnumerable<RecordBatch> Results()
+    /// <summary>Rows dropped because their key was already in the table (<see cref="WriteOptions.SkipExistingKeys"/>).</summary>
+    public long DroppedExisting { get; private set; }
+
+    /// <summary>The partitions (as <see cref="DataLakeStorage.PartitionKey"/> strings) the collected rows fall in.</summary>
+    public HashSet<string> TouchedPartitions(IReadOnlyList<string> partitionColumns)
+    {
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var batch in _batches)
+            for (var r = 0; r < batch.Length; r++) touched.Add(PartitionOf(batch, r, partitionColumns));
+        return touched;
+    }
+
+    /// <summary>The key string of row <paramref name="row"/> of <paramref name="batch"/>, as duplicates are matched.</summary>
+    public string KeyOf(RecordBatch batch, int row) =>
+        string.Join("\u0001", keys.Select(k => ArrowValues.Format(ArrowValues.Get(batch.Column(batch.Schema.GetFieldIndex(k)), row)) ?? "\u0000"));
+
+    /// <summary>A key qualified by its partition, the form <see cref="Results"/> looks up existing keys in.</summary>
+    public static string InPartition(string partition, string key) => partition + "\u0002" + key;
+
+    private static string PartitionOf(RecordBatch batch, int row, IReadOnlyList<string> partitionColumns) =>
+        string.Join("\u0001", partitionColumns.Select(c => Partitioning.BatchPartitioner.FormatPartitionValue(batch.Column(batch.Schema.GetFieldIndex(c)), row) ?? "\u0000"));
+
+    /// <summary>
+    /// The collected batches without the duplicates (the last row per key wins), and without the rows whose key is
+    /// already in their own partition of the table (<paramref name="existing"/>, keys made by <see cref="InPartition"/>).
+    /// </summary>
+    public IEnumerable<RecordBatch> Results(IReadOnlySet<string>? existing = null, IReadOnlyList<string>? partitionColumns = null)
     {
         // Winner per key: (batch, row, order value). Later rows win ties, so input order decides without orderBy.
         var winners = new Dictionary<string, (int Batch, int Row, IComparable? Order)>(StringComparer.Ordinal);
@@ -50,7 +78,15 @@ internal sealed class Deduplicator(IReadOnlyList<string> keys, string? orderBy, 
         }
         var keep = new List<int>[_batches.Count];
         for (var b = 0; b < keep.Length; b++) keep[b] = [];
-        foreach (var (batch, row, _) in winners.Values) keep[batch].Add(row);
+        foreach (var (key, (batch, row, _)) in winners)
+        {
+            if (existing != null && existing.Contains(InPartition(PartitionOf(_batches[batch], row, partitionColumns ?? []), key)))
+            {
+                DroppedExisting++;
+                continue;
+            }
+            keep[batch].Add(row);
+        }
         for (var b = 0; b < _batches.Count; b++)
         {
             keep[b].Sort();

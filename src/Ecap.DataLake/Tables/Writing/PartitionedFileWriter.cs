@@ -29,8 +29,14 @@ internal sealed class PartitionedFileWriter
     private long _rowsWritten;
     private long _bytesWritten;
 
-    public PartitionedFileWriter(IObjectStore table, BatchPartitioner partitioner, WriteOptions options, long maxBufferBytes)
+    private readonly Parquet.Encryption.TableEncryption? _encryption;
+    private readonly Parquet.Encryption.IKeyProvider? _keys;
+
+    public PartitionedFileWriter(IObjectStore table, BatchPartitioner partitioner, WriteOptions options, long maxBufferBytes,
+        Parquet.Encryption.TableEncryption? encryption = null, Parquet.Encryption.IKeyProvider? keys = null)
     {
+        _encryption = encryption;
+        _keys = keys;
         _table = table;
         _partitioner = partitioner;
         _options = options;
@@ -105,6 +111,8 @@ internal sealed class PartitionedFileWriter
                {
                    Codec = Codec,
                    TargetFileSizeBytes = _options.TargetFileSizeBytes,
+                   Encryption = _encryption,
+                   Keys = _keys,
                }))
         {
             // Each buffered batch arrived sorted. When the runs also follow each other in order (the usual
@@ -128,7 +136,7 @@ internal sealed class PartitionedFileWriter
                 Size = file.SizeBytes,
                 ModificationTime = now,
                 DataChange = true,
-                Stats = file.Stats.ToJson(),
+                Stats = _encryption is null ? file.Stats.ToJson() : _encryption.FilterStats(file.Stats.ToJson()),
                 Tags = group.Bucket is { } bucket
                     ? new Dictionary<string, string?> { [TableLayout.BucketTag] = bucket.ToString(System.Globalization.CultureInfo.InvariantCulture) }
                     : null,

@@ -1,0 +1,237 @@
+using System.CommandLine;
+using System.Globalization;
+using Ecap.Cli.Output;
+using Ecap.DataLake;
+using Ecap.DataLake.Security;
+using Ecap.DataLake.Storage;
+using Spectre.Console;
+
+namespace Ecap.Cli.Commands;
+
+/// <summary>
+/// <c>ecap data-lake access ...</c> (grants) and <c>ecap data-lake audit</c> (the audit trail). The caller is whoever
+/// the environment names: <c>ECAP_TOKEN</c> (validated against <c>ECAP_OIDC_ISSUER</c>/<c>ECAP_OIDC_JWKS</c>),
+/// else <c>ECAP_PRINCIPAL</c>/<c>ECAP_GROUPS</c>, else the OS user.
+/// </summary>
+internal static class AccessCommands
+{
+    public static Command Build()
+    {
+        var access = new Command("access", "Table and lake grants (read, write, admin); access control is on once any grant exists.");
+        access.Add(Grant());
+        access.Add(Revoke());
+        access.Add(Show());
+        access.Add(WhoAmI());
+        return access;
+    }
+
+    private static LakeGuard Guard(CliContext ctx) => LakeGuard.ForLake(ctx.OpenLake());
+
+    private static Argument<string> PrivilegeArgument() => new("PRIVILEGE") { Description = "read, write or admin" };
+
+    private static Option<string> PrincipalOption() => new("--principal") { Description = "The user, service or group the grant is for", Required = true };
+
+    private static Option<string?> TableOption() => new("--table") { Description = "The table the grant is on" };
+
+    private static Option<bool> LakeOption() => new("--lake-wide") { Description = "The grant is on the whole lake (every table; lake admin administers grants)" };
+
+    private static string? Scope(CliContext ctx, Option<string?> table, Option<bool> lake) => (ctx.Get(table), ctx.Get(lake)) switch
+    {
+        ({ } t, false) => t,
+        (null, true) => null,
+        _ => throw new InvalidInputException("Give exactly one of --table TABLE or --lake-wide."),
+    };
+
+    private static Command Grant()
+    {
+        var privilege = PrivilegeArgument();
+        var principal = PrincipalOption();
+        var table = TableOption();
+        var lake = LakeOption();
+        var exclude = new Option<string?>("--exclude-columns") { Description = "Comma-separated columns this grantee reads as NULL (reads and SQL)" };
+        var command = new Command("grant", "Grant a privilege on a table or the lake. The first grant on a lake makes you lake admin and turns access control on.\n\nExample:\n  ecap data-lake access grant read --principal analysts --table transactions --exclude-columns customer_id")
+        {
+            privilege, principal, table, lake, exclude,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var grants = await new AccessControl(Guard(ctx)).GrantAsync(ctx.Get(principal), Privileges.Parse(ctx.Get(privilege)), Scope(ctx, table, lake),
+                ctx.Get(exclude)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), ct);
+            RenderGrants(ctx, grants);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Revoke()
+    {
+        var privilege = PrivilegeArgument();
+        var principal = PrincipalOption();
+        var table = TableOption();
+        var lake = LakeOption();
+        var command = new Command("revoke", "Revoke a grant.\n\nExample:\n  ecap data-lake access revoke read --principal analysts --table transactions")
+        {
+            privilege, principal, table, lake,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var grants = await new AccessControl(Guard(ctx)).RevokeAsync(ctx.Get(principal), Privileges.Parse(ctx.Get(privilege)), Scope(ctx, table, lake), ct);
+            RenderGrants(ctx, grants);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var table = TableOption();
+        var command = new Command("show", "Show the grants (of one table and the lake-wide ones, with --table).\n\nExample:\n  ecap data-lake access show --table transactions --output json") { table };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            RenderGrants(ctx, await new AccessControl(Guard(ctx)).ShowAsync(ctx.Get(table), ct));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command WhoAmI()
+    {
+        var command = new Command("whoami", "Show the principal and groups the identity provider names for this process.\n\nExample:\n  ECAP_PRINCIPAL=etl ECAP_GROUPS=loaders ecap data-lake access whoami");
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var p = await Guard(ctx).Identity.GetPrincipalAsync(ct);
+            if (ctx.Json) Render.Json(w => { w.WriteStartObject(); w.WriteString("principal", p.Name); WriteList(w, "groups", p.Groups); w.WriteString("source", p.Source); w.WriteEndObject(); });
+            else AnsiConsole.MarkupLine($"{Markup.Escape(p.Name)} [grey](groups: {Markup.Escape(string.Join(", ", p.Groups))}; from {Markup.Escape(p.Source)})[/]");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary><c>ecap data-lake audit</c>: the audit records, oldest first.</summary>
+    public static Command Audit()
+    {
+        var table = new Option<string?>("--table") { Description = "Only operations on this table" };
+        var principal = new Option<string?>("--principal") { Description = "Only operations by this principal" };
+        var since = new Option<string?>("--since") { Description = "Only operations at or after this time (ISO 8601, e.g. 2026-12-01T00:00:00Z)" };
+        var limit = new Option<int>("--limit") { Description = "The newest N records (0: all of them, held in memory to sort)", DefaultValueFactory = _ => 1000 };
+        var command = new Command("audit", "Show the audit trail (every operation, allowed or denied). Lake admins only once access control is on; also queryable as SQL table _ecap_audit.\n\nExample:\n  ecap data-lake audit --table transactions --since 2026-12-01T00:00:00Z")
+        {
+            table, principal, since, limit,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var filter = new AuditFilter(ctx.Get(table), ctx.Get(principal),
+                ctx.Get(since) is { } s ? DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null);
+            var guard = Guard(ctx);
+            var records = await ctx.Status.Status().StartAsync("reading the audit trail", _ => guard.RunAsync(new GuardedOperation("audit-read", filter.Table, Privilege.Admin, new Dictionary<string, string?>
+            {
+                ["table"] = filter.Table, ["principal"] = filter.Principal, ["since"] = ctx.Get(since),
+            }), async scope =>
+            {
+                // Audit reading is lake-wide: --table narrows what is shown, not who may see it.
+                scope.Require(Privilege.Admin, null);
+                // The newest N in a min-heap by time: memory stays bounded by --limit however large the trail is.
+                var n = ctx.Get(limit);
+                var newest = new PriorityQueue<AuditRecord, DateTimeOffset>();
+                await foreach (var r in guard.Audit!.ReadAsync(filter, ct))
+                {
+                    if (n > 0 && newest.Count == n)
+                    {
+                        if (r.Time <= newest.Peek().Time) continue;
+                        newest.Dequeue();
+                    }
+                    newest.Enqueue(r, r.Time);
+                }
+                var list = newest.UnorderedItems.Select(x => x.Element).OrderBy(r => r.Time).ToList();
+                scope.Complete(rows: list.Count);
+                return list;
+            }, ct));
+            RenderAudit(ctx, records);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void RenderGrants(CliContext ctx, IReadOnlyList<Grant> grants)
+    {
+        if (ctx.Json)
+        {
+            Render.Json(w =>
+            {
+                w.WriteStartArray();
+                foreach (var g in grants)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("grantee", g.Grantee);
+                    w.WriteString("privilege", g.Privilege.Name());
+                    if (g.Table is null) w.WriteNull("table"); else w.WriteString("table", g.Table);
+                    WriteList(w, "excluded_columns", g.ExcludedColumns);
+                    w.WriteString("granted_by", g.GrantedBy);
+                    w.WriteString("granted_at", g.GrantedAt);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            });
+            return;
+        }
+        var grid = new Table().Border(TableBorder.Rounded).AddColumns("grantee", "privilege", "on", "excluded columns", "granted by", "granted at");
+        foreach (var g in grants)
+            grid.AddRow(Markup.Escape(g.Grantee), g.Privilege.Name(), g.Table is null ? "[bold]lake[/]" : Markup.Escape(g.Table),
+                Markup.Escape(string.Join(", ", g.ExcludedColumns)), Markup.Escape(g.GrantedBy ?? ""), g.GrantedAt.ToString("u", CultureInfo.InvariantCulture));
+        AnsiConsole.Write(grid);
+        if (grants.Count == 0) AnsiConsole.MarkupLine("[grey]no grants: access control is off[/]");
+    }
+
+    private static void RenderAudit(CliContext ctx, IReadOnlyList<AuditRecord> records)
+    {
+        if (ctx.Json)
+        {
+            Render.Json(w =>
+            {
+                w.WriteStartArray();
+                foreach (var r in records)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("time", r.Time);
+                    w.WriteString("principal", r.Principal);
+                    WriteList(w, "groups", r.Groups);
+                    w.WriteString("identity_source", r.IdentitySource);
+                    w.WriteString("operation", r.Operation);
+                    w.WriteString("table", r.Table);
+                    w.WriteStartObject("parameters");
+                    foreach (var (k, v) in r.Parameters) w.WriteString(k, v);
+                    w.WriteEndObject();
+                    w.WriteString("outcome", r.Outcome);
+                    w.WriteString("error", r.Error);
+                    WriteNumber(w, "rows", r.Rows);
+                    WriteNumber(w, "bytes", r.Bytes);
+                    WriteNumber(w, "table_version", r.TableVersion);
+                    w.WriteNumber("duration_ms", r.DurationMs);
+                    w.WriteString("host", r.Host);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            });
+            return;
+        }
+        var grid = new Table().Border(TableBorder.Rounded).AddColumns("time", "principal", "operation", "table", "outcome", "rows", "version", "error");
+        foreach (var r in records)
+            grid.AddRow(r.Time.ToString("u", CultureInfo.InvariantCulture), Markup.Escape(r.Principal), Markup.Escape(r.Operation), Markup.Escape(r.Table ?? ""),
+                r.Outcome == AuditOutcome.Succeeded ? "[green]succeeded[/]" : $"[red]{r.Outcome}[/]",
+                r.Rows?.ToString("N0", CultureInfo.InvariantCulture) ?? "", r.TableVersion?.ToString(CultureInfo.InvariantCulture) ?? "", Markup.Escape(r.Error ?? ""));
+        AnsiConsole.Write(grid);
+        if (records.Count == 0) AnsiConsole.MarkupLine("[grey]no audit records match[/]");
+    }
+
+    private static void WriteList(System.Text.Json.Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values) w.WriteStringValue(v);
+        w.WriteEndArray();
+    }
+
+    private static void WriteNumber(System.Text.Json.Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is { } v) w.WriteNumber(name, v); else w.WriteNull(name);
+    }
+}

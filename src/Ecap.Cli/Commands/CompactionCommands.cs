@@ -1,0 +1,219 @@
+using System.CommandLine;
+using Ecap.Cli.Output;
+using Ecap.DataLake.Compaction;
+using Ecap.DataLake.Tables;
+
+namespace Ecap.Cli.Commands;
+
+/// <summary><c>ecap data-lake compaction ...</c>: analyze, compact, optimize-all, vacuum, zorder, retention, restore-points.</summary>
+internal static class CompactionCommands
+{
+    private const long MiB = 1024 * 1024;
+
+    public static Command Build()
+    {
+        var compaction = new Command("compaction", "Keep tables fast and small: compact small files, vacuum old ones, retention, Z-order.");
+        compaction.Add(Analyze());
+        compaction.Add(Compact());
+        compaction.Add(OptimizeAll());
+        compaction.Add(Vacuum());
+        compaction.Add(ZOrder());
+        compaction.Add(Retention());
+        compaction.Add(RestorePointList());
+        return compaction;
+    }
+
+    private static Argument<string> TableArgument() => new("TABLE")
+    {
+        Description = "Table name: a folder under the lake root holding _delta_log (letters, digits, _, -, .)",
+    };
+
+    private static Option<long> TargetFileSize() => new("--target-file-size")
+    {
+        Description = "Target data file size in MB (files below a quarter of it are small)",
+        DefaultValueFactory = _ => 128,
+    };
+
+    private static long Megabytes(long mb) =>
+        mb > 0 ? mb * MiB : throw new ArgumentException($"--target-file-size must be a positive number of MB (got {mb}).");
+
+    // The compactor writes through storage whose commits keep the catalog current.
+    private static DataCompactor Compactor(CliContext ctx) => new(new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)));
+
+    private static Command Analyze()
+    {
+        var table = TableArgument();
+        var target = TargetFileSize();
+        var command = new Command("analyze", "Report file sizes, small files per partition, skew and files without stats, and whether compaction is needed and why.\n\nExample:\n  ecap data-lake compaction analyze transactions --target-file-size 128")
+        {
+            table, target,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var analysis = await Compactor(ctx).AnalyzeTableFilesAsync(ctx.Get(table), new AnalyzeOptions { TargetFileSizeBytes = Megabytes(ctx.Get(target)) }, ct);
+            CompactionRender.Analysis(ctx, analysis);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Compact()
+    {
+        var table = TableArgument();
+        var target = TargetFileSize();
+        var backup = new Option<bool>("--backup") { Description = "Record a restore point at the version before compacting; vacuum keeps its files until it expires (30 days)" };
+        var pointName = new Option<string?>("--restore-point") { Description = "Name of the --backup restore point (default compaction-v<version>-<time>)" };
+        var partitionFilter = new Option<string[]>("--partition-filter") { Description = "Only partitions matching k=v, k=v1,v2 or k=a..b; repeatable" };
+        var commit = new Option<string>("--commit") { Description = "per-partition (default: a commit per partition group) or per-table (one commit)", DefaultValueFactory = _ => "per-partition" };
+        var command = new Command("compact", "Bin-pack each partition's small files into files of about the target size, keeping sort order and buckets (dataChange=false).\n\nExample:\n  ecap data-lake compaction compact transactions --target-file-size 128 --backup --partition-filter month=11")
+        {
+            table, target, backup, pointName, partitionFilter, commit,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            if (ctx.Get(pointName) != null && !ctx.Get(backup)) throw new ArgumentException("--restore-point names the --backup restore point; add --backup.");
+            var mode = ctx.Get(commit) switch
+            {
+                "per-partition" => CompactionCommitMode.PerPartition,
+                "per-table" => CompactionCommitMode.PerTable,
+                var other => throw new ArgumentException($"--commit must be per-partition or per-table (got '{other}')."),
+            };
+            var compactor = Compactor(ctx);
+            var result = await CompactionProgressDisplay.RunAsync(ctx, progress => compactor.CompactTableAsync(ctx.Get(table), new CompactOptions
+            {
+                TargetFileSizeBytes = Megabytes(ctx.Get(target)),
+                Backup = ctx.Get(backup),
+                RestorePointName = ctx.Get(pointName),
+                PartitionFilters = (ctx.Get(partitionFilter) ?? []).Select(StorageCommands.ParsePartitionFilter).ToList(),
+                CommitMode = mode,
+                Progress = progress,
+            }, ct));
+            CompactionRender.Compaction(ctx, result);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command OptimizeAll()
+    {
+        var minFiles = new Option<int>("--min-file-count") { Description = "Leave tables with fewer files alone", DefaultValueFactory = _ => 10 };
+        var target = TargetFileSize();
+        var parallel = new Option<int?>("--parallel")
+        {
+            Description = "Compact up to N tables at once (--parallel alone: one per core; default 1)",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var backup = new Option<bool>("--backup") { Description = "Record a restore point for every table compacted" };
+        var command = new Command("optimize-all", "Analyze every table and compact those that need it; a failing table does not stop the others.\n\nExample:\n  ecap data-lake compaction optimize-all --min-file-count 10 --target-file-size 128 --parallel 2")
+        {
+            minFiles, target, parallel, backup,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var given = ctx.Parse.GetResult(parallel) is { Implicit: false };
+            var degree = !given ? 1 : ctx.Get(parallel) ?? Environment.ProcessorCount;
+            if (degree < 1) throw new ArgumentException($"--parallel must be at least 1 (got {degree}).");
+            var compactor = Compactor(ctx);
+            var results = await CompactionProgressDisplay.RunAsync(ctx, progress => compactor.OptimizeAllTablesAsync(new OptimizeAllOptions
+            {
+                MinFileCount = ctx.Get(minFiles),
+                TargetFileSizeBytes = Megabytes(ctx.Get(target)),
+                MaxDegreeOfParallelism = degree,
+                Backup = ctx.Get(backup),
+                Progress = progress,
+            }, ct));
+            CompactionRender.OptimizeAll(ctx, results);
+            return results.Any(r => r.Action == "failed") ? 1 : 0;
+        });
+        return command;
+    }
+
+    private static Command Vacuum()
+    {
+        var table = TableArgument();
+        var hours = new Option<double>("--retention-hours") { Description = "Keep files any version of the last H hours needs (default 168 = 7 days)", DefaultValueFactory = _ => 168 };
+        var dryRun = new Option<bool>("--dry-run") { Description = "List the files that would be deleted; delete nothing" };
+        var force = new Option<bool>("--force") { Description = "Allow a retention below 168 hours (only when no one else reads or writes the table)" };
+        var command = new Command("vacuum", "Delete data files no version within the retention needs (and never-committed files that old); restore points are respected.\n\nExample:\n  ecap data-lake compaction vacuum transactions --retention-hours 168 --dry-run")
+        {
+            table, hours, dryRun, force,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var result = await Compactor(ctx).VacuumAsync(ctx.Get(table), new VacuumOptions
+            {
+                Retention = TimeSpan.FromHours(ctx.Get(hours)),
+                DryRun = ctx.Get(dryRun),
+                Force = ctx.Get(force),
+            }, ct);
+            CompactionRender.Vacuum(ctx, result);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command ZOrder()
+    {
+        var table = TableArgument();
+        var columns = new Option<string>("--columns") { Description = "Comma-separated columns to cluster by (not partition columns)", Required = true };
+        var target = TargetFileSize();
+        var partitionFilter = new Option<string[]>("--partition-filter") { Description = "Only partitions matching k=v, k=v1,v2 or k=a..b; repeatable" };
+        var command = new Command("zorder", "Rewrite each partition clustered by the interleaved bits of the columns, so filters on any of them skip files.\n\nExample:\n  ecap data-lake compaction zorder transactions --columns customer_id,product_id")
+        {
+            table, columns, target, partitionFilter,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var names = ctx.Get(columns).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var compactor = Compactor(ctx);
+            var result = await CompactionProgressDisplay.RunAsync(ctx, progress => compactor.ZOrderAsync(ctx.Get(table), names, new ZOrderOptions
+            {
+                TargetFileSizeBytes = Megabytes(ctx.Get(target)),
+                PartitionFilters = (ctx.Get(partitionFilter) ?? []).Select(StorageCommands.ParsePartitionFilter).ToList(),
+                Progress = progress,
+            }, ct));
+            CompactionRender.ZOrder(ctx, result);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Retention()
+    {
+        var table = TableArgument();
+        var days = new Option<int?>("--days") { Description = "Set the table's retention policy to N days first (table property ecap.retention.days)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "List the partitions that would be removed; change nothing" };
+        var command = new Command("retention", "Remove, in one commit, the partitions older than the table's retention policy (by its time column).\n\nExample:\n  ecap data-lake compaction retention transactions --days 400 --dry-run")
+        {
+            table, days, dryRun,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var compactor = Compactor(ctx);
+            if (ctx.Get(days) is { } d)
+            {
+                if (ctx.Get(dryRun)) throw new ArgumentException("--days changes the table; it cannot be combined with --dry-run.");
+                await compactor.SetRetentionPolicyAsync(ctx.Get(table), d, ct);
+            }
+            var result = await compactor.ApplyRetentionAsync(ctx.Get(table), new RetentionOptions { DryRun = ctx.Get(dryRun) }, ct);
+            CompactionRender.Retention(ctx, result);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command RestorePointList()
+    {
+        var table = TableArgument();
+        var command = new Command("restore-points", "List a table's restore points (made by compact --backup); restore with `storage restore TABLE --restore-point NAME`.\n\nExample:\n  ecap data-lake compaction restore-points transactions")
+        {
+            table,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            CompactionRender.RestorePoints(ctx, await Compactor(ctx).ListRestorePointsAsync(ctx.Get(table), ct));
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,196 @@
+using Ecap.DataLake.Tables;
+
+namespace Ecap.DataLake.Compaction;
+
+// Options and results of the DataCompactor operations. Sizes are bytes; a "group" is one partition
+// (partition values) and, for bucketed tables, one bucket: compaction never mixes groups.
+
+/// <summary>Options of <see cref="DataCompactor.AnalyzeTableFilesAsync"/>.</summary>
+public sealed record AnalyzeOptions
+{
+    /// <summary>The file size the table aims for.</summary>
+    public long TargetFileSizeBytes { get; init; } = DataCompactor.DefaultTargetFileSizeBytes;
+
+    /// <summary>Files below this are small (default: a quarter of the target, as <c>storage info</c> counts them).</summary>
+    public long? SmallFileThresholdBytes { get; init; }
+
+    /// <summary>A partition holding more small files than this is reported as over the limit.</summary>
+    public int SmallFileLimitPerPartition { get; init; } = 10;
+}
+
+/// <summary>How many files fall in one size range (<see cref="MaxBytes"/> null: no upper end).</summary>
+public sealed record FileSizeBucket(string Label, long MinBytes, long? MaxBytes, int FileCount);
+
+/// <summary>Files of one partition (all its buckets).</summary>
+public sealed record PartitionFileStats(IReadOnlyDictionary<string, string?> Values, int FileCount, int SmallFileCount, long SizeBytes);
+
+/// <summary>What <see cref="DataCompactor.AnalyzeTableFilesAsync"/> found, with a verdict a person can act on.</summary>
+public sealed record TableFileAnalysis
+{
+    public required string TableName { get; init; }
+    public required long Version { get; init; }
+    public required int FileCount { get; init; }
+    public required long TotalSizeBytes { get; init; }
+    public required long AverageFileSizeBytes { get; init; }
+    public required long TargetFileSizeBytes { get; init; }
+    public required long SmallFileThresholdBytes { get; init; }
+    public required int SmallFileCount { get; init; }
+    public required IReadOnlyList<FileSizeBucket> SizeHistogram { get; init; }
+    /// <summary>Partitions with at least one small file, most small files first.</summary>
+    public required IReadOnlyList<PartitionFileStats> PartitionsWithSmallFiles { get; init; }
+    public required int PartitionCount { get; init; }
+    public required int PartitionsOverSmallFileLimit { get; init; }
+    /// <summary>Largest partition's bytes over the median partition's bytes (1 when even or unpartitioned).</summary>
+    public required double PartitionSkew { get; init; }
+    public required int FilesWithoutStats { get; init; }
+    public required bool NeedsCompaction { get; init; }
+    public required string CompactionReason { get; init; }
+    public required int EstimatedFilesBefore { get; init; }
+    public required int EstimatedFilesAfter { get; init; }
+}
+
+/// <summary>Whether a compaction commits once per partition group (appends interleave; a crash keeps the groups done) or once per table.</summary>
+public enum CompactionCommitMode
+{
+    PerPartition,
+    PerTable,
+}
+
+/// <summary>Options of <see cref="DataCompactor.CompactTableAsync"/>.</summary>
+public sealed record CompactOptions
+{
+    /// <summary>Output files roll at about this size; files below <see cref="MinFileSizeBytes"/> are rewritten.</summary>
+    public long TargetFileSizeBytes { get; init; } = DataCompactor.DefaultTargetFileSizeBytes;
+
+    /// <summary>Files below this size are compacted (default: a quarter of the target).</summary>
+    public long? MinFileSizeBytes { get; init; }
+
+    /// <summary>Record a restore point at the version before the compaction; vacuum keeps its files until it expires.</summary>
+    public bool Backup { get; init; }
+
+    /// <summary>The restore point's name (default <c>compaction-v&lt;version&gt;-&lt;utc time&gt;</c>).</summary>
+    public string? RestorePointName { get; init; }
+
+    /// <summary>How long the restore point protects its files from vacuum.</summary>
+    public TimeSpan BackupRetention { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>Only partitions matching all of these are compacted.</summary>
+    public IReadOnlyList<PartitionFilter> PartitionFilters { get; init; } = [];
+
+    public CompactionCommitMode CommitMode { get; init; } = CompactionCommitMode.PerPartition;
+
+    /// <summary>Partition groups rewritten at the same time (each holds one batch per input file).</summary>
+    public int MaxParallelism { get; init; } = Math.Max(1, Math.Min(Environment.ProcessorCount, 4));
+
+    /// <summary>
+    /// At most this many input files overlapping in key range are merged at once (each open input holds its decoded
+    /// pages): a bin of files that all overlap closes here, so its output may be below the target.
+    /// </summary>
+    public int MaxMergeFanIn { get; init; } = 128;
+
+    /// <summary>Rows per batch read from each input file: memory is about inputs x this x row width per group.</summary>
+    public int ReadBatchRows { get; init; } = 8192;
+
+    public IProgress<CompactionProgress>? Progress { get; init; }
+}
+
+/// <summary>Progress of one table's compaction: partition groups and input bytes done so far.</summary>
+public readonly record struct CompactionProgress(string TableName, int GroupsDone, int GroupsTotal, long BytesDone, long BytesTotal);
+
+/// <summary>What a compaction did.</summary>
+public sealed record CompactionResult
+{
+    public required string TableName { get; init; }
+    /// <summary>The version the compaction read (and the restore point's version with backup).</summary>
+    public required long ReadVersion { get; init; }
+    /// <summary>The versions committed (one per partition group, or one).</summary>
+    public required IReadOnlyList<long> CommitVersions { get; init; }
+    public required int PartitionGroupsCompacted { get; init; }
+    /// <summary>Groups not committed because a concurrent rewrite removed their input files first.</summary>
+    public required int PartitionGroupsSkipped { get; init; }
+    public required int FilesBefore { get; init; }
+    public required int FilesAfter { get; init; }
+    public required long BytesBefore { get; init; }
+    public required long BytesAfter { get; init; }
+    public required int FilesRemoved { get; init; }
+    public required int FilesAdded { get; init; }
+    public required long BytesRemoved { get; init; }
+    public required long BytesAdded { get; init; }
+    public required long RowsRewritten { get; init; }
+    public RestorePoint? RestorePoint { get; init; }
+    public required TimeSpan Duration { get; init; }
+}
+
+/// <summary>Options of <see cref="DataCompactor.OptimizeAllTablesAsync"/>.</summary>
+public sealed record OptimizeAllOptions
+{
+    /// <summary>Tables with fewer files are left alone.</summary>
+    public int MinFileCount { get; init; } = 10;
+
+    public long TargetFileSizeBytes { get; init; } = DataCompactor.DefaultTargetFileSizeBytes;
+
+    /// <summary>Tables compacted at the same time.</summary>
+    public int MaxDegreeOfParallelism { get; init; } = 1;
+
+    public bool Backup { get; init; }
+
+    /// <summary>Progress of each table's compaction.</summary>
+    public IProgress<CompactionProgress>? Progress { get; init; }
+}
+
+/// <summary>One table's outcome in an optimize-all run: <c>compacted</c>, <c>skipped</c> or <c>failed</c>.</summary>
+public sealed record TableOptimizeSummary(string TableName, string Action, string Reason, CompactionResult? Result, string? Error);
+
+/// <summary>Options of <see cref="DataCompactor.VacuumAsync"/>.</summary>
+public sealed record VacuumOptions
+{
+    /// <summary>Files no snapshot of this recent past needs are deleted (and never-committed files this old).</summary>
+    public TimeSpan Retention { get; init; } = DataCompactor.DefaultVacuumRetention;
+
+    /// <summary>Allow a retention below <see cref="DataCompactor.DefaultVacuumRetention"/> (risky: a slow writer's files may go).</summary>
+    public bool Force { get; init; }
+
+    /// <summary>List what would be deleted, delete nothing.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>"Now" (tests move it).</summary>
+    public DateTimeOffset? Now { get; init; }
+}
+
+/// <summary>One file vacuum deletes (or would): <c>removed</c> (tombstoned longer than the retention) or <c>uncommitted</c> (never in the log).</summary>
+public sealed record VacuumFile(string Path, long SizeBytes, string Reason);
+
+public sealed record VacuumResult(string TableName, TimeSpan Retention, bool DryRun, IReadOnlyList<VacuumFile> Files,
+    long BytesDeleted, int FilesKeptForRestorePoints, int ExpiredRestorePointsDeleted);
+
+/// <summary>A named earlier version of a table whose files vacuum keeps until <see cref="ExpiresAt"/>.</summary>
+public sealed record RestorePoint(string Name, long Version, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string? Operation);
+
+/// <summary>Options of <see cref="DataCompactor.ApplyRetentionAsync"/>.</summary>
+public sealed record RetentionOptions
+{
+    /// <summary>List the partitions that would go, change nothing.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>"Now" (tests move it).</summary>
+    public DateTimeOffset? Now { get; init; }
+}
+
+public sealed record RetentionResult(string TableName, int RetentionDays, DateTimeOffset Cutoff, bool DryRun,
+    IReadOnlyList<IReadOnlyDictionary<string, string?>> PartitionsRemoved, int FilesRemoved, long RowsRemoved, long? Version);
+
+/// <summary>Options of <see cref="DataCompactor.ZOrderAsync"/>.</summary>
+public sealed record ZOrderOptions
+{
+    public long TargetFileSizeBytes { get; init; } = DataCompactor.DefaultTargetFileSizeBytes;
+
+    public IReadOnlyList<PartitionFilter> PartitionFilters { get; init; } = [];
+
+    /// <summary>Rows of a partition are clustered in chunks of at most this many in-memory bytes (memory bound).</summary>
+    public long MaxChunkBytes { get; init; } = 512L * 1024 * 1024;
+
+    public IProgress<CompactionProgress>? Progress { get; init; }
+}
+
+public sealed record ZOrderResult(string TableName, IReadOnlyList<string> Columns, long? Version, int PartitionGroups,
+    int FilesRemoved, int FilesAdded, long RowsRewritten, TimeSpan Duration);

@@ -1,0 +1,124 @@
+using Ecap.DataLake.Delta;
+using Ecap.DataLake.Tables;
+
+namespace Ecap.DataLake.Compaction;
+
+/// <summary>
+/// Maintenance of a lake's tables: analyze file sizes, compact small files (bin-packed per partition and
+/// bucket, sort order kept, <c>dataChange=false</c>), optimize every table, vacuum unreferenced files, apply
+/// retention policies, and Z-order. Every public method is one operation and the single entry point for it
+/// (checks that apply to an operation, such as access control, go at its top). Build one per lake; it holds
+/// no per-call state.
+/// </summary>
+public sealed class DataCompactor
+{
+    public const long DefaultTargetFileSizeBytes = 128L * 1024 * 1024;
+
+    /// <summary>The shortest vacuum retention allowed without <see cref="VacuumOptions.Force"/> (Delta's default).</summary>
+    public static readonly TimeSpan DefaultVacuumRetention = TimeSpan.FromDays(7);
+
+    /// <summary>The table property holding a retention policy in days (partitions older than this are dropped by <see cref="ApplyRetentionAsync"/>).</summary>
+    public const string RetentionDaysProperty = "ecap.retention.days";
+
+    private readonly DataLakeStorage _storage;
+
+    public DataCompactor(DataLakeStorage storage) => _storage = storage ?? throw new ArgumentNullException(nameof(storage));
+
+    /// <summary>File count and sizes, small files per partition, skew, files without stats, and whether compaction is worth it and why.</summary>
+    public async Task<TableFileAnalysis> AnalyzeTableFilesAsync(string tableName, AnalyzeOptions? options = null, CancellationToken ct = default)
+    {
+        var snapshot = await LatestAsync(tableName, ct);
+        return FileAnalyzer.Analyze(tableName, snapshot, options ?? new AnalyzeOptions());
+    }
+
+    /// <summary>
+    /// Bin-packs each partition's small files into files of about the target size, keeping sort order and
+    /// buckets, and commits the rewrite with <c>dataChange=false</c>. Concurrent appends are kept; a group whose
+    /// files a concurrent rewrite already replaced is skipped (its new files deleted).
+    /// </summary>
+    public Task<CompactionResult> CompactTableAsync(string tableName, CompactOptions? options = null, CancellationToken ct = default) =>
+        TableCompaction.RunAsync(_storage, tableName, options ?? new CompactOptions(), ct);
+
+    /// <summary>Analyzes every table and compacts those that need it, a bounded number at a time; a failing table does not stop the others.</summary>
+    public async Task<IReadOnlyList<TableOptimizeSummary>> OptimizeAllTablesAsync(OptimizeAllOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new OptimizeAllOptions();
+        var tables = await _storage.ListTableNamesAsync(ct);
+        var results = new TableOptimizeSummary[tables.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, tables.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxDegreeOfParallelism), CancellationToken = ct },
+            async (i, token) =>
+            {
+                var name = tables[i];
+                try
+                {
+                    var analysis = FileAnalyzer.Analyze(name, await LatestAsync(name, token), new AnalyzeOptions { TargetFileSizeBytes = options.TargetFileSizeBytes });
+                    if (analysis.FileCount < options.MinFileCount)
+                        results[i] = new TableOptimizeSummary(name, "skipped", $"{analysis.FileCount} file(s), fewer than the minimum of {options.MinFileCount}.", null, null);
+                    else if (!analysis.NeedsCompaction)
+                        results[i] = new TableOptimizeSummary(name, "skipped", analysis.CompactionReason, null, null);
+                    else
+                    {
+                        var result = await TableCompaction.RunAsync(_storage, name, new CompactOptions
+                        {
+                            TargetFileSizeBytes = options.TargetFileSizeBytes,
+                            Backup = options.Backup,
+                            Progress = options.Progress,
+                        }, token);
+                        results[i] = new TableOptimizeSummary(name, "compacted", analysis.CompactionReason, result, null);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    results[i] = new TableOptimizeSummary(name, "failed", "the table could not be analyzed or compacted", null, e.Message);
+                }
+            });
+        return results;
+    }
+
+    /// <summary>
+    /// Deletes the files no snapshot within the retention needs (removed longer ago than the retention, not kept by
+    /// an unexpired restore point) and data files never committed that are older than the retention.
+    /// </summary>
+    public async Task<VacuumResult> VacuumAsync(string tableName, VacuumOptions? options = null, CancellationToken ct = default) =>
+        await TableVacuum.RunAsync(await ExistingAsync(tableName, ct), tableName, options ?? new VacuumOptions(), ct);
+
+    /// <summary>The table's restore points (unexpired and expired ones vacuum has not cleaned up yet), oldest first.</summary>
+    public async Task<IReadOnlyList<RestorePoint>> ListRestorePointsAsync(string tableName, CancellationToken ct = default)
+    {
+        var table = await ExistingAsync(tableName, ct);
+        return await RestorePoints.ListAsync(table.Store, ct);
+    }
+
+    /// <summary>Returns the table to a restore point's version with a new commit (fails clearly if vacuum already deleted its files).</summary>
+    public async Task<RestoreResult> RestoreAsync(string tableName, string restorePointName, CancellationToken ct = default)
+    {
+        var table = await ExistingAsync(tableName, ct);
+        var point = await RestorePoints.GetAsync(table.Store, restorePointName, ct);
+        return await _storage.RestoreAsync(tableName, point.Version, ct);
+    }
+
+    /// <summary>Sets (or with null clears) the table's retention policy: <see cref="RetentionDaysProperty"/> in its Delta configuration.</summary>
+    public Task<long> SetRetentionPolicyAsync(string tableName, int? retentionDays, CancellationToken ct = default) =>
+        TableRetention.SetPolicyAsync(_storage, tableName, retentionDays, ct);
+
+    /// <summary>Removes, in one commit, the partitions (or files) whose rows are all older than the table's retention policy.</summary>
+    public Task<RetentionResult> ApplyRetentionAsync(string tableName, RetentionOptions? options = null, CancellationToken ct = default) =>
+        TableRetention.ApplyAsync(_storage, tableName, options ?? new RetentionOptions(), ct);
+
+    /// <summary>Rewrites each partition clustered by the interleaved bits of the columns' ranks, so stats on any of them prune files.</summary>
+    public Task<ZOrderResult> ZOrderAsync(string tableName, IReadOnlyList<string> columns, ZOrderOptions? options = null, CancellationToken ct = default) =>
+        ZOrderRewrite.RunAsync(_storage, tableName, columns, options ?? new ZOrderOptions(), ct);
+
+    private Task<DeltaTable> ExistingAsync(string tableName, CancellationToken ct) => OpenExistingAsync(_storage, tableName, ct);
+
+    private async Task<Snapshot> LatestAsync(string tableName, CancellationToken ct) => await (await ExistingAsync(tableName, ct)).GetSnapshotAsync(ct);
+
+    internal static async Task<DeltaTable> OpenExistingAsync(DataLakeStorage storage, string tableName, CancellationToken ct)
+    {
+        var table = storage.OpenTable(tableName);
+        if (!await table.ExistsAsync(ct))
+            throw new TableNotFoundException($"Table '{tableName}' does not exist in {storage.Location} (no _delta_log).");
+        return table;
+    }
+}

@@ -1,0 +1,71 @@
+using Ecap.DataLake.Delta;
+
+namespace Ecap.DataLake.Compaction;
+
+/// <summary>
+/// Vacuum: a file under the table folder is kept when the latest snapshot reads it, when it was removed less
+/// than the retention ago (a reader of a recent version may still need it), when an unexpired restore point's
+/// version reads it, or when it was written less than the retention ago (a writer may be about to commit it).
+/// Everything else outside hidden folders (<c>_delta_log</c>, <c>_ecap</c>, names starting with '_' or '.')
+/// is deleted: tombstoned files and files no commit ever added. Expired restore points are deleted too.
+/// </summary>
+internal static class TableVacuum
+{
+    public static async Task<VacuumResult> RunAsync(DeltaTable table, string tableName, VacuumOptions options, CancellationToken ct)
+    {
+        if (options.Retention < TimeSpan.Zero)
+            throw new InvalidInputException($"The vacuum retention cannot be negative (got {options.Retention}).");
+        if (options.Retention < DataCompactor.DefaultVacuumRetention && !options.Force)
+            throw new InvalidInputException(
+                $"A vacuum retention of {options.Retention.TotalHours:0.##} hours is below the {DataCompactor.DefaultVacuumRetention.TotalHours:0} hour minimum: " +
+                "readers of recent versions and writers still committing could lose files. Force it (--force) only when no one else uses the table.");
+        var now = options.Now ?? DateTimeOffset.UtcNow;
+        var cutoff = now - options.Retention;
+        var cutoffMs = cutoff.ToUnixTimeMilliseconds();
+        var snapshot = await table.GetSnapshotAsync(ct);
+
+        var keep = snapshot.Files.Select(f => f.ObjectKey).ToHashSet(StringComparer.Ordinal);
+        foreach (var t in snapshot.Tombstones)
+            if ((t.DeletionTimestamp ?? long.MaxValue) >= cutoffMs) keep.Add(t.ObjectKey);
+        var tombstoned = snapshot.Tombstones.Select(t => t.ObjectKey).ToHashSet(StringComparer.Ordinal);
+
+        var keptForPoints = 0;
+        var expired = new List<RestorePoint>();
+        foreach (var point in await RestorePoints.ListAsync(table.Store, ct))
+        {
+            if (point.ExpiresAt <= now)
+            {
+                expired.Add(point);
+                continue;
+            }
+            Snapshot then;
+            try { then = await table.GetSnapshotAsync(point.Version, ct); }
+            catch (VersionNotAvailableException) { continue; }
+            foreach (var f in then.Files)
+                if (keep.Add(f.ObjectKey)) keptForPoints++;
+        }
+
+        var files = new List<VacuumFile>();
+        await foreach (var obj in table.Store.ListAsync("", ct))
+        {
+            if (IsHidden(obj.Key) || keep.Contains(obj.Key) || obj.LastModified > cutoff) continue;
+            files.Add(new VacuumFile(obj.Key, obj.Size, tombstoned.Contains(obj.Key) ? "removed" : "uncommitted"));
+        }
+        // Tombstoned files no longer in the snapshot's tombstones (dropped from checkpoints) show as uncommitted: still unreferenced.
+        if (!options.DryRun)
+        {
+            foreach (var f in files) await table.Store.DeleteAsync(f.Path, ct);
+            foreach (var p in expired) await RestorePoints.DeleteAsync(table.Store, p.Name, ct);
+        }
+        return new VacuumResult(tableName, options.Retention, options.DryRun, files, files.Sum(f => f.SizeBytes), keptForPoints,
+            options.DryRun ? 0 : expired.Count);
+    }
+
+    /// <summary>Names starting with '_' or '.' are not data (the log, side files, temp files), except partition folders (<c>col=value</c>).</summary>
+    internal static bool IsHidden(string key)
+    {
+        foreach (var segment in key.Split('/'))
+            if (segment.Length > 0 && (segment[0] == '_' || segment[0] == '.') && !segment.Contains('=', StringComparison.Ordinal)) return true;
+        return false;
+    }
+}

@@ -1,0 +1,213 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using Ecap.DataLake.Delta;
+using Ecap.DataLake.Expressions;
+using Ecap.DataLake.Parquet;
+using Ecap.DataLake.Storage;
+using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Reading;
+
+namespace Ecap.DataLake.Security;
+
+/// <summary>
+/// The lake's audit trail: an append-only Delta table at <c>&lt;lake&gt;/_ecap/audit</c> (<c>delta.appendOnly</c>),
+/// one row per operation. Not a user table: <see cref="DataLakeStorage.ListTablesAsync"/> skips <c>_</c> folders and
+/// table names cannot reach it; SQL sees it as <see cref="SqlName"/>. Each append is one small Parquet file and
+/// one blind-append commit; appends never conflict, so concurrent processes each land their records (the commit
+/// rebases onto winners; two processes creating the table at once retry as appends).
+/// </summary>
+public sealed class AuditLog
+{
+    public const string Folder = "_ecap/audit";
+
+    /// <summary>The name SQL queries use for the audit table (<c>SELECT * FROM _ecap_audit</c>).</summary>
+    public const string SqlName = "_ecap_audit";
+
+    private const int MaxCreateAttempts = 20;
+
+    public AuditLog(IObjectStore lake)
+    {
+        // Many small appends race here; give them room to retry. A checkpoint holds every file of the table, so
+        // write one every 50 commits rather than 10 (cold readers replay at most 50 tiny commits).
+        Table = new DeltaTable(lake.Child("_ecap").Child("audit"), new DeltaTableOptions { MaxCommitAttempts = 500, CheckpointInterval = 50 });
+    }
+
+    // Once the table is known to exist, appends refresh the cached snapshot incrementally instead of listing the log.
+    private bool _exists;
+
+    public DeltaTable Table { get; }
+
+    public static Schema Schema { get; } = new Schema.Builder()
+        .Field(new Field("time", new TimestampType(TimeUnit.Microsecond, "UTC"), false))
+        .Field(new Field("principal", StringType.Default, false))
+        .Field(new Field("groups", StringType.Default, true))
+        .Field(new Field("identity_source", StringType.Default, true))
+        .Field(new Field("operation", StringType.Default, false))
+        .Field(new Field("table", StringType.Default, true))
+        .Field(new Field("parameters", StringType.Default, true))
+        .Field(new Field("outcome", StringType.Default, false))
+        .Field(new Field("error", StringType.Default, true))
+        .Field(new Field("rows", Int64Type.Default, true))
+        .Field(new Field("bytes", Int64Type.Default, true))
+        .Field(new Field("table_version", Int64Type.Default, true))
+        .Field(new Field("duration_ms", Int64Type.Default, false))
+        .Field(new Field("host", StringType.Default, true))
+        .Build();
+
+    /// <summary>Appends records in one commit. Throws when they could not be stored (callers report it).</summary>
+    public async Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken ct = default)
+    {
+        if (records.Count == 0) return;
+        var batch = ToBatch(records);
+        var key = $"part-00000-{Guid.NewGuid()}.snappy.parquet";
+        var files = await ParquetDataWriter.WriteAllAsync(Table.Store, Schema, new[] { batch }.ToAsyncEnumerable(), _ => key,
+            new ParquetWriteOptions { UseThreads = false }, ct);
+        var file = files.Single();
+        var add = new AddFile
+        {
+            Path = AddFile.EncodePath(file.Key),
+            Size = file.SizeBytes,
+            ModificationTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            DataChange = true,
+            Stats = file.Stats.ToJson(),
+        };
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var snapshot = _exists || await Table.ExistsAsync(ct) ? await Table.GetSnapshotAsync(ct) : null;
+                var tx = Table.StartTransaction(snapshot, "WRITE");
+                if (snapshot is null)
+                {
+                    tx.SetProtocol(Protocol.Default);
+                    tx.SetMetadata(Metadata.Create(Schema, [], new Dictionary<string, string> { ["delta.appendOnly"] = "true" }, name: "audit",
+                        description: "ecap audit trail: one row per operation"));
+                }
+                tx.Add(add);
+                tx.OperationParameters["mode"] = "append";
+                try
+                {
+                    await tx.CommitAsync(ct);
+                    _exists = true;
+                    return;
+                }
+                catch (TableAlreadyExistsException) when (attempt < MaxCreateAttempts)
+                {
+                    // Another process created the table first: append to it instead.
+                }
+            }
+        }
+        catch
+        {
+            try { await Table.Store.DeleteAsync(file.Key, CancellationToken.None); } catch (IOException) { /* vacuum removes it */ }
+            throw;
+        }
+    }
+
+    /// <summary>Records matching the filter, oldest first within each file; streamed, never all in memory.</summary>
+    public async IAsyncEnumerable<AuditRecord> ReadAsync(AuditFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        filter ??= new AuditFilter();
+        if (!await Table.ExistsAsync(ct)) yield break;
+        var snapshot = await Table.GetSnapshotAsync(ct);
+        Predicate? predicate = null;
+        if (filter.Since is { } since) predicate = new Comparison("time", ComparisonOp.GreaterThanOrEqual, since);
+        if (filter.Principal is { } p) predicate = Combine(predicate, new Comparison("principal", ComparisonOp.Equal, p));
+        var scan = TableScan.Plan(Table.Store, snapshot, new ReadOptions { Predicate = predicate });
+        await foreach (var batch in scan.ReadBatchesAsync(ct))
+            foreach (var record in FromBatch(batch))
+                if (filter.Table is null || record.Names(filter.Table))
+                    yield return record;
+    }
+
+    private static Predicate Combine(Predicate? left, Predicate right) => left is null ? right : left & right;
+
+    internal static RecordBatch ToBatch(IReadOnlyList<AuditRecord> records)
+    {
+        var time = new TimestampArray.Builder(new TimestampType(TimeUnit.Microsecond, "UTC"));
+        var principal = new StringArray.Builder();
+        var groups = new StringArray.Builder();
+        var source = new StringArray.Builder();
+        var operation = new StringArray.Builder();
+        var table = new StringArray.Builder();
+        var parameters = new StringArray.Builder();
+        var outcome = new StringArray.Builder();
+        var error = new StringArray.Builder();
+        var rows = new Int64Array.Builder();
+        var bytes = new Int64Array.Builder();
+        var version = new Int64Array.Builder();
+        var duration = new Int64Array.Builder();
+        var host = new StringArray.Builder();
+        foreach (var r in records)
+        {
+            time.Append(r.Time);
+            principal.Append(r.Principal);
+            groups.Append(string.Join(",", r.Groups));
+            Append(source, r.IdentitySource);
+            operation.Append(r.Operation);
+            Append(table, r.Table);
+            Append(parameters, r.Parameters.Count == 0 ? null : JsonSerializer.Serialize(r.Parameters));
+            outcome.Append(r.Outcome);
+            Append(error, r.Error);
+            Append(rows, r.Rows);
+            Append(bytes, r.Bytes);
+            Append(version, r.TableVersion);
+            duration.Append(r.DurationMs);
+            Append(host, r.Host);
+        }
+        return new RecordBatch(Schema,
+        [
+            time.Build(), principal.Build(), groups.Build(), source.Build(), operation.Build(), table.Build(), parameters.Build(),
+            outcome.Build(), error.Build(), rows.Build(), bytes.Build(), version.Build(), duration.Build(), host.Build(),
+        ], records.Count);
+    }
+
+    private static IEnumerable<AuditRecord> FromBatch(RecordBatch batch)
+    {
+        StringArray S(string name) => (StringArray)batch.Column(batch.Schema.GetFieldIndex(name));
+        Int64Array L(string name) => (Int64Array)batch.Column(batch.Schema.GetFieldIndex(name));
+        var time = (TimestampArray)batch.Column(batch.Schema.GetFieldIndex("time"));
+        var principal = S("principal");
+        var groups = S("groups");
+        var source = S("identity_source");
+        var operation = S("operation");
+        var table = S("table");
+        var parameters = S("parameters");
+        var outcome = S("outcome");
+        var error = S("error");
+        var rows = L("rows");
+        var bytes = L("bytes");
+        var version = L("table_version");
+        var duration = L("duration_ms");
+        var host = S("host");
+        for (var i = 0; i < batch.Length; i++)
+        {
+            var p = parameters.GetString(i);
+            yield return new AuditRecord
+            {
+                Time = time.GetTimestamp(i)!.Value,
+                Principal = principal.GetString(i),
+                Groups = (groups.GetString(i) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries),
+                IdentitySource = source.GetString(i),
+                Operation = operation.GetString(i),
+                Table = table.GetString(i),
+                Parameters = p is null ? new Dictionary<string, string?>() : JsonSerializer.Deserialize<Dictionary<string, string?>>(p) ?? [],
+                Outcome = outcome.GetString(i),
+                Error = error.GetString(i),
+                Rows = rows.GetValue(i),
+                Bytes = bytes.GetValue(i),
+                TableVersion = version.GetValue(i),
+                DurationMs = duration.GetValue(i) ?? 0,
+                Host = host.GetString(i) ?? "",
+            };
+        }
+    }
+
+    private static void Append(StringArray.Builder b, string? v) { if (v is null) b.AppendNull(); else b.Append(v); }
+    private static void Append(Int64Array.Builder b, long? v) { if (v is { } x) b.Append(x); else b.AppendNull(); }
+}
+
+/// <summary>Which audit records to return: all when every field is null.</summary>
+public sealed record AuditFilter(string? Table = null, string? Principal = null, DateTimeOffset? Since = null);

@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ecap.DataLake.Catalog;
+using Ecap.DataLake.Storage;
+
+namespace Ecap.DataLake.Security;
+
+/// <summary>An operation as access control and audit see it: its name, the table (null: the lake), the privilege it needs (null: none), its parameters.</summary>
+public sealed record GuardedOperation(string Name, string? Table, Privilege? Privilege, IReadOnlyDictionary<string, string?>? Parameters = null);
+
+/// <summary>Settings of a <see cref="LakeGuard"/>.</summary>
+public sealed record LakeGuardOptions
+{
+    /// <summary>
+    /// Told when an audit record could not be written (the record, the error). When null (the default) the failure
+    /// is thrown as <see cref="AuditFailedException"/>, whose message says whether the operation itself completed.
+    /// </summary>
+    public Action<AuditRecord, Exception>? OnAuditFailure { get; init; }
+}
+
+/// <summary>
+/// The one seam every entry point passes through: who is calling (<see cref="IIdentityProvider"/>), may they
+/// (grants from the catalog store, <see cref="GrantSet"/>), and what happened (one <see cref="AuditRecord"/> per
+/// operation in <see cref="AuditLog"/>). An entry point wraps its body in one call:
+/// <code>return await guard.RunAsync(new GuardedOperation("compact", table, Privilege.Write, parameters), async scope =>
+/// { ...; scope.Complete(rows, bytes, version); return result; }, ct);</code>
+/// The check happens before the body touches data; a refusal throws <see cref="AccessDeniedException"/> and is audited.
+/// Operations started inside another one (an ingest's writes, a write's catalog sync) are checked against the same
+/// principal and grants but audited once, as the outer operation.
+/// </summary>
+public sealed class LakeGuard
+{
+    // The operation running in this async flow, shared by every guard so nested entry points audit once.
+    private static readonly AsyncLocal<GuardScope?> CurrentScope = new();
+
+    private readonly ICatalogStore? _grants;
+    private readonly IIdentityProvider _identity;
+    private readonly LakeGuardOptions _options;
+
+    public LakeGuard(ICatalogStore? grants, AuditLog? audit, IIdentityProvider? identity = null, LakeGuardOptions? options = null)
+    {
+        _grants = grants;
+        Audit = audit;
+        _identity = identity ?? new EnvironmentIdentity();
+        _options = options ?? new LakeGuardOptions();
+    }
+
+    /// <summary>The guard of a lake: grants in its catalog (<c>_catalog</c>), audit in <c>_ecap/audit</c>, identity from the environment.</summary>
+    public static LakeGuard ForLake(IObjectStore lake, IIdentityProvider? identity = null, LakeGuardOptions? options = null) =>
+        new(new LakeCatalogStore(lake.Child(MetadataManager.CatalogFolder)), new AuditLog(lake), identity, options);
+
+    /// <summary>No checks and no audit: for tools that must not leave traces (benchmarks). Never use it for a shared lake.</summary>
+    public static LakeGuard Unguarded { get; } = new(null, null, new StaticIdentity(new Principal("unguarded", [], "none")));
+
+    /// <summary>Where records go (null: not audited).</summary>
+    public AuditLog? Audit { get; }
+
+    public IIdentityProvider Identity => _identity;
+
+    /// <summary>The store grants are kept in (null: no access control).</summary>
+    public ICatalogStore? GrantStore => _grants;
+
+    /// <summary>The operation running in the current async flow, if any.</summary>
+    public static GuardScope? Current => CurrentScope.Value;
+
+    public async Task<GrantSet> GetGrantsAsync(CancellationToken ct = default) =>
+        new(_grants is null ? [] : await _grants.GetGrantsAsync(ct));
+
+    public Task RunAsync(GuardedOperation operation, Func<GuardScope, Task> body, CancellationToken ct = default) =>
+        RunAsync<bool>(operation, async scope => { await body(scope); return true; }, ct);
+
+    /// <summary>Checks the caller's privilege, runs <paramref name="body"/>, and audits the outcome (see the class summary).</summary>
+    public async Task<T> RunAsync<T>(GuardedOperation operation, Func<GuardScope, Task<T>> body, CancellationToken ct = default)
+    {
+        if (CurrentScope.Value is { } outer)
+        {
+            var nested = outer.Nested(operation);
+            nested.Require(operation.Privilege, operation.Table);
+            return await body(nested);
+        }
+
+        var clock = Stopwatch.StartNew();
+        Principal principal;
+        try { principal = await _identity.GetPrincipalAsync(ct); }
+        catch (AuthenticationFailedException e)
+        {
+            var anonymous = new GuardScope(this, new Principal("unauthenticated", [], "none"), new GrantSet([]), operation, clock);
+            await WriteAuditAsync(anonymous.ToRecord(AuditOutcome.Denied, e.Message), e, ct);
+            throw;
+        }
+        var scope = new GuardScope(this, principal, await GetGrantsAsync(ct), operation, clock);
+        try
+        {
+            scope.Require(operation.Privilege, operation.Table);
+        }
+        catch (AccessDeniedException e)
+        {
+            await WriteAuditAsync(scope.ToRecord(AuditOutcome.Denied, e.Message), e, ct);
+            throw;
+        }
+
+        T result;
+        CurrentScope.Value = scope;
+        try
+        {
+            result = await body(scope);
+        }
+        catch (Exception e)
+        {
+            CurrentScope.Value = null;
+            var outcome = e is AccessDeniedException ? AuditOutcome.Denied : AuditOutcome.Failed;
+            await WriteAuditAsync(scope.ToRecord(outcome, AuditRedaction.RedactValue(e.Message)), e, CancellationToken.None);
+            throw;
+        }
+        finally
+        {
+            CurrentScope.Value = null;
+        }
+        await WriteAuditAsync(scope.ToRecord(AuditOutcome.Succeeded, null), null, CancellationToken.None);
+        return result;
+    }
+
+    private async Task WriteAuditAsync(AuditRecord record, Exception? operationError, CancellationToken ct)
+    {
+        if (Audit is null) return;
+        try
+        {
+            await Audit.AppendAsync([record], ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (_options.OnAuditFailure is { } report)
+            {
+                report(record, e);
+                return;
+            }
+            var what = operationError is null
+                ? $"'{record.Operation}' completed" + (record.TableVersion is { } v ? $" (table version {v.ToString(CultureInfo.InvariantCulture)})" : "")
+                : $"'{record.Operation}' did not complete ({operationError.Message})";
+            throw new AuditFailedException(
+                $"The audit record of {what} could not be written to {Audit.Table.Location}: {e.Message}. Fix the lake's _ecap folder (space, permissions).",
+                e)
+            { OperationError = operationError };
+        }
+    }
+}
+
+/// <summary>
+/// One guarded operation in progress: the principal, the grants read when it started, and what the body reports
+/// for the audit record (<see cref="Complete"/>). Also answers column masks and further privilege checks.
+/// </summary>
+public sealed class GuardScope
+{
+    private readonly LakeGuard _guard;
+    private readonly Stopwatch _clock;
+    private readonly GuardScope? _outer;
+    private readonly Dictionary<string, string?> _parameters;
+    private long? _rows, _bytes, _version;
+
+    internal GuardScope(LakeGuard guard, Principal principal, GrantSet grants, GuardedOperation operation, Stopwatch clock, GuardScope? outer = null)
+    {
+        _guard = guard;
+        Principal = principal;
+        Grants = grants;
+        Operation = operation;
+        _clock = clock;
+        _outer = outer;
+        Table = operation.Table;
+        _parameters = new Dictionary<string, string?>(operation.Parameters ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
+    }
+
+    public Principal Principal { get; }
+    public GrantSet Grants { get; }
+    public GuardedOperation Operation { get; }
+
+    /// <summary>The table(s) the audit record names; a query adds the tables it turns out to read (<see cref="AddTable"/>).</summary>
+    public string? Table { get; private set; }
+
+    /// <summary>Names one more table in the audit record (of the outermost operation too).</summary>
+    public void AddTable(string table)
+    {
+        if (Table is null) Table = table;
+        else if (!Table.Split(',').Contains(table, StringComparer.Ordinal)) Table += "," + table;
+        _outer?.AddTable(table);
+    }
+
+    /// <summary>True when this scope runs inside another operation (it is not audited on its own).</summary>
+    public bool IsNested => _outer is not null;
+
+    internal GuardScope Nested(GuardedOperation operation) => new(_guard, Principal, Grants, operation, _clock, this);
+
+    /// <summary>What the operation did, for its audit record (rows and bytes affected, the table version it produced or read).</summary>
+    public void Complete(long? rows = null, long? bytes = null, long? version = null)
+    {
+        if (rows is not null) _rows = rows;
+        if (bytes is not null) _bytes = bytes;
+        if (version is not null) _version = version;
+    }
+
+    public void SetParameter(string key, string? value) => _parameters[key] = value;
+
+    /// <summary>Throws <see cref="AccessDeniedException"/> unless the principal holds <paramref name="privilege"/> on <paramref name="table"/> (null: the lake).</summary>
+    public void Require(Privilege? privilege, string? table)
+    {
+        if (privilege is not { } p) return;
+        var governed = GrantSet.GovernedTable(table);
+        if (!Grants.Allows(Principal, p, governed))
+            throw new AccessDeniedException($"access denied: {Principal.Name} lacks {p.Name()} on {(governed is null ? "the lake" : "table " + governed)}" +
+                ". A lake or table admin can grant it with `ecap data-lake access grant`.");
+    }
+
+    public bool CanRead(string table) => Grants.Allows(Principal, Privilege.Read, GrantSet.GovernedTable(table));
+
+    /// <summary>Columns of <paramref name="table"/> returned as nulls to this principal.</summary>
+    public IReadOnlySet<string> MaskedColumns(string table) => Grants.MaskedColumns(Principal, GrantSet.GovernedTable(table)!);
+
+    internal AuditRecord ToRecord(string outcome, string? error) => new()
+    {
+        Time = DateTimeOffset.UtcNow,
+        Principal = Principal.Name,
+        Groups = Principal.Groups,
+        IdentitySource = Principal.Source,
+        Operation = Operation.Name,
+        Table = Table,
+        Parameters = AuditRedaction.Redact(_parameters),
+        Outcome = outcome,
+        Error = error,
+        Rows = _rows,
+        Bytes = _bytes,
+        TableVersion = _version,
+        DurationMs = _clock.ElapsedMilliseconds,
+    };
+}

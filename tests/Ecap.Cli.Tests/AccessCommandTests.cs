@@ -1,0 +1,125 @@
+namespace Ecap.Cli.Tests;
+
+/// <summary>`access` and `audit` end to end, as separate processes whose identity comes from ECAP_PRINCIPAL / ECAP_GROUPS.</summary>
+public sealed class AccessCommandTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private EcapProcess.Result As(string principal, params string[] args) =>
+        EcapProcess.RunWithEnvironment(new Dictionary<string, string> { ["ECAP_PRINCIPAL"] = principal, ["ECAP_GROUPS"] = "" }, ["--lake", _dir.Sub("lake"), .. args]);
+
+    [Fact]
+    public void Grants_decide_who_reads_and_the_audit_shows_every_command()
+    {
+        var source = _dir.Sub("tx.parquet");
+        Assert.Equal(0, EcapProcess.Run("data-lake", "generate", "transactions", "--rows", "500", "--days", "2", "--out", source, "--seed", "3").ExitCode);
+        var write = As("alice", "data-lake", "storage", "write", "tx", "--data-type", "transactions", "--source-path", source);
+        Assert.True(write.ExitCode == 0, write.Stderr);
+
+        // The first grant makes alice lake admin.
+        var grant = As("alice", "--output", "json", "data-lake", "access", "grant", "read", "--principal", "bob", "--table", "tx", "--exclude-columns", "amount");
+        Assert.True(grant.ExitCode == 0, grant.Stderr);
+        var grants = grant.Json().EnumerateArray().ToList();
+        Assert.Contains(grants, g => g.GetProperty("grantee").GetString() == "alice" && g.GetProperty("privilege").GetString() == "admin"
+                                     && g.GetProperty("table").ValueKind == System.Text.Json.JsonValueKind.Null);
+        Assert.Contains(grants, g => g.GetProperty("grantee").GetString() == "bob" && g.GetProperty("excluded_columns")[0].GetString() == "amount");
+
+        // bob reads with amount masked; carol is refused with exit code 1 and a clear message.
+        var bob = As("bob", "--output", "json", "data-lake", "storage", "read", "tx", "--columns", "transaction_id,amount", "--limit", "5");
+        Assert.True(bob.ExitCode == 0, bob.Stderr);
+        Assert.All(bob.Json().EnumerateArray(), row => Assert.Equal(System.Text.Json.JsonValueKind.Null, row.GetProperty("amount").ValueKind));
+        var carol = As("carol", "data-lake", "storage", "info", "tx");
+        Assert.Equal(1, carol.ExitCode);
+        Assert.Contains("access denied: carol lacks read on table tx", carol.Stderr);
+        Assert.Contains("hint:", carol.Stderr);
+
+        // Bad input: both --table and --lake-wide.
+        Assert.Equal(2, As("alice", "data-lake", "access", "grant", "read", "--principal", "x", "--table", "tx", "--lake-wide").ExitCode);
+
+        // The audit: bob may not read it; alice sees every command once, in order.
+        Assert.Equal(1, As("bob", "data-lake", "audit").ExitCode);
+        var audit = As("alice", "--output", "json", "data-lake", "audit");
+        Assert.True(audit.ExitCode == 0, audit.Stderr);
+        var records = audit.Json().EnumerateArray().Select(r => (r.GetProperty("principal").GetString(), r.GetProperty("operation").GetString(), r.GetProperty("outcome").GetString())).ToList();
+        Assert.Equal(
+            [("alice", "write", "succeeded"), ("alice", "access-grant", "succeeded"), ("bob", "read", "succeeded"),
+             ("carol", "info", "denied"), ("bob", "audit-read", "denied")],
+            records);
+        var byTable = As("alice", "--output", "json", "data-lake", "audit", "--principal", "carol");
+        Assert.Single(byTable.Json().EnumerateArray());
+        // --limit keeps the newest records, oldest first.
+        var newest = As("alice", "--output", "json", "data-lake", "audit", "--limit", "2").Json().EnumerateArray()
+            .Select(r => r.GetProperty("operation").GetString()).ToList();
+        Assert.Equal(["audit-read", "audit-read"], newest);
+    }
+}
+
+/// <summary>Identity from the environment of real processes: a JWT bearer token, and audit records of concurrent processes.</summary>
+public sealed class IdentityProcessTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly System.Security.Cryptography.RSA _key = System.Security.Cryptography.RSA.Create(2048);
+
+    public void Dispose()
+    {
+        _key.Dispose();
+        _dir.Dispose();
+    }
+
+    private string Token(DateTime expires)
+    {
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        return handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = "https://idp.example.test",
+            Claims = new Dictionary<string, object> { ["preferred_username"] = "dana@example.test", ["groups"] = new[] { "finance" } },
+            IssuedAt = expires.AddHours(-2),
+            NotBefore = expires.AddHours(-2),
+            Expires = expires,
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.RsaSecurityKey(_key) { KeyId = "k" }, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.RsaSha256),
+        });
+    }
+
+    private Dictionary<string, string> TokenEnvironment(string token)
+    {
+        var p = _key.ExportParameters(false);
+        var jwks = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            keys = new[] { new { kty = "RSA", kid = "k", use = "sig", n = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.Modulus), e = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.Exponent) } },
+        });
+        var file = _dir.Sub("jwks.json");
+        File.WriteAllText(file, jwks);
+        return new Dictionary<string, string> { ["ECAP_TOKEN"] = token, ["ECAP_OIDC_ISSUER"] = "https://idp.example.test", ["ECAP_OIDC_JWKS"] = file };
+    }
+
+    [Fact]
+    public void A_bearer_token_names_the_caller_and_an_expired_one_is_refused()
+    {
+        var ok = EcapProcess.RunWithEnvironment(TokenEnvironment(Token(DateTime.UtcNow.AddHours(1))), "--output", "json", "data-lake", "access", "whoami");
+        Assert.True(ok.ExitCode == 0, ok.Stderr);
+        Assert.Equal("dana@example.test", ok.Json().GetProperty("principal").GetString());
+        Assert.Equal("finance", ok.Json().GetProperty("groups")[0].GetString());
+
+        var expired = EcapProcess.RunWithEnvironment(TokenEnvironment(Token(DateTime.UtcNow.AddHours(-1))),
+            "--lake", _dir.Sub("lake"), "data-lake", "storage", "list-tables");
+        Assert.Equal(1, expired.ExitCode);
+        Assert.Contains("expired", expired.Stderr);
+    }
+
+    [Fact]
+    public async Task Concurrent_processes_each_leave_their_audit_record()
+    {
+        var lake = _dir.Sub("lake");
+        var runs = Enumerable.Range(0, 4).Select(i => Task.Run(() => EcapProcess.RunWithEnvironment(
+            new Dictionary<string, string> { ["ECAP_PRINCIPAL"] = $"p{i}" }, "--lake", lake, "data-lake", "storage", "list-tables"))).ToList();
+        foreach (var r in await Task.WhenAll(runs)) Assert.True(r.ExitCode == 0, r.Stderr);
+        var audit = EcapProcess.RunWithEnvironment(new Dictionary<string, string> { ["ECAP_PRINCIPAL"] = "reader" }, "--lake", lake, "--output", "json", "data-lake", "audit");
+        Assert.True(audit.ExitCode == 0, audit.Stderr);
+        var principals = audit.Json().EnumerateArray().Where(r => r.GetProperty("operation").GetString() == "list-tables")
+            .Select(r => r.GetProperty("principal").GetString()).Order().ToList();
+        Assert.Equal(["p0", "p1", "p2", "p3"], principals);
+    }
+}

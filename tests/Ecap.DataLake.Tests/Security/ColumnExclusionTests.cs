@@ -1,0 +1,74 @@
+using Ecap.DataLake.Expressions;
+using Ecap.DataLake.Security;
+using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Partitioning;
+using static Ecap.DataLake.Tests.Tables.LakeTestData;
+
+namespace Ecap.DataLake.Tests.Security;
+
+/// <summary>A grant that excludes columns: they read as nulls, cannot be filtered on, and another full grant lifts the mask.</summary>
+public sealed class ColumnExclusionTests : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private GovernedLake _lake = null!;
+
+    public async Task InitializeAsync()
+    {
+        _lake = new GovernedLake(_dir.Sub("lake"));
+        await _lake.As("owner").WritePartitionedDataAsync(Generate(DataType.Transactions, 3_000, days: 3), "tx", DataType.Transactions);
+        var access = _lake.AccessAs("owner");
+        await access.GrantAsync("masked", Privilege.Read, "tx", ["customer_id", "amount"]);
+        await access.GrantAsync("analysts", Privilege.Read, "tx", ["customer_id"]);
+    }
+
+    public Task DisposeAsync()
+    {
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Excluded_columns_read_as_nulls_and_the_rest_as_stored()
+    {
+        var full = await ReadAllAsync(await _lake.As("owner").ReadPartitionedDataAsync("tx"));
+        var scan = await _lake.As("masked").ReadPartitionedDataAsync("tx");
+        var masked = await ReadAllAsync(scan);
+        Assert.Equal(Rows(full), Rows(masked));
+        Assert.True(scan.Schema.GetFieldByName("amount").IsNullable);
+        Assert.All(Column(masked, "amount"), v => Assert.Null(v));
+        Assert.All(Column(masked, "customer_id"), v => Assert.Null(v));
+        Assert.Equal(Column(full, "transaction_id").Order(), Column(masked, "transaction_id").Order());
+        Assert.Contains(Column(full, "amount"), v => v is not null);
+    }
+
+    [Fact]
+    public async Task Catalog_statistics_do_not_reveal_excluded_columns()
+    {
+        var ownerCatalog = _lake.CatalogAs("owner");
+        await ownerCatalog.RegisterTableAsync("tx", _dir.Sub("lake/tx"));
+        await ownerCatalog.UpdateTableStatisticsAsync("tx", computeColumnStats: true, sampleSize: 1_000);
+        var full = (await ownerCatalog.GetTableAsync("tx")).Statistics!.Columns.Single(c => c.Name == "amount");
+        Assert.NotNull(full.Max);
+        var seen = (await _lake.CatalogAs("masked").GetTableAsync("tx")).Statistics!.Columns;
+        Assert.Null(seen.Single(c => c.Name == "amount").Max);
+        Assert.Null(seen.Single(c => c.Name == "amount").Min);
+        Assert.NotNull(seen.Single(c => c.Name == "transaction_id").Max);
+    }
+
+    [Fact]
+    public async Task Filtering_on_an_excluded_column_is_refused()
+    {
+        var e = await Assert.ThrowsAsync<AccessDeniedException>(() =>
+            _lake.As("masked").ReadPartitionedDataAsync("tx", new ReadOptions { Predicate = Predicate.Parse("amount > 100") }));
+        Assert.Contains("amount", e.Message);
+    }
+
+    [Fact]
+    public async Task A_column_is_masked_only_when_every_applicable_grant_excludes_it()
+    {
+        // masked (own grant: customer_id, amount) + analysts group (customer_id): only customer_id stays hidden.
+        var rows = await ReadAllAsync(await _lake.As("masked", "analysts").ReadPartitionedDataAsync("tx"));
+        Assert.All(Column(rows, "customer_id"), v => Assert.Null(v));
+        Assert.Contains(Column(rows, "amount"), v => v is not null);
+    }
+}
