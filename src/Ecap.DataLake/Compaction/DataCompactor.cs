@@ -1,4 +1,6 @@
+using System.Globalization;
 using Ecap.DataLake.Delta;
+using Ecap.DataLake.Security;
 using Ecap.DataLake.Tables;
 
 namespace Ecap.DataLake.Compaction;
@@ -25,11 +27,18 @@ public sealed class DataCompactor
     public DataCompactor(DataLakeStorage storage) => _storage = storage ?? throw new ArgumentNullException(nameof(storage));
 
     /// <summary>File count and sizes, small files per partition, skew, files without stats, and whether compaction is worth it and why.</summary>
-    public async Task<TableFileAnalysis> AnalyzeTableFilesAsync(string tableName, AnalyzeOptions? options = null, CancellationToken ct = default)
-    {
-        var snapshot = await LatestAsync(tableName, ct);
-        return FileAnalyzer.Analyze(tableName, snapshot, options ?? new AnalyzeOptions());
-    }
+    public Task<TableFileAnalysis> AnalyzeTableFilesAsync(string tableName, AnalyzeOptions? options = null, CancellationToken ct = default) =>
+        Guarded("analyze", tableName, Privilege.Read, null, async scope =>
+        {
+            var snapshot = await LatestAsync(tableName, ct);
+            scope.Complete(version: snapshot.Version);
+            return FileAnalyzer.Analyze(tableName, snapshot, options ?? new AnalyzeOptions());
+        }, ct);
+
+    // Every public method is one guarded, audited operation (Security/LakeGuard): the check runs before any data is touched.
+    private Task<T> Guarded<T>(string operation, string? table, Privilege? privilege, Dictionary<string, string?>? parameters,
+        Func<GuardScope, Task<T>> body, CancellationToken ct) =>
+        _storage.Guard.RunAsync(new GuardedOperation(operation, table is null ? null : TableNames.ValidateWritable(table), privilege, parameters), body, ct);
 
     /// <summary>
     /// Bin-packs each partition's small files into files of about the target size, keeping sort order and
@@ -37,12 +46,24 @@ public sealed class DataCompactor
     /// files a concurrent rewrite already replaced is skipped (its new files deleted).
     /// </summary>
     public Task<CompactionResult> CompactTableAsync(string tableName, CompactOptions? options = null, CancellationToken ct = default) =>
-        TableCompaction.RunAsync(_storage, tableName, options ?? new CompactOptions(), ct);
+        Guarded("compact", tableName, Privilege.Write, new() { ["target_file_size"] = (options ?? new CompactOptions()).TargetFileSizeBytes.ToString(CultureInfo.InvariantCulture) }, async scope =>
+        {
+            var result = await TableCompaction.RunAsync(_storage, tableName, options ?? new CompactOptions(), ct);
+            scope.Complete(version: result.CommitVersions.Count > 0 ? result.CommitVersions[^1] : result.ReadVersion);
+            return result;
+        }, ct);
 
     /// <summary>Analyzes every table and compacts those that need it, a bounded number at a time; a failing table does not stop the others.</summary>
-    public async Task<IReadOnlyList<TableOptimizeSummary>> OptimizeAllTablesAsync(OptimizeAllOptions? options = null, CancellationToken ct = default)
+    public Task<IReadOnlyList<TableOptimizeSummary>> OptimizeAllTablesAsync(OptimizeAllOptions? options = null, CancellationToken ct = default) =>
+        Guarded("optimize-all", null, null, null, async scope =>
+        {
+            var results = await OptimizeAllCoreAsync(scope, options ?? new OptimizeAllOptions(), ct);
+            scope.SetParameter("compacted", results.Count(r => r.Action == "compacted").ToString(CultureInfo.InvariantCulture));
+            return results;
+        }, ct);
+
+    private async Task<IReadOnlyList<TableOptimizeSummary>> OptimizeAllCoreAsync(GuardScope scope, OptimizeAllOptions options, CancellationToken ct)
     {
-        options ??= new OptimizeAllOptions();
         var tables = await _storage.ListTableNamesAsync(ct);
         var results = new TableOptimizeSummary[tables.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, tables.Count),
@@ -52,6 +73,7 @@ public sealed class DataCompactor
                 var name = tables[i];
                 try
                 {
+                    scope.Require(Privilege.Write, name); // a table the caller may not write is reported as failed, the others go on
                     var analysis = FileAnalyzer.Analyze(name, await LatestAsync(name, token), new AnalyzeOptions { TargetFileSizeBytes = options.TargetFileSizeBytes });
                     if (analysis.FileCount < options.MinFileCount)
                         results[i] = new TableOptimizeSummary(name, "skipped", $"{analysis.FileCount} file(s), fewer than the minimum of {options.MinFileCount}.", null, null);
@@ -80,35 +102,57 @@ public sealed class DataCompactor
     /// Deletes the files no snapshot within the retention needs (removed longer ago than the retention, not kept by
     /// an unexpired restore point) and data files never committed that are older than the retention.
     /// </summary>
-    public async Task<VacuumResult> VacuumAsync(string tableName, VacuumOptions? options = null, CancellationToken ct = default) =>
-        await TableVacuum.RunAsync(await ExistingAsync(tableName, ct), tableName, options ?? new VacuumOptions(), ct);
+    public Task<VacuumResult> VacuumAsync(string tableName, VacuumOptions? options = null, CancellationToken ct = default) =>
+        Guarded("vacuum", tableName, Privilege.Write, new() { ["dry_run"] = (options ?? new VacuumOptions()).DryRun.ToString() }, async scope =>
+        {
+            var result = await TableVacuum.RunAsync(await ExistingAsync(tableName, ct), tableName, options ?? new VacuumOptions(), ct);
+            scope.Complete(bytes: result.BytesDeleted);
+            return result;
+        }, ct);
 
     /// <summary>The table's restore points (unexpired and expired ones vacuum has not cleaned up yet), oldest first.</summary>
-    public async Task<IReadOnlyList<RestorePoint>> ListRestorePointsAsync(string tableName, CancellationToken ct = default)
-    {
-        var table = await ExistingAsync(tableName, ct);
-        return await RestorePoints.ListAsync(table.Store, ct);
-    }
+    public Task<IReadOnlyList<RestorePoint>> ListRestorePointsAsync(string tableName, CancellationToken ct = default) =>
+        Guarded("restore-points", tableName, Privilege.Read, null, async _ => await RestorePoints.ListAsync((await ExistingAsync(tableName, ct)).Store, ct), ct);
 
     /// <summary>Returns the table to a restore point's version with a new commit (fails clearly if vacuum already deleted its files).</summary>
-    public async Task<RestoreResult> RestoreAsync(string tableName, string restorePointName, CancellationToken ct = default)
-    {
-        var table = await ExistingAsync(tableName, ct);
-        var point = await RestorePoints.GetAsync(table.Store, restorePointName, ct);
-        return await _storage.RestoreAsync(tableName, point.Version, ct);
-    }
+    public Task<RestoreResult> RestoreAsync(string tableName, string restorePointName, CancellationToken ct = default) =>
+        Guarded("restore-point", tableName, Privilege.Write, new() { ["restore_point"] = restorePointName }, async scope =>
+        {
+            var table = await ExistingAsync(tableName, ct);
+            var point = await RestorePoints.GetAsync(table.Store, restorePointName, ct);
+            var result = await _storage.RestoreAsync(tableName, point.Version, ct);
+            scope.Complete(version: result.NewVersion);
+            return result;
+        }, ct);
 
     /// <summary>Sets (or with null clears) the table's retention policy: <see cref="RetentionDaysProperty"/> in its Delta configuration.</summary>
     public Task<long> SetRetentionPolicyAsync(string tableName, int? retentionDays, CancellationToken ct = default) =>
-        TableRetention.SetPolicyAsync(_storage, tableName, retentionDays, ct);
+        Guarded("retention-set", tableName, Privilege.Admin, new() { ["days"] = retentionDays?.ToString(CultureInfo.InvariantCulture) }, async scope =>
+        {
+            var version = await TableRetention.SetPolicyAsync(_storage, tableName, retentionDays, ct);
+            scope.Complete(version: version);
+            return version;
+        }, ct);
 
     /// <summary>Removes, in one commit, the partitions (or files) whose rows are all older than the table's retention policy.</summary>
     public Task<RetentionResult> ApplyRetentionAsync(string tableName, RetentionOptions? options = null, CancellationToken ct = default) =>
-        TableRetention.ApplyAsync(_storage, tableName, options ?? new RetentionOptions(), ct);
+        Guarded("retention-apply", tableName, Privilege.Write, null, async scope =>
+        {
+            var result = await TableRetention.ApplyAsync(_storage, tableName, options ?? new RetentionOptions(), ct);
+            scope.Complete(rows: result.RowsRemoved, version: result.Version);
+            scope.SetParameter("retention_days", result.RetentionDays.ToString(CultureInfo.InvariantCulture));
+            scope.SetParameter("dry_run", result.DryRun.ToString());
+            return result;
+        }, ct);
 
     /// <summary>Rewrites each partition clustered by the interleaved bits of the columns' ranks, so stats on any of them prune files.</summary>
     public Task<ZOrderResult> ZOrderAsync(string tableName, IReadOnlyList<string> columns, ZOrderOptions? options = null, CancellationToken ct = default) =>
-        ZOrderRewrite.RunAsync(_storage, tableName, columns, options ?? new ZOrderOptions(), ct);
+        Guarded("zorder", tableName, Privilege.Write, new() { ["columns"] = string.Join(",", columns) }, async scope =>
+        {
+            var result = await ZOrderRewrite.RunAsync(_storage, tableName, columns, options ?? new ZOrderOptions(), ct);
+            scope.Complete(rows: result.RowsRewritten, version: result.Version);
+            return result;
+        }, ct);
 
     private Task<DeltaTable> ExistingAsync(string tableName, CancellationToken ct) => OpenExistingAsync(_storage, tableName, ct);
 

@@ -76,12 +76,12 @@ internal sealed record FileGroup(string PartitionKey, IReadOnlyDictionary<string
 /// their <c>add</c> actions (dataChange = false: a rewrite, the rows are the same). Deletes what it wrote when
 /// the caller abandons the result.
 /// </summary>
-internal sealed class GroupFileWriter(IObjectStore table, FileGroup group, Schema fileSchema, long targetFileSize) : IDisposable
+internal sealed class GroupFileWriter(IObjectStore table, FileGroup group, Schema fileSchema, long targetFileSize, TableFiles? tableFiles = null) : IDisposable
 {
     private bool _disposed;
     private readonly ParquetDataWriter _writer = new(table, fileSchema,
         index => group.Directory + DataFileName.Create(index, group.Bucket, CodecName(group.Files[0])),
-        new ParquetWriteOptions { Codec = Codec(group.Files[0]), TargetFileSizeBytes = targetFileSize });
+        new ParquetWriteOptions { Codec = Codec(group.Files[0]), TargetFileSizeBytes = targetFileSize, Encryption = tableFiles?.Encryption, Keys = tableFiles?.Keys });
 
     public Task WriteAsync(RecordBatch batch, CancellationToken ct) => _writer.WriteAsync(batch, ct);
 
@@ -96,7 +96,7 @@ internal sealed class GroupFileWriter(IObjectStore table, FileGroup group, Schem
             Size = f.SizeBytes,
             ModificationTime = now,
             DataChange = false,
-            Stats = f.Stats.ToJson(),
+            Stats = tableFiles?.Encryption is { } e ? e.FilterStats(f.Stats.ToJson()) : f.Stats.ToJson(),
             Tags = group.Files[0].Tags,
         }).ToList();
     }
@@ -128,4 +128,18 @@ internal sealed class GroupFileWriter(IObjectStore table, FileGroup group, Schem
         "none" or "uncompressed" => ParquetCodec.None,
         _ => ParquetCodec.Snappy,
     };
+}
+
+/// <summary>
+/// How a rewrite reads and writes a table's data files: the table's encryption (null: plaintext) and the keys for it,
+/// so compaction and Z-order keep an encrypted table encrypted (and its stats policy) instead of writing plaintext.
+/// </summary>
+internal sealed record TableFiles(Parquet.Encryption.TableEncryption? Encryption, Parquet.Encryption.IKeyProvider? Keys)
+{
+    public static TableFiles For(DataLakeStorage storage, Snapshot snapshot, string tableName)
+    {
+        var encryption = Parquet.Encryption.TableEncryption.Of(snapshot.Metadata);
+        encryption?.EnsureKeys(storage.Keys, tableName);
+        return new TableFiles(encryption, encryption is null ? null : storage.Keys);
+    }
 }

@@ -24,11 +24,11 @@ internal static class SortedMerge
 
     public static async IAsyncEnumerable<RecordBatch> MergeAsync(IObjectStore store, IReadOnlyList<AddFile> files, Schema fileSchema,
         IReadOnlyList<SortKey> keys, int batchRows, [EnumeratorCancellation] CancellationToken ct, Schema? statsSchema = null,
-        int maxRowsPerRound = DefaultMaxRowsPerRound)
+        int maxRowsPerRound = DefaultMaxRowsPerRound, Parquet.Encryption.IKeyProvider? decryptionKeys = null)
     {
         if (keys.Count == 0)
         {
-            var plain = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = batchRows };
+            var plain = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = batchRows, DecryptionKeys = decryptionKeys };
             foreach (var file in files)
                 await foreach (var batch in ParquetDataReader.ReadAsync(store, file.ObjectKey, plain, ct: ct)) yield return batch;
             yield break;
@@ -43,7 +43,7 @@ internal static class SortedMerge
             .Select(x => (x.File, x.Range?.Min ?? long.MinValue)));
         // Memory is one batch per open input: when many inputs overlap (all open at once), their batches shrink.
         var depth = OverlapDepth(files, keys, fileSchema, statsSchema);
-        var read = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = Math.Clamp(batchRows * 64 / Math.Max(1, depth), Math.Min(1024, batchRows), batchRows) };
+        var read = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = Math.Clamp(batchRows * 64 / Math.Max(1, depth), Math.Min(1024, batchRows), batchRows), DecryptionKeys = decryptionKeys };
         var active = new List<Input>();
         async Task OpenNextAsync()
         {

@@ -34,6 +34,7 @@ internal static class TableCompaction
             .Select(g => (Group: g, Small: InKeyOrder(g.Files.Where(f => f.Size < minSize), snapshot)))
             .Where(w => w.Small.Count > 1).ToList();
         var fileSchema = DataFileSchema(snapshot);
+        var tableFiles = TableFiles.For(storage, snapshot, tableName);
         var keys = TableLayout.FromMetadata(snapshot.Metadata).SortColumns
             .Where(c => fileSchema.GetFieldIndex(c) >= 0).Select(c => new SortKey(c, NullsFirst: true)).ToList();
 
@@ -100,7 +101,7 @@ internal static class TableCompaction
                         }
                         if (writer is null)
                         {
-                            writer = new GroupFileWriter(table.Store, item.Group, fileSchema, target);
+                            writer = new GroupFileWriter(table.Store, item.Group, fileSchema, target, tableFiles);
                             rewrite.Writers.Add(writer);
                             writerInput = 0;
                         }
@@ -108,7 +109,7 @@ internal static class TableCompaction
                         writerMax = binUnknown ? null : binRanges.Max(r => r!.Value.Max);
                         long binRows = 0;
                         // The merge runs ahead of the encoder (decode and merge on one core, encode on another).
-                        await foreach (var batch in SortedMerge.MergeAsync(table.Store, bin, fileSchema, keys, options.ReadBatchRows, token, snapshot.Schema).Ahead(4, token))
+                        await foreach (var batch in SortedMerge.MergeAsync(table.Store, bin, fileSchema, keys, options.ReadBatchRows, token, snapshot.Schema, decryptionKeys: tableFiles.Keys).Ahead(4, token))
                         {
                             await writer.WriteAsync(batch, token);
                             binRows += batch.Length;

@@ -26,6 +26,7 @@ internal static class ZOrderRewrite
         var table = await DataCompactor.OpenExistingAsync(storage, tableName, ct);
         var snapshot = await table.GetSnapshotAsync(ct);
         var fileSchema = TableCompaction.DataFileSchema(snapshot);
+        var tableFiles = TableFiles.For(storage, snapshot, tableName);
         foreach (var c in columns)
         {
             if (snapshot.PartitionColumns.Contains(c))
@@ -47,7 +48,7 @@ internal static class ZOrderRewrite
                 var group = groups[g];
                 var rewrite = new GroupRewrite(group);
                 rewrites.Add(rewrite);
-                var writer = new GroupFileWriter(table.Store, group, fileSchema, options.TargetFileSizeBytes);
+                var writer = new GroupFileWriter(table.Store, group, fileSchema, options.TargetFileSizeBytes, tableFiles);
                 rewrite.Writers.Add(writer);
                 var chunk = new List<RecordBatch>();
                 long chunkBytes = 0, groupRows = 0;
@@ -62,7 +63,7 @@ internal static class ZOrderRewrite
                     chunk.Clear();
                     chunkBytes = 0;
                 }
-                var read = new ParquetReadOptions { TableSchema = fileSchema };
+                var read = new ParquetReadOptions { TableSchema = fileSchema, DecryptionKeys = tableFiles.Keys };
                 foreach (var file in group.Files)
                 {
                     await foreach (var batch in ParquetDataReader.ReadAsync(table.Store, file.ObjectKey, read, ct: ct))
