@@ -78,7 +78,7 @@ internal static class PostgresBench
         }
     }
 
-    private static string Run(string script, params string[] args)
+    internal static string Run(string script, params string[] args)
     {
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true };
         psi.ArgumentList.Add(script);
@@ -90,7 +90,7 @@ internal static class PostgresBench
         return output;
     }
 
-    private static string FindRoot()
+    internal static string FindRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "EcapDataLake.slnx"))) return d.FullName;

@@ -1,5 +1,8 @@
 using System.CommandLine;
 using Ecap.DataLake;
+using Ecap.DataLake.Postgres;
+using Ecap.DataLake.Storage;
+using Ecap.DataLake.Storage.S3;
 using Spectre.Console;
 
 namespace Ecap.Cli;
@@ -45,7 +48,7 @@ internal static class CommandRunner
         SchemaMismatchException => (2, "use --merge-schema to add new columns, or --mode overwrite with --overwrite-schema to replace the schema."),
         ConcurrentModificationException => (1, "another writer changed the table; run the command again."),
         UnsupportedProtocolException => (1, "the table needs a newer Delta reader/writer than this version of ecap."),
-        StoreNotConfiguredException => (2, "use a local folder for --lake."),
+        StoreNotConfiguredException => (2, "for s3:// lakes on servers without conditional writes, pass --commit-coordinator jdbc:postgresql://host/db (or 'single-writer'); see README \"Lakes on S3\"."),
         CorruptTableException => (1, "the table's _delta_log is damaged; `storage history` shows the versions that still read."),
         InvalidPathException => (2, "table names are folder names: letters, digits, '_', '-', '.'."),
         InvalidInputException or ArgumentException or FormatException => (2, "see --help for the command's options and an example."),
@@ -64,6 +67,36 @@ internal sealed class CliContext(ParseResult parse)
     public string? Catalog => Parse.GetValue(GlobalOptions.Catalog);
     public bool Json => Output == OutputFormat.Json;
     public T Get<T>(Option<T> option) => Parse.GetValue(option)!;
+
+    private IObjectStore? _lakeStore;
+
+    /// <summary>S3 settings from the global options, the environment filling what they leave unset.</summary>
+    public S3StoreOptions S3Options => new S3StoreOptions
+    {
+        Endpoint = Parse.GetValue(GlobalOptions.S3Endpoint),
+        Region = Parse.GetValue(GlobalOptions.S3Region),
+        PathStyle = Parse.GetValue(GlobalOptions.S3PathStyle),
+        Compat = Parse.GetValue(GlobalOptions.S3Compat),
+        CommitCoordinatorSetting = Parse.GetValue(GlobalOptions.CommitCoordinator),
+    }.WithEnvironmentDefaults();
+
+    /// <summary>The lake's store (a folder or S3), opened once per command so S3 capabilities are probed once.</summary>
+    public IObjectStore OpenLake() => _lakeStore ??= OpenStore(Lake);
+
+    /// <summary>Opens any location (a table registered elsewhere, a --catalog folder) with the same S3 settings.</summary>
+    public IObjectStore OpenStore(string location)
+    {
+        if (!ObjectStoreFactory.IsS3(location)) return ObjectStoreFactory.Open(location);
+        var options = PostgresCommitCoordinator.Resolve(S3Options);
+        if (Verbose)
+        {
+            // Never the credentials: only where the store is and how commits are made safe.
+            var coordinator = options.CommitCoordinator?.Display ?? (options.SingleWriter ? "single writer declared" : "none (conditional writes required)");
+            Status.MarkupLine(Markup.Escape(
+                $"s3 store {location}: endpoint {options.Endpoint ?? "AWS"}, region {options.Region ?? "us-east-1"}, path-style {options.PathStyle}, compat {options.Compat}, commit coordinator {coordinator}"));
+        }
+        return ObjectStoreFactory.Open(location, options);
+    }
     public T Get<T>(Argument<T> argument) => Parse.GetValue(argument)!;
 
     /// <summary>Progress and notes for people: to stderr, so stdout stays clean for data.</summary>

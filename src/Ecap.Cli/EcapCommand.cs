@@ -12,6 +12,11 @@ internal static class EcapCommand
         root.Add(GlobalOptions.Lake);
         root.Add(GlobalOptions.Output);
         root.Add(GlobalOptions.Verbose);
+        root.Add(GlobalOptions.S3Endpoint);
+        root.Add(GlobalOptions.S3Region);
+        root.Add(GlobalOptions.S3PathStyle);
+        root.Add(GlobalOptions.S3Compat);
+        root.Add(GlobalOptions.CommitCoordinator);
         root.Add(GlobalOptions.Catalog);
         root.Add(GlobalOptions.Metrics);
 

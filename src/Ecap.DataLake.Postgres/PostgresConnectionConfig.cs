@@ -69,6 +69,7 @@ public sealed class PostgresConnectionConfig
 
     internal NpgsqlConnection Connect() => new(_connectionString);
 
+    internal NpgsqlDataSource CreateDataSource() => NpgsqlDataSource.Create(_connectionString);
     /// <summary>The full connection string, password included: for Npgsql only, never for messages.</summary>
     internal string ConnectionString => _connectionString;
 

@@ -31,7 +31,7 @@ internal static class DemoCommand
         command.SetCliAction(async (ctx, ct) =>
         {
             var clock = Stopwatch.StartNew();
-            var lake = new DataLakeStorage(ctx.Lake, CatalogCommands.StorageOptions(ctx)); // every write registers/syncs the catalog
+            var lake = new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)); // every write registers/syncs the catalog
             var start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
             ctx.Status.MarkupLine($"[bold]ecap data lake demo[/] on {Markup.Escape(ctx.Lake)}");
 
@@ -79,10 +79,10 @@ internal static class DemoCommand
     private static async Task CatalogTourAsync(CliContext ctx, CancellationToken ct)
     {
         var catalog = CatalogCommands.Open(ctx);
-        var lakePath = Path.GetFullPath(ctx.Lake);
-        await catalog.RegisterTableAsync("transactions", Path.Combine(lakePath, "transactions"), "Orders and payments", "sales-data", ["finance", "pii"], ct: ct);
-        await catalog.RegisterTableAsync("user_events", Path.Combine(lakePath, "user_events"), "Clickstream events", "web-analytics", ["clickstream"], ct: ct);
-        await catalog.RegisterTableAsync("analytics_results", Path.Combine(lakePath, "analytics_results"), "Daily metrics derived from orders and events", "analytics", ["derived"], ct: ct);
+        var lake = ctx.OpenLake();
+        await catalog.RegisterTableAsync("transactions", lake.Child("transactions").Location, "Orders and payments", "sales-data", ["finance", "pii"], ct: ct);
+        await catalog.RegisterTableAsync("user_events", lake.Child("user_events").Location, "Clickstream events", "web-analytics", ["clickstream"], ct: ct);
+        await catalog.RegisterTableAsync("analytics_results", lake.Child("analytics_results").Location, "Daily metrics derived from orders and events", "analytics", ["derived"], ct: ct);
         foreach (var table in new[] { "transactions", "user_events", "analytics_results" })
             await catalog.UpdateTableStatisticsAsync(table, computeColumnStats: true, sampleSize: 10_000, ct);
         await catalog.AddTableLineageAsync("analytics_results", upstream: ["transactions", "user_events"], ct: ct);

@@ -319,10 +319,11 @@ public sealed class MetadataManager
         long sampled = 0;
         if (computeColumnStats && snapshot.Files.Count > 0)
         {
-            var parent = Path.GetDirectoryName(entry.Path.TrimEnd('/', '\\'))
-                ?? throw new InvalidInputException($"Cannot sample '{entry.Path}': the table folder has no parent.");
-            var storage = new DataLakeStorage(ObjectStoreFactory.Open(parent));
-            var scan = await storage.ReadPartitionedDataAsync(Path.GetFileName(entry.Path.TrimEnd('/', '\\')),
+            var path = entry.Path.TrimEnd('/', '\\');
+            var slash = path.LastIndexOfAny(['/', '\\']);
+            if (slash <= 0) throw new InvalidInputException($"Cannot sample '{entry.Path}': the table folder has no parent.");
+            var storage = new DataLakeStorage(OpenLocation(path[..slash]));
+            var scan = await storage.ReadPartitionedDataAsync(path[(slash + 1)..],
                 new ReadOptions { Version = snapshot.Version, Limit = sampleSize }, ct);
             await foreach (var batch in scan.ReadBatchesAsync(ct))
             {
@@ -634,9 +635,25 @@ public sealed class MetadataManager
         return path.Contains("://", StringComparison.Ordinal) ? path : Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
     }
 
-    private static async Task<DeltaTable> OpenDeltaAsync(string location, CancellationToken ct)
+    /// <summary>
+    /// The store of a location: inside the lake, a child of the lake's own store (so an S3 lake's settings and
+    /// commit coordinator apply); elsewhere, opened from the location (S3 settings from the environment).
+    /// </summary>
+    private IObjectStore OpenLocation(string location)
     {
-        var table = new DeltaTable(ObjectStoreFactory.Open(location));
+        if (_lake is not null)
+        {
+            var root = _lake.Location.TrimEnd('/');
+            var trimmed = location.TrimEnd('/');
+            if (trimmed == root) return _lake;
+            if (trimmed.StartsWith(root + "/", StringComparison.Ordinal)) return _lake.Child(trimmed[(root.Length + 1)..]);
+        }
+        return ObjectStoreFactory.Open(location);
+    }
+
+    private async Task<DeltaTable> OpenDeltaAsync(string location, CancellationToken ct)
+    {
+        var table = new DeltaTable(OpenLocation(location));
         if (!await table.ExistsAsync(ct))
             throw new InvalidInputException($"'{location}' is not a Delta table (no _delta_log with commits).");
         return table;

@@ -1,7 +1,7 @@
 namespace Ecap.DataLake.Storage;
 
 /// <summary>
-/// An object store holds the bytes of tables: a local folder (the embedded default) or, later, S3.
+/// An object store holds the bytes of tables: a local folder (the embedded default) or an S3 bucket.
 /// Keys are relative, '/'-separated paths under the store's root; a store never reads or writes
 /// outside its root. Everything above this layer (Delta log, Parquet files, catalog documents)
 /// goes through it, so a lake behaves the same on every store.
@@ -47,6 +47,12 @@ public interface IObjectStore
 
     /// <summary>Deletes an object; deleting a missing object is not an error.</summary>
     Task DeleteAsync(string key, CancellationToken ct = default);
+
+    /// <summary>Deletes many objects (S3 batches them, 1000 per request); missing objects are not an error.</summary>
+    async Task DeleteManyAsync(IEnumerable<string> keys, CancellationToken ct = default)
+    {
+        foreach (var key in keys) await DeleteAsync(key, ct).ConfigureAwait(false);
+    }
 
     /// <summary>The local file path of a key, when the store is a local folder (lets native readers open files directly).</summary>
     string? TryGetLocalPath(string key);

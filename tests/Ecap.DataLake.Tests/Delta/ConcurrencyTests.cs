@@ -1,5 +1,6 @@
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Storage;
+using Ecap.DataLake.Tests.Storage;
 using Ecap.TestSupport;
 using Xunit;
 using static Ecap.DataLake.Tests.Delta.DeltaTestHelpers;
@@ -10,19 +11,32 @@ namespace Ecap.DataLake.Tests.Delta;
 /// Optimistic concurrency: several writers race for the same versions; put-if-absent lets exactly one win
 /// each, the others check the winners for conflicts and rebase.
 /// </summary>
-public class ConcurrencyTests
+public abstract class ConcurrencyTests
 {
+    /// <summary>Where the tables live: a local folder or the S3 server (with its commit coordinator).</summary>
+    protected abstract IStoreSource Stores { get; }
+
+    /// <summary>
+    /// Options of the four racing writers. What is pinned is that every commit lands exactly once; how many races one
+    /// writer may lose in a row depends on scheduling (on a loaded 2-core machine the default 20 ran out once), so the
+    /// bound is generous here; running out of retries is tested by RetriesRunOut_ConcurrentModificationSaysWhatHappened.
+    /// </summary>
+    protected virtual DeltaTableOptions RacingWriterOptions => new() { MaxCommitAttempts = 100 };
+
+    private async Task<bool> LogHasAsync(IObjectStore store, long version) =>
+        await Stores.Reopen(store).HeadAsync(DeltaPaths.CommitKey(version)) is not null;
+
     [Fact]
     public async Task FourWriters_25CommitsEach_EveryCommitLandsExactlyOnce_VersionsContiguous()
     {
-        using var tmp = new TempDir();
-        await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        await CreateIdTableAsync(store);
         const int writers = 4, commits = 25;
-        var options = new DeltaTableOptions(); // default bound: 20 attempts
+        var options = RacingWriterOptions;
         var results = await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
         {
             // no shared state: each writer has its own store and table instance
-            var table = new DeltaTable(new LocalObjectStore(tmp.Path), options);
+            var table = new DeltaTable(Stores.Reopen(store), options);
             var versions = new List<long>();
             for (var i = 0; i < commits; i++)
             {
@@ -36,11 +50,13 @@ public class ConcurrencyTests
 
         var all = results.SelectMany(v => v).Order().ToList();
         Assert.Equal(Enumerable.Range(1, writers * commits).Select(v => (long)v), all);
-        var logFiles = Directory.GetFiles(Path.Combine(tmp.Path, "_delta_log"), "*.json").Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(Enumerable.Range(0, writers * commits + 1).Select(v => $"{v:D20}.json"), logFiles);
-        Assert.Empty(Directory.GetFiles(Path.Combine(tmp.Path, "_delta_log"), "*.tmp"));
+        var logFiles = new List<string>();
+        await foreach (var o in Stores.Reopen(store).ListAsync("_delta_log/")) logFiles.Add(o.Key);
+        // Exactly one commit file per version, and nothing but commits and checkpoints (no temp objects left behind).
+        Assert.Equal(Enumerable.Range(0, writers * commits + 1).Select(v => $"_delta_log/{v:D20}.json"), logFiles.Where(k => k.EndsWith(".json")));
+        Assert.All(logFiles.Where(k => !k.EndsWith(".json")), k => Assert.True(k.EndsWith(".checkpoint.parquet") || k.EndsWith("/_last_checkpoint"), k));
 
-        var reader = At(tmp.Path);
+        var reader = At(Stores.Reopen(store));
         var snapshot = await reader.GetSnapshotAsync();
         Assert.Equal(writers * commits, snapshot.Version);
         Assert.Equal(writers * commits, snapshot.Files.Count);
@@ -53,10 +69,10 @@ public class ConcurrencyTests
     [Fact]
     public async Task BlindAppends_FromAStaleSnapshot_RebaseOntoTheWinners()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         var stale = await table.GetSnapshotAsync();
-        var other = At(tmp.Path);
+        var other = At(Stores.Reopen(store));
         await AppendAsync(other, FakeAdd("a"));
         await AppendAsync(other, FakeAdd("b"));
 
@@ -65,14 +81,14 @@ public class ConcurrencyTests
         var result = await tx.CommitAsync();
         Assert.Equal(3, result.Version);
         Assert.Equal(2, result.Attempts);
-        Assert.Equal(["a", "b", "c"], (await At(tmp.Path).GetSnapshotAsync()).Files.Select(f => f.Path).Order());
+        Assert.Equal(["a", "b", "c"], (await At(Stores.Reopen(store)).GetSnapshotAsync()).Files.Select(f => f.Path).Order());
     }
 
     [Fact]
     public async Task TwoRemovesOfTheSameFile_TheSecondConflicts_AndCommitsNothing()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         await AppendAsync(table, FakeAdd("a"), FakeAdd("b"));
         var read = await table.GetSnapshotAsync();
         var file = read.Files.Single(f => f.Path == "a");
@@ -87,30 +103,30 @@ public class ConcurrencyTests
         var e = await Assert.ThrowsAsync<ConcurrentModificationException>(() => second.CommitAsync());
         Assert.Contains("removed file 'a'", e.Message);
         Assert.Contains("version 2 (OPTIMIZE)", e.Message);
-        Assert.False(File.Exists(LogFile(tmp.Path, 3)));
+        Assert.False(await LogHasAsync(store, 3));
     }
 
     [Fact]
     public async Task Compaction_DoesNotConflictWithConcurrentAppends()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         await AppendAsync(table, FakeAdd("a"), FakeAdd("b"));
         var read = await table.GetSnapshotAsync();
         var compaction = table.StartTransaction(read, "OPTIMIZE");
         foreach (var f in read.Files) compaction.Remove(f, dataChange: false);
         compaction.Add(FakeAdd("ab") with { DataChange = false });
 
-        await AppendAsync(At(tmp.Path), FakeAdd("c"));
+        await AppendAsync(At(Stores.Reopen(store)), FakeAdd("c"));
         Assert.Equal(3, (await compaction.CommitAsync()).Version);
-        Assert.Equal(["ab", "c"], (await At(tmp.Path).GetSnapshotAsync()).Files.Select(f => f.Path).Order());
+        Assert.Equal(["ab", "c"], (await At(Stores.Reopen(store)).GetSnapshotAsync()).Files.Select(f => f.Path).Order());
     }
 
     [Fact]
     public async Task Overwrite_ThatReadTheWholeTable_ConflictsWithAConcurrentAppend()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         await AppendAsync(table, FakeAdd("a"));
         var read = await table.GetSnapshotAsync();
         var overwrite = table.StartTransaction(read, "WRITE");
@@ -118,7 +134,7 @@ public class ConcurrencyTests
         foreach (var f in read.Files) overwrite.Remove(f);
         overwrite.Add(FakeAdd("z"));
 
-        await AppendAsync(At(tmp.Path), FakeAdd("c"));
+        await AppendAsync(At(Stores.Reopen(store)), FakeAdd("c"));
         var e = await Assert.ThrowsAsync<ConcurrentModificationException>(() => overwrite.CommitAsync());
         Assert.Contains("added file 'c'", e.Message);
     }
@@ -126,8 +142,8 @@ public class ConcurrencyTests
     [Fact]
     public async Task SameTxnAppId_CommittedConcurrently_Conflicts()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         var read = await table.GetSnapshotAsync();
         var a = table.StartTransaction(read, "STREAMING UPDATE");
         a.Add(FakeAdd("a"));
@@ -138,7 +154,7 @@ public class ConcurrencyTests
         await a.CommitAsync();
         var e = await Assert.ThrowsAsync<ConcurrentModificationException>(() => b.CommitAsync());
         Assert.Contains("ecap-g-topic-0", e.Message);
-        var snapshot = await At(tmp.Path).GetSnapshotAsync();
+        var snapshot = await At(Stores.Reopen(store)).GetSnapshotAsync();
         Assert.Equal(100, snapshot.GetTxnVersion("ecap-g-topic-0"));
         Assert.Equal(["a"], snapshot.Files.Select(f => f.Path));
     }
@@ -146,8 +162,8 @@ public class ConcurrencyTests
     [Fact]
     public async Task MetadataChangeByAWinner_ConflictsWithAnOverwrite_ButNotWithABlindAppendWhenSchemaIsUnchanged()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         await AppendAsync(table, FakeAdd("a"));
         var read = await table.GetSnapshotAsync();
         var append = table.StartTransaction(read, "WRITE");
@@ -167,10 +183,10 @@ public class ConcurrencyTests
     [Fact]
     public async Task RetriesRunOut_ConcurrentModificationSaysWhatHappened()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path, new DeltaTableOptions { MaxCommitAttempts = 1 });
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store, new DeltaTableOptions { MaxCommitAttempts = 1 });
         var stale = await table.GetSnapshotAsync();
-        await AppendAsync(At(tmp.Path), FakeAdd("a"));
+        await AppendAsync(At(Stores.Reopen(store)), FakeAdd("a"));
         var tx = table.StartTransaction(stale, "WRITE");
         tx.Add(FakeAdd("b"));
         var e = await Assert.ThrowsAsync<ConcurrentModificationException>(() => tx.CommitAsync());
@@ -180,8 +196,8 @@ public class ConcurrencyTests
     [Fact]
     public async Task ATransactionCommitsOnlyOnce()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         var tx = await table.StartTransactionAsync("WRITE");
         tx.Add(FakeAdd("a"));
         await tx.CommitAsync();
@@ -189,15 +205,32 @@ public class ConcurrencyTests
     }
 }
 
-/// <summary>Writers in separate processes (dotnet fsi running MultiProcessWriter.fsx) racing on one table.</summary>
-public class MultiProcessConcurrencyTests
+public sealed class LocalConcurrencyTests(LocalStores stores) : ConcurrencyTests, IClassFixture<LocalStores>
 {
+    protected override IStoreSource Stores => stores;
+}
+
+/// <summary>The same races on the S3 server, whose commits go through the PostgreSQL coordinator.</summary>
+[Collection(S3Collection.Name)]
+public sealed class S3ConcurrencyTests(S3Lake lake) : ConcurrencyTests
+{
+    protected override IStoreSource Stores => lake;
+}
+
+/// <summary>Writers in separate processes (dotnet fsi running MultiProcessWriter.fsx) racing on one table.</summary>
+public abstract class MultiProcessConcurrencyTests
+{
+    protected abstract IStoreSource Stores { get; }
+
+    /// <summary>Environment the writer processes need to reach the store (and its coordinator).</summary>
+    protected virtual IReadOnlyDictionary<string, string> WriterEnvironment => new Dictionary<string, string>();
+
     [Fact]
     public async Task FourProcesses_AppendingConcurrently_EveryCommitLandsExactlyOnce()
     {
         using var tmp = new TempDir();
-        var tableDir = tmp.Sub("table");
-        await CreateIdTableAsync(tableDir);
+        var store = Stores.NewStore();
+        await CreateIdTableAsync(store);
         var script = tmp.Sub("writer.fsx");
         var source = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "tests", "Ecap.DataLake.Tests", "Delta", "MultiProcessWriter.fsx"));
         await File.WriteAllTextAsync(script, source.Replace("BIN_DIR", AppContext.BaseDirectory.TrimEnd('/')));
@@ -211,7 +244,8 @@ public class MultiProcessConcurrencyTests
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var a in new[] { "fsi", "--quiet", script, tableDir, $"proc-{p}", commits.ToString() }) psi.ArgumentList.Add(a);
+            foreach (var (k, v) in WriterEnvironment) psi.Environment[k] = v;
+            foreach (var a in new[] { "fsi", "--quiet", script, store.Location, $"proc-{p}", commits.ToString() }) psi.ArgumentList.Add(a);
             var process = System.Diagnostics.Process.Start(psi)!;
             return (process, stdout: process.StandardOutput.ReadToEndAsync(), stderr: process.StandardError.ReadToEndAsync());
         }).ToList();
@@ -223,13 +257,30 @@ public class MultiProcessConcurrencyTests
             process.Dispose();
         }
 
-        var snapshot = await At(tableDir).GetSnapshotAsync();
+        var reader = Stores.Reopen(store);
+        var snapshot = await At(reader).GetSnapshotAsync();
         Assert.Equal(processes * commits, snapshot.Version);
         Assert.Equal(
             Enumerable.Range(0, processes).SelectMany(p => Enumerable.Range(0, commits).Select(i => $"proc-{p}/part-{i:D3}")).Order(StringComparer.Ordinal),
             snapshot.Files.Select(f => f.Path).Order(StringComparer.Ordinal));
         for (var p = 0; p < processes; p++) Assert.Equal(commits, snapshot.GetTxnVersion($"proc-{p}"));
-        var logFiles = Directory.GetFiles(Path.Combine(tableDir, "_delta_log"), "*.json").Length;
+        var logFiles = 0;
+        await foreach (var o in reader.ListAsync("_delta_log/")) if (o.Key.EndsWith(".json")) logFiles++;
         Assert.Equal(processes * commits + 1, logFiles);
     }
+}
+
+public sealed class LocalMultiProcessConcurrencyTests(LocalStores stores) : MultiProcessConcurrencyTests, IClassFixture<LocalStores>
+{
+    protected override IStoreSource Stores => stores;
+}
+
+/// <summary>Four writer processes on one S3 table, each with its own S3 client and PostgreSQL coordinator connection.</summary>
+[Collection(S3Collection.Name)]
+public sealed class S3MultiProcessConcurrencyTests(S3Lake lake) : MultiProcessConcurrencyTests
+{
+    protected override IStoreSource Stores => lake;
+
+    protected override IReadOnlyDictionary<string, string> WriterEnvironment =>
+        new Dictionary<string, string>(lake.S3.Environment) { ["ECAP_COMMIT_COORDINATOR"] = lake.CoordinatorUrl };
 }

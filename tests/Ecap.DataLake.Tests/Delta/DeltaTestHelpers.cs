@@ -14,6 +14,8 @@ internal static class DeltaTestHelpers
 
     public static DeltaTable At(string dir, DeltaTableOptions? options = null) => new(new LocalObjectStore(dir), options);
 
+    public static DeltaTable At(IObjectStore store, DeltaTableOptions? options = null) => new(store, options);
+
     /// <summary>Every row of the snapshot's live files, read with ParquetSharp's Arrow reader; partition values come from the log.</summary>
     public static List<Dictionary<string, object?>> ReadRows(DeltaTable table, Snapshot snapshot)
     {
@@ -21,8 +23,9 @@ internal static class DeltaTestHelpers
         var schema = snapshot.Schema;
         foreach (var file in snapshot.Files.OrderBy(f => f.Path, StringComparer.Ordinal))
         {
-            var path = table.Store.TryGetLocalPath(file.ObjectKey)!;
-            using var reader = new ParquetSharp.Arrow.FileReader(path);
+            var path = table.Store.TryGetLocalPath(file.ObjectKey);
+            using var stream = path is null ? table.Store.OpenReadAsync(file.ObjectKey).GetAwaiter().GetResult() : null;
+            using var reader = path is null ? new ParquetSharp.Arrow.FileReader(stream!) : new ParquetSharp.Arrow.FileReader(path);
             using var batches = reader.GetRecordBatchReader();
             while (batches.ReadNextRecordBatchAsync().AsTask().GetAwaiter().GetResult() is { } batch)
             {
@@ -88,9 +91,12 @@ internal static class DeltaTestHelpers
     public static readonly Apache.Arrow.Schema IdSchema = new([new Field("id", Int64Type.Default, true)], null);
 
     /// <summary>Creates a table with one long column `id` (optionally partitioned by a string column `part`).</summary>
-    public static async Task<DeltaTable> CreateIdTableAsync(string dir, DeltaTableOptions? options = null, bool partitioned = false)
+    public static Task<DeltaTable> CreateIdTableAsync(string dir, DeltaTableOptions? options = null, bool partitioned = false) =>
+        CreateIdTableAsync(new LocalObjectStore(dir), options, partitioned);
+
+    public static async Task<DeltaTable> CreateIdTableAsync(IObjectStore store, DeltaTableOptions? options = null, bool partitioned = false)
     {
-        var table = At(dir, options);
+        var table = At(store, options);
         var schema = partitioned
             ? new Apache.Arrow.Schema([new Field("id", Int64Type.Default, true), new Field("part", StringType.Default, true)], null)
             : IdSchema;
@@ -101,20 +107,22 @@ internal static class DeltaTestHelpers
     /// <summary>Writes a real Parquet file of ids under the table and returns its add action.</summary>
     public static AddFile WriteIds(DeltaTable table, string key, params long[] ids)
     {
-        var path = table.Store.TryGetLocalPath(key)!;
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var builder = new Int64Array.Builder();
         foreach (var id in ids) builder.Append(id);
+        var bytes = new MemoryStream();
         using (var batch = new RecordBatch(IdSchema, [builder.Build()], ids.Length))
-        using (var writer = new ParquetSharp.Arrow.FileWriter(path, IdSchema))
+        using (var output = new ParquetSharp.IO.ManagedOutputStream(bytes, leaveOpen: true))
+        using (var writer = new ParquetSharp.Arrow.FileWriter(output, IdSchema))
         {
             writer.WriteRecordBatch(batch);
             writer.Close();
         }
+        // Through the store, so the same helper writes to a folder or a bucket.
+        table.Store.WriteAsync(key, bytes.ToArray()).GetAwaiter().GetResult();
         return new AddFile
         {
             Path = AddFile.EncodePath(key),
-            Size = new FileInfo(path).Length,
+            Size = bytes.Length,
             ModificationTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             DataChange = true,
             Stats = $"{{\"numRecords\":{ids.Length}}}",

@@ -1,4 +1,7 @@
+using System.Text;
 using Ecap.DataLake.Delta;
+using Ecap.DataLake.Storage;
+using Ecap.DataLake.Tests.Storage;
 using Ecap.TestSupport;
 using Xunit;
 using static Ecap.DataLake.Tests.Delta.DeltaTestHelpers;
@@ -6,14 +9,33 @@ using static Ecap.DataLake.Tests.Delta.DeltaTestHelpers;
 namespace Ecap.DataLake.Tests.Delta;
 
 /// <summary>Creating tables, committing, checkpoints, refresh, history and time travel of tables this library writes.</summary>
-public class TableWriteTests
+public abstract class TableWriteTests : IDisposable
 {
+    /// <summary>Where the tables live: a local folder or the S3 server (with its commit coordinator).</summary>
+    protected abstract IStoreSource Stores { get; }
+
+    private readonly TempDir _downloads = new();
+
+    public void Dispose() => _downloads.Dispose();
+
+    private static async Task<string> LogTextAsync(IObjectStore store, long version) =>
+        Encoding.UTF8.GetString(await store.ReadAllAsync(DeltaPaths.CommitKey(version)));
+
+    /// <summary>A local file DuckDB can open: the object itself on a folder store, a downloaded copy otherwise.</summary>
+    private async Task<string> LocalFileAsync(IObjectStore store, string key)
+    {
+        if (store.TryGetLocalPath(key) is { } local) return local;
+        var path = _downloads.Sub(Guid.NewGuid().ToString("N") + Path.GetExtension(key));
+        await File.WriteAllBytesAsync(path, await store.ReadAllAsync(key));
+        return path;
+    }
+
     [Fact]
     public async Task CreateTable_CommitsVersion0WithProtocol1_2AndMetadata()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
-        var lines = await File.ReadAllLinesAsync(LogFile(tmp.Path, 0));
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
+        var lines = (await LogTextAsync(store, 0)).Split('\n');
         Assert.StartsWith("{\"commitInfo\":", lines[0]);
         Assert.Equal("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}", lines[1]);
         Assert.StartsWith("{\"metaData\":{\"id\":", lines[2]);
@@ -26,37 +48,38 @@ public class TableWriteTests
     [Fact]
     public async Task CreateTable_WhenVersion0Exists_ReportsTableExistsAndKeepsIt()
     {
-        using var tmp = new TempDir();
-        await CreateIdTableAsync(tmp.Path);
-        var before = await File.ReadAllBytesAsync(LogFile(tmp.Path, 0));
-        var e = await Assert.ThrowsAsync<TableAlreadyExistsException>(() => CreateIdTableAsync(tmp.Path));
+        var store = Stores.NewStore();
+        await CreateIdTableAsync(store);
+        var before = await store.ReadAllAsync(DeltaPaths.CommitKey(0));
+        var e = await Assert.ThrowsAsync<TableAlreadyExistsException>(() => CreateIdTableAsync(store));
         Assert.Contains("already exists", e.Message);
-        Assert.Equal(before, await File.ReadAllBytesAsync(LogFile(tmp.Path, 0)));
+        Assert.Equal(before, await store.ReadAllAsync(DeltaPaths.CommitKey(0)));
     }
 
     [Fact]
     public async Task Append_AddsFiles_AndDuckDbReadsTheData()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         await AppendAsync(table, WriteIds(table, "part-0.parquet", 1, 2, 3));
         await AppendAsync(table, WriteIds(table, "part-1.parquet", 4, 5));
         var snapshot = await table.GetSnapshotAsync();
         Assert.Equal(2, snapshot.Version);
         Assert.Equal(new long[] { 1, 2, 3, 4, 5 }, Longs(ReadRows(table, snapshot), "id"));
         using var duck = new DuckDbReader();
-        var files = snapshot.Files.Select(f => table.Store.TryGetLocalPath(f.ObjectKey)!);
+        var files = new List<string>();
+        foreach (var f in snapshot.Files) files.Add(await LocalFileAsync(table.Store, f.ObjectKey));
         Assert.Equal(15L, Convert.ToInt64(duck.Scalar($"SELECT CAST(sum(id) AS BIGINT) FROM read_parquet({DuckDbReader.FileList(files)})")));
     }
 
     [Fact]
     public async Task PartitionValues_MustMatchPartitionColumns_NullIsJsonNull()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path, partitioned: true);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store, partitioned: true);
         await Assert.ThrowsAsync<SchemaMismatchException>(() => AppendAsync(table, FakeAdd("f0")));
         await AppendAsync(table, FakeAdd("part=__HIVE_DEFAULT_PARTITION__/f1", new Dictionary<string, string?> { ["part"] = null }));
-        Assert.Contains("\"partitionValues\":{\"part\":null}", await File.ReadAllTextAsync(LogFile(tmp.Path, 1)));
+        Assert.Contains("\"partitionValues\":{\"part\":null}", await LogTextAsync(store, 1));
         var file = Assert.Single((await table.GetSnapshotAsync()).Files);
         Assert.Null(file.PartitionValues["part"]);
     }
@@ -64,8 +87,8 @@ public class TableWriteTests
     [Fact]
     public async Task OverwriteRemovesFiles_AndOldVersionsStillShowThem()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         await AppendAsync(table, FakeAdd("a"), FakeAdd("b"));
         var tx = await table.StartTransactionAsync("WRITE");
         tx.OperationParameters["mode"] = "Overwrite";
@@ -75,14 +98,14 @@ public class TableWriteTests
         Assert.Equal(2, (await tx.CommitAsync()).Version);
         Assert.Equal(["c"], (await table.GetSnapshotAsync()).Files.Select(f => f.Path));
         Assert.Equal(["a", "b"], (await table.GetSnapshotAsync(1)).Files.Select(f => f.Path).Order());
-        Assert.Equal(["a", "b"], (await At(tmp.Path).GetSnapshotAsync()).Tombstones.Select(t => t.Path).Order());
+        Assert.Equal(["a", "b"], (await At(Stores.Reopen(store)).GetSnapshotAsync()).Tombstones.Select(t => t.Path).Order());
     }
 
     [Fact]
     public async Task Checkpoint_WrittenEvery10Commits_LoadsLikeFullReplay_AndDuckDbReadsIt()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path, partitioned: true);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store, partitioned: true);
         for (var i = 1; i <= 23; i++)
         {
             var tx = await table.StartTransactionAsync("WRITE");
@@ -95,20 +118,19 @@ public class TableWriteTests
             tx.SetTxn("app-1", i);
             await tx.CommitAsync();
         }
-        var log = Path.Combine(tmp.Path, "_delta_log");
-        Assert.True(File.Exists(Path.Combine(log, $"{10:D20}.checkpoint.parquet")));
-        Assert.True(File.Exists(Path.Combine(log, $"{20:D20}.checkpoint.parquet")));
-        Assert.Contains("\"version\":20", await File.ReadAllTextAsync(Path.Combine(log, "_last_checkpoint")));
+        Assert.NotNull(await store.HeadAsync($"_delta_log/{10:D20}.checkpoint.parquet"));
+        Assert.NotNull(await store.HeadAsync($"_delta_log/{20:D20}.checkpoint.parquet"));
+        Assert.Contains("\"version\":20", Encoding.UTF8.GetString(await store.ReadAllAsync("_delta_log/_last_checkpoint")));
 
-        var fromCheckpoint = await At(tmp.Path).GetSnapshotAsync();
+        var fromCheckpoint = await At(Stores.Reopen(store)).GetSnapshotAsync();
         Assert.Equal(20, fromCheckpoint.LoadInfo.CheckpointVersion);
         Assert.Equal(3, fromCheckpoint.LoadInfo.CommitFilesRead);
 
-        // Full replay of the same version: delete the checkpoints on a copy.
-        using var copy = new TempDir();
-        TempDir.CopyDirectory(tmp.Path, copy.Path);
-        foreach (var cp in Directory.GetFiles(Path.Combine(copy.Path, "_delta_log"), "*.checkpoint.parquet")) File.Delete(cp);
-        var replayed = await At(copy.Path).GetSnapshotAsync();
+        // Full replay of the same version: a copy of the table without its checkpoints.
+        var copy = Stores.NewStore();
+        await foreach (var o in store.ListAsync(""))
+            if (!o.Key.EndsWith(".checkpoint.parquet", StringComparison.Ordinal)) await copy.WriteAsync(o.Key, await store.ReadAllAsync(o.Key));
+        var replayed = await At(copy).GetSnapshotAsync();
         Assert.Null(replayed.LoadInfo.CheckpointVersion);
 
         Assert.Equal(replayed.Version, fromCheckpoint.Version);
@@ -120,7 +142,7 @@ public class TableWriteTests
         Assert.Equal(replayed.Tombstones.Select(t => t.Path).Order(), fromCheckpoint.Tombstones.Select(t => t.Path).Order());
 
         using var duck = new DuckDbReader();
-        var cpFile = Path.Combine(log, $"{20:D20}.checkpoint.parquet").Replace("'", "''");
+        var cpFile = (await LocalFileAsync(store, $"_delta_log/{20:D20}.checkpoint.parquet")).Replace("'", "''");
         var liveAt20 = (await table.GetSnapshotAsync(20)).Files.Count;
         Assert.Equal((long)liveAt20, Convert.ToInt64(duck.Scalar($"SELECT count(*) FROM read_parquet('{cpFile}') WHERE add IS NOT NULL")));
         Assert.Equal(1L, Convert.ToInt64(duck.Scalar($"SELECT count(*) FROM read_parquet('{cpFile}') WHERE metaData IS NOT NULL")));
@@ -136,10 +158,10 @@ public class TableWriteTests
     [Fact]
     public async Task Refresh_IsIncremental_ReadsOnlyNewCommits()
     {
-        using var tmp = new TempDir();
-        var writer = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var writer = await CreateIdTableAsync(store);
         for (var i = 0; i < 5; i++) await AppendAsync(writer, FakeAdd($"f{i}"));
-        var reader = At(tmp.Path);
+        var reader = At(Stores.Reopen(store));
         var first = await reader.GetSnapshotAsync();
         Assert.Equal(6, first.LoadInfo.CommitFilesRead);
         await AppendAsync(writer, FakeAdd("g1"));
@@ -156,32 +178,32 @@ public class TableWriteTests
     [Fact]
     public async Task Refresh_NeitherListsTheLogNorRereadsOldCommits()
     {
-        using var tmp = new TempDir();
-        var writer = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var writer = await CreateIdTableAsync(store);
         for (var i = 0; i < 12; i++) await AppendAsync(writer, FakeAdd($"f{i}"));
-        var store = new CountingObjectStore(new Ecap.DataLake.Storage.LocalObjectStore(tmp.Path));
-        var reader = new DeltaTable(store);
+        var counting = new CountingObjectStore(Stores.Reopen(store));
+        var reader = new DeltaTable(counting);
         await reader.GetSnapshotAsync();
-        // the checkpoint (opened natively through its local path) plus the commits after it
-        Assert.Equal([DeltaPaths.CommitKey(11), DeltaPaths.CommitKey(12)], store.Opened);
+        // the checkpoint (opened natively through its local path, or read whole from S3) plus the commits after it
+        Assert.Equal([DeltaPaths.CommitKey(11), DeltaPaths.CommitKey(12)], counting.Opened.Where(k => !k.EndsWith(".checkpoint.parquet")));
 
-        store.Reset();
+        counting.Reset();
         await AppendAsync(writer, FakeAdd("g"));
         var refreshed = await reader.GetSnapshotAsync();
         Assert.Equal(13, refreshed.Version);
-        Assert.Empty(store.Listed);
-        Assert.Equal([DeltaPaths.CommitKey(13)], store.Opened);
+        Assert.Empty(counting.Listed);
+        Assert.Equal([DeltaPaths.CommitKey(13)], counting.Opened);
 
-        store.Reset();
+        counting.Reset();
         Assert.Same(refreshed, await reader.GetSnapshotAsync());
-        Assert.Empty(store.Opened);
+        Assert.Empty(counting.Opened);
     }
 
     [Fact]
     public async Task Writer_KeepsItsOwnCommitAsLatestSnapshot_WithoutRereading()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         await AppendAsync(table, FakeAdd("a"));
         var snapshot = await table.GetSnapshotAsync();
         Assert.Equal(1, snapshot.Version);
@@ -191,8 +213,8 @@ public class TableWriteTests
     [Fact]
     public async Task History_NewestFirst_WithOperationParametersAndMetrics()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         var tx = await table.StartTransactionAsync("WRITE");
         tx.OperationParameters["mode"] = "Append";
         tx.OperationMetrics["numFiles"] = "1";
@@ -217,15 +239,15 @@ public class TableWriteTests
     [Fact]
     public async Task CommitTimestamps_StayMonotonic_WhenTheClockGoesBack()
     {
-        using var tmp = new TempDir();
+        var store = Stores.NewStore();
         var clock = new SteppedClock(DateTimeOffset.FromUnixTimeMilliseconds(2_000_000_000_000));
         var options = new DeltaTableOptions { Clock = clock };
-        var table = await CreateIdTableAsync(tmp.Path, options);
+        var table = await CreateIdTableAsync(store, options);
         clock.Now = clock.Now.AddHours(-1);
         await AppendAsync(table, FakeAdd("a"));
         clock.Now = clock.Now.AddHours(-1);
         await AppendAsync(table, FakeAdd("b"));
-        var history = (await At(tmp.Path, options).GetHistoryAsync()).OrderBy(h => h.Version).ToList();
+        var history = (await At(Stores.Reopen(store), options).GetHistoryAsync()).OrderBy(h => h.Version).ToList();
         Assert.Equal(2_000_000_000_000, history[0].Timestamp.ToUnixTimeMilliseconds());
         Assert.Equal(2_000_000_000_001, history[1].Timestamp.ToUnixTimeMilliseconds());
         Assert.Equal(2_000_000_000_002, history[2].Timestamp.ToUnixTimeMilliseconds());
@@ -234,17 +256,17 @@ public class TableWriteTests
     [Fact]
     public async Task TimeTravelByTimestamp_UsesCommitInfoTimestamps()
     {
-        using var tmp = new TempDir();
+        var store = Stores.NewStore();
         var t0 = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
         var clock = new SteppedClock(t0);
         var options = new DeltaTableOptions { Clock = clock };
-        var table = await CreateIdTableAsync(tmp.Path, options);
+        var table = await CreateIdTableAsync(store, options);
         clock.Now = t0.AddMinutes(10);
         await AppendAsync(table, FakeAdd("a"));
         clock.Now = t0.AddMinutes(20);
         await AppendAsync(table, FakeAdd("b"));
 
-        var reader = At(tmp.Path);
+        var reader = At(Stores.Reopen(store));
         Assert.Equal(0, (await reader.GetSnapshotAtAsync(t0.AddMinutes(5))).Version);
         Assert.Equal(1, (await reader.GetSnapshotAtAsync(t0.AddMinutes(10))).Version);
         Assert.Equal(2, (await reader.GetSnapshotAtAsync(t0.AddMinutes(25))).Version);
@@ -256,8 +278,8 @@ public class TableWriteTests
     [Fact]
     public async Task SnapshotAtMissingVersion_SaysWhichVersionsExist()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         var e = await Assert.ThrowsAsync<VersionNotAvailableException>(() => table.GetSnapshotAsync(5));
         Assert.Contains("versions 0 to 0", e.Message);
     }
@@ -265,8 +287,8 @@ public class TableWriteTests
     [Fact]
     public async Task UnsupportedWriterProtocol_IsRefusedForWrites()
     {
-        using var tmp = new TempDir();
-        var table = await CreateIdTableAsync(tmp.Path);
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
         var tx = await table.StartTransactionAsync("UPGRADE");
         tx.SetProtocol(new Protocol(1, 4));
         var e = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => tx.CommitAsync());
@@ -276,32 +298,31 @@ public class TableWriteTests
         tx2.SetProtocol(new Protocol(3, 7, ["deletionVectors"], ["deletionVectors"]));
         var e2 = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => tx2.CommitAsync());
         Assert.Contains("deletionVectors", e2.Message);
-        Assert.Equal(0, (await At(tmp.Path).GetSnapshotAsync()).Version);
+        Assert.Equal(0, (await At(Stores.Reopen(store)).GetSnapshotAsync()).Version);
     }
 
     [Fact]
     public async Task ColumnMappingTables_AreRefusedForReads()
     {
-        using var tmp = new TempDir();
-        var table = At(tmp.Path);
+        var store = Stores.NewStore();
+        var table = At(Stores.Reopen(store));
         var tx = table.StartTransaction(null, "CREATE TABLE");
         tx.SetMetadata(Metadata.Create(IdSchema) with { Configuration = new Dictionary<string, string> { ["delta.columnMapping.mode"] = "name" } });
         tx.SetProtocol(new Protocol(2, 5));
         // Writing such a table is refused too, so write its log by hand.
         await Assert.ThrowsAsync<UnsupportedProtocolException>(() => tx.CommitAsync());
-        Directory.CreateDirectory(Path.Combine(tmp.Path, "_delta_log"));
-        await File.WriteAllTextAsync(LogFile(tmp.Path, 0),
+        await store.WriteAsync(DeltaPaths.CommitKey(0), Encoding.UTF8.GetBytes(
             "{\"protocol\":{\"minReaderVersion\":2,\"minWriterVersion\":5}}\n" +
-            "{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{\"delta.columnMapping.mode\":\"name\"}}}\n");
-        var e = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => At(tmp.Path).GetSnapshotAsync());
+            "{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{\"delta.columnMapping.mode\":\"name\"}}}\n"));
+        var e = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => At(Stores.Reopen(store)).GetSnapshotAsync());
         Assert.Contains("column mapping", e.Message);
     }
 
     [Fact]
     public async Task AppendOnlyTables_RefuseDataChangingRemoves()
     {
-        using var tmp = new TempDir();
-        var table = At(tmp.Path);
+        var store = Stores.NewStore();
+        var table = At(Stores.Reopen(store));
         await table.CreateAsync(Metadata.Create(IdSchema, configuration: new Dictionary<string, string> { ["delta.appendOnly"] = "true" }));
         await AppendAsync(table, FakeAdd("a"));
         var tx = await table.StartTransactionAsync("DELETE");
@@ -314,4 +335,16 @@ public class TableWriteTests
         public DateTimeOffset Now { get; set; } = now;
         public override DateTimeOffset GetUtcNow() => Now;
     }
+}
+
+public sealed class LocalTableWriteTests(LocalStores stores) : TableWriteTests, IClassFixture<LocalStores>
+{
+    protected override IStoreSource Stores => stores;
+}
+
+/// <summary>The same table-core behaviour on the S3 server, commits through the PostgreSQL coordinator.</summary>
+[Collection(S3Collection.Name)]
+public sealed class S3TableWriteTests(S3Lake lake) : TableWriteTests
+{
+    protected override IStoreSource Stores => lake;
 }

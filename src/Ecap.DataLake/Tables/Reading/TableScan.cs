@@ -135,7 +135,8 @@ public sealed class TableScan
         {
             // Two files per core: a core that finishes a file while the consumer is still busy with an
             // earlier one starts the next instead of idling (memory: at most 5 batches per file in flight).
-            var ahead = 2 * Math.Max(2, Environment.ProcessorCount);
+            // On a remote store (S3) a file also waits on requests: keep more in flight.
+            var ahead = _table.TryGetLocalPath("x") is null ? Math.Max(8, 4 * Environment.ProcessorCount) : 2 * Math.Max(2, Environment.ProcessorCount);
             while (next < Files.Count && inFlight.Count < ahead) StartNext();
             while (inFlight.Count > 0)
             {

@@ -97,7 +97,10 @@ internal sealed class PartitionedFileWriter
             _buffers.Remove(g.Directory + "|" + g.Bucket);
             _bufferedBytes -= g.Bytes;
         }
-        await Parallel.ForEachAsync(groups, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
+        // Encoding is CPU-bound (one group per core); on a remote store (S3) each file also waits on its upload, so more
+        // groups are in flight to keep the network busy while the cores encode.
+        var degree = _table.TryGetLocalPath("x") is null ? Math.Max(8, 4 * Environment.ProcessorCount) : Environment.ProcessorCount;
+        await Parallel.ForEachAsync(groups, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = degree },
             async (group, token) => await WriteGroupAsync(group, token));
     }
 
