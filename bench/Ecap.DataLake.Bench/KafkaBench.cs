@@ -63,7 +63,7 @@ internal static class KafkaBench
                 cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 sw.Restart();
                 var report = await new DataLakeIngester(new DataLakeStorage(lake)).IngestFromKafkaBatchAsync(topic, "transactions", DataType.Transactions,
-                    batchSize, int.MaxValue / batchSize, new KafkaIngestionOptions { BootstrapServers = cluster.BootstrapServers, GroupId = "bench-" + run });
+                    batchSize, int.MaxValue / batchSize, new KafkaIngestionOptions { BootstrapServers = cluster.BootstrapServers, GroupId = "bench-" + run, ConsumerProperties = BenchProps() });
                 ours.Add(messages / sw.Elapsed.TotalSeconds);
                 if (report.RecordsWritten != messages) throw new InvalidOperationException($"wrote {report.RecordsWritten} of {messages}");
                 Console.WriteLine($"ecap kafka-batch run {run + 1}: {sw.Elapsed.TotalSeconds:F2}s, {ours[^1]:N0} msg/s ({report.Commits} commits), " +
@@ -94,13 +94,18 @@ internal static class KafkaBench
         Console.WriteLine($"parts ({n:N0} messages, no Kafka): JSON -> Arrow {n / convert:N0} msg/s on one thread, table write {n / sw.Elapsed.TotalSeconds:N0} rows/s");
     }
 
+    /// <summary>Consumer properties given to both sides (ECAP_BENCH_KAFKA_PROPS="k=v,k=v"), to study the mock cluster's fetch timing.</summary>
+    private static Dictionary<string, string>? BenchProps() =>
+        Environment.GetEnvironmentVariable("ECAP_BENCH_KAFKA_PROPS") is { Length: > 0 } v
+            ? v.Split(',').Select(kv => kv.Split('=')).ToDictionary(kv => kv[0], kv => kv[1]) : null;
+
     /// <summary>A plain consumer of every partition from the beginning that only counts messages (and touches their bytes).</summary>
     private static long CountBare(string bootstrap, string topic, int expected)
     {
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
             BootstrapServers = bootstrap, GroupId = "bare-" + Guid.NewGuid().ToString("N")[..6], EnableAutoCommit = false,
-        }).Build();
+        }.Also(c => { foreach (var (k, v) in BenchProps() ?? []) c.Set(k, v); })).Build();
         consumer.Assign(Enumerable.Range(0, 6).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         long count = 0, bytes = 0;
         while (count < expected)
@@ -110,5 +115,14 @@ internal static class KafkaBench
             bytes += r.Message.Value?.Length ?? 0;
         }
         return bytes > 0 ? count : 0;
+    }
+}
+
+internal static class ConfigExtensions
+{
+    public static T Also<T>(this T value, Action<T> act)
+    {
+        act(value);
+        return value;
     }
 }
