@@ -105,6 +105,7 @@ internal static class KafkaBench
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
             BootstrapServers = bootstrap, GroupId = "bare-" + Guid.NewGuid().ToString("N")[..6], EnableAutoCommit = false,
+            FetchQueueBackoffMs = KafkaIngestionOptions.DefaultFetchQueueBackoffMs, // ecap's consumer default, so both sides fetch alike
         }.Also(c => { foreach (var (k, v) in BenchProps() ?? []) c.Set(k, v); })).Build();
         consumer.Assign(Enumerable.Range(0, 6).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         long count = 0, bytes = 0;

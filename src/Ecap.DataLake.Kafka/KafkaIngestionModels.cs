@@ -34,6 +34,13 @@ public sealed record KafkaIngestionOptions
     /// <summary>Extra librdkafka consumer properties (e.g. <c>session.timeout.ms</c>, <c>security.protocol</c>); they win over the defaults.</summary>
     public IReadOnlyDictionary<string, string>? ConsumerProperties { get; init; }
 
+    /// <summary>
+    /// The consumer's <c>fetch.queue.backoff.ms</c> unless <see cref="ConsumerProperties"/> say otherwise (librdkafka's
+    /// default is 1000): how long fetching pauses once the local queue is over its thresholds. At 1000 ms a catch-up
+    /// run empties the queue and then waits for the next fetch; memory stays bounded by the same thresholds.
+    /// </summary>
+    public const int DefaultFetchQueueBackoffMs = 10;
+
     /// <summary>Batch mode: give up when the topic's partitions are not known within this time (5 s when the cluster says it does not exist).</summary>
     public TimeSpan AssignmentTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

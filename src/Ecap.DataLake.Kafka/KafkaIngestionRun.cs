@@ -79,6 +79,9 @@ internal sealed class KafkaIngestionRun : IDisposable
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnablePartitionEof = true,
+            // librdkafka waits this long before fetching again once its local queue is over its thresholds; at the
+            // default 1000 ms a catch-up run drains the queue and then sits idle. Memory stays bounded by the same thresholds.
+            FetchQueueBackoffMs = KafkaIngestionOptions.DefaultFetchQueueBackoffMs,
         };
         foreach (var (k, v) in options.ConsumerProperties ?? new Dictionary<string, string>()) config.Set(k, v);
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
@@ -138,6 +141,8 @@ internal sealed class KafkaIngestionRun : IDisposable
                 if (r.IsPartitionEOF)
                 {
                     _atEnd.Add(p);
+                    // Done as soon as the last partition reports its end, not one idle poll later.
+                    if (stopAtEnd && _assigned.All(_atEnd.Contains)) break;
                     continue;
                 }
                 _atEnd.Remove(p);
