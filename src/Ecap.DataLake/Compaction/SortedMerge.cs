@@ -43,7 +43,8 @@ internal static class SortedMerge
             .Select(x => (x.File, x.Range?.Min ?? long.MinValue)));
         // Memory is one batch per open input: when many inputs overlap (all open at once), their batches shrink.
         var depth = OverlapDepth(files, keys, fileSchema, statsSchema);
-        var read = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = Math.Clamp(batchRows * 64 / Math.Max(1, depth), Math.Min(1024, batchRows), batchRows), DecryptionKeys = decryptionKeys };
+        // Decoding stays on the merge's own thread (no column threads): the encoder runs on the other core meanwhile.
+        var read = new ParquetReadOptions { UseThreads = false, TableSchema = fileSchema, BatchSize = Math.Clamp(batchRows * 64 / Math.Max(1, depth), Math.Min(1024, batchRows), batchRows), DecryptionKeys = decryptionKeys };
         var active = new List<Input>();
         async Task OpenNextAsync()
         {
@@ -115,10 +116,18 @@ internal static class SortedMerge
     /// </summary>
     private static RecordBatch Copy(RecordBatch slice)
     {
+        // A whole batch (the usual case when key ranges follow each other): copy its buffers as they are, far cheaper
+        // than gathering row by row.
+        if (slice.Arrays.All(a => a.Data.Offset == 0 && a.Data.Length == slice.Length))
+            return new RecordBatch(slice.Schema, slice.Arrays.Select(a => ArrowArrayFactory.BuildArray(CopyBuffers(a.Data))), slice.Length);
         var identity = new int[slice.Length];
         for (var i = 0; i < identity.Length; i++) identity[i] = i;
         return ArrowGather.Take(slice, identity);
     }
+
+    private static ArrayData CopyBuffers(ArrayData d) => new(d.DataType, d.Length, d.NullCount, d.Offset,
+        d.Buffers.Select(b => new ArrowBuffer(b.Span.ToArray())).ToArray(), d.Children?.Select(CopyBuffers).ToArray(),
+        d.Dictionary is null ? null : CopyBuffers(d.Dictionary));
 
     /// <summary>
     /// How many of the files a merge holds open at once at most: the largest number of key ranges (stats of the first
