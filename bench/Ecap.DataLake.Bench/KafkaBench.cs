@@ -102,11 +102,13 @@ internal static class KafkaBench
     /// <summary>A plain consumer of every partition from the beginning that only counts messages (and touches their bytes).</summary>
     private static long CountBare(string bootstrap, string topic, int expected)
     {
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        var config = new ConsumerConfig
         {
             BootstrapServers = bootstrap, GroupId = "bare-" + Guid.NewGuid().ToString("N")[..6], EnableAutoCommit = false,
             FetchQueueBackoffMs = KafkaIngestionOptions.DefaultFetchQueueBackoffMs, // ecap's consumer default, so both sides fetch alike
-        }.Also(c => { foreach (var (k, v) in BenchProps() ?? []) c.Set(k, v); })).Build();
+        };
+        foreach (var (k, v) in BenchProps() ?? []) config.Set(k, v);
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
         consumer.Assign(Enumerable.Range(0, 6).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         long count = 0, bytes = 0;
         while (count < expected)
@@ -116,14 +118,5 @@ internal static class KafkaBench
             bytes += r.Message.Value?.Length ?? 0;
         }
         return bytes > 0 ? count : 0;
-    }
-}
-
-internal static class ConfigExtensions
-{
-    public static T Also<T>(this T value, Action<T> act)
-    {
-        act(value);
-        return value;
     }
 }

@@ -41,7 +41,7 @@ public sealed class MetricsExportTests : IDisposable
     public async Task Otlp_endpoint_receives_the_metrics_over_http_protobuf()
     {
         var source = Generate();
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         listener.Start();
@@ -83,10 +83,4 @@ public sealed class MetricsExportTests : IDisposable
         Assert.Contains("ecap", text);
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace Ecap.TestSupport;
@@ -16,7 +14,7 @@ public class PostgresTestServer : IDisposable
 
     public PostgresTestServer()
     {
-        Port = FreePort();
+        Port = LoopbackPorts.Free();
         Url = Script("start", _dir, Port.ToString(CultureInfo.InvariantCulture)).Trim();
     }
 
@@ -63,10 +61,4 @@ public class PostgresTestServer : IDisposable
         return output;
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

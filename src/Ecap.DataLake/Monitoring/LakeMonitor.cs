@@ -45,36 +45,6 @@ public sealed class LakeMonitor(IObjectStore lake, DataLakeStorageOptions? optio
                     commits.Add(new RecentCommit(summary.Name, h.Version, h.Timestamp, h.Operation, h.Metrics));
         }
         var recent = commits.OrderByDescending(c => c.Timestamp).ThenBy(c => c.Table, StringComparer.Ordinal).Take(recentCommits).ToList();
-        return new LakeOverview(lake.Location, at, tables, await ReadStreamsAsync(at, ct), recent);
-    }
-
-    private async Task<IReadOnlyList<StreamStatus>> ReadStreamsAsync(DateTimeOffset now, CancellationToken ct)
-    {
-        var files = new List<string>();
-        var stops = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var o in lake.ListAsync(StreamHeartbeat.Folder, ct))
-        {
-            var file = o.Key[(o.Key.LastIndexOf('/') + 1)..];
-            if (file.EndsWith(".json", StringComparison.Ordinal)) files.Add(file[..^5]);
-            else if (file.EndsWith(".stop", StringComparison.Ordinal)) stops.Add(file[..^5]);
-        }
-        files.Sort(StringComparer.Ordinal);
-        var result = new List<StreamStatus>();
-        foreach (var id in files)
-        {
-            try
-            {
-                var beat = JsonSerializer.Deserialize<StreamHeartbeat>(await lake.ReadAllAsync(StreamHeartbeat.Key(id), ct), StreamHeartbeat.Json)
-                    ?? throw new JsonException("empty document");
-                var age = beat.LastHeartbeat is { } t ? (now - t).TotalSeconds : (double?)null;
-                result.Add(new StreamStatus(id, beat, beat.IsStale(now), stops.Contains(id), age, null));
-            }
-            catch (Exception e) when (e is JsonException or FileNotFoundException or DirectoryNotFoundException)
-            {
-                // A heartbeat being rewritten or removed, or a foreign file: shown, not fatal.
-                result.Add(new StreamStatus(id, null, false, stops.Contains(id), null, $"heartbeat unreadable: {e.Message}"));
-            }
-        }
-        return result;
+        return new LakeOverview(lake.Location, at, tables, await StreamHeartbeat.ReadAllAsync(lake, at, ct), recent);
     }
 }

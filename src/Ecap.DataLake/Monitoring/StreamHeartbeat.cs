@@ -58,4 +58,39 @@ public sealed record StreamHeartbeat
     /// <summary>How long a running stream may be silent before it counts as stale.</summary>
     [JsonIgnore]
     public TimeSpan StaleAfter => TimeSpan.FromSeconds(Math.Max(30, 3 * TriggerIntervalSeconds));
+
+    public static StreamHeartbeat? Parse(byte[] json) => JsonSerializer.Deserialize<StreamHeartbeat>(json, Json);
+
+    /// <summary>
+    /// Every stream with a heartbeat in the lake, by id, judged at <paramref name="now"/>: stale, stop pending, or the
+    /// reason its heartbeat could not be read (shown, never fatal). The one reader of the heartbeat folder.
+    /// </summary>
+    public static async Task<IReadOnlyList<StreamStatus>> ReadAllAsync(IObjectStore lake, DateTimeOffset now, CancellationToken ct = default)
+    {
+        var files = new List<string>();
+        var stops = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var o in lake.ListAsync(StreamHeartbeat.Folder, ct))
+        {
+            var file = o.Key[(o.Key.LastIndexOf('/') + 1)..];
+            if (file.EndsWith(".json", StringComparison.Ordinal)) files.Add(file[..^5]);
+            else if (file.EndsWith(".stop", StringComparison.Ordinal)) stops.Add(file[..^5]);
+        }
+        files.Sort(StringComparer.Ordinal);
+        var result = new List<StreamStatus>();
+        foreach (var id in files)
+        {
+            try
+            {
+                var beat = Parse(await lake.ReadAllAsync(Key(id), ct)) ?? throw new JsonException("empty document");
+                var age = beat.LastHeartbeat is { } t ? (now - t).TotalSeconds : (double?)null;
+                result.Add(new StreamStatus(id, beat, beat.IsStale(now), stops.Contains(id), age, null));
+            }
+            catch (Exception e) when (e is JsonException or FileNotFoundException or DirectoryNotFoundException)
+            {
+                // A heartbeat being rewritten or removed, or a foreign file: shown, not fatal.
+                result.Add(new StreamStatus(id, null, false, stops.Contains(id), null, $"heartbeat unreadable: {e.Message}"));
+            }
+        }
+        return result;
+    }
 }

@@ -352,13 +352,10 @@ public sealed class DataLakeStorage
     private async Task<IReadOnlyList<TableSummary>> ListTablesCoreAsync(GuardScope scope, CancellationToken ct)
     {
         var result = new List<TableSummary>();
-        await foreach (var name in _lake.ListPrefixesAsync("", ct))
+        foreach (var name in await ListTableNamesAsync(ct))
         {
-            if (name.StartsWith('_') || name.StartsWith('.')) continue; // _ecap, _catalog and hidden folders are not tables
             if (!scope.CanRead(name)) continue; // with access control on, only the tables the caller may read
-            var table = new DeltaTable(_lake.Child(name), _tableOptions);
-            if (!await table.ExistsAsync(ct)) continue;
-            var snapshot = await table.GetSnapshotAsync(ct);
+            var snapshot = await new DeltaTable(_lake.Child(name), _tableOptions).GetSnapshotAsync(ct); // any folder name, as listed
             result.Add(new TableSummary(name, snapshot.Version, TableInspector.RowCount(snapshot), snapshot.TotalSize, snapshot.Files.Count));
         }
         return result;
@@ -370,8 +367,8 @@ public sealed class DataLakeStorage
         var result = new List<string>();
         await foreach (var name in _lake.ListPrefixesAsync("", ct))
         {
-            if (name.StartsWith('_') || name.StartsWith('.')) continue;
-            if (await new DeltaTable(_lake.Child(name)).ExistsAsync(ct)) result.Add(name);
+            if (name.StartsWith('_') || name.StartsWith('.')) continue; // _ecap, _catalog and hidden folders are not tables
+            if (await new DeltaTable(_lake.Child(name), _tableOptions).ExistsAsync(ct)) result.Add(name);
         }
         return result;
     }

@@ -22,7 +22,7 @@ public sealed class FakeS3Server : IDisposable
     public FakeS3Server(bool enforceIfNoneMatch)
     {
         _enforce = enforceIfNoneMatch;
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         Endpoint = $"http://127.0.0.1:{port}";
         _listener.Prefixes.Add(Endpoint + "/");
         _listener.Start();
@@ -115,12 +115,6 @@ public sealed class FakeS3Server : IDisposable
             $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"));
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     public void Dispose()
     {

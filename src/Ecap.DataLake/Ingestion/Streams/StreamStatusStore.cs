@@ -28,27 +28,12 @@ public sealed class StreamStatusStore(IObjectStore lake)
     {
         var key = StreamHeartbeat.Key(Validate(streamId));
         if (await lake.HeadAsync(key, ct) == null) return null;
-        return Parse(await lake.ReadAllAsync(key, ct));
+        return StreamHeartbeat.Parse(await lake.ReadAllAsync(key, ct));
     }
 
-    /// <summary>Every stream that wrote a heartbeat in this lake (unreadable files are skipped), by id.</summary>
-    public async Task<IReadOnlyList<StreamHeartbeat>> ListAsync(CancellationToken ct = default)
-    {
-        var result = new List<StreamHeartbeat>();
-        await foreach (var o in lake.ListAsync(StreamHeartbeat.Folder, ct))
-        {
-            if (!o.Key.EndsWith(".json", StringComparison.Ordinal)) continue;
-            try
-            {
-                if (Parse(await lake.ReadAllAsync(o.Key, ct)) is { } s) result.Add(s);
-            }
-            catch (Exception e) when (e is JsonException or FileNotFoundException)
-            {
-                // A heartbeat being replaced or a foreign file: not a stream we can show.
-            }
-        }
-        return result.OrderBy(s => s.StreamId, StringComparer.Ordinal).ToList();
-    }
+    /// <summary>Every stream that wrote a readable heartbeat in this lake, by id.</summary>
+    public async Task<IReadOnlyList<StreamHeartbeat>> ListAsync(CancellationToken ct = default) =>
+        (await StreamHeartbeat.ReadAllAsync(lake, DateTimeOffset.UtcNow, ct)).Select(s => s.Heartbeat).OfType<StreamHeartbeat>().ToList();
 
     /// <summary>Asks a stream to stop: it sees the request at its next trigger, commits what it has and stops.</summary>
     public Task RequestStopAsync(string streamId, CancellationToken ct = default) =>
@@ -59,7 +44,7 @@ public sealed class StreamStatusStore(IObjectStore lake)
 
     public Task ClearStopRequestAsync(string streamId, CancellationToken ct = default) => lake.DeleteAsync(StreamHeartbeat.StopKey(Validate(streamId)), ct);
 
-    public static StreamHeartbeat? Parse(byte[] json) => JsonSerializer.Deserialize<StreamHeartbeat>(json, StreamHeartbeat.Json);
+    public static StreamHeartbeat? Parse(byte[] json) => StreamHeartbeat.Parse(json);
 
     public static string ToJson(StreamHeartbeat status) => JsonSerializer.Serialize(status, StreamHeartbeat.Json);
 
