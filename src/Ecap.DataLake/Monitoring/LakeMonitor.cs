@@ -1,3 +1,4 @@
+using Ecap.DataLake.Security;
 using System.Text.Json;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tables;
@@ -28,7 +29,17 @@ public sealed class LakeMonitor(IObjectStore lake, DataLakeStorageOptions? optio
     private readonly DataLakeStorage _storage = new(lake, options);
 
     /// <param name="recentCommits">How many commits (newest first, all tables together) to include.</param>
-    public async Task<LakeOverview> LookAsync(int recentCommits = 10, DateTimeOffset? now = null, CancellationToken ct = default)
+    /// <remarks>One look is one audited operation ("monitor"): the list and history reads inside it are checked
+    /// against the caller's grants but not audited one by one, so a live view adds one audit record per refresh.</remarks>
+    public Task<LakeOverview> LookAsync(int recentCommits = 10, DateTimeOffset? now = null, CancellationToken ct = default) =>
+        _storage.Guard.RunAsync(new GuardedOperation("monitor", null, null), async scope =>
+        {
+            var overview = await LookCoreAsync(recentCommits, now, ct);
+            scope.Complete(rows: overview.Tables.Count);
+            return overview;
+        }, ct);
+
+    private async Task<LakeOverview> LookCoreAsync(int recentCommits, DateTimeOffset? now, CancellationToken ct)
     {
         var at = now ?? DateTimeOffset.UtcNow;
         var tables = new List<TableHealth>();

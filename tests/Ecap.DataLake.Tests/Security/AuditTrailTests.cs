@@ -14,6 +14,25 @@ public sealed class AuditTrailTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
+    public async Task A_monitor_look_is_one_audited_operation_however_many_tables_it_reads()
+    {
+        var lake = new GovernedLake(_dir.Sub("lake"));
+        var alice = lake.As("alice");
+        foreach (var name in new[] { "a", "b", "c" })
+            await alice.WritePartitionedDataAsync(Generate(DataType.Transactions, 50, days: 1), name, DataType.Transactions);
+        var before = (await lake.AuditRecordsAsync()).Count;
+
+        var overview = await new Ecap.DataLake.Monitoring.LakeMonitor(lake.Store, new DataLakeStorageOptions { Guard = lake.Guard("alice") }).LookAsync();
+
+        Assert.Equal(3, overview.Tables.Count);
+        Assert.Equal(3, overview.RecentCommits.Count);
+        var added = (await lake.AuditRecordsAsync()).Skip(before).ToList();
+        var record = Assert.Single(added); // not one per list and per table history
+        Assert.Equal("monitor", record.Operation);
+        Assert.Equal("alice", record.Principal);
+    }
+
+    [Fact]
     public async Task Every_operation_of_a_scripted_session_appears_once_in_order()
     {
         var lake = new GovernedLake(_dir.Sub("lake"));
