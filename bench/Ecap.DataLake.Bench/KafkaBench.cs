@@ -106,6 +106,7 @@ internal static class KafkaBench
         {
             BootstrapServers = bootstrap, GroupId = "bare-" + Guid.NewGuid().ToString("N")[..6], EnableAutoCommit = false,
             FetchQueueBackoffMs = KafkaIngestionOptions.DefaultFetchQueueBackoffMs, // ecap's consumer default, so both sides fetch alike
+            ConsumeResultFields = "none", // it counts only: no headers, timestamps or topic names (as ecap without metadata columns)
         };
         foreach (var (k, v) in BenchProps() ?? []) config.Set(k, v);
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();

@@ -34,7 +34,8 @@ internal sealed class KafkaIngestionRun : IDisposable
     private readonly string _table;
     private readonly DataType _dataType;
     private readonly KafkaIngestionOptions _options;
-    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly IConsumer<MessageSlice, MessageSlice> _consumer;
+    private readonly ArenaDeserializers _bytes;
     private readonly ResiliencePipeline _retry;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private KafkaMessageConverter? _converter;
@@ -45,6 +46,7 @@ internal sealed class KafkaIngestionRun : IDisposable
     private readonly Dictionary<int, long> _pendingNext = [];
     private readonly HashSet<int> _assigned = [];
     private readonly HashSet<int> _atEnd = [];
+    private Dictionary<int, long>? _endOffsets; // a batch run's end per partition (the high watermarks at its start)
     // Commits handed off, oldest first: each converts its messages at once and writes after the one before it landed.
     private readonly Queue<Task<CommitOutcome>> _inFlight = new();
     private const int MaxCommitsInFlight = 2;
@@ -82,9 +84,15 @@ internal sealed class KafkaIngestionRun : IDisposable
             // librdkafka waits this long before fetching again once its local queue is over its thresholds; at the
             // default 1000 ms a catch-up run drains the queue and then sits idle. Memory stays bounded by the same thresholds.
             FetchQueueBackoffMs = KafkaIngestionOptions.DefaultFetchQueueBackoffMs,
+            // Headers and topic names are never used; timestamps only for the metadata columns. Each field left out is
+            // native calls and allocations saved per message.
+            ConsumeResultFields = options.IncludeMetadataColumns ? "timestamp" : "none",
         };
         foreach (var (k, v) in options.ConsumerProperties ?? new Dictionary<string, string>()) config.Set(k, v);
-        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+        _bytes = new ArenaDeserializers(keepKeys: options.IncludeMetadataColumns);
+        _consumer = new ConsumerBuilder<MessageSlice, MessageSlice>(config)
+            .SetKeyDeserializer(_bytes.Keys)
+            .SetValueDeserializer(_bytes.Values)
             .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
             .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
             .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
@@ -106,7 +114,12 @@ internal sealed class KafkaIngestionRun : IDisposable
     {
         // A batch run takes every partition itself (no group rebalance to wait for); a stream joins the group so
         // several streams split the partitions. Either way the table's positions decide where reading starts.
-        if (stopAtEnd) _consumer.Assign(OnAssigned(TopicPartitions()));
+        if (stopAtEnd)
+        {
+            var partitions = TopicPartitions();
+            _endOffsets = EndOffsets(partitions);
+            _consumer.Assign(OnAssigned(partitions));
+        }
         else _consumer.Subscribe(_topic);
         var lastTrigger = _clock.Elapsed;
         try
@@ -120,7 +133,7 @@ internal sealed class KafkaIngestionRun : IDisposable
                     Flush();
                     if (onTrigger != null && !onTrigger(Snapshot("running"))) break;
                 }
-                ConsumeResult<byte[]?, byte[]?>? r;
+                ConsumeResult<MessageSlice, MessageSlice>? r;
                 try
                 {
                     r = _consumer.Consume(TimeSpan.FromMilliseconds(100));
@@ -145,12 +158,13 @@ internal sealed class KafkaIngestionRun : IDisposable
                     if (stopAtEnd && _assigned.All(_atEnd.Contains)) break;
                     continue;
                 }
-                _atEnd.Remove(p);
                 if (!_assigned.Contains(p)) continue;
                 _converter!.Add(r);
                 _pendingNext[p] = r.Offset.Value + 1;
                 _recordsRead++;
                 if (_converter.Count >= _options.BatchSize) Flush();
+                if (!ReachedEnd(p, r.Offset.Value + 1)) _atEnd.Remove(p);
+                else if (_assigned.All(_atEnd.Contains)) break;
             }
             Flush();
             CollectFinishedCommit(wait: true);
@@ -161,6 +175,33 @@ internal sealed class KafkaIngestionRun : IDisposable
             // Leaving the group (revocation waits for nothing now) lets another member take the partitions at once.
             try { _consumer.Close(); } catch (KafkaException) { }
         }
+    }
+
+    /// <summary>
+    /// A batch run reads what the topic held when it started (as Spark's batch reads resolve "latest" at the start):
+    /// each partition's high watermark then. Knowing the end saves waiting for librdkafka's end-of-partition event,
+    /// which comes one fetch round trip after the last message. Empty when the cluster does not answer (the events decide then).
+    /// </summary>
+    private Dictionary<int, long> EndOffsets(List<TopicPartition> partitions)
+    {
+        var ends = new Dictionary<int, long>();
+        try
+        {
+            foreach (var tp in partitions) ends[tp.Partition.Value] = _consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+        }
+        catch (KafkaException)
+        {
+            ends.Clear();
+        }
+        return ends;
+    }
+
+    /// <summary>Whether a batch run has read partition <paramref name="partition"/> up to its end offset (marks it so).</summary>
+    private bool ReachedEnd(int partition, long next)
+    {
+        if (_endOffsets == null || !_endOffsets.TryGetValue(partition, out var end) || next < end) return false;
+        _atEnd.Add(partition);
+        return true;
     }
 
     /// <summary>The topic's partitions, from the cluster's metadata.</summary>
@@ -205,7 +246,7 @@ internal sealed class KafkaIngestionRun : IDisposable
         var snapshot = ReadSnapshot(_table);
         var canonical = SampleSchemas.For(_dataType);
         _converter ??= new KafkaMessageConverter(_options.Schema ?? (snapshot != null ? DataSchema(snapshot) : _options.InferSchema ? null : canonical),
-            canonical, _topic, _options.IncludeMetadataColumns);
+            canonical, _topic, _options.IncludeMetadataColumns, _bytes);
         var result = new List<TopicPartitionOffset>();
         foreach (var tp in partitions)
         {
@@ -214,6 +255,7 @@ internal sealed class KafkaIngestionRun : IDisposable
             _atEnd.Remove(tp.Partition.Value);
             _tablePositions[tp.Partition.Value] = position ?? 0;
             _handedOff[tp.Partition.Value] = position ?? 0;
+            ReachedEnd(tp.Partition.Value, position ?? 0);
             result.Add(new TopicPartitionOffset(tp, position is { } v ? new Offset(v) : Offset.Beginning));
         }
         return result;
@@ -324,6 +366,7 @@ internal sealed class KafkaIngestionRun : IDisposable
         {
             var position = snapshot?.GetTxnVersion(AppId(Group, _topic, p)) ?? 0;
             _tablePositions[p] = _handedOff[p] = position;
+            ReachedEnd(p, position);
             _consumer.Seek(new TopicPartitionOffset(_topic, p, position == 0 ? Offset.Beginning : new Offset(position)));
         }
     }

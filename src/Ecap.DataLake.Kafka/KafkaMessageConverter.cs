@@ -12,7 +12,7 @@ namespace Ecap.DataLake.Kafka;
 /// consumer); full chunks are converted on the thread pool meanwhile into rows of the target schema (plus the Kafka
 /// metadata columns on request) and dead letters, with partition and offset, for messages that do not convert.
 /// </summary>
-internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, string topic, bool metadataColumns)
+internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, string topic, bool metadataColumns, ArenaDeserializers bytes)
 {
     /// <summary>Messages a schema is inferred from (when none is given): the first ones of the run.</summary>
     private const int InferenceSample = 1000;
@@ -28,24 +28,27 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
     private static readonly Apache.Arrow.Types.TimestampType Micros = new(TimeUnit.Microsecond, "UTC");
 
     private readonly string _source = "kafka://" + topic;
-    private List<RawMessage> _chunk = new(ChunkSize);
+    private Chunk _chunk = new(bytes.Arena);
     private List<Task<(RecordBatch Rows, List<KafkaDeadLetter> Dead)>> _converting = [];
 
     /// <summary>Messages added since the last take, good and bad.</summary>
     public int Count { get; private set; }
 
     /// <summary>Collects a message; every full chunk is converted at once on the thread pool, while consuming goes on.</summary>
-    public void Add(ConsumeResult<byte[]?, byte[]?> r)
+    public void Add(ConsumeResult<MessageSlice, MessageSlice> r)
     {
-        _chunk.Add(new RawMessage(r.Partition.Value, r.Offset.Value, r.Message.Value, r.Message.Key,
+        _chunk.Messages.Add(new RawMessage(r.Partition.Value, r.Offset.Value, r.Message.Value, r.Message.Key,
             r.Message.Timestamp.Type == Confluent.Kafka.TimestampType.NotAvailable ? null : r.Message.Timestamp.UnixTimestampMs));
         Count++;
-        if (_chunk.Count < ChunkSize) return;
+        if (_chunk.Messages.Count < ChunkSize) return;
         EnsureSchema();
         var full = _chunk;
         _converting.Add(Task.Run(() => ConvertChunk(full)));
-        _chunk = new List<RawMessage>(ChunkSize);
+        _chunk = NewChunk();
     }
+
+    /// <summary>A chunk starts with a fresh arena: the one before it belongs to its conversion now.</summary>
+    private Chunk NewChunk() => new(bytes.Arena = new MessageArena());
 
     /// <summary>The pending messages (chunks being converted and the last partial one); the converter starts over empty.</summary>
     public PendingMessages Take()
@@ -53,7 +56,7 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
         EnsureSchema();
         var taken = new PendingMessages(_converting, _chunk, this);
         _converting = [];
-        _chunk = new List<RawMessage>(ChunkSize);
+        _chunk = NewChunk();
         Count = 0;
         return taken;
     }
@@ -62,27 +65,42 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
     public void Discard()
     {
         _converting = [];
-        _chunk = new List<RawMessage>(ChunkSize);
+        _chunk.Arena.Release(); // nothing reads its slices: the chunk is dropped unconverted
+        _chunk = NewChunk();
         Count = 0;
     }
 
     /// <summary>Messages of one commit; <see cref="ConvertAsync"/> gives rows (one batch per chunk, in message order, at least one) and dead letters.</summary>
-    internal sealed class PendingMessages(List<Task<(RecordBatch Rows, List<KafkaDeadLetter> Dead)>> converting, List<RawMessage> last, KafkaMessageConverter owner)
+    internal sealed class PendingMessages(List<Task<(RecordBatch Rows, List<KafkaDeadLetter> Dead)>> converting, Chunk last, KafkaMessageConverter owner)
     {
         public async Task<(IReadOnlyList<RecordBatch> Rows, IReadOnlyList<KafkaDeadLetter> Dead)> ConvertAsync()
         {
             var results = new List<(RecordBatch Rows, List<KafkaDeadLetter> Dead)>(converting.Count + 1);
             foreach (var t in converting) results.Add(await t);
-            if (last.Count > 0 || results.Count == 0) results.Add(owner.ConvertChunk(last));
+            if (last.Messages.Count > 0 || results.Count == 0) results.Add(owner.ConvertChunk(last));
+            else last.Arena.Release();
             return (results.Select(r => r.Rows).ToList(), results.SelectMany(r => r.Dead).ToList());
         }
     }
 
     /// <summary>Without a given schema, the column types come from the first messages (before any is converted).</summary>
     private void EnsureSchema() => schema ??=
-        JsonRecordBatchBuilder.InferSchema(_chunk.Take(InferenceSample).Where(m => m.Value != null).Select(m => new ReadOnlyMemory<byte>(m.Value))) ?? fallback;
+        JsonRecordBatchBuilder.InferSchema(_chunk.Messages.Take(InferenceSample).Where(m => !m.Value.IsNull).Select(m => _chunk.Arena.Get(m.Value)!.Value)) ?? fallback;
 
-    private (RecordBatch Rows, List<KafkaDeadLetter> Dead) ConvertChunk(List<RawMessage> messages)
+    /// <summary>Converts a chunk and releases its arena (every value is copied out by then).</summary>
+    private (RecordBatch Rows, List<KafkaDeadLetter> Dead) ConvertChunk(Chunk chunk)
+    {
+        try
+        {
+            return ConvertChunk(chunk.Messages, chunk.Arena);
+        }
+        finally
+        {
+            chunk.Arena.Release();
+        }
+    }
+
+    private (RecordBatch Rows, List<KafkaDeadLetter> Dead) ConvertChunk(List<RawMessage> messages, MessageArena arena)
     {
         var json = new JsonRecordBatchBuilder(schema!);
         var key = new StringArray.Builder();
@@ -92,15 +110,16 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
         var dead = new List<KafkaDeadLetter>();
         foreach (var m in messages)
         {
-            var error = m.Value == null ? "a message without a value (tombstone)" : json.TryAppend(m.Value);
+            var value = arena.Get(m.Value);
+            var error = value is { } v ? json.TryAppend(v) : "a message without a value (tombstone)";
             if (error != null)
             {
                 dead.Add(new KafkaDeadLetter(m.Partition, m.Offset,
-                    new DeadLetter(_source, $"partition {m.Partition} offset {m.Offset}", RawText(m.Value), error)));
+                    new DeadLetter(_source, $"partition {m.Partition} offset {m.Offset}", RawText(value), error)));
                 continue;
             }
             if (!metadataColumns) continue;
-            if (m.Key is { } k) key.Append(RawText(k)); else key.AppendNull();
+            if (arena.Get(m.Key) is { } k) key.Append(RawText(k)); else key.AppendNull();
             partition.Append(m.Partition);
             offset.Append(m.Offset);
             if (m.TimestampMs is { } ms) timestamp.Append(DateTimeOffset.FromUnixTimeMilliseconds(ms)); else timestamp.AppendNull();
@@ -118,22 +137,30 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
     }
 
     /// <summary>The message bytes as text when they are UTF-8, else <c>base64:...</c>, so no byte is lost.</summary>
-    private static string? RawText(byte[]? bytes)
+    private static string? RawText(ReadOnlyMemory<byte>? bytes)
     {
-        if (bytes == null) return null;
+        if (bytes is not { } b) return null;
         try
         {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(b.Span);
         }
         catch (DecoderFallbackException)
         {
-            return "base64:" + System.Convert.ToBase64String(bytes);
+            return "base64:" + System.Convert.ToBase64String(b.Span);
         }
+    }
+
+    /// <summary>Messages collected for one conversion, with the arena holding their bytes.</summary>
+    internal sealed class Chunk(MessageArena arena)
+    {
+        public List<RawMessage> Messages { get; } = new(ChunkSize);
+
+        public MessageArena Arena { get; } = arena;
     }
 }
 
-/// <summary>A consumed message as collected for a commit.</summary>
-internal readonly record struct RawMessage(int Partition, long Offset, byte[]? Value, byte[]? Key, long? TimestampMs);
+/// <summary>A consumed message as collected for a commit; its key and value lie in its chunk's arena.</summary>
+internal readonly record struct RawMessage(int Partition, long Offset, MessageSlice Value, MessageSlice Key, long? TimestampMs);
 
 /// <summary>A dead letter with the Kafka position it came from (used to never write it twice).</summary>
 internal sealed record KafkaDeadLetter(int Partition, long Offset, DeadLetter Letter);

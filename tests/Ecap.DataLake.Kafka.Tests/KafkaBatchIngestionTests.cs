@@ -47,6 +47,25 @@ public sealed class KafkaBatchIngestionTests
     }
 
     [Fact]
+    public async Task Batch_ManyChunksPerCommit_EveryRecordOnce_WithItsKeyAndTimestamp()
+    {
+        // More messages than one conversion chunk (16k) and commits that end inside a chunk: every message's bytes
+        // must come out of the chunk they were collected in, key included.
+        using var k = new KafkaLake();
+        k.Produce(0, 40_000);
+        var report = await k.Ingester.IngestFromKafkaBatchAsync(KafkaLake.Topic, KafkaLake.Table, DataType.Transactions, 25_000, 10, k.Options());
+        Assert.Equal(40_000, report.RecordsWritten);
+        Assert.Equal(2, report.Commits);
+        k.AssertExactlyOnce();
+
+        var snapshot = await k.Storage.OpenTable(KafkaLake.Table).GetSnapshotAsync();
+        using var duck = new DuckDbReader();
+        var files = DuckDbReader.FileList(snapshot.Files.Select(f => Path.Combine(k.LakePath, KafkaLake.Table, f.ObjectKey)));
+        var mismatched = duck.Rows($"SELECT count(*) FROM read_parquet({files}) WHERE _kafka_key IS DISTINCT FROM CAST(transaction_id AS VARCHAR) OR _kafka_timestamp IS NULL");
+        Assert.Equal(0L, Convert.ToInt64(mismatched[0][0]));
+    }
+
+    [Fact]
     public async Task Batch_OtherConsumerGroup_HasItsOwnPositions()
     {
         using var k = new KafkaLake();
