@@ -28,7 +28,7 @@ internal sealed class ColumnBuilder
             case Int64Type: { var b = new Int64Array.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(long.Parse(s, CultureInfo.InvariantCulture)); break; }
             case FloatType: { var b = new FloatArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(float.Parse(s, CultureInfo.InvariantCulture)); break; }
             case DoubleType: { var b = new DoubleArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(double.Parse(s, CultureInfo.InvariantCulture)); break; }
-            case Decimal128Type d: { var b = new Decimal128Array.Builder(d); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(ParseDecimal(s, d)); break; }
+            case Decimal128Type d: { var b = new Decimal128Array.Builder(d); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => AppendDecimal(b, ParseDecimal(s, d)); break; }
             case StringType: { var b = new StringArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(s); break; }
             case BinaryType: { var b = new BinaryArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(Convert.FromBase64String(s).AsSpan()); break; }
             case Date32Type: { var b = new Date32Array.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(DateOnly.Parse(s, CultureInfo.InvariantCulture)); break; }
@@ -93,7 +93,7 @@ internal sealed class ColumnBuilder
                     case Int32Array.Builder b when reader.TryGetInt32(out var i): b.Append(i); return;
                     case DoubleArray.Builder b when reader.TryGetDouble(out var d): b.Append(d); return;
                     case Decimal128Array.Builder b when reader.TryGetDecimal(out var m):
-                        b.Append(CheckScale(m, (Decimal128Type)_field.DataType, () => m.ToString(CultureInfo.InvariantCulture)));
+                        AppendDecimal(b, CheckScale(m, (Decimal128Type)_field.DataType, () => m.ToString(CultureInfo.InvariantCulture)));
                         return;
                     case TimestampArray.Builder b when reader.TryGetInt64(out var ms):
                         // Numbers for timestamps are epoch milliseconds (what most producers emit).
@@ -166,6 +166,28 @@ internal sealed class ColumnBuilder
             throw new FormatException($"column '{_field.Name}': '{Truncate(text())}' is not a valid {_field.DataType.Name} (more than {type.Scale} decimal places)");
         return rounded;
     }
+
+    /// <summary>
+    /// Appends a decimal already at most at the column's scale as its unscaled 128-bit value. Arrow's Append(decimal)
+    /// computes the same through BigInteger, which was a tenth of the cost of converting a JSON message.
+    /// </summary>
+    private void AppendDecimal(Decimal128Array.Builder builder, decimal value)
+    {
+        var type = (Decimal128Type)_field.DataType;
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(value, bits);
+        var mantissa = ((Int128)(uint)bits[2] << 64) | ((Int128)(uint)bits[1] << 32) | (uint)bits[0];
+        var unscaled = mantissa * Int128Pow10(type.Scale - ((bits[3] >> 16) & 0xFF)); // 96 bits x 10^38 at most: no overflow
+        if (unscaled >= Int128Pow10(type.Precision))
+            throw new FormatException($"column '{_field.Name}': {value.ToString(CultureInfo.InvariantCulture)} has more digits than decimal({type.Precision},{type.Scale}) holds");
+        Span<byte> bytes = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt128LittleEndian(bytes, bits[3] < 0 ? -unscaled : unscaled);
+        builder.Append(bytes);
+    }
+
+    private static Int128 Int128Pow10(int exponent) => Powers10[exponent];
+
+    private static readonly Int128[] Powers10 = Enumerable.Range(0, 39).Select(e => Enumerable.Repeat((Int128)10, e).Aggregate((Int128)1, (a, b) => a * b)).ToArray();
 
     private static DateTimeOffset ParseTimestamp(string s) =>
         DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);

@@ -41,6 +41,35 @@ public sealed class JsonRecordBatchBuilderTests
         Assert.True(text.IsNull(2)); // an empty string is null, as in CSV and JSON lines files
     }
 
+    [Theory]
+    [InlineData("12.5", "12.50")]
+    [InlineData("-12.5", "-12.50")]
+    [InlineData("0", "0.00")]
+    [InlineData("-0.01", "-0.01")]
+    [InlineData("1.50", "1.50")]
+    [InlineData("1e2", "100.00")]
+    [InlineData("9999999999999999.99", "9999999999999999.99")]
+    [InlineData("-9999999999999999.99", "-9999999999999999.99")]
+    public void Decimals_KeepTheirExactValue_AtTheColumnsScale(string json, string expected)
+    {
+        var b = new JsonRecordBatchBuilder(Schema);
+        Assert.Null(Append(b, $$"""{"id":1,"amount":{{json}}}"""));
+        var amount = (Decimal128Array)b.Build().Column("amount");
+        Assert.Equal(decimal.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), amount.GetValue(0));
+        // The unscaled value is what readers decode: the expected digits without the point.
+        var unscaled = System.Buffers.Binary.BinaryPrimitives.ReadInt128LittleEndian(amount.ValueBuffer.Span[..16]);
+        Assert.Equal(Int128.Parse(expected.Replace(".", ""), System.Globalization.CultureInfo.InvariantCulture), unscaled);
+    }
+
+    [Fact]
+    public void Decimals_WithMoreDigitsThanThePrecision_AreRejected()
+    {
+        var b = new JsonRecordBatchBuilder(Schema);
+        Assert.Contains("more digits than decimal(18,2)", Append(b, """{"id":1,"amount":10000000000000000.00}"""));
+        Assert.Contains("more digits than decimal(18,2)", Append(b, """{"id":2,"amount":-10000000000000000}"""));
+        Assert.Equal(0, b.Count);
+    }
+
     [Fact]
     public void RejectsBadRecords_WithTheReason_AndKeepsTheOthers()
     {
