@@ -65,9 +65,10 @@ internal static class CompactionCommands
         var pointName = new Option<string?>("--restore-point") { Description = "Name of the --backup restore point (default compaction-v<version>-<time>)" };
         var partitionFilter = new Option<string[]>("--partition-filter") { Description = "Only partitions matching k=v, k=v1,v2 or k=a..b; repeatable" };
         var commit = new Option<string>("--commit") { Description = "per-partition (default: a commit per partition group) or per-table (one commit)", DefaultValueFactory = _ => "per-partition" };
+        var tempDir = new Option<string?>("--temp-dir") { Description = "Where sorted runs go when more than 128 small files overlap in key range (default: $TMPDIR or /tmp; needs about the bin's size free)" };
         var command = new Command("compact", "Bin-pack each partition's small files into files of about the target size, keeping sort order and buckets (dataChange=false).\n\nExample:\n  ecap data-lake compaction compact transactions --target-file-size 128 --backup --partition-filter month=11")
         {
-            table, target, backup, pointName, partitionFilter, commit,
+            table, target, backup, pointName, partitionFilter, commit, tempDir,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -86,6 +87,7 @@ internal static class CompactionCommands
                 RestorePointName = ctx.Get(pointName),
                 PartitionFilters = (ctx.Get(partitionFilter) ?? []).Select(StorageCommands.ParsePartitionFilter).ToList(),
                 CommitMode = mode,
+                TempDirectory = ctx.Get(tempDir),
                 Progress = progress,
             }, ct));
             CompactionRender.Compaction(ctx, result);

@@ -83,10 +83,13 @@ public sealed record CompactOptions
     public int MaxParallelism { get; init; } = Math.Max(1, Math.Min(Environment.ProcessorCount, 4));
 
     /// <summary>
-    /// At most this many input files overlapping in key range are merged at once (each open input holds its decoded
-    /// pages): a bin of files that all overlap closes here, so its output may be below the target.
+    /// At most this many input files overlapping in key range are open at once (each open input holds its decoded
+    /// pages); a bin with more overlapping files is merged in levels through sorted runs in a local temp folder.
     /// </summary>
     public int MaxMergeFanIn { get; init; } = 128;
+
+    /// <summary>Where sorted runs go when more files overlap than <see cref="MaxMergeFanIn"/> (default: the system temp folder).</summary>
+    public string? TempDirectory { get; init; }
 
     /// <summary>Rows per batch read from each input file: memory is about inputs x this x row width per group.</summary>
     public int ReadBatchRows { get; init; } = 8192;

@@ -73,18 +73,10 @@ internal static class TableCompaction
                         var binRanges = new List<(long Min, long Max)?>();
                         var binUnknown = false;
                         long binBytes = 0;
-                        var binDepth = 0;
                         while (next < item.Small.Count && (bin.Count == 0 || binBytes * ratio < target))
                         {
-                            // Files come by key-range start: the new file overlaps the bin's files that end at or after its start.
-                            var range = ranges[next];
-                            var depth = range is null || bin.Count > 0 && binUnknown
-                                ? bin.Count + 1
-                                : Math.Max(binDepth, 1 + binRanges.Count(r => r!.Value.Max >= range.Value.Min));
-                            if (bin.Count > 0 && depth > options.MaxMergeFanIn) break;
-                            binUnknown |= range is null;
-                            binDepth = depth;
-                            binRanges.Add(range);
+                            binUnknown |= ranges[next] is null;
+                            binRanges.Add(ranges[next]);
                             bin.Add(item.Small[next++]);
                             binBytes += bin[^1].Size;
                         }
@@ -108,8 +100,10 @@ internal static class TableCompaction
                         writerInput += binBytes;
                         writerMax = binUnknown ? null : binRanges.Max(r => r!.Value.Max);
                         long binRows = 0;
-                        // The merge runs ahead of the encoder (decode and merge on one core, encode on another).
-                        await foreach (var batch in SortedMerge.MergeAsync(table.Store, bin, fileSchema, keys, options.ReadBatchRows, token, snapshot.Schema, decryptionKeys: tableFiles.Keys).Ahead(4, token))
+                        // The merge runs ahead of the encoder (decode and merge on one core, encode on another). More
+                        // overlapping inputs than the fan-in are merged through sorted runs on local disk.
+                        await foreach (var batch in SpilledMerge.MergeAsync(table.Store, bin, fileSchema, keys, options.ReadBatchRows,
+                                           options.MaxMergeFanIn, snapshot.Schema, tableFiles, token, options.TempDirectory).Ahead(4, token))
                         {
                             await writer.WriteAsync(batch, token);
                             binRows += batch.Length;

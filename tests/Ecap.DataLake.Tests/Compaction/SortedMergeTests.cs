@@ -47,6 +47,47 @@ public class SortedMergeTests
         Assert.Equal(ArrowRowsOf(expected, "id").Order(), ArrowRowsOf(actual, "id").Order());
     }
 
+    [Fact]
+    public async Task More_overlapping_files_than_the_fan_in_are_merged_through_runs_never_opening_more_than_the_fan_in()
+    {
+        using var dir = new TempDir();
+        var store = new StreamOnlyStore(new LocalObjectStore(dir.Sub("table")));
+        var keys = new List<SortKey> { new("id", NullsFirst: true) };
+        // 20 files whose id ranges all overlap (each starts 10 further and holds 400 rows).
+        var files = new List<AddFile>();
+        var all = new List<RecordBatch>();
+        for (var f = 0; f < 20; f++)
+        {
+            var batch = ArrowSort.Sort(TestBatches.Make(f * 10, 400), keys);
+            all.Add(batch);
+            var written = (await ParquetDataWriter.WriteAllAsync(store, TestBatches.Schema, new[] { batch }.ToAsyncEnumerable(), i => $"f{f}-{i}.parquet")).Single();
+            files.Add(new AddFile { Path = written.Key, Size = written.SizeBytes, ModificationTime = 0, Stats = written.Stats.ToJson() });
+        }
+        var spill = dir.Sub("spill");
+        Directory.CreateDirectory(spill);
+
+        var merged = new List<RecordBatch>();
+        await foreach (var b in SpilledMerge.MergeAsync(store, files, TestBatches.Schema, keys, batchRows: 128, fanIn: 4, TestBatches.Schema,
+                           new TableFiles(null, null), default, spill))
+        {
+            merged.Add(b);
+            // Five runs of four files, then (five is still above four) two runs of those: they are on local disk meanwhile.
+            Assert.NotEmpty(Directory.GetFiles(spill, "*.parquet", SearchOption.AllDirectories));
+        }
+
+        Assert.InRange(store.MaxOpenReads, 1, 4);
+        var actual = ArrowSort.Concat(merged);
+        var expected = ArrowSort.Sort(ArrowSort.Concat(all), keys);
+        Assert.Equal(ArrowRowsOf(expected, "id"), ArrowRowsOf(actual, "id"));
+        Assert.Equal(expected.Length, actual.Length);
+        Assert.Empty(Directory.GetFileSystemEntries(spill)); // the runs are gone with their folder
+
+        // Abandoned half way (a failed or cancelled compaction): the runs are deleted too.
+        await foreach (var _ in SpilledMerge.MergeAsync(store, files, TestBatches.Schema, keys, 128, 4, TestBatches.Schema, new TableFiles(null, null), default, spill))
+            break;
+        Assert.Empty(Directory.GetFileSystemEntries(spill));
+    }
+
     private static List<string> ArrowRowsOf(RecordBatch batch, string column)
     {
         var array = batch.Column(batch.Schema.GetFieldIndex(column));

@@ -104,9 +104,24 @@ internal static class TestBatches
     }
 }
 
-/// <summary>A store that hides local paths, so the stream-based write and read paths get exercised.</summary>
+/// <summary>A store that hides local paths, so the stream-based write and read paths get exercised; counts open read streams.</summary>
 internal sealed class StreamOnlyStore(IObjectStore inner) : IObjectStore
 {
+    private int _openReads;
+    private int _maxOpenReads;
+
+    /// <summary>The most read streams open at one time so far.</summary>
+    public int MaxOpenReads => Volatile.Read(ref _maxOpenReads);
+
+    public async Task<Stream> OpenReadAsync(string key, CancellationToken ct = default)
+    {
+        var stream = await inner.OpenReadAsync(key, ct);
+        var open = Interlocked.Increment(ref _openReads);
+        int max;
+        while (open > (max = Volatile.Read(ref _maxOpenReads)) && Interlocked.CompareExchange(ref _maxOpenReads, open, max) != max) { }
+        return new ClosingStream(stream, () => Interlocked.Decrement(ref _openReads));
+    }
+
     public string Location => inner.Location;
     public IObjectStore Child(string prefix) => new StreamOnlyStore(inner.Child(prefix));
     public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken ct = default) => inner.ListAsync(prefix, ct);
@@ -114,10 +129,35 @@ internal sealed class StreamOnlyStore(IObjectStore inner) : IObjectStore
     public Task<ObjectInfo?> HeadAsync(string key, CancellationToken ct = default) => inner.HeadAsync(key, ct);
     public Task<byte[]> ReadAllAsync(string key, CancellationToken ct = default) => inner.ReadAllAsync(key, ct);
     public Task<byte[]> ReadRangeAsync(string key, long offset, int length, CancellationToken ct = default) => inner.ReadRangeAsync(key, offset, length, ct);
-    public Task<Stream> OpenReadAsync(string key, CancellationToken ct = default) => inner.OpenReadAsync(key, ct);
     public Task WriteAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) => inner.WriteAsync(key, data, ct);
     public Task<Stream> OpenWriteAsync(string key, CancellationToken ct = default) => inner.OpenWriteAsync(key, ct);
     public Task<PutResult> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) => inner.PutIfAbsentAsync(key, data, ct);
     public Task DeleteAsync(string key, CancellationToken ct = default) => inner.DeleteAsync(key, ct);
     public string? TryGetLocalPath(string key) => null;
+}
+
+/// <summary>A read stream that reports its disposal (once).</summary>
+internal sealed class ClosingStream(Stream inner, Action closed) : Stream
+{
+    private int _closed;
+    public override bool CanRead => inner.CanRead;
+    public override bool CanSeek => inner.CanSeek;
+    public override bool CanWrite => false;
+    public override long Length => inner.Length;
+    public override long Position { get => inner.Position; set => inner.Position = value; }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+    public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            inner.Dispose();
+            closed();
+        }
+        base.Dispose(disposing);
+    }
 }

@@ -84,4 +84,44 @@ public sealed class GovernedCompactionTests : IDisposable
         var noKeys = new DataLakeStorage(_dir.Sub("lake"), new DataLakeStorageOptions { KeyProvider = new EnvironmentKeyProvider(_ => null) });
         await Assert.ThrowsAsync<EncryptionKeyMissingException>(() => new DataCompactor(noKeys).CompactTableAsync("tx", new CompactOptions { MinFileSizeBytes = long.MaxValue }));
     }
+
+    [Fact]
+    public async Task Merge_runs_of_an_encrypted_table_are_encrypted_on_local_disk_and_the_rows_are_kept()
+    {
+        var keyFile = _dir.Sub("keys.json");
+        LocalKeyFileProvider.Create(keyFile, "f", "c");
+        var lake = new DataLakeStorage(_dir.Sub("lake"), new DataLakeStorageOptions { KeyProvider = new LocalKeyFileProvider(keyFile) });
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 300, seed: 1, days: 1), "tx", DataType.Transactions,
+            options: new WriteOptions { Encryption = new TableEncryption("f", new Dictionary<string, string>(), EncryptedColumnStats: true) });
+        for (var i = 2; i <= 6; i++)
+            await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 300, seed: i, days: 1), "tx", DataType.Transactions);
+        var snapshot = await lake.OpenTable("tx").GetSnapshotAsync();
+        var spill = _dir.Sub("spill");
+        Directory.CreateDirectory(spill);
+
+        // Six overlapping files with a fan-in of 2: three runs, then two, then the final merge.
+        var fileSchema = TableCompaction.DataFileSchema(snapshot);
+        var keys = new List<Ecap.DataLake.Parquet.SortKey> { new("transaction_id", NullsFirst: true) };
+        long rows = 0;
+        var runsSeen = 0;
+        using var duck = new DuckDbReader();
+        await foreach (var batch in SpilledMerge.MergeAsync(lake.OpenTable("tx").Store, snapshot.Files.ToList(), fileSchema, keys, 128, 2, snapshot.Schema,
+                           TableFiles.For(lake, snapshot, "tx"), default, spill))
+        {
+            rows += batch.Length;
+            foreach (var run in Directory.GetFiles(spill, "*.parquet", SearchOption.AllDirectories))
+            {
+                runsSeen++;
+                Assert.ThrowsAny<Exception>(() => duck.Scalar($"SELECT count(*) FROM read_parquet({DuckDbReader.FileList([run])})"));
+            }
+        }
+        Assert.Equal(1_800, rows);
+        Assert.True(runsSeen > 0);
+        Assert.Empty(Directory.GetFileSystemEntries(spill));
+
+        // And through the compactor: one file per day partition, every row kept.
+        var result = await new DataCompactor(lake).CompactTableAsync("tx", new CompactOptions { MaxMergeFanIn = 2, TempDirectory = spill });
+        Assert.Equal(1, result.FilesAdded);
+        Assert.Equal(1_800, Rows(await ReadAllAsync(await lake.ReadPartitionedDataAsync("tx"))));
+    }
 }
