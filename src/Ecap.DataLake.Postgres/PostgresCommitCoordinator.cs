@@ -59,8 +59,16 @@ public sealed class PostgresCommitCoordinator : ICommitCoordinator, IDisposable
     public Task<IReadOnlyList<CommitClaim>> ListIncompleteAsync(string tableUri, CancellationToken ct = default) =>
         QueryAsync("table_uri = $1 AND completed_at IS NULL", ct, tableUri);
 
+    /// <summary>
+    /// How long a completed claim is kept. Its version's object exists by then, and writers check for it before and
+    /// after claiming, so the row is not needed; it is deleted when a later version of the same table completes (in
+    /// the same statement). A day, as the TTL on the entries of Delta's DynamoDB log store.
+    /// </summary>
+    public TimeSpan CompletedRetention { get; init; } = TimeSpan.FromDays(1);
+
     public Task CompleteAsync(string tableUri, long version, CancellationToken ct = default) =>
-        ExecAsync($"UPDATE {TableName} SET completed_at = now() WHERE table_uri = $1 AND version = $2 AND completed_at IS NULL", ct, tableUri, version);
+        ExecAsync($"WITH done AS (UPDATE {TableName} SET completed_at = now() WHERE table_uri = $1 AND version = $2 AND completed_at IS NULL) " +
+                  $"DELETE FROM {TableName} WHERE table_uri = $1 AND completed_at < now() - $3", ct, tableUri, version, CompletedRetention);
 
     public Task ExpireAsync(string tableUri, long version, CancellationToken ct = default) =>
         ExecAsync($"DELETE FROM {TableName} WHERE table_uri = $1 AND version = $2 AND completed_at IS NULL", ct, tableUri, version);

@@ -160,4 +160,59 @@ public class S3CommitCoordinatorTests(S3Lake lake)
         Assert.Equal(1, snapshot.Version);
         Assert.Equal(["b"], snapshot.Files.Select(f => f.Path));
     }
+
+    [Fact]
+    public async Task Completed_claims_are_forgotten_after_the_retention_while_incomplete_ones_and_other_tables_stay()
+    {
+        var a = $"s3://bucket/retention-{Guid.NewGuid():N}";
+        var b = a + "-other";
+        foreach (var (table, version) in new[] { (a, 1L), (a, 2L), (a, 3L), (b, 1L) })
+            Assert.True(await lake.Coordinator.TryClaimAsync(table, version, $"t{version}", $"k{version}"));
+        await lake.Coordinator.CompleteAsync(a, 1);
+        await lake.Coordinator.CompleteAsync(b, 1);
+        // Version 1 of both tables completed two days ago; version 3 of a was claimed then and never completed.
+        using (var conn = lake.Postgres.Open())
+            PostgresTestServer.Exec(conn, $"UPDATE {Ecap.DataLake.Postgres.PostgresCommitCoordinator.TableName} SET claimed_at = claimed_at - interval '2 days', " +
+                                          $"completed_at = completed_at - interval '2 days' WHERE table_uri IN ('{a}', '{b}') AND version IN (1, 3)");
+
+        await lake.Coordinator.CompleteAsync(a, 2);
+
+        Assert.Null(await lake.Coordinator.GetAsync(a, 1));          // completed, older than a day, same table: gone
+        Assert.True((await lake.Coordinator.GetAsync(a, 2))!.Complete); // just completed: kept
+        Assert.False((await lake.Coordinator.GetAsync(a, 3))!.Complete); // incomplete: kept (readers may still finish it)
+        Assert.NotNull(await lake.Coordinator.GetAsync(b, 1));       // another table's rows wait for that table's commits
+    }
+
+    [Fact]
+    public async Task A_writer_that_claims_a_version_whose_claim_was_forgotten_gives_it_back_and_never_overwrites_the_commit()
+    {
+        // The race the retention opens: this writer saw no object at version 1, then (while it stalled) another writer
+        // committed version 1 and its claim was forgotten; now this writer's claim succeeds.
+        var location = lake.S3.NewLocation();
+        S3ObjectStore? store = null;
+        var racing = new RacingCoordinator(lake.Coordinator, async () =>
+            await store!.Connection.Client.PutObjectAsync(store.Connection.NewPut(store.Full(DeltaPaths.CommitKey(1)), "winner"u8.ToArray())));
+        store = S3ObjectStore.Open(location, lake.S3.Options(racing));
+
+        Assert.Equal(PutResult.AlreadyExists, await store.PutIfAbsentAsync(DeltaPaths.CommitKey(1), "late writer"u8.ToArray()));
+        Assert.Equal("winner", Encoding.UTF8.GetString(await store.ReadAllAsync(DeltaPaths.CommitKey(1))));
+        Assert.Null(await lake.Coordinator.GetAsync(racing.LastTable!, 1)); // the claim was given back
+    }
+
+    /// <summary>A coordinator that lets something happen between a writer's first look at the target and its claim.</summary>
+    private sealed class RacingCoordinator(ICommitCoordinator inner, Func<Task> beforeClaim) : ICommitCoordinator
+    {
+        public string? LastTable { get; private set; }
+        public string Display => inner.Display;
+        public async Task<bool> TryClaimAsync(string tableUri, long version, string tempKey, string targetKey, CancellationToken ct = default)
+        {
+            LastTable = tableUri;
+            await beforeClaim();
+            return await inner.TryClaimAsync(tableUri, version, tempKey, targetKey, ct);
+        }
+        public Task<CommitClaim?> GetAsync(string tableUri, long version, CancellationToken ct = default) => inner.GetAsync(tableUri, version, ct);
+        public Task<IReadOnlyList<CommitClaim>> ListIncompleteAsync(string tableUri, CancellationToken ct = default) => inner.ListIncompleteAsync(tableUri, ct);
+        public Task CompleteAsync(string tableUri, long version, CancellationToken ct = default) => inner.CompleteAsync(tableUri, version, ct);
+        public Task ExpireAsync(string tableUri, long version, CancellationToken ct = default) => inner.ExpireAsync(tableUri, version, ct);
+    }
 }

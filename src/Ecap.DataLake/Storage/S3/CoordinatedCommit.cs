@@ -11,6 +11,8 @@ namespace Ecap.DataLake.Storage.S3;
 /// the version's key, (4) mark the claim complete, (5) delete the temp key. Because the bytes exist before the claim,
 /// anyone who finds an incomplete claim (a writer that lost the claim, a reader listing the log) can finish it with
 /// the same copy; a claim whose temp object is gone and whose target never appeared is expired, freeing the version.
+/// The target is checked before writing the temp object and again after claiming, so a coordinator may forget
+/// completed claims (<c>PostgresCommitCoordinator.CompletedRetention</c>) without a stalled writer overwriting a commit.
 /// </summary>
 internal sealed class CoordinatedCommit(S3Connection connection, ICommitCoordinator coordinator)
 {
@@ -30,6 +32,14 @@ internal sealed class CoordinatedCommit(S3Connection connection, ICommitCoordina
                 // Someone else owns this version: make sure it is in place before the caller reads it as the winner.
                 if (await coordinator.GetAsync(id.TableUri, id.Version, ct).ConfigureAwait(false) is { } winner)
                     await FinishAsync(winner, ct).ConfigureAwait(false);
+                return PutResult.AlreadyExists;
+            }
+            // A coordinator forgets completed claims after a while (a day for PostgreSQL). A writer that checked the
+            // target before another one committed this version, then stalled past that, could claim it again: the
+            // object is there then, and copying would overwrite a commit. Give the claim back instead.
+            if (await ExistsAsync(targetKey, ct).ConfigureAwait(false))
+            {
+                await coordinator.ExpireAsync(id.TableUri, id.Version, ct).ConfigureAwait(false);
                 return PutResult.AlreadyExists;
             }
             await CopyAsync(tempKey, targetKey, ct).ConfigureAwait(false);
