@@ -46,6 +46,7 @@ internal sealed class KafkaIngestionRun : IDisposable
     private readonly Dictionary<int, long> _pendingNext = [];
     private readonly HashSet<int> _assigned = [];
     private readonly HashSet<int> _atEnd = [];
+    private bool _resyncKeptPartitions; // set by an incremental revocation, acted on outside the callback
     private Dictionary<int, long>? _endOffsets; // a batch run's end per partition (the high watermarks at its start)
     // Commits handed off, oldest first: each converts its messages at once and writes after the one before it landed.
     private readonly Queue<Task<CommitOutcome>> _inFlight = new();
@@ -142,6 +143,14 @@ internal sealed class KafkaIngestionRun : IDisposable
                 {
                     // librdkafka recovers from broker errors by itself; the error is shown in the status meanwhile.
                     _report = _report with { LastError = e.Error.Reason };
+                    continue;
+                }
+                if (_resyncKeptPartitions)
+                {
+                    // An incremental revocation dropped what was pending of the partitions kept too: read them again
+                    // from the table's positions (this message included), now that seeking is allowed.
+                    _resyncKeptPartitions = false;
+                    Resync();
                     continue;
                 }
                 ReportProgressEverySecond();
@@ -272,6 +281,9 @@ internal sealed class KafkaIngestionRun : IDisposable
             _assigned.Remove(tp.Partition.Value);
             _atEnd.Remove(tp.Partition.Value);
         }
+        // Eager rebalancing revokes everything and assigns anew from the table. Cooperative rebalancing revokes some
+        // partitions only: the others keep fetching past the records just dropped, so they must be read again.
+        if (_assigned.Count > 0) _resyncKeptPartitions = true;
     }
 
     /// <summary>
