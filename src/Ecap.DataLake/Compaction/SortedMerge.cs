@@ -24,7 +24,8 @@ internal static class SortedMerge
 
     public static async IAsyncEnumerable<RecordBatch> MergeAsync(IObjectStore store, IReadOnlyList<AddFile> files, Schema fileSchema,
         IReadOnlyList<SortKey> keys, int batchRows, [EnumeratorCancellation] CancellationToken ct, Schema? statsSchema = null,
-        int maxRowsPerRound = DefaultMaxRowsPerRound, Parquet.Encryption.IKeyProvider? decryptionKeys = null)
+        int maxRowsPerRound = DefaultMaxRowsPerRound, Parquet.Encryption.IKeyProvider? decryptionKeys = null,
+        Func<AddFile, CancellationToken, IAsyncEnumerable<RecordBatch>>? open = null)
     {
         if (keys.Count == 0)
         {
@@ -49,7 +50,8 @@ internal static class SortedMerge
         async Task OpenNextAsync()
         {
             var (file, _) = pending.Dequeue();
-            var input = new Input(ParquetDataReader.ReadAsync(store, file.ObjectKey, read, ct: ct).GetAsyncEnumerator(ct), keys);
+            var batches = open is null ? ParquetDataReader.ReadAsync(store, file.ObjectKey, read, ct: ct) : open(file, ct);
+            var input = new Input(batches.GetAsyncEnumerator(ct), keys);
             await input.AdvanceAsync();
             if (input.Batch is null) await input.DisposeAsync();
             else active.Add(input);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Apache.Arrow;
+using Apache.Arrow.Ipc;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Storage;
@@ -9,10 +10,11 @@ namespace Ecap.DataLake.Compaction;
 /// <summary>
 /// A sorted merge of more overlapping files than may be open at once (an external merge sort): groups of at most
 /// <c>fanIn</c> files are merged into sorted run files in a local temporary folder, then the runs are merged (again in
-/// groups while there are more than <c>fanIn</c>). So a compaction's output reaches its target size however many inputs
+/// groups while more than <c>fanIn</c> overlap). So a compaction's output reaches its target size however many inputs
 /// overlap (appends with random keys such as session ids overlap all), at the price of writing and reading the rows once
-/// more per extra level. Runs are written with the table's encryption (nothing lands in plaintext) and without
-/// compression; the folder is deleted when the merge ends, however it ends.
+/// more per extra level. Runs are Arrow IPC streams (no encoding: read back once, from local disk), or for an encrypted
+/// table Parquet with the table's encryption, so nothing lands in plaintext; the folder is deleted when the merge ends,
+/// however it ends.
 /// </summary>
 internal static class SpilledMerge
 {
@@ -29,20 +31,14 @@ internal static class SpilledMerge
         }
 
         var folder = Path.Combine(tempDirectory ?? Path.GetTempPath(), "ecap-merge-" + Guid.NewGuid().ToString("N")[..12]);
-        var temp = new LocalObjectStore(folder);
-        var runOptions = new ParquetWriteOptions
-        {
-            Codec = ParquetCodec.None, // read back once, from local disk: compressing would only cost CPU
-            TargetFileSizeBytes = long.MaxValue,
-            Encryption = tableFiles.Encryption,
-            Keys = tableFiles.Keys,
-        };
+        Directory.CreateDirectory(folder);
+        var runs = new RunFiles(folder, fileSchema, tableFiles);
         try
         {
-            var source = store;
-            var level = files;
-            var runs = 0;
-            while (SortedMerge.OverlapDepth(level, keys, fileSchema, statsSchema) > fanIn)
+            IReadOnlyList<AddFile> level = files;
+            var fromRuns = false;
+            // Runs carry no stats, so every run counts as overlapping all others.
+            while (fromRuns ? level.Count > fanIn : SortedMerge.OverlapDepth(level, keys, fileSchema, statsSchema) > fanIn)
             {
                 var next = new List<AddFile>();
                 // Groups of equal size, in key order, so each run covers a range of its own where the keys allow.
@@ -50,28 +46,79 @@ internal static class SpilledMerge
                 for (var g = 0; g < groups; g++)
                 {
                     var group = level.Skip(g * level.Count / groups).Take((g + 1) * level.Count / groups - g * level.Count / groups).ToList();
-                    var name = $"run-{runs++:D5}.parquet";
-                    var written = await ParquetDataWriter.WriteAllAsync(temp, fileSchema,
-                        SortedMerge.MergeAsync(source, group, fileSchema, keys, batchRows, ct, statsSchema, decryptionKeys: tableFiles.Keys),
-                        _ => name, runOptions, ct);
-                    next.AddRange(written.Select(w => new AddFile
-                    {
-                        Path = AddFile.EncodePath(w.Key), PartitionValues = new Dictionary<string, string?>(), Size = w.SizeBytes,
-                        ModificationTime = 0, DataChange = false, Stats = w.Stats.ToJson(),
-                    }));
+                    var merged = fromRuns
+                        ? SortedMerge.MergeAsync(store, group, fileSchema, keys, batchRows, ct, open: runs.Read)
+                        : SortedMerge.MergeAsync(store, group, fileSchema, keys, batchRows, ct, statsSchema, decryptionKeys: tableFiles.Keys);
+                    next.Add(await runs.WriteAsync(merged, ct));
                     // A run read into the next level is not needed again.
-                    if (ReferenceEquals(source, temp))
-                        foreach (var f in group) await temp.DeleteAsync(f.ObjectKey, ct);
+                    if (fromRuns)
+                        foreach (var f in group) File.Delete(Path.Combine(folder, f.Path));
                 }
-                source = temp;
                 level = next;
+                fromRuns = true;
             }
-            await foreach (var batch in SortedMerge.MergeAsync(source, level, fileSchema, keys, batchRows, ct, statsSchema, decryptionKeys: tableFiles.Keys))
+            await foreach (var batch in SortedMerge.MergeAsync(store, level, fileSchema, keys, batchRows, ct, open: runs.Read))
                 yield return batch;
         }
         finally
         {
             try { Directory.Delete(folder, recursive: true); } catch (DirectoryNotFoundException) { }
+        }
+    }
+
+    /// <summary>The run files of one merge: written and read by name inside the merge's folder.</summary>
+    private sealed class RunFiles(string folder, Schema schema, TableFiles tableFiles)
+    {
+        private const int RunBatchRows = 16 * 1024;
+
+        private readonly LocalObjectStore _store = new(folder);
+        private int _count;
+
+        private bool Encrypted => tableFiles.Encryption is not null;
+
+        public async Task<AddFile> WriteAsync(IAsyncEnumerable<RecordBatch> batches, CancellationToken ct)
+        {
+            var name = $"run-{_count++:D5}" + (Encrypted ? ".parquet" : ".arrows");
+            long rows = 0;
+            if (Encrypted)
+            {
+                var written = await ParquetDataWriter.WriteAllAsync(_store, schema, batches, _ => name, new ParquetWriteOptions
+                {
+                    Codec = ParquetCodec.None, TargetFileSizeBytes = long.MaxValue, Encryption = tableFiles.Encryption, Keys = tableFiles.Keys,
+                }, ct);
+                rows = written.Sum(w => w.RowCount);
+            }
+            else
+            {
+                await using var file = new FileStream(Path.Combine(folder, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: false);
+                using var writer = new ArrowStreamWriter(file, schema);
+                await foreach (var batch in batches.WithCancellation(ct))
+                {
+                    // The merge's batches carry the file schema's fields (nullability may differ): present them under it.
+                    // Written in slices, so the runs' batches read back together stay small whatever a round emitted.
+                    var whole = new RecordBatch(schema, batch.Arrays, batch.Length);
+                    for (var offset = 0; offset < whole.Length; offset += RunBatchRows)
+                        await writer.WriteRecordBatchAsync(offset == 0 && whole.Length <= RunBatchRows ? whole : whole.Slice(offset, Math.Min(RunBatchRows, whole.Length - offset)), ct);
+                    rows += batch.Length;
+                }
+                await writer.WriteEndAsync(ct);
+            }
+            return new AddFile
+            {
+                Path = name, PartitionValues = new Dictionary<string, string?>(), Size = new FileInfo(Path.Combine(folder, name)).Length,
+                ModificationTime = 0, DataChange = false, Stats = $"{{\"numRecords\":{rows}}}",
+            };
+        }
+
+        public IAsyncEnumerable<RecordBatch> Read(AddFile run, CancellationToken ct) => Encrypted
+            ? ParquetDataReader.ReadAsync(_store, run.Path, new ParquetReadOptions { TableSchema = schema, UseThreads = false, DecryptionKeys = tableFiles.Keys }, ct: ct)
+            : ReadIpcAsync(Path.Combine(folder, run.Path), ct);
+
+        private static async IAsyncEnumerable<RecordBatch> ReadIpcAsync(string path, [EnumeratorCancellation] CancellationToken ct)
+        {
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: false);
+            using var reader = new ArrowStreamReader(file);
+            while (await reader.ReadNextRecordBatchAsync(ct) is { } batch) yield return batch;
         }
     }
 }

@@ -53,12 +53,13 @@ public class SortedMergeTests
         using var dir = new TempDir();
         var store = new StreamOnlyStore(new LocalObjectStore(dir.Sub("table")));
         var keys = new List<SortKey> { new("id", NullsFirst: true) };
-        // 20 files whose id ranges all overlap (each starts 10 further and holds 400 rows).
+        // 20 files whose id ranges all overlap (each starts 10 further and holds 5000 rows: runs of four files are
+        // written in several slices).
         var files = new List<AddFile>();
         var all = new List<RecordBatch>();
         for (var f = 0; f < 20; f++)
         {
-            var batch = ArrowSort.Sort(TestBatches.Make(f * 10, 400), keys);
+            var batch = ArrowSort.Sort(TestBatches.Make(f * 10, 5000), keys);
             all.Add(batch);
             var written = (await ParquetDataWriter.WriteAllAsync(store, TestBatches.Schema, new[] { batch }.ToAsyncEnumerable(), i => $"f{f}-{i}.parquet")).Single();
             files.Add(new AddFile { Path = written.Key, Size = written.SizeBytes, ModificationTime = 0, Stats = written.Stats.ToJson() });
@@ -67,12 +68,12 @@ public class SortedMergeTests
         Directory.CreateDirectory(spill);
 
         var merged = new List<RecordBatch>();
-        await foreach (var b in SpilledMerge.MergeAsync(store, files, TestBatches.Schema, keys, batchRows: 128, fanIn: 4, TestBatches.Schema,
+        await foreach (var b in SpilledMerge.MergeAsync(store, files, TestBatches.Schema, keys, batchRows: 8192, fanIn: 4, TestBatches.Schema,
                            new TableFiles(null, null), default, spill))
         {
             merged.Add(b);
             // Five runs of four files, then (five is still above four) two runs of those: they are on local disk meanwhile.
-            Assert.NotEmpty(Directory.GetFiles(spill, "*.parquet", SearchOption.AllDirectories));
+            Assert.NotEmpty(Directory.GetFiles(spill, "run-*", SearchOption.AllDirectories));
         }
 
         Assert.InRange(store.MaxOpenReads, 1, 4);
@@ -80,6 +81,10 @@ public class SortedMergeTests
         var expected = ArrowSort.Sort(ArrowSort.Concat(all), keys);
         Assert.Equal(ArrowRowsOf(expected, "id"), ArrowRowsOf(actual, "id"));
         Assert.Equal(expected.Length, actual.Length);
+        // Every column came through the runs intact (ties may be in another order: compare as multisets of rows).
+        static IEnumerable<string> Rows(RecordBatch b) => Enumerable.Range(0, b.Length)
+            .Select(i => string.Join("|", b.Schema.FieldsList.Select(f => Ecap.DataLake.Arrow.ArrowValues.Format(Ecap.DataLake.Arrow.ArrowValues.Get(b.Column(f.Name), i)) ?? "null")));
+        Assert.Equal(Rows(expected).Order(), Rows(actual).Order());
         Assert.Empty(Directory.GetFileSystemEntries(spill)); // the runs are gone with their folder
 
         // Abandoned half way (a failed or cancelled compaction): the runs are deleted too.
