@@ -196,7 +196,8 @@ internal sealed class KafkaIngestionRun : IDisposable
         var ends = new Dictionary<int, long>();
         try
         {
-            foreach (var tp in partitions) ends[tp.Partition.Value] = _consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+            foreach (var tp in partitions)
+                if (_consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value is var high and >= 0) ends[tp.Partition.Value] = high;
         }
         catch (KafkaException)
         {
