@@ -69,6 +69,14 @@ public class CompactionCommandTests : IClassFixture<CompactionCommandTests.Sourc
     private static List<string> DataFiles(string tableDir) =>
         Directory.GetFiles(tableDir, "*.parquet", SearchOption.AllDirectories).Where(f => !f.Contains("_delta_log")).ToList();
 
+    /// <summary>Sends a signal (STOP, CONT) to a process through kill(1).</summary>
+    private static void Signal(Process process, string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     /// <summary>Starts a compaction process and returns once it has begun writing its first output file.</summary>
     private (Process Process, Task<string> Stdout) StartCompactionAndWaitForItsFirstFile(string tableDir)
     {
@@ -149,14 +157,24 @@ public class CompactionCommandTests : IClassFixture<CompactionCommandTests.Sourc
         var (compaction, stdout) = StartCompactionAndWaitForItsFirstFile(tableDir);
         using var _ = compaction;
 
-        // Two appends, each its own process, while the compaction is still merging.
-        var appends = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
-            Ecap("--output", "json", "data-lake", "storage", "write", "tx", "--data-type", "transactions", "--source-path", _sources.Small))).ToArray();
-        var appendVersions = (await Task.WhenAll(appends)).Select(r =>
+        // Two appends, each its own process, while the compaction is mid-way: it is paused (SIGSTOP) after it began
+        // writing its first file and resumed once both appends committed, so they land before its commit on any machine.
+        Signal(compaction, "STOP");
+        List<long> appendVersions;
+        try
         {
-            Assert.True(r.ExitCode == 0, r.Stderr);
-            return r.Json().GetProperty("version").GetInt64();
-        }).ToList();
+            var appends = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+                Ecap("--output", "json", "data-lake", "storage", "write", "tx", "--data-type", "transactions", "--source-path", _sources.Small))).ToArray();
+            appendVersions = (await Task.WhenAll(appends)).Select(r =>
+            {
+                Assert.True(r.ExitCode == 0, r.Stderr);
+                return r.Json().GetProperty("version").GetInt64();
+            }).ToList();
+        }
+        finally
+        {
+            Signal(compaction, "CONT");
+        }
         Assert.True(compaction.WaitForExit(TimeSpan.FromMinutes(3)));
         Assert.Equal(0, compaction.ExitCode);
 
