@@ -49,7 +49,15 @@ internal static class SpilledMerge
                     var merged = fromRuns
                         ? SortedMerge.MergeAsync(store, group, fileSchema, keys, batchRows, ct, open: runs.Read)
                         : SortedMerge.MergeAsync(store, group, fileSchema, keys, batchRows, ct, statsSchema, decryptionKeys: tableFiles.Keys);
-                    next.Add(await runs.WriteAsync(merged, ct));
+                    try
+                    {
+                        next.Add(await runs.WriteAsync(merged, ct));
+                    }
+                    catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+                    {
+                        throw new DataLakeException($"Writing a sorted run to {folder} failed ({e.Message}). Runs need about the decoded size " +
+                                                    "of a bin of overlapping files; free space there or choose another folder (CompactOptions.TempDirectory, CLI --temp-dir).");
+                    }
                     // A run read into the next level is not needed again.
                     if (fromRuns)
                         foreach (var f in group) File.Delete(Path.Combine(folder, f.Path));
