@@ -22,6 +22,8 @@ public sealed unsafe class MockKafkaCluster : IDisposable
         _native = Native.Instance;
         var conf = _native.ConfNew();
         var err = stackalloc byte[512];
+        // The cluster's own handle has no bootstrap servers of its own; librdkafka's notice saying so is noise.
+        fixed (byte* name = "log_level\0"u8, value = "4\0"u8) _native.ConfSet(conf, name, value, err, 512);
         _rk = _native.New(0 /* RD_KAFKA_PRODUCER */, conf, err, 512);
         if (_rk == 0) throw new InvalidOperationException("rd_kafka_new failed: " + Marshal.PtrToStringUTF8((nint)err));
         _cluster = _native.ClusterNew(_rk, brokers);
@@ -119,6 +121,7 @@ public sealed unsafe class MockKafkaCluster : IDisposable
         public static Native Instance => Shared.Value;
 
         public readonly delegate* unmanaged<nint> ConfNew;
+        public readonly delegate* unmanaged<nint, byte*, byte*, byte*, nuint, int> ConfSet;
         public readonly delegate* unmanaged<int, nint, byte*, nuint, nint> New;
         public readonly delegate* unmanaged<nint, void> Destroy;
         public readonly delegate* unmanaged<nint, int, nint> ClusterNew;
@@ -144,6 +147,7 @@ public sealed unsafe class MockKafkaCluster : IDisposable
             var lib = NativeLibrary.Load(path);
             nint F(string name) => NativeLibrary.GetExport(lib, name);
             ConfNew = (delegate* unmanaged<nint>)F("rd_kafka_conf_new");
+            ConfSet = (delegate* unmanaged<nint, byte*, byte*, byte*, nuint, int>)F("rd_kafka_conf_set");
             New = (delegate* unmanaged<int, nint, byte*, nuint, nint>)F("rd_kafka_new");
             Destroy = (delegate* unmanaged<nint, void>)F("rd_kafka_destroy");
             ClusterNew = (delegate* unmanaged<nint, int, nint>)F("rd_kafka_mock_cluster_new");
