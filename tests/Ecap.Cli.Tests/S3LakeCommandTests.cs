@@ -83,6 +83,50 @@ public sealed class S3LakeCommandTests : IClassFixture<S3LakeCommandTests.Server
     }
 
     [Fact]
+    public void Writers_killed_at_random_points_leave_the_s3_table_at_its_last_committed_version_with_no_claim_left_open()
+    {
+        var lake = _servers.S3.NewLocation();
+        string[] write = ["--commit-coordinator", _servers.Postgres.Url + "?user=ecap&password=ecap", "--lake", lake,
+            "data-lake", "storage", "write", "tx", "--data-type", "transactions", "--source-path", _servers.Source, "--mode", "append"];
+        Assert.Equal(0, EcapProcess.RunWithEnvironment(_servers.S3.Environment, write).ExitCode);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(0, EcapProcess.RunWithEnvironment(_servers.S3.Environment, write).ExitCode);
+        var fullWriteMs = (int)clock.ElapsedMilliseconds;
+
+        // Killed at random points of a whole write: reading the source, writing files, claiming, copying, completing.
+        var random = new Random(7);
+        var killedMidWay = 0;
+        for (var round = 0; round < 6; round++)
+        {
+            using (var process = EcapProcess.StartWithEnvironment(_servers.S3.Environment, write))
+            {
+                Thread.Sleep(random.Next(fullWriteMs / 3, fullWriteMs + 1));
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    killedMidWay++;
+                }
+                process.WaitForExit();
+            }
+            // A reader (another process) sees whole commits only, and finishes any the killed writer claimed.
+            var info = Ecap(lake, true, "--output", "json", "data-lake", "storage", "info", "tx");
+            Assert.True(info.ExitCode == 0, info.Stderr);
+            var version = info.Json().GetProperty("version").GetInt64();
+            Assert.Equal(5000 * (version + 1), info.Json().GetProperty("record_count").GetInt64());
+            using var conn = _servers.Postgres.Open();
+            Assert.Equal(0L, PostgresTestServer.Exec(conn,
+                $"SELECT count(*) FROM ecap_commit_claims WHERE completed_at IS NULL AND table_uri = '{lake}/tx'"));
+        }
+        Assert.True(killedMidWay > 0, "no writer was still running when killed: the test did not test a crash");
+
+        var before = Ecap(lake, true, "--output", "json", "data-lake", "storage", "info", "tx").Json().GetProperty("version").GetInt64();
+        Assert.Equal(0, EcapProcess.RunWithEnvironment(_servers.S3.Environment, write).ExitCode);
+        var after = Ecap(lake, true, "--output", "json", "data-lake", "storage", "info", "tx").Json();
+        Assert.Equal(before + 1, after.GetProperty("version").GetInt64());
+        Assert.Equal(5000 * (before + 2), after.GetProperty("record_count").GetInt64());
+    }
+
+    [Fact]
     public void File_ingestion_lands_in_an_s3_lake()
     {
         var lake = _servers.S3.NewLocation();

@@ -41,12 +41,16 @@ public static class EcapProcess
     }
 
     /// <summary>Starts `ecap` without waiting (output discarded), for tests that kill it mid-way.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => StartWithEnvironment(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts `ecap` with extra environment variables without waiting (output discarded).</summary>
+    public static Process StartWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("ECAP_LAKE");
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
