@@ -20,8 +20,13 @@ public sealed class JsonRecordBatchBuilder
     private List<int> _badRows = [];
     private int _rows;
 
-    public JsonRecordBatchBuilder(Schema schema)
+    private readonly string _record;
+
+    /// <param name="schema">The columns; fields the schema lacks are ignored.</param>
+    /// <param name="recordNoun">What a record is called in rejection reasons ("message", "line").</param>
+    public JsonRecordBatchBuilder(Schema schema, string recordNoun = "message")
     {
+        _record = recordNoun;
         _schema = schema;
         _names = schema.FieldsList.Select(f => f.Name).ToArray();
         _required = schema.FieldsList.Select(f => !f.IsNullable).ToArray();
@@ -101,12 +106,12 @@ public sealed class JsonRecordBatchBuilder
     private string? Append(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
-        if (!reader.Read()) return "an empty message is not a JSON object";
+        if (!reader.Read()) return $"an empty {_record} is not a JSON object";
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             reader.Skip(); // a malformed value still reports invalid JSON first
             while (reader.Read()) { }
-            return $"a message must be a JSON object, not {Kind(reader.TokenType)}";
+            return $"a {_record} must be a JSON object, not {Kind(reader.TokenType)}";
         }
         System.Array.Clear(_seen);
         var hint = 0;

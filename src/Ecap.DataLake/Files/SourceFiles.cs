@@ -152,62 +152,62 @@ public static class SourceFiles
     private static string CsvText(List<string?> fields, char delimiter) => string.Join(delimiter, fields.Select(f =>
         f == null ? "" : f.Length == 0 || f.IndexOfAny(['"', delimiter, '\n', '\r']) >= 0 ? "\"" + f.Replace("\"", "\"\"") + "\"" : f));
 
+    /// <summary>
+    /// JSON lines: the column names come from a sample of the first lines (in order of first appearance), then every
+    /// line goes straight from its UTF-8 bytes into the columns (<see cref="JsonRecordBatchBuilder"/>, the converter
+    /// Kafka messages use), with no string or document per line. A line that is not a JSON object, has a value not of its
+    /// column's type or lacks a required column is a bad record with the reason.
+    /// </summary>
     private static IEnumerable<SourceChunk> ReadJsonLines(string path, SourceFileOptions options, long skipRecords)
     {
-        using var text = new StreamReader(path);
-        IEnumerable<(long Line, JsonElement Row, string Raw, string? Error)> Rows()
+        using var lines = new Utf8LineReader(File.OpenRead(path));
+        var sample = new List<(long Line, byte[] Bytes)>();
+        while (sample.Count < InferenceSampleRows && lines.Next() is { } first) sample.Add((lines.LineNumber, first.ToArray()));
+        var names = new List<string>();
+        var values = new List<JsonElement>();
+        foreach (var (_, bytes) in sample)
         {
-            long line = 0;
-            while (text.ReadLine() is { } raw)
+            try
             {
-                line++;
-                if (string.IsNullOrWhiteSpace(raw)) continue;
-                JsonElement row = default;
-                string? error = null;
-                try
-                {
-                    using var doc = JsonDocument.Parse(raw);
-                    row = doc.RootElement.Clone();
-                    if (row.ValueKind != JsonValueKind.Object) error = $"each line must be a JSON object, not {row.ValueKind.ToString().ToLowerInvariant()}";
-                }
-                catch (JsonException e)
-                {
-                    error = $"not valid JSON ({e.Message})";
-                }
-                yield return (line, row, raw, error);
+                using var doc = JsonDocument.Parse(bytes);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) continue;
+                values.Add(doc.RootElement.Clone());
+                foreach (var p in doc.RootElement.EnumerateObject())
+                    if (!names.Contains(p.Name)) names.Add(p.Name);
+            }
+            catch (JsonException)
+            {
+                // A bad line of the sample is a bad record when it is read for real.
             }
         }
-
-        using var rows = Rows().GetEnumerator();
-        var sample = new List<(long Line, JsonElement Row, string Raw, string? Error)>();
-        while (sample.Count < InferenceSampleRows && rows.MoveNext()) sample.Add(rows.Current);
-        var names = new List<string>();
-        foreach (var s in sample.Where(s => s.Error == null))
-            foreach (var p in s.Row.EnumerateObject())
-                if (!names.Contains(p.Name)) names.Add(p.Name);
-        var schema = ResolveSchema(names, options.Schema, i => sample.Where(s => s.Error == null).Select(s =>
-            s.Row.TryGetProperty(names[i], out var v) && v.ValueKind != JsonValueKind.Null
-                ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText()
+        var schema = ResolveSchema(names, options.Schema, i => values.Select(v =>
+            v.TryGetProperty(names[i], out var x) && x.ValueKind != JsonValueKind.Null
+                ? x.ValueKind == JsonValueKind.String ? x.GetString() : x.GetRawText()
                 : null));
 
-        IEnumerable<(long, JsonElement, string, string?)> All()
+        IEnumerable<(long Line, ReadOnlyMemory<byte> Bytes)> All()
         {
-            foreach (var s in sample) yield return s;
-            while (rows.MoveNext()) yield return rows.Current;
+            foreach (var (line, bytes) in sample) yield return (line, bytes);
+            while (lines.Next() is { } next) yield return (lines.LineNumber, next);
         }
 
-        var fields = schema.FieldsList.Select(f => f.Name).ToArray();
-        // Iterated here (not returned) so the reader stays open while the chunks stream.
-        foreach (var chunk in Batch(schema, options.BatchRows, All(), skipRecords, (builders, record) =>
+        var builder = new JsonRecordBatchBuilder(schema, recordNoun: "line");
+        var bad = new List<BadRecord>();
+        long number = -1, firstNumber = -1;
+        var count = 0;
+        foreach (var (line, bytes) in All())
         {
-            if (record.Item4 != null) throw new FormatException(record.Item4);
-            for (var i = 0; i < builders.Length; i++)
-            {
-                if (record.Item2.TryGetProperty(fields[i], out var v)) builders[i].AppendJson(v);
-                else builders[i].AppendNull();
-            }
-        }, r => r.Item1, r => r.Item3))
-            yield return chunk;
+            if (++number < skipRecords) continue;
+            if (firstNumber < 0) firstNumber = number;
+            if (builder.TryAppend(bytes) is { } error)
+                bad.Add(new BadRecord(number, line, System.Text.Encoding.UTF8.GetString(bytes.Span), error));
+            if (++count < options.BatchRows) continue;
+            yield return new SourceChunk(builder.Build(), bad, firstNumber, count);
+            bad = [];
+            count = 0;
+            firstNumber = -1;
+        }
+        if (count > 0) yield return new SourceChunk(builder.Build(), bad, firstNumber, count);
     }
 
     /// <summary>
