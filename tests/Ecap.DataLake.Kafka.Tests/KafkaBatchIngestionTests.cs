@@ -58,10 +58,8 @@ public sealed class KafkaBatchIngestionTests
         Assert.Equal(2, report.Commits);
         k.AssertExactlyOnce();
 
-        var snapshot = await k.Storage.OpenTable(KafkaLake.Table).GetSnapshotAsync();
-        using var duck = new DuckDbReader();
-        var files = DuckDbReader.FileList(snapshot.Files.Select(f => Path.Combine(k.LakePath, KafkaLake.Table, f.ObjectKey)));
-        var mismatched = duck.Rows($"SELECT count(*) FROM read_parquet({files}) WHERE _kafka_key IS DISTINCT FROM CAST(transaction_id AS VARCHAR) OR _kafka_timestamp IS NULL");
+        var mismatched = KafkaLake.Query($"SELECT count(*) FROM read_parquet({k.TableFiles()}) " +
+                                         "WHERE _kafka_key IS DISTINCT FROM CAST(transaction_id AS VARCHAR) OR _kafka_timestamp IS NULL");
         Assert.Equal(0L, Convert.ToInt64(mismatched[0][0]));
     }
 
@@ -128,11 +126,7 @@ public sealed class KafkaBatchIngestionTests
 
     private static List<(string Source, string Position, string? Raw, string Error)> DeadLetters(KafkaLake k)
     {
-        var name = DataLakeIngester.DeadLetterTable(KafkaLake.Table);
-        var snapshot = k.Storage.OpenTable(name).GetSnapshotAsync().GetAwaiter().GetResult();
-        using var duck = new DuckDbReader();
-        var files = DuckDbReader.FileList(snapshot.Files.Select(f => Path.Combine(k.LakePath, name, f.ObjectKey)));
-        return duck.Rows($"SELECT source, position, raw, error FROM read_parquet({files})")
+        return KafkaLake.Query($"SELECT source, position, raw, error FROM read_parquet({k.TableFiles(DataLakeIngester.DeadLetterTable(KafkaLake.Table))})")
             .Select(r => ((string)r[0]!, (string)r[1]!, (string?)r[2], (string)r[3]!)).ToList();
     }
 }

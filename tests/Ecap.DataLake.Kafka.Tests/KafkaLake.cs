@@ -55,12 +55,20 @@ internal sealed class KafkaLake : IDisposable
     {
         var t = Storage.OpenTable(table);
         if (!t.ExistsAsync().GetAwaiter().GetResult()) return [];
-        var snapshot = t.GetSnapshotAsync().GetAwaiter().GetResult();
-        if (snapshot.Files.Count == 0) return [];
-        using var duck = new DuckDbReader();
-        var files = DuckDbReader.FileList(snapshot.Files.Select(f => Path.Combine(LakePath, table, f.ObjectKey)));
-        return duck.Rows($"SELECT _kafka_partition, _kafka_offset, transaction_id FROM read_parquet({files})")
+        if (t.GetSnapshotAsync().GetAwaiter().GetResult().Files.Count == 0) return [];
+        return Query($"SELECT _kafka_partition, _kafka_offset, transaction_id FROM read_parquet({TableFiles(table)})")
             .Select(r => (Convert.ToInt32(r[0]), Convert.ToInt64(r[1]), Convert.ToInt64(r[2]))).ToList();
+    }
+
+    /// <summary>The live data files of a table as a DuckDB file list (for <c>read_parquet(...)</c>).</summary>
+    public string TableFiles(string table = Table) =>
+        DuckDbReader.FileList(Storage.OpenTable(table).GetSnapshotAsync().GetAwaiter().GetResult().Files.Select(f => Path.Combine(LakePath, table, f.ObjectKey)));
+
+    /// <summary>Rows of a DuckDB query (an independent reader of the table's files).</summary>
+    public static List<object?[]> Query(string sql)
+    {
+        using var duck = new DuckDbReader();
+        return duck.Rows(sql);
     }
 
     /// <summary>The table holds each message of the topic exactly once, at its partition and offset (valid messages only).</summary>

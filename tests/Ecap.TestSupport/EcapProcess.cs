@@ -23,13 +23,7 @@ public static class EcapProcess
 
     private static Result Run(IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("ECAP_LAKE");
-        psi.Environment.Remove("ECAP_CATALOG");
-        foreach (var (name, value) in environment) psi.Environment[name] = value;
-        using var process = Process.Start(psi)!;
+        using var process = Process.Start(StartInfo(environment, args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(timeout))
@@ -46,12 +40,7 @@ public static class EcapProcess
     /// <summary>Starts `ecap` with extra environment variables without waiting (output discarded).</summary>
     public static Process StartWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("ECAP_LAKE");
-        foreach (var (name, value) in environment) psi.Environment[name] = value;
-        var process = Process.Start(psi)!;
+        var process = Process.Start(StartInfo(environment, args))!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
@@ -69,14 +58,22 @@ public static class EcapProcess
     /// <summary>Starts `ecap` without waiting; the caller reads its standard output as it comes (stderr is discarded).</summary>
     public static Process StartReadingOutput(params string[] args)
     {
+        var process = Process.Start(StartInfo(new Dictionary<string, string>(), args))!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>`dotnet ecap.dll ARGS` with output redirected, without the caller's ECAP_LAKE/ECAP_CATALOG, plus <paramref name="environment"/>.</summary>
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, string[] args)
+    {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("ECAP_LAKE");
-        var process = Process.Start(psi)!;
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        return process;
+        psi.Environment.Remove("ECAP_CATALOG");
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
+        return psi;
     }
 
     private static string FindDll()

@@ -37,8 +37,8 @@ internal static class SpilledMerge
         {
             IReadOnlyList<AddFile> level = files;
             var fromRuns = false;
-            // Runs carry no stats, so every run counts as overlapping all others.
-            while (fromRuns ? level.Count > fanIn : SortedMerge.OverlapDepth(level, keys, fileSchema, statsSchema) > fanIn)
+            // The inputs overlap more than the fan-in (checked above); runs carry no stats, so each counts as overlapping all others.
+            do
             {
                 var next = new List<AddFile>();
                 // Groups of equal size, in key order, so each run covers a range of its own where the keys allow.
@@ -56,7 +56,7 @@ internal static class SpilledMerge
                     catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
                     {
                         throw new DataLakeException($"Writing a sorted run to {folder} failed ({e.Message}). Runs need about the decoded size " +
-                                                    "of a bin of overlapping files; free space there or choose another folder (CompactOptions.TempDirectory, CLI --temp-dir).");
+                                                    "of a bin of overlapping files; free space there or choose another folder (CompactOptions.TempDirectory, CLI --temp-dir).", e);
                     }
                     // A run read into the next level is not needed again.
                     if (fromRuns)
@@ -65,6 +65,7 @@ internal static class SpilledMerge
                 level = next;
                 fromRuns = true;
             }
+            while (level.Count > fanIn);
             await foreach (var batch in SortedMerge.MergeAsync(store, level, fileSchema, keys, batchRows, ct, open: runs.Read))
                 yield return batch;
         }
@@ -87,14 +88,12 @@ internal static class SpilledMerge
         public async Task<AddFile> WriteAsync(IAsyncEnumerable<RecordBatch> batches, CancellationToken ct)
         {
             var name = $"run-{_count++:D5}" + (Encrypted ? ".parquet" : ".arrows");
-            long rows = 0;
             if (Encrypted)
             {
-                var written = await ParquetDataWriter.WriteAllAsync(_store, schema, batches, _ => name, new ParquetWriteOptions
+                await ParquetDataWriter.WriteAllAsync(_store, schema, batches, _ => name, new ParquetWriteOptions
                 {
                     Codec = ParquetCodec.None, TargetFileSizeBytes = long.MaxValue, Encryption = tableFiles.Encryption, Keys = tableFiles.Keys,
                 }, ct);
-                rows = written.Sum(w => w.RowCount);
             }
             else
             {
@@ -107,15 +106,11 @@ internal static class SpilledMerge
                     var whole = new RecordBatch(schema, batch.Arrays, batch.Length);
                     for (var offset = 0; offset < whole.Length; offset += RunBatchRows)
                         await writer.WriteRecordBatchAsync(offset == 0 && whole.Length <= RunBatchRows ? whole : whole.Slice(offset, Math.Min(RunBatchRows, whole.Length - offset)), ct);
-                    rows += batch.Length;
                 }
                 await writer.WriteEndAsync(ct);
             }
-            return new AddFile
-            {
-                Path = name, PartitionValues = new Dictionary<string, string?>(), Size = new FileInfo(Path.Combine(folder, name)).Length,
-                ModificationTime = 0, DataChange = false, Stats = $"{{\"numRecords\":{rows}}}",
-            };
+            // A handle for the merge: no stats (no key range), so runs are opened together.
+            return new AddFile { Path = name, Size = new FileInfo(Path.Combine(folder, name)).Length, ModificationTime = 0, DataChange = false };
         }
 
         public IAsyncEnumerable<RecordBatch> Read(AddFile run, CancellationToken ct) => Encrypted

@@ -177,17 +177,24 @@ internal sealed class ColumnBuilder
         Span<int> bits = stackalloc int[4];
         decimal.GetBits(value, bits);
         var mantissa = ((Int128)(uint)bits[2] << 64) | ((Int128)(uint)bits[1] << 32) | (uint)bits[0];
-        var unscaled = mantissa * Int128Pow10(type.Scale - ((bits[3] >> 16) & 0xFF)); // 96 bits x 10^38 at most: no overflow
-        if (unscaled >= Int128Pow10(type.Precision))
+        var unscaled = mantissa * Powers10[type.Scale - ((bits[3] >> 16) & 0xFF)]; // 96 bits x 10^38 at most: no overflow
+        if (unscaled >= Powers10[type.Precision])
             throw new FormatException($"column '{_field.Name}': {value.ToString(CultureInfo.InvariantCulture)} has more digits than decimal({type.Precision},{type.Scale}) holds");
         Span<byte> bytes = stackalloc byte[16];
         System.Buffers.Binary.BinaryPrimitives.WriteInt128LittleEndian(bytes, bits[3] < 0 ? -unscaled : unscaled);
         builder.Append(bytes);
     }
 
-    private static Int128 Int128Pow10(int exponent) => Powers10[exponent];
+    /// <summary>10^0 .. 10^38.</summary>
+    private static readonly Int128[] Powers10 = PowersOfTen();
 
-    private static readonly Int128[] Powers10 = Enumerable.Range(0, 39).Select(e => Enumerable.Repeat((Int128)10, e).Aggregate((Int128)1, (a, b) => a * b)).ToArray();
+    private static Int128[] PowersOfTen()
+    {
+        var powers = new Int128[39];
+        powers[0] = 1;
+        for (var i = 1; i < powers.Length; i++) powers[i] = powers[i - 1] * 10;
+        return powers;
+    }
 
     private static DateTimeOffset ParseTimestamp(string s) =>
         DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);

@@ -11,15 +11,11 @@ namespace Ecap.DataLake.Files;
 /// </summary>
 public sealed class JsonRecordBatchBuilder
 {
-    private readonly Schema _schema;
-    private ColumnBuilder[] _builders;
+    private readonly ColumnRows _rows;
     private readonly string[] _names;
     private readonly bool[] _required;
     private readonly byte[][] _utf8Names;
     private readonly bool[] _seen;
-    private List<int> _badRows = [];
-    private int _rows;
-
     private readonly string _record;
 
     /// <param name="schema">The columns; fields the schema lacks are ignored.</param>
@@ -27,15 +23,14 @@ public sealed class JsonRecordBatchBuilder
     public JsonRecordBatchBuilder(Schema schema, string recordNoun = "message")
     {
         _record = recordNoun;
-        _schema = schema;
+        _rows = new ColumnRows(schema);
         _names = schema.FieldsList.Select(f => f.Name).ToArray();
         _required = schema.FieldsList.Select(f => !f.IsNullable).ToArray();
         _utf8Names = _names.Select(n => System.Text.Encoding.UTF8.GetBytes(n)).ToArray();
         _seen = new bool[_names.Length];
-        _builders = NewBuilders();
     }
 
-    public Schema Schema => _schema;
+    public Schema Schema => _rows.Schema;
 
     /// <summary>
     /// Column types inferred from sample records as JSON lines files infer them (long, double, boolean, timestamp, else
@@ -73,37 +68,24 @@ public sealed class JsonRecordBatchBuilder
     }
 
     /// <summary>Records accepted since the last <see cref="Build"/>.</summary>
-    public int Count => _rows - _badRows.Count;
+    public int Count => _rows.Count;
 
     /// <summary>Appends one record; returns null when accepted, else why it was rejected (and it is not in the batch).</summary>
-    public string? TryAppend(ReadOnlyMemory<byte> utf8Json)
-    {
-        string? error = null;
-        try
+    public string? TryAppend(ReadOnlyMemory<byte> utf8Json) =>
+        _rows.TryAppend((Builder: this, Json: utf8Json), static (columns, s) =>
         {
-            error = Append(utf8Json.Span);
-        }
-        catch (JsonException e)
-        {
-            error = $"not valid JSON ({e.Message})";
-        }
-        catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException)
-        {
-            error = e.Message;
-        }
-        if (error != null)
-        {
-            // The partial row is padded to full width and dropped when the batch is built.
-            _badRows.Add(_rows);
-            foreach (var b in _builders)
-                while (b.Length <= _rows) b.AppendNull();
-        }
-        _rows++;
-        return error;
-    }
+            try
+            {
+                return s.Builder.Append(columns, s.Json.Span);
+            }
+            catch (JsonException e)
+            {
+                return $"not valid JSON ({e.Message})";
+            }
+        });
 
     /// <summary>Reads the object's properties straight into the columns (first occurrence of a name wins; unknown names are skipped).</summary>
-    private string? Append(ReadOnlySpan<byte> json)
+    private string? Append(ColumnBuilder[] columns, ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         if (!reader.Read()) return $"an empty {_record} is not a JSON object";
@@ -128,14 +110,14 @@ public sealed class JsonRecordBatchBuilder
             hint = column + 1;
             if (reader.TokenType == JsonTokenType.Null && _required[column])
                 throw new FormatException($"column '{_names[column]}' is required but missing or null");
-            _builders[column].AppendJson(ref reader);
+            columns[column].AppendJson(ref reader);
         }
         while (reader.Read()) { } // anything after the object is invalid JSON (the reader throws)
-        for (var i = 0; i < _builders.Length; i++)
+        for (var i = 0; i < columns.Length; i++)
         {
             if (_seen[i]) continue;
             if (_required[i]) throw new FormatException($"column '{_names[i]}' is required but missing or null");
-            _builders[i].AppendNull();
+            columns[i].AppendNull();
         }
         return null;
     }
@@ -159,20 +141,5 @@ public sealed class JsonRecordBatchBuilder
     };
 
     /// <summary>The accepted records as a batch (in append order); the builder starts over empty.</summary>
-    public RecordBatch Build()
-    {
-        var batch = new RecordBatch(_schema, _builders.Select(b => b.Build()), _rows);
-        if (_badRows.Count > 0)
-        {
-            var bad = _badRows.ToHashSet();
-            var keep = Enumerable.Range(0, _rows).Where(r => !bad.Contains(r)).ToArray();
-            batch = Parquet.ArrowGather.Take(batch, keep);
-        }
-        _builders = NewBuilders();
-        _badRows = [];
-        _rows = 0;
-        return batch;
-    }
-
-    private ColumnBuilder[] NewBuilders() => _schema.FieldsList.Select(f => new ColumnBuilder(f)).ToArray();
+    public RecordBatch Build() => _rows.Build();
 }

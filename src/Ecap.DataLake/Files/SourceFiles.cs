@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
@@ -127,7 +126,7 @@ public static class SourceFiles
         if (!options.HasHeader)
             names = options.Schema?.FieldsList.Select(f => f.Name).ToList()
                 ?? Enumerable.Range(0, sample.Count > 0 ? sample[0].Fields.Count : 0).Select(i => $"column_{i}").ToList();
-        var schema = ResolveSchema(names, options.Schema, i => sample.Where(s => s.Error == null && s.Fields.Count == names.Count).Select(s => s.Fields[i]));
+        var schema = ResolveSchema(names, options.Schema, i => Infer(sample.Where(s => s.Error == null && s.Fields.Count == names.Count).Select(s => s.Fields[i])));
 
         IEnumerable<(long, List<string?>, string?)> All()
         {
@@ -136,15 +135,17 @@ public static class SourceFiles
         }
 
         var delimiter = options.Delimiter;
-        // Iterated here (not returned) so the reader stays open while the chunks stream.
-        foreach (var chunk in Batch(schema, options.BatchRows, All(), skipRecords, (builders, record) =>
+        var rows = new ColumnRows(schema);
+        Func<ColumnBuilder[], (long, List<string?> Fields, string? Error), string?> append = (columns, record) =>
         {
-            var (_, fields, error) = record;
-            if (error != null) throw new FormatException(error);
-            if (fields.Count != names.Count)
-                throw new FormatException($"{fields.Count} fields where the header has {names.Count}");
-            for (var i = 0; i < builders.Length; i++) builders[i].AppendText(fields[i]);
-        }, r => r.Item1, r => CsvText(r.Item2, delimiter)))
+            if (record.Error != null) return record.Error;
+            if (record.Fields.Count != names.Count) return $"{record.Fields.Count} fields where the header has {names.Count}";
+            for (var i = 0; i < columns.Length; i++) columns[i].AppendText(record.Fields[i]);
+            return null;
+        };
+        // Iterated here (not returned) so the reader stays open while the chunks stream.
+        foreach (var chunk in Batch(options.BatchRows, All(), skipRecords, r => rows.TryAppend(r, append), rows.Build,
+                     r => r.Item1, r => CsvText(r.Item2, delimiter)))
             yield return chunk;
     }
 
@@ -161,116 +162,58 @@ public static class SourceFiles
     private static IEnumerable<SourceChunk> ReadJsonLines(string path, SourceFileOptions options, long skipRecords)
     {
         using var lines = new Utf8LineReader(File.OpenRead(path));
-        var sample = new List<(long Line, byte[] Bytes)>();
+        var sample = new List<(long Line, ReadOnlyMemory<byte> Bytes)>();
         while (sample.Count < InferenceSampleRows && lines.Next() is { } first) sample.Add((lines.LineNumber, first.ToArray()));
-        var names = new List<string>();
-        var values = new List<JsonElement>();
-        foreach (var (_, bytes) in sample)
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(bytes);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object) continue;
-                values.Add(doc.RootElement.Clone());
-                foreach (var p in doc.RootElement.EnumerateObject())
-                    if (!names.Contains(p.Name)) names.Add(p.Name);
-            }
-            catch (JsonException)
-            {
-                // A bad line of the sample is a bad record when it is read for real.
-            }
-        }
-        var schema = ResolveSchema(names, options.Schema, i => values.Select(v =>
-            v.TryGetProperty(names[i], out var x) && x.ValueKind != JsonValueKind.Null
-                ? x.ValueKind == JsonValueKind.String ? x.GetString() : x.GetRawText()
-                : null));
+        // Bad lines of the sample are skipped here and become bad records when they are read for real.
+        var inferred = JsonRecordBatchBuilder.InferSchema(sample.Select(s => s.Bytes))?.FieldsList ?? [];
+        var schema = ResolveSchema(inferred.Select(f => f.Name).ToList(), options.Schema, i => inferred[i].DataType);
 
         IEnumerable<(long Line, ReadOnlyMemory<byte> Bytes)> All()
         {
-            foreach (var (line, bytes) in sample) yield return (line, bytes);
+            foreach (var s in sample) yield return s;
             while (lines.Next() is { } next) yield return (lines.LineNumber, next);
         }
 
         var builder = new JsonRecordBatchBuilder(schema, recordNoun: "line");
-        var bad = new List<BadRecord>();
-        long number = -1, firstNumber = -1;
-        var count = 0;
-        foreach (var (line, bytes) in All())
-        {
-            if (++number < skipRecords) continue;
-            if (firstNumber < 0) firstNumber = number;
-            if (builder.TryAppend(bytes) is { } error)
-                bad.Add(new BadRecord(number, line, System.Text.Encoding.UTF8.GetString(bytes.Span), error));
-            if (++count < options.BatchRows) continue;
-            yield return new SourceChunk(builder.Build(), bad, firstNumber, count);
-            bad = [];
-            count = 0;
-            firstNumber = -1;
-        }
-        if (count > 0) yield return new SourceChunk(builder.Build(), bad, firstNumber, count);
+        // Iterated here (not returned) so the reader stays open while the chunks stream.
+        foreach (var chunk in Batch(options.BatchRows, All(), skipRecords, r => builder.TryAppend(r.Bytes), builder.Build,
+                     r => r.Line, r => System.Text.Encoding.UTF8.GetString(r.Bytes.Span)))
+            yield return chunk;
     }
 
     /// <summary>
-    /// Groups records into chunks of batchRows records. A record whose append throws FormatException
-    /// (or InvalidOperationException from JSON accessors) becomes a bad record: its partial row is padded
-    /// with nulls and dropped from the batch, so the other records of the batch are kept.
+    /// Groups records into chunks of batchRows records (after the first skipRecords): each record is appended with
+    /// <paramref name="tryAppend"/>, which keeps it or says why not (then it is a bad record with its line and raw text),
+    /// and each chunk's kept rows come from <paramref name="build"/>.
     /// </summary>
-    private static IEnumerable<SourceChunk> Batch<T>(Schema schema, int batchRows, IEnumerable<T> records, long skipRecords,
-        Action<ColumnBuilder[], T> append, Func<T, long> lineOf, Func<T, string> rawOf)
+    private static IEnumerable<SourceChunk> Batch<T>(int batchRows, IEnumerable<T> records, long skipRecords,
+        Func<T, string?> tryAppend, Func<RecordBatch> build, Func<T, long> lineOf, Func<T, string> rawOf)
     {
-        ColumnBuilder[] NewBuilders() => schema.FieldsList.Select(f => new ColumnBuilder(f)).ToArray();
-        var builders = NewBuilders();
         var bad = new List<BadRecord>();
-        var badRows = new List<int>();
         long number = -1, first = -1;
         var count = 0;
         foreach (var record in records)
         {
             if (++number < skipRecords) continue;
             if (first < 0) first = number;
-            try
-            {
-                append(builders, record);
-            }
-            catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException)
-            {
-                bad.Add(new BadRecord(number, lineOf(record), rawOf(record), e.Message));
-                badRows.Add(count);
-                foreach (var b in builders)
-                    while (b.Length <= count) b.AppendNull();
-            }
-            if (++count == batchRows)
-            {
-                yield return Chunk();
-                builders = NewBuilders();
-                bad = [];
-                badRows = [];
-                count = 0;
-                first = -1;
-            }
+            if (tryAppend(record) is { } error) bad.Add(new BadRecord(number, lineOf(record), rawOf(record), error));
+            if (++count < batchRows) continue;
+            yield return new SourceChunk(build(), bad, first, count);
+            bad = [];
+            count = 0;
+            first = -1;
         }
-        if (count > 0) yield return Chunk();
-
-        SourceChunk Chunk()
-        {
-            var batch = new RecordBatch(schema, builders.Select(b => b.Build()), count);
-            if (badRows.Count > 0)
-            {
-                var keep = Enumerable.Range(0, count).Except(badRows).ToArray();
-                batch = Parquet.ArrowGather.Take(batch, keep);
-            }
-            return new SourceChunk(batch, bad, first, count);
-        }
+        if (count > 0) yield return new SourceChunk(build(), bad, first, count);
     }
 
     /// <summary>The schema of an input: target types for the columns the target knows, inferred types for the rest.</summary>
-    private static Schema ResolveSchema(List<string> names, Schema? target, Func<int, IEnumerable<string?>> sampleOf)
+    private static Schema ResolveSchema(List<string> names, Schema? target, Func<int, IArrowType> inferType)
     {
         var builder = new Schema.Builder();
         for (var i = 0; i < names.Count; i++)
         {
             var known = target?.FieldsList.FirstOrDefault(f => f.Name == names[i]);
-            builder.Field(known ?? new Field(names[i], Infer(sampleOf(i)), nullable: true));
+            builder.Field(known ?? new Field(names[i], inferType(i), nullable: true));
         }
         return builder.Build();
     }

@@ -104,15 +104,20 @@ public sealed class GovernedCompactionTests : IDisposable
         var keys = new List<Ecap.DataLake.Parquet.SortKey> { new("transaction_id", NullsFirst: true) };
         long rows = 0;
         var runsSeen = 0;
+        var plaintext = Column(await ReadAllAsync(await lake.ReadPartitionedDataAsync("tx")), "payment_method")
+            .Select(v => System.Text.Encoding.UTF8.GetBytes((string)v!)).DistinctBy(Convert.ToBase64String).ToList();
         using var duck = new DuckDbReader();
         await foreach (var batch in SpilledMerge.MergeAsync(lake.OpenTable("tx").Store, snapshot.Files.ToList(), fileSchema, keys, 128, 2, snapshot.Schema,
                            TableFiles.For(lake, snapshot, "tx"), default, spill))
         {
             rows += batch.Length;
-            foreach (var run in Directory.GetFiles(spill, "*.parquet", SearchOption.AllDirectories))
+            foreach (var run in Directory.GetFiles(spill, "*", SearchOption.AllDirectories))
             {
                 runsSeen++;
                 Assert.ThrowsAny<Exception>(() => duck.Scalar($"SELECT count(*) FROM read_parquet({DuckDbReader.FileList([run])})"));
+                // No value of the table in plaintext, whatever the run's format.
+                var bytes = await File.ReadAllBytesAsync(run);
+                Assert.All(plaintext, v => Assert.True(bytes.AsSpan().IndexOf(v) < 0, "a run holds table values in plaintext"));
             }
         }
         Assert.Equal(1_800, rows);
