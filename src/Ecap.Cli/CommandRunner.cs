@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Ecap.DataLake;
 using Ecap.DataLake.Postgres;
+using Ecap.DataLake.Postgres.Catalog;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Storage.S3;
 using Spectre.Console;
@@ -68,7 +69,7 @@ internal sealed class CliContext(ParseResult parse)
     public bool Json => Output == OutputFormat.Json;
     public T Get<T>(Option<T> option) => Parse.GetValue(option)!;
 
-    private IObjectStore? _lakeStore;
+    private Ecap.DataLake.DataLake? _lake;
 
     /// <summary>S3 settings from the global options, the environment filling what they leave unset.</summary>
     public S3StoreOptions S3Options => new S3StoreOptions
@@ -80,23 +81,40 @@ internal sealed class CliContext(ParseResult parse)
         CommitCoordinatorSetting = Parse.GetValue(GlobalOptions.CommitCoordinator),
     }.WithEnvironmentDefaults();
 
-    /// <summary>The lake's store (a folder or S3), opened once per command so S3 capabilities are probed once.</summary>
-    public IObjectStore OpenLake() => _lakeStore ??= OpenStore(Lake);
+    /// <summary>
+    /// The lake of this command, built once (so S3 capabilities are probed once): --lake's store with the S3 options and
+    /// commit coordinator, the --catalog store, the lake's grants and audit; every commit keeps the catalog current, and a
+    /// catalog that cannot be updated is a warning, never a failed write.
+    /// </summary>
+    public Ecap.DataLake.DataLake OpenDataLake() => _lake ??= BuildLake();
 
-    /// <summary>Opens any location (a table registered elsewhere, a --catalog folder) with the same S3 settings.</summary>
-    public IObjectStore OpenStore(string location)
+    private Ecap.DataLake.DataLake BuildLake()
     {
-        if (!ObjectStoreFactory.IsS3(location)) return ObjectStoreFactory.Open(location);
-        var options = PostgresCommitCoordinator.Resolve(S3Options);
-        if (Verbose)
+        var remote = ObjectStoreFactory.IsS3(Lake) || (Catalog is { } c && ObjectStoreFactory.IsS3(c));
+        var s3 = remote ? PostgresCommitCoordinator.Resolve(S3Options) : S3Options;
+        if (Verbose && remote)
         {
             // Never the credentials: only where the store is and how commits are made safe.
-            var coordinator = options.CommitCoordinator?.Display ?? (options.SingleWriter ? "single writer declared" : "none (conditional writes required)");
+            var coordinator = s3.CommitCoordinator?.Display ?? (s3.SingleWriter ? "single writer declared" : "none (conditional writes required)");
             Status.MarkupLine(Markup.Escape(
-                $"s3 store {location}: endpoint {options.Endpoint ?? "AWS"}, region {options.Region ?? "us-east-1"}, path-style {options.PathStyle}, compat {options.Compat}, commit coordinator {coordinator}"));
+                $"s3 store {Lake}: endpoint {s3.Endpoint ?? "AWS"}, region {s3.Region ?? "us-east-1"}, path-style {s3.PathStyle}, compat {s3.Compat}, commit coordinator {coordinator}"));
         }
-        return ObjectStoreFactory.Open(location, options);
+        return new DataLakeBuilder(Lake)
+            .UseS3(s3)
+            .UseCatalogSetting(Catalog)
+            .ConfigureStorage(o => o with
+            {
+                PostCommitHookFailed = (table, e) => Status.MarkupLine($"[yellow]warning:[/] catalog not updated for '{Markup.Escape(table)}': {Markup.Escape(e.Message)}"),
+            })
+            .Build();
     }
+
+    /// <summary>The lake's store (a folder or S3).</summary>
+    public IObjectStore OpenLake() => OpenDataLake().Store;
+
+    /// <summary>Opens any location (a table registered elsewhere, a --catalog folder) with the lake's store settings.</summary>
+    public IObjectStore OpenStore(string location) => OpenDataLake().OpenLocation(location);
+
     public T Get<T>(Argument<T> argument) => Parse.GetValue(argument)!;
 
     /// <summary>Progress and notes for people: to stderr, so stdout stays clean for data.</summary>

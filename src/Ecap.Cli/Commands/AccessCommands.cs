@@ -25,7 +25,7 @@ internal static class AccessCommands
         return access;
     }
 
-    private static LakeGuard Guard(CliContext ctx) => LakeGuard.ForLake(ctx.OpenLake());
+    private static LakeGuard Guard(CliContext ctx) => ctx.OpenDataLake().Guard;
 
     private static Argument<string> PrivilegeArgument() => new("PRIVILEGE") { Description = "read, write or admin" };
 

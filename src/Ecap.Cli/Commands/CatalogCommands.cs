@@ -28,14 +28,7 @@ internal static class CatalogCommands
     }
 
     /// <summary>The catalog of a command: --catalog / $ECAP_CATALOG when given (folder or PostgreSQL), else the lake's _catalog.</summary>
-    internal static MetadataManager Open(CliContext ctx) => CatalogFactory.Open(ctx.Catalog, ctx.OpenLake());
-
-    /// <summary>Storage options for CLI writes: every commit registers/syncs the table in the command's catalog; a catalog failure is a warning.</summary>
-    internal static DataLakeStorageOptions StorageOptions(CliContext ctx) =>
-        Open(ctx).WithCatalog() with
-        {
-            AfterCommitFailed = (table, e) => ctx.Status.MarkupLine($"[yellow]warning:[/] catalog not updated for '{Markup.Escape(table)}': {Markup.Escape(e.Message)}"),
-        };
+    internal static MetadataManager Open(CliContext ctx) => ctx.OpenDataLake().Catalog;
 
     private static Argument<string> TableArgument() => new("TABLE") { Description = "Table name (or database.name)" };
 

@@ -38,7 +38,7 @@ internal static class CompactionCommands
         mb > 0 ? mb * MiB : throw new ArgumentException($"--target-file-size must be a positive number of MB (got {mb}).");
 
     // The compactor writes through storage whose commits keep the catalog current.
-    private static DataCompactor Compactor(CliContext ctx) => new(new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)));
+    private static DataCompactor Compactor(CliContext ctx) => new(ctx.OpenDataLake().Storage);
 
     private static Command Analyze()
     {

@@ -31,7 +31,7 @@ internal static class DemoCommand
         command.SetCliAction(async (ctx, ct) =>
         {
             var clock = Stopwatch.StartNew();
-            var lake = new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)); // every write registers/syncs the catalog
+            var lake = ctx.OpenDataLake().Storage; // every write registers/syncs the catalog
             var start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
             ctx.Status.MarkupLine($"[bold]ecap data lake demo[/] on {Markup.Escape(ctx.Lake)}");
 

@@ -55,7 +55,7 @@ internal static class IngestionCommands
                 NullText = ctx.Get(nullValue),
                 BatchRows = (int)Math.Min(SourceFiles.DefaultBatchRows, ctx.Get(batchSize)),
             });
-            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx))); // keeps the catalog entry and its source lineage current
+            var ingester = ctx.OpenDataLake().Ingester; // keeps the catalog entry and its source lineage current
             var options = new IngestionOptions
             {
                 MaxBadRatio = ctx.Get(maxBad),
@@ -105,7 +105,7 @@ internal static class IngestionCommands
             if (ctx.Get(passwordEnv) is { } env)
                 password = Environment.GetEnvironmentVariable(env) ?? throw new ArgumentException($"The environment variable '{env}' (--password-env) is not set.");
             var connection = Ecap.DataLake.Postgres.PostgresConnectionConfig.Parse(ctx.Get(url), ctx.Get(user), password);
-            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx))); // keeps the catalog entry and its source lineage current
+            var ingester = ctx.OpenDataLake().Ingester; // keeps the catalog entry and its source lineage current
             ctx.Status.MarkupLine($"[grey]ingesting from {Markup.Escape(connection.Display)} into {Markup.Escape(ctx.Get(table))}[/]");
             try
             {

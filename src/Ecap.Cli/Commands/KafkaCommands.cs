@@ -84,7 +84,7 @@ internal static class KafkaCommands
             var type = DataLake.Tables.Partitioning.DataTypes.Parse(ctx.Get(common.DataType));
             if (ctx.Get(batchSize) < 1) throw new ArgumentException("--batch-size must be at least 1.");
             if (ctx.Get(maxBatches) < 1) throw new ArgumentException("--max-batches must be at least 1.");
-            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)));
+            var ingester = ctx.OpenDataLake().Ingester;
             var options = common.Options(ctx) with { Progress = new Progress<KafkaIngestionReport>(r => ctx.Status.MarkupLine($"[grey]{Markup.Escape(Line(r))}[/]")) };
             ctx.Status.MarkupLine($"[grey]reading {Markup.Escape(ctx.Get(common.Topic))} from {Markup.Escape(options.BootstrapServers)} into {Markup.Escape(ctx.Get(common.Table))}[/]");
             try
@@ -141,7 +141,7 @@ internal static class KafkaCommands
                     else if (DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(5)) { Console.Error.WriteLine(line); lastLine = DateTime.UtcNow; }
                 }),
             };
-            var ingester = new DataLakeIngester(new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)));
+            var ingester = ctx.OpenDataLake().Ingester;
             // Ctrl-C / SIGTERM: stop consuming, make the last commit, then exit (the command line's own handler would not wait for it).
             using var stopping = new CancellationTokenSource();
             using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });

@@ -35,7 +35,7 @@ internal static class MonitorCommand
             var seconds = ctx.Get(refresh);
             var count = ctx.Get(commits);
             if (seconds <= 0 || count < 0) throw new DataLake.InvalidInputException("--refresh must be > 0 and --commits >= 0.");
-            var monitor = new LakeMonitor(ctx.OpenLake());
+            var monitor = ctx.OpenDataLake().Monitor();
             if (ctx.Json)
             {
                 var overview = await monitor.LookAsync(count, ct: ct);

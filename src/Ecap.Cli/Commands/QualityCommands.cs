@@ -45,7 +45,7 @@ internal static class QualityCommands
                     DataQuality.AllowedValues(spec[..eq].Trim(), spec[(eq + 1)..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)),
                 _ => throw new InvalidInputException("Give exactly one of --check EXPR, --not-null COLUMN or --allowed-values COLUMN=v1,v2."),
             };
-            var constraints = await new DataQuality(new DataLakeStorage(ctx.OpenLake())).AddConstraintAsync(ctx.Get(table), ctx.Get(name), expression, ct);
+            var constraints = await ctx.OpenDataLake().Quality.AddConstraintAsync(ctx.Get(table), ctx.Get(name), expression, ct);
             RenderConstraints(ctx, constraints);
             return 0;
         });
@@ -59,7 +59,7 @@ internal static class QualityCommands
         var command = new Command("drop-constraint", "Drop a constraint.\n\nExample:\n  ecap data-lake quality drop-constraint transactions --name amount_non_negative") { table, name };
         command.SetCliAction(async (ctx, ct) =>
         {
-            RenderConstraints(ctx, await new DataQuality(new DataLakeStorage(ctx.OpenLake())).DropConstraintAsync(ctx.Get(table), ctx.Get(name), ct));
+            RenderConstraints(ctx, await ctx.OpenDataLake().Quality.DropConstraintAsync(ctx.Get(table), ctx.Get(name), ct));
             return 0;
         });
         return command;
@@ -72,7 +72,7 @@ internal static class QualityCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var results = await ctx.Status.Status().StartAsync($"checking {ctx.Get(table)}", _ =>
-                new DataQuality(new DataLakeStorage(ctx.OpenLake())).CheckAsync(ctx.Get(table), ct));
+                ctx.OpenDataLake().Quality.CheckAsync(ctx.Get(table), ct));
             if (ctx.Json)
             {
                 Render.Json(w =>

@@ -54,7 +54,7 @@ internal static class StorageCommands
             var type = DataTypes.Parse(ctx.Get(dataType));
             var writeMode = WriteModes.Parse(ctx.Get(mode));
             var sourcePath = ctx.Get(source);
-            var lake = new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx)); // registers/syncs the table in the catalog
+            var lake = ctx.OpenDataLake().Storage; // registers/syncs the table in the catalog
             var target = SampleSchemas.For(type);
             var batches = SourceFiles.ReadAsync(sourcePath, target, ct);
             var result = await WriteProgressDisplay.RunWriteAsync(ctx, $"writing {Path.GetFileName(sourcePath)} -> {ctx.Get(table)}", progress =>
@@ -113,7 +113,7 @@ internal static class StorageCommands
                 Timestamp = ctx.Get(timestamp) is { } ts ? DateTimeOffset.Parse(ts, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var lake = new DataLakeStorage(ctx.OpenLake());
+            var lake = ctx.OpenDataLake().Storage;
             var scan = await lake.ReadPartitionedDataAsync(ctx.Get(table), options, ct);
             if (outPath != null)
             {
@@ -175,7 +175,7 @@ internal static class StorageCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var cost = StoragePricing.Parse(ctx.Get(price) ?? []);
-            var info = await new DataLakeStorage(ctx.OpenLake()).GetTableInfoAsync(ctx.Get(table), ct);
+            var info = await ctx.OpenDataLake().Storage.GetTableInfoAsync(ctx.Get(table), ct);
             Render.TableInfo(ctx, info, cost.Estimate(info.TotalSizeBytes, ctx.Get(storageClass).Trim().ToLowerInvariant()));
             return 0;
         });
@@ -187,7 +187,7 @@ internal static class StorageCommands
         var command = new Command("list-tables", "List every Delta table under the lake root.\n\nExample:\n  ecap data-lake storage list-tables --lake ./data-lake");
         command.SetCliAction(async (ctx, ct) =>
         {
-            var tables = await new DataLakeStorage(ctx.OpenLake()).ListTablesAsync(ct);
+            var tables = await ctx.OpenDataLake().Storage.ListTablesAsync(ct);
             Render.TableList(ctx, tables);
             return 0;
         });
@@ -201,7 +201,7 @@ internal static class StorageCommands
         var command = new Command("history", "List a table's commits, newest first: version, time, operation, parameters, metrics.\n\nExample:\n  ecap data-lake storage history transactions --limit 5") { table, limit };
         command.SetCliAction(async (ctx, ct) =>
         {
-            var history = await new DataLakeStorage(ctx.OpenLake()).GetHistoryAsync(ctx.Get(table), ctx.Get(limit), ct);
+            var history = await ctx.OpenDataLake().Storage.GetHistoryAsync(ctx.Get(table), ctx.Get(limit), ct);
             Render.History(ctx, history);
             return 0;
         });
@@ -218,7 +218,7 @@ internal static class StorageCommands
         {
             if ((ctx.Get(version) is null) == (ctx.Get(restorePoint) is null))
                 throw new ArgumentException("Give exactly one of --version V or --restore-point NAME.");
-            var lake = new DataLakeStorage(ctx.OpenLake(), CatalogCommands.StorageOptions(ctx));
+            var lake = ctx.OpenDataLake().Storage;
             var result = ctx.Get(restorePoint) is { } name
                 ? await new Ecap.DataLake.Compaction.DataCompactor(lake).RestoreAsync(ctx.Get(table), name, ct)
                 : await lake.RestoreAsync(ctx.Get(table), ctx.Get(version)!.Value, ct);

@@ -88,11 +88,11 @@ public sealed record CatalogEntry
     public TableStatistics? Statistics { get; init; }
     /// <summary>Direct upstream tables (this table is derived from them), as "database.name".</summary>
     public IReadOnlyList<string> Upstream { get; init; } = [];
-    /// <summary>Access grants; only the reserved entry <c>_ecap.grants</c> holds them (see <see cref="ICatalogStore.GetGrantsAsync"/>).</summary>
+    /// <summary>Access grants; only the reserved entry <c>_ecap.grants</c> holds them (see <see cref="Security.IGrantStore.GetGrantsAsync"/>).</summary>
     public IReadOnlyList<Security.Grant>? Grants { get; init; }
 
     /// <summary>Entries of reserved databases (<c>_ecap</c>: grants) are governance documents, not tables.</summary>
-    public bool IsReserved => Database == Security.GrantDocument.Database;
+    public bool IsReserved => Database == Security.LakeGrantStore.ReservedDatabase;
 
     public string QualifiedName => Database + "." + Name;
 }

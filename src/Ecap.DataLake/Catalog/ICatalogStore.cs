@@ -6,10 +6,8 @@ namespace Ecap.DataLake.Catalog;
 /// (versioned JSON documents in the lake); a PostgreSQL store can implement the same contract
 /// (a row per entry with a version column, updated with <c>WHERE version = @read</c>).
 /// </summary>
-public interface ICatalogStore
+public interface ICatalogStore : Security.IGrantStore
 {
-    /// <summary>Where the catalog is, for messages.</summary>
-    string Location { get; }
 
     /// <summary>The latest version of an entry, or null when it is not registered.</summary>
     Task<CatalogEntry?> GetAsync(string database, string name, CancellationToken ct = default);
@@ -29,12 +27,11 @@ public interface ICatalogStore
     Task<IReadOnlyList<CatalogEntry>> ListAsync(string? database = null, CancellationToken ct = default);
 
     /// <summary>
-    /// The lake's access grants (empty: access control off). Default: kept in the reserved entry
-    /// <c>_ecap.grants</c> through <see cref="GetAsync"/>, so every store holds them without extra code.
+    /// Default: grants kept in the reserved entry <c>_ecap.grants</c> through <see cref="GetAsync"/>, so every store holds
+    /// them without extra code; a store with a native place overrides these.
     /// </summary>
-    Task<IReadOnlyList<Security.Grant>> GetGrantsAsync(CancellationToken ct = default) => Security.GrantDocument.ReadAsync(this, ct);
+    Task<IReadOnlyList<Security.Grant>> Security.IGrantStore.GetGrantsAsync(CancellationToken ct) => CatalogGrants.ReadAsync(this, ct);
 
-    /// <summary>Applies a pure edit to the grants atomically (the same conflict rules as <see cref="UpdateAsync"/>); returns the new grants.</summary>
-    Task<IReadOnlyList<Security.Grant>> UpdateGrantsAsync(Func<IReadOnlyList<Security.Grant>, IReadOnlyList<Security.Grant>> edit, CancellationToken ct = default) =>
-        Security.GrantDocument.UpdateAsync(this, edit, ct);
+    Task<IReadOnlyList<Security.Grant>> Security.IGrantStore.UpdateGrantsAsync(Func<IReadOnlyList<Security.Grant>, IReadOnlyList<Security.Grant>> edit, CancellationToken ct) =>
+        CatalogGrants.UpdateAsync(this, edit, ct);
 }

@@ -1,6 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using Ecap.DataLake.Security;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tables;
 
@@ -9,13 +8,7 @@ namespace Ecap.DataLake.Catalog;
 /// <summary>The JSON form of catalog documents (snake_case, enums as lower-case strings); also the CLI's --output json shape.</summary>
 public static class CatalogJson
 {
-    public static JsonSerializerOptions Options { get; } = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    public static JsonSerializerOptions Options => LakeJson.Documents;
 }
 
 /// <summary>
@@ -28,10 +21,9 @@ public static class CatalogJson
 public sealed class LakeCatalogStore : ICatalogStore
 {
     private const string TablesPrefix = "tables/";
-    private const int MaxAttempts = 200;
 
     /// <summary>Versions kept per entry: the catalog syncs on every commit, so older ones are deleted to keep listings short.</summary>
-    internal const int KeptVersions = 10;
+    internal const int KeptVersions = VersionedDocuments<CatalogEntry>.KeptVersions;
 
     /// <summary>
     /// Old versions are deleted only once they are this old. A writer that read version K puts K+1; were K+1
@@ -41,49 +33,32 @@ public sealed class LakeCatalogStore : ICatalogStore
     /// </summary>
     public static readonly TimeSpan DefaultPruneAge = TimeSpan.FromMinutes(10);
 
-    private readonly TimeSpan _pruneAge;
-
-    private static JsonSerializerOptions Json => CatalogJson.Options;
-
     private readonly IObjectStore _store;
+    private readonly VersionedDocuments<CatalogEntry> _entries;
+    private readonly LakeGrantStore _grants;
 
     /// <param name="catalogStore">The store rooted at the catalog folder (usually <c>lake.Child("_catalog")</c>).</param>
     /// <param name="pruneAge">Versions beyond the newest <see cref="KeptVersions"/> are deleted once this old (default <see cref="DefaultPruneAge"/>).</param>
     public LakeCatalogStore(IObjectStore catalogStore, TimeSpan? pruneAge = null)
     {
         _store = catalogStore;
-        _pruneAge = pruneAge ?? DefaultPruneAge;
+        _entries = new VersionedDocuments<CatalogEntry>(catalogStore, pruneAge ?? DefaultPruneAge);
+        _grants = new LakeGrantStore(catalogStore, pruneAge ?? DefaultPruneAge);
     }
 
     public string Location => _store.Location;
 
-    public async Task<CatalogEntry?> GetAsync(string database, string name, CancellationToken ct = default)
-    {
-        var (_, entry) = await LatestAsync(database, name, ct);
-        return entry;
-    }
+    public async Task<CatalogEntry?> GetAsync(string database, string name, CancellationToken ct = default) =>
+        (await _entries.LatestAsync(EntryPrefix(database, name), ct)).Document;
 
-    public async Task<CatalogEntry?> UpdateAsync(string database, string name, Func<CatalogEntry?, CatalogEntry?> edit, CancellationToken ct = default)
-    {
-        var prefix = EntryPrefix(database, name);
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
-        {
-            var (version, current) = await LatestAsync(database, name, ct);
-            var next = edit(current);
-            if (next is null || ReferenceEquals(next, current)) return current;
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(next, Json);
-            var key = prefix + (version + 1).ToString("D10", CultureInfo.InvariantCulture) + ".json";
-            if (await _store.PutIfAbsentAsync(key, bytes, ct) == PutResult.Created)
-            {
-                await PruneAsync(prefix, version + 2 - KeptVersions, ct);
-                return next;
-            }
-            // Someone else wrote version+1: back off a little (randomised so racers spread out) and re-apply.
-            await Task.Delay(Random.Shared.Next(1, 5 + Math.Min(attempt, 20) * 2), ct);
-        }
-        throw new ConcurrentModificationException(
-            $"Catalog entry '{database}.{name}' in {_store.Location} kept changing; gave up after {MaxAttempts} attempts.");
-    }
+    public Task<CatalogEntry?> UpdateAsync(string database, string name, Func<CatalogEntry?, CatalogEntry?> edit, CancellationToken ct = default) =>
+        _entries.UpdateAsync(EntryPrefix(database, name), edit, $"Catalog entry '{database}.{name}'", ct);
+
+    // The grants document sits among the entries (the reserved entry _ecap.grants); the governance layer reads it itself.
+    public Task<IReadOnlyList<Grant>> GetGrantsAsync(CancellationToken ct = default) => _grants.GetGrantsAsync(ct);
+
+    public Task<IReadOnlyList<Grant>> UpdateGrantsAsync(Func<IReadOnlyList<Grant>, IReadOnlyList<Grant>> edit, CancellationToken ct = default) =>
+        _grants.UpdateGrantsAsync(edit, ct);
 
     public async Task<IReadOnlyList<string>> ListDatabasesAsync(CancellationToken ct = default)
     {
@@ -118,47 +93,4 @@ public sealed class LakeCatalogStore : ICatalogStore
 
     private static string EntryPrefix(string database, string name) =>
         TablesPrefix + TableNames.Validate(database) + "/" + TableNames.Validate(name) + "/";
-
-    private async Task<(long Version, CatalogEntry? Entry)> LatestAsync(string database, string name, CancellationToken ct, int attempt = 0)
-    {
-        var prefix = EntryPrefix(database, name);
-        long latest = -1;
-        await foreach (var o in _store.ListAsync(prefix, ct))
-        {
-            var file = o.Key[(o.Key.LastIndexOf('/') + 1)..];
-            if (file.EndsWith(".json", StringComparison.Ordinal) && long.TryParse(file[..^5], NumberStyles.None, CultureInfo.InvariantCulture, out var v))
-                latest = Math.Max(latest, v);
-        }
-        if (latest < 0) return (-1, null);
-        var key = prefix + latest.ToString("D10", CultureInfo.InvariantCulture) + ".json";
-        try
-        {
-            var entry = JsonSerializer.Deserialize<CatalogEntry>(await _store.ReadAllAsync(key, ct), Json)
-                ?? throw new CorruptTableException($"Catalog document '{key}' in {_store.Location} is empty.");
-            return (latest, entry);
-        }
-        catch (JsonException e)
-        {
-            throw new CorruptTableException($"Catalog document '{key}' in {_store.Location} is not valid: {e.Message}");
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException && attempt < MaxAttempts)
-        {
-            // Pruned by a writer that went KeptVersions ahead between our listing and our read: list again.
-            return await LatestAsync(database, name, ct, attempt + 1);
-        }
-    }
-
-    private async Task PruneAsync(string prefix, long belowVersion, CancellationToken ct)
-    {
-        if (belowVersion <= 0) return;
-        var old = new List<string>();
-        await foreach (var o in _store.ListAsync(prefix, ct))
-        {
-            var file = o.Key[(o.Key.LastIndexOf('/') + 1)..];
-            if (file.EndsWith(".json", StringComparison.Ordinal) && long.TryParse(file[..^5], NumberStyles.None, CultureInfo.InvariantCulture, out var v)
-                && v < belowVersion && DateTimeOffset.UtcNow - o.LastModified >= _pruneAge)
-                old.Add(o.Key);
-        }
-        foreach (var key in old) await _store.DeleteAsync(key, ct);
-    }
 }

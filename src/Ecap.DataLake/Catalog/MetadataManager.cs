@@ -21,7 +21,7 @@ namespace Ecap.DataLake.Catalog;
 public sealed class MetadataManager
 {
     public const string DefaultDatabase = "data_lake";
-    public const string CatalogFolder = "_catalog";
+    public const string CatalogFolder = LakeGrantStore.CatalogFolder;
 
     /// <summary>Sample values beyond this many distinct ones make a column "high cardinality" (no top values).</summary>
     private const int LowCardinalityLimit = 50;
@@ -39,11 +39,29 @@ public sealed class MetadataManager
     /// <param name="store">Where entries live.</param>
     /// <param name="lake">The lake whose tables <see cref="SyncFromLogAsync"/> registers by name (optional).</param>
     public MetadataManager(ICatalogStore store, IObjectStore? lake = null)
+        : this(store, lake, new LakeGuard(store, lake is null ? null : new AuditLog(lake)), null, null)
+    {
+    }
+
+    /// <summary>The catalog of a lake built by <see cref="DataLakeBuilder"/>: its guard, its tables' shared snapshot cache, its store settings.</summary>
+    internal MetadataManager(ICatalogStore store, IObjectStore? lake, LakeGuard guard, DataLakeStorage? storage, Func<string, IObjectStore>? openLocation)
     {
         Store = store;
         _lake = lake;
-        Guard = new LakeGuard(store, lake is null ? null : new AuditLog(lake));
+        Guard = guard;
+        _storage = storage;
+        _openLocation = openLocation ?? (location => ObjectStoreFactory.Open(location));
+        CommitHook = new CatalogSyncHook(this);
     }
+
+    private readonly DataLakeStorage? _storage;
+    private readonly Func<string, IObjectStore> _openLocation;
+
+    /// <summary>
+    /// Keeps this catalog current after every commit to a lake table (the Delta layer's post-commit seam): registers a new
+    /// table, then applies what each commit carried, reading the log only when the entry fell behind.
+    /// </summary>
+    public IPostCommitHook CommitHook { get; }
 
     public ICatalogStore Store { get; }
 
@@ -56,8 +74,21 @@ public sealed class MetadataManager
         Guard.RunAsync(new GuardedOperation(operation, name is null ? null : name.Contains('.') ? name[(name.IndexOf('.') + 1)..] : name, privilege, parameters), body, ct);
 
     /// <summary>Storage options whose writes keep this catalog current (registered on first write, synced on every commit).</summary>
-    public DataLakeStorageOptions WithCatalog(DataLakeStorageOptions? options = null) =>
-        (options ?? new DataLakeStorageOptions()) with { AfterCommit = async (table, _, ct) => await SyncFromLogAsync(table, ct) };
+    public DataLakeStorageOptions WithCatalog(DataLakeStorageOptions? options = null)
+    {
+        options ??= new DataLakeStorageOptions();
+        return options with { PostCommitHooks = [.. options.PostCommitHooks, CommitHook] };
+    }
+
+    // The commit was authorized and is audited as the operation that made it: its catalog upkeep is not a second operation.
+    private sealed class CatalogSyncHook(MetadataManager catalog) : IPostCommitHook
+    {
+        public async Task AfterCommitAsync(CommittedVersion commit, CancellationToken ct)
+        {
+            if (commit.Table.Name is not { } name || name.StartsWith('_')) return; // reserved tables (_ecap/...) are not catalogued
+            await catalog.SyncFromLogCoreAsync(name, ct, commit);
+        }
+    }
 
     // ------------------------------------------------------------------ registration and upkeep
 
@@ -67,15 +98,15 @@ public sealed class MetadataManager
         Guarded("catalog-register", name, Privilege.Admin, _ => RegisterTableCoreAsync(name, path, description, owner, tags, database, ct), new Dictionary<string, string?> { ["path"] = path, ["owner"] = owner, ["database"] = database }, ct);
 
     private async Task<CatalogEntry> RegisterTableCoreAsync(string name, string path, string? description, string? owner,
-        IEnumerable<string>? tags, string database, CancellationToken ct)
+        IEnumerable<string>? tags, string database, CancellationToken ct, CommittedVersion? commit = null)
     {
         TableNames.Validate(name);
         TableNames.Validate(database);
         var location = NormalizePath(path);
-        var table = await OpenDeltaAsync(location, ct);
         var tagList = tags?.Where(t => !string.IsNullOrWhiteSpace(t)).Select(t => t.Trim()).ToList() ?? [];
         var existing = await Store.GetAsync(database, name, ct);
-        var log = await ReadLogAsync(table, existing?.Path == location ? existing.TableVersion : -1, ct);
+        var after = existing?.Path == location ? existing.TableVersion : -1;
+        var log = FromCommit(commit, after) ?? await ReadLogAsync(await OpenDeltaAsync(location, ct), after, ct);
         var now = DateTimeOffset.UtcNow;
         return (await Store.UpdateAsync(database, name, current =>
         {
@@ -101,17 +132,18 @@ public sealed class MetadataManager
     public Task<CatalogEntry> SyncFromLogAsync(string name, CancellationToken ct = default) =>
         Guarded("catalog-sync", name, Privilege.Write, _ => SyncFromLogCoreAsync(name, ct), null, ct);
 
-    private async Task<CatalogEntry> SyncFromLogCoreAsync(string name, CancellationToken ct)
+    /// <param name="commit">The commit that triggered the sync (post-commit hook), whose actions are applied when the entry is at the version before it.</param>
+    private async Task<CatalogEntry> SyncFromLogCoreAsync(string name, CancellationToken ct, CommittedVersion? commit = null)
     {
         var entry = await FindAsync(name, ct);
         if (entry is null)
         {
             // Only a table that really is in the lake is registered on the fly; anything else is unknown.
-            if (_lake is null || !TableNamesValid(name) || !await new DeltaTable(_lake.Child(name)).ExistsAsync(ct)) throw NotRegistered(name);
-            return await RegisterTableCoreAsync(name, _lake.Child(name).Location, null, null, null, DefaultDatabase, ct);
+            if (_lake is null || !TableNamesValid(name) || (commit is null && !await new DeltaTable(_lake.Child(name)).ExistsAsync(ct))) throw NotRegistered(name);
+            return await RegisterTableCoreAsync(name, _lake.Child(name).Location, null, null, null, DefaultDatabase, ct, commit);
         }
-        var table = await OpenDeltaAsync(entry.Path, ct);
-        var log = await ReadLogAsync(table, entry.TableVersion, ct);
+        var log = (entry.Path == commit?.Table.Location || entry.Path == NormalizedLocation(commit) ? FromCommit(commit, entry.TableVersion) : null)
+            ?? await ReadLogAsync(await OpenDeltaAsync(entry.Path, ct), entry.TableVersion, ct);
         return (await Store.UpdateAsync(entry.Database, entry.Name, current =>
             current is null || current.TableVersion >= log.Snapshot.Version ? current : Apply(current, log) with { UpdatedAt = DateTimeOffset.UtcNow }, ct))!;
     }
@@ -246,6 +278,23 @@ public sealed class MetadataManager
         return new LogState(snapshot, schemas, sources);
     }
 
+    /// <summary>
+    /// The log state an entry at <paramref name="afterVersion"/> needs, from the commit alone: only when the commit is the very
+    /// next version and its writer had the new snapshot in hand (else the log is read: the entry fell behind).
+    /// </summary>
+    private static LogState? FromCommit(CommittedVersion? commit, long afterVersion)
+    {
+        if (commit?.Snapshot is not { } snapshot || commit.Version != afterVersion + 1) return null;
+        var timestamp = commit.CommitInfo.Timestamp is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
+        var schemas = commit.Actions.Where(a => a.Metadata is not null)
+            .Select(a => new SchemaVersion(commit.Version, timestamp, Columns(DeltaSchema.ToArrowSchema(a.Metadata!.SchemaString)))).Take(1).ToList();
+        var sources = commit.CommitInfo.OperationParameters is { } p && p.TryGetValue("source", out var source) && source is { Length: > 0 } ? [source] : new List<string>();
+        return new LogState(snapshot, schemas, sources);
+    }
+
+    private static string? NormalizedLocation(CommittedVersion? commit) =>
+        commit is null ? null : NormalizePath(commit.Table.Location);
+
     private static List<CatalogColumn> Columns(Schema schema) =>
         schema.FieldsList.Select(f => new CatalogColumn(f.Name, DeltaSchema.TypeName(f.DataType), f.IsNullable)).ToList();
 
@@ -322,7 +371,8 @@ public sealed class MetadataManager
             var path = entry.Path.TrimEnd('/', '\\');
             var slash = path.LastIndexOfAny(['/', '\\']);
             if (slash <= 0) throw new InvalidInputException($"Cannot sample '{entry.Path}': the table folder has no parent.");
-            var storage = new DataLakeStorage(OpenLocation(path[..slash]));
+            // Sampled under this operation's guard (checked as the caller, audited once), with the lake's settings.
+            var storage = new DataLakeStorage(OpenLocation(path[..slash]), (_storage?.Options ?? new DataLakeStorageOptions()) with { Guard = Guard, PostCommitHooks = [] });
             var scan = await storage.ReadPartitionedDataAsync(path[(slash + 1)..],
                 new ReadOptions { Version = snapshot.Version, Limit = sampleSize }, ct);
             await foreach (var batch in scan.ReadBatchesAsync(ct))
@@ -609,7 +659,7 @@ public sealed class MetadataManager
         if (dot > 0 && await TryGetAsync(name[..dot], name[(dot + 1)..], ct) is { } qualified) return qualified;
         if (await TryGetAsync(DefaultDatabase, name, ct) is { } e) return e;
         foreach (var db in await Store.ListDatabasesAsync(ct))
-            if (db != DefaultDatabase && db != Security.GrantDocument.Database && await TryGetAsync(db, name, ct) is { } other) return other;
+            if (db != DefaultDatabase && db != LakeGrantStore.ReservedDatabase && await TryGetAsync(db, name, ct) is { } other) return other;
         return null;
     }
 
@@ -648,12 +698,13 @@ public sealed class MetadataManager
             if (trimmed == root) return _lake;
             if (trimmed.StartsWith(root + "/", StringComparison.Ordinal)) return _lake.Child(trimmed[(root.Length + 1)..]);
         }
-        return ObjectStoreFactory.Open(location);
+        return _openLocation(location);
     }
 
     private async Task<DeltaTable> OpenDeltaAsync(string location, CancellationToken ct)
     {
-        var table = new DeltaTable(OpenLocation(location));
+        // The lake's tables share its snapshot cache (a sync right after a commit reads nothing again).
+        var table = new DeltaTable(OpenLocation(location), _storage?.TableOptions);
         if (!await table.ExistsAsync(ct))
             throw new InvalidInputException($"'{location}' is not a Delta table (no _delta_log with commits).");
         return table;

@@ -133,7 +133,6 @@ internal static class TableCompaction
         foreach (var r in pending)
             foreach (var w in r.Writers) w.Dispose();
 
-        if (committer.Versions.Count > 0) await storage.NotifyCommitAsync(tableName, committer.Versions.Max(), ct);
         var done = pending.Where(r => r.Committed).ToList();
         var attempted = pending.Count(r => r.Removed.Count > 0);
         var removed = done.Sum(r => r.Removed.Count);

@@ -28,7 +28,6 @@ internal static class TableRetention
         tx.SetMetadata(snapshot.Metadata with { Configuration = configuration });
         tx.OperationParameters["properties"] = $"{{\"{DataCompactor.RetentionDaysProperty}\":\"{days}\"}}";
         var commit = await tx.CommitAsync(ct);
-        await storage.NotifyCommitAsync(tableName, commit.Version, ct);
         return commit.Version;
     }
 
@@ -59,7 +58,6 @@ internal static class TableRetention
             tx.OperationMetrics["numRemovedFiles"] = expired.Count.ToString(CultureInfo.InvariantCulture);
             tx.OperationMetrics["numDeletedRows"] = rows.ToString(CultureInfo.InvariantCulture);
             version = (await tx.CommitAsync(ct)).Version;
-            await storage.NotifyCommitAsync(tableName, version.Value, ct);
         }
         return new RetentionResult(tableName, days, cutoff, options.DryRun, partitions, expired.Count, rows, version);
     }

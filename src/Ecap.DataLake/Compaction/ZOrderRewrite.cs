@@ -90,7 +90,6 @@ internal static class ZOrderRewrite
             foreach (var r in rewrites)
                 foreach (var w in r.Writers) w.Dispose();
         }
-        if (committer.Versions.Count > 0) await storage.NotifyCommitAsync(tableName, committer.Versions[0], ct);
         var done = rewrites.Where(r => r.Committed).ToList();
         return new ZOrderResult(tableName, columns, committer.Versions.Count > 0 ? committer.Versions[0] : null, done.Count,
             done.Sum(r => r.Removed.Count), done.Sum(r => r.Added.Count), done.Count == rewrites.Count ? rows : 0, clock.Elapsed);

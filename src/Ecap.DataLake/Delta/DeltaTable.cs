@@ -40,6 +40,9 @@ public sealed class DeltaTable
 
     public string Location => Store.Location;
 
+    /// <summary>The name the lake knows this table by (null for a table opened by location); post-commit hooks key on it.</summary>
+    public string? Name { get; init; }
+
     internal ILogger? Logger => Options.Logger;
 
     /// <summary>True when the folder holds a Delta log with at least one commit or checkpoint.</summary>

@@ -39,6 +39,12 @@ public sealed record DeltaTableOptions
     /// <summary>Snapshots shared with other instances of the same tables (null: this instance remembers only its latest).</summary>
     public SnapshotCache? SnapshotCache { get; init; }
 
+    /// <summary>Called after every successful commit, in order (see <see cref="IPostCommitHook"/>).</summary>
+    public IReadOnlyList<IPostCommitHook> PostCommitHooks { get; init; } = [];
+
+    /// <summary>Told when a post-commit hook throws (the commit, the hook, the error); null: logged as a warning.</summary>
+    public Action<CommittedVersion, IPostCommitHook, Exception>? OnPostCommitHookFailure { get; init; }
+
     /// <summary>Clock for commit timestamps (tests skew it).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

@@ -24,9 +24,14 @@ public sealed record LakeOverview(string Lake, DateTimeOffset GeneratedAt, IRead
 /// every stream from its heartbeat, and the most recent commits across tables. Keep one instance for repeated
 /// looks: its storage's snapshot cache makes a refresh probe only for new commits.
 /// </summary>
-public sealed class LakeMonitor(IObjectStore lake, DataLakeStorageOptions? options = null)
+public sealed class LakeMonitor
 {
-    private readonly DataLakeStorage _storage = new(lake, options);
+    private readonly DataLakeStorage _storage;
+
+    public LakeMonitor(IObjectStore lake, DataLakeStorageOptions? options = null) : this(new DataLakeStorage(lake, options)) { }
+
+    /// <summary>Looks through a lake's storage (its guard and snapshot cache).</summary>
+    public LakeMonitor(DataLakeStorage storage) => _storage = storage;
 
     /// <param name="recentCommits">How many commits (newest first, all tables together) to include.</param>
     /// <remarks>One look is one audited operation ("monitor"): the list and history reads inside it are checked
@@ -56,6 +61,6 @@ public sealed class LakeMonitor(IObjectStore lake, DataLakeStorageOptions? optio
                     commits.Add(new RecentCommit(summary.Name, h.Version, h.Timestamp, h.Operation, h.Metrics));
         }
         var recent = commits.OrderByDescending(c => c.Timestamp).ThenBy(c => c.Table, StringComparer.Ordinal).Take(recentCommits).ToList();
-        return new LakeOverview(lake.Location, at, tables, await StreamHeartbeat.ReadAllAsync(lake, at, ct), recent);
+        return new LakeOverview(_storage.Location, at, tables, await StreamHeartbeat.ReadAllAsync(_storage.Store, at, ct), recent);
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Ecap.DataLake.Catalog;
 using Ecap.DataLake.Storage;
 
 namespace Ecap.DataLake.Security;
@@ -31,13 +30,13 @@ public sealed record LakeGuardOptions
 public sealed class LakeGuard
 {
     // The operation running in this async flow, shared by every guard so nested entry points audit once.
-    private static readonly AsyncLocal<GuardScope?> CurrentScope = new();
+    private readonly AsyncLocal<GuardScope?> _current = new();
 
-    private readonly ICatalogStore? _grants;
+    private readonly IGrantStore? _grants;
     private readonly IIdentityProvider _identity;
     private readonly LakeGuardOptions _options;
 
-    public LakeGuard(ICatalogStore? grants, AuditLog? audit, IIdentityProvider? identity = null, LakeGuardOptions? options = null)
+    public LakeGuard(IGrantStore? grants, AuditLog? audit, IIdentityProvider? identity = null, LakeGuardOptions? options = null)
     {
         _grants = grants;
         Audit = audit;
@@ -47,7 +46,7 @@ public sealed class LakeGuard
 
     /// <summary>The guard of a lake: grants in its catalog (<c>_catalog</c>), audit in <c>_ecap/audit</c>, identity from the environment.</summary>
     public static LakeGuard ForLake(IObjectStore lake, IIdentityProvider? identity = null, LakeGuardOptions? options = null) =>
-        new(new LakeCatalogStore(lake.Child(MetadataManager.CatalogFolder)), new AuditLog(lake), identity, options);
+        new(LakeGrantStore.ForLake(lake), new AuditLog(lake), identity, options);
 
     /// <summary>No checks and no audit: for tools that must not leave traces (benchmarks). Never use it for a shared lake.</summary>
     public static LakeGuard Unguarded { get; } = new(null, null, new StaticIdentity(new Principal("unguarded", [], "none")));
@@ -58,10 +57,10 @@ public sealed class LakeGuard
     public IIdentityProvider Identity => _identity;
 
     /// <summary>The store grants are kept in (null: no access control).</summary>
-    public ICatalogStore? GrantStore => _grants;
+    public IGrantStore? GrantStore => _grants;
 
-    /// <summary>The operation running in the current async flow, if any.</summary>
-    public static GuardScope? Current => CurrentScope.Value;
+    /// <summary>The operation of this guard running in the current async flow, if any.</summary>
+    public GuardScope? Current => _current.Value;
 
     public async Task<GrantSet> GetGrantsAsync(CancellationToken ct = default) =>
         new(_grants is null ? [] : await _grants.GetGrantsAsync(ct));
@@ -72,7 +71,7 @@ public sealed class LakeGuard
     /// <summary>Checks the caller's privilege, runs <paramref name="body"/>, and audits the outcome (see the class summary).</summary>
     public async Task<T> RunAsync<T>(GuardedOperation operation, Func<GuardScope, Task<T>> body, CancellationToken ct = default)
     {
-        if (CurrentScope.Value is { } outer)
+        if (_current.Value is { } outer)
         {
             var nested = outer.Nested(operation);
             nested.Require(operation.Privilege, operation.Table);
@@ -100,21 +99,21 @@ public sealed class LakeGuard
         }
 
         T result;
-        CurrentScope.Value = scope;
+        _current.Value = scope;
         try
         {
             result = await body(scope);
         }
         catch (Exception e)
         {
-            CurrentScope.Value = null;
+            _current.Value = null;
             var outcome = e is AccessDeniedException ? AuditOutcome.Denied : AuditOutcome.Failed;
             await WriteAuditAsync(scope.ToRecord(outcome, AuditRedaction.RedactValue(e.Message)), e, CancellationToken.None);
             throw;
         }
         finally
         {
-            CurrentScope.Value = null;
+            _current.Value = null;
         }
         await WriteAuditAsync(scope.ToRecord(AuditOutcome.Succeeded, null), null, CancellationToken.None);
         return result;

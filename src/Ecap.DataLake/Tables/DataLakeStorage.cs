@@ -31,12 +31,20 @@ public sealed class DataLakeStorage
     {
         _lake = lake;
         Options = options ?? new DataLakeStorageOptions();
-        _tableOptions = new DeltaTableOptions { SnapshotCache = Options.SnapshotCacheCapacity > 0 ? new SnapshotCache(Options.SnapshotCacheCapacity) : null };
+        _tableOptions = new DeltaTableOptions
+        {
+            SnapshotCache = Options.SnapshotCacheCapacity > 0 ? new SnapshotCache(Options.SnapshotCacheCapacity) : null,
+            Logger = Options.LoggerFactory?.CreateLogger("Ecap.DataLake.Delta"),
+            PostCommitHooks = Options.PostCommitHooks,
+            OnPostCommitHookFailure = Options.PostCommitHookFailed is { } report ? (commit, _, e) => report(commit.Table.Name ?? commit.Table.Location, e) : null,
+        };
         Guard = Options.Guard ?? LakeGuard.ForLake(lake);
     }
 
     /// <summary>Options of every table opened here: they share one snapshot cache, so repeated reads do not replay logs.</summary>
     private readonly DeltaTableOptions _tableOptions;
+
+    internal DeltaTableOptions TableOptions => _tableOptions;
 
     public DataLakeStorageOptions Options { get; }
 
@@ -49,7 +57,7 @@ public sealed class DataLakeStorage
     public IObjectStore Store => _lake;
 
     /// <summary>The Delta table behind a table name (validated: no path tricks).</summary>
-    public DeltaTable OpenTable(string tableName) => new(TableStore(tableName), _tableOptions);
+    public DeltaTable OpenTable(string tableName) => new(TableStore(tableName), _tableOptions) { Name = tableName };
 
     private IObjectStore TableStore(string tableName) => _lake.Child(TableNames.Validate(tableName));
 
@@ -203,8 +211,7 @@ public sealed class DataLakeStorage
             tx.OperationMetrics["numRemovedFiles"] = removed.ToString(CultureInfo.InvariantCulture);
             commitAttempted = true;
             var commit = await tx.CommitAsync(ct);
-            await NotifyCommitAsync(tableName, commit.Version, ct);
-            Metrics.LakeMetrics.RecordWrite(table.Location, writer.RowsWritten, writer.BytesWritten);
+                Metrics.LakeMetrics.RecordWrite(table.Location, writer.RowsWritten, writer.BytesWritten);
             return new WriteResult(tableName, commit.Version, adds.Count, writer.RowsWritten, writer.BytesWritten, removed,
                 dedup?.Dropped ?? 0, Skipped: false, clock.Elapsed);
         }
@@ -234,14 +241,6 @@ public sealed class DataLakeStorage
                 for (var r = 0; r < batch.Length; r++) keys.Add(Deduplicator.InPartition(partition.Key, dedup.KeyOf(batch, r)));
         }
         return keys;
-    }
-
-    // The commit already happened: a failing hook (the catalog) is reported, never fails the write.
-    internal async Task NotifyCommitAsync(string tableName, long version, CancellationToken ct)
-    {
-        if (Options.AfterCommit is not { } hook) return;
-        try { await hook(tableName, version, ct); }
-        catch (Exception e) when (e is not OperationCanceledException) { (Options.AfterCommitFailed ?? ((t, x) => System.Diagnostics.Trace.TraceWarning($"after-commit hook failed for '{t}': {x.Message}")))(tableName, e); }
     }
 
     /// <summary>The key provider of encrypted tables (<see cref="DataLakeStorageOptions.KeyProvider"/>, else from the environment).</summary>
@@ -425,7 +424,6 @@ public sealed class DataLakeStorage
         tx.OperationMetrics["numRestoredFiles"] = toAdd.Count.ToString(CultureInfo.InvariantCulture);
         tx.OperationMetrics["numRemovedFiles"] = toRemove.Count.ToString(CultureInfo.InvariantCulture);
         var commit = await tx.CommitAsync(ct);
-        await NotifyCommitAsync(tableName, commit.Version, ct);
         return new RestoreResult(version, commit.Version, toAdd.Count, toRemove.Count);
     }
 }
@@ -439,14 +437,20 @@ public sealed record DataLakeStorageOptions
     /// <summary>The data-file size tables aim for; a file below a quarter of it counts as small.</summary>
     public long TargetFileSizeBytes { get; init; } = 128L * 1024 * 1024;
 
-    /// <summary>Called after each successful write or restore commit (table, version), e.g. to keep the catalog current.</summary>
-    public Func<string, long, CancellationToken, Task>? AfterCommit { get; init; }
+    /// <summary>
+    /// Run after every commit to a table of this lake (writes, restores, compaction, retention, constraints...), e.g. to keep
+    /// the catalog current: the Delta layer's seam (<see cref="IPostCommitHook"/>); the table's lake name is <c>commit.Table.Name</c>.
+    /// </summary>
+    public IReadOnlyList<IPostCommitHook> PostCommitHooks { get; init; } = [];
 
     /// <summary>Snapshots kept across reads of this storage's tables (<see cref="SnapshotCache"/>); 0 turns the cache off.</summary>
     public int SnapshotCacheCapacity { get; init; } = SnapshotCache.DefaultCapacity;
 
-    /// <summary>Told when <see cref="AfterCommit"/> throws (default: a trace warning); the write still succeeds.</summary>
-    public Action<string, Exception>? AfterCommitFailed { get; init; }
+    /// <summary>Told when a <see cref="PostCommitHooks"/> hook throws (table name, error; default: a warning in the log); the commit still stands.</summary>
+    public Action<string, Exception>? PostCommitHookFailed { get; init; }
+
+    /// <summary>Where the Delta layer logs (retries, failed checkpoints and hooks); null: nowhere.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
 
     /// <summary>The region the lake's storage is in, checked against tables' declared regions on writes (default: ECAP_LAKE_REGION).</summary>
     public string? Region { get; init; } = Residency.DataResidency.LakeRegionFromEnvironment();
@@ -454,7 +458,7 @@ public sealed record DataLakeStorageOptions
     /// <summary>Keys of encrypted tables (null: <see cref="Parquet.Encryption.KeyProviders.FromEnvironment"/>: ECAP_KEY_FILE or ECAP_KEY_&lt;ID&gt;).</summary>
     public Parquet.Encryption.IKeyProvider? KeyProvider { get; init; }
 
-    /// <summary>Access control and audit (null: <see cref="LakeGuard.ForLake"/>: grants in the lake's catalog, audit in _ecap/audit, identity from the environment).</summary>
+    /// <summary>Access control and audit (null: <see cref="LakeGuard.ForLake"/>: grants in the lake's _catalog, audit in _ecap/audit, identity from the environment).</summary>
     public LakeGuard? Guard { get; init; }
 }
 

@@ -280,11 +280,17 @@ public sealed class LakeStoreMetadataManagerTests : MetadataManagerTests
         var failures = new List<string>();
         var lake = new DataLakeStorage(dir.Path, new DataLakeStorageOptions
         {
-            AfterCommit = (_, _, _) => throw new IOException("catalog offline"),
-            AfterCommitFailed = (table, e) => failures.Add($"{table}: {e.Message}"),
+            PostCommitHooks = [new FailingHook()],
+            PostCommitHookFailed = (table, e) => failures.Add($"{table}: {e.Message}"),
         });
         var result = await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10), "tx", DataType.Transactions);
         Assert.Equal(0, result.Version);
         Assert.Equal(["tx: catalog offline"], failures);
+        Assert.Equal(0, (await lake.GetTableInfoAsync("tx")).Version);
+    }
+
+    private sealed class FailingHook : Ecap.DataLake.Delta.IPostCommitHook
+    {
+        public Task AfterCommitAsync(Ecap.DataLake.Delta.CommittedVersion commit, CancellationToken ct) => throw new IOException("catalog offline");
     }
 }

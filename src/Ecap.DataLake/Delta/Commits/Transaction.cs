@@ -114,9 +114,10 @@ public sealed class Transaction
             if (put == Storage.PutResult.Created)
             {
                 _committed = true;
-                await AfterCommitAsync(version, actions, metadata, ct).ConfigureAwait(false);
+                var snapshot = await AfterCommitAsync(version, actions, metadata, ct).ConfigureAwait(false);
                 Metrics.LakeMetrics.RecordCommit(_table.Location, Operation, System.Diagnostics.Stopwatch.GetElapsedTime(started), attempt,
                     actions.Count(a => a.Add != null), actions.Count(a => a.Remove != null));
+                await RunHooksAsync(new CommittedVersion(_table, version, actions, protocol, metadata, snapshot), ct).ConfigureAwait(false);
                 return new CommitResult(version, attempt);
             }
 
@@ -256,13 +257,28 @@ public sealed class Transaction
         return actions;
     }
 
-    private async Task AfterCommitAsync(long version, List<DeltaAction> actions, Metadata metadata, CancellationToken ct)
+    // The commit is durable: a failing hook is logged and never fails it (nor stops the next hook).
+    private async Task RunHooksAsync(CommittedVersion commit, CancellationToken ct)
     {
+        foreach (var hook in _table.Options.PostCommitHooks)
+        {
+            try { await hook.AfterCommitAsync(commit, ct).ConfigureAwait(false); }
+            catch (Exception e)
+            {
+                if (_table.Options.OnPostCommitHookFailure is { } report) report(commit, hook, e);
+                else _table.Logger?.LogWarning(e, "Version {Version} of {Table} committed, but post-commit hook {Hook} failed", commit.Version, _table.Location, hook.GetType().Name);
+            }
+        }
+    }
+
+    /// <summary>Remembers the new snapshot when it can be built from what we hold, and checkpoints; returns that snapshot (null if not built).</summary>
+    private async Task<Snapshot?> AfterCommitAsync(long version, List<DeltaAction> actions, Metadata metadata, CancellationToken ct)
+    {
+        // The new snapshot is the read snapshot plus our actions when nobody committed in between: keep it, so the
+        // next refresh reads nothing.
+        Snapshot? snapshot = null;
         try
         {
-            // The new snapshot is the read snapshot plus our actions when nobody committed in between: keep it, so the
-            // next refresh reads nothing.
-            Snapshot? snapshot = null;
             var read = ReadSnapshot;
             if (read is null || read.Version == version - 1)
             {
@@ -289,5 +305,6 @@ public sealed class Transaction
             // The commit is durable; a missing checkpoint only makes the next full load read more JSON.
             _table.Logger?.LogWarning(e, "Version {Version} of {Table} committed, but writing its checkpoint failed", version, _table.Location);
         }
+        return snapshot;
     }
 }
