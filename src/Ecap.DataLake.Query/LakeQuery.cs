@@ -203,7 +203,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
             else
                 throw new InvalidInputException($"Cannot read \"{reference}\": after '@' give a version (v12) or a timestamp (2026-11-01T00:00:00Z).");
         }
-        if (Parquet.Encryption.TableEncryption.Of(snapshot.Metadata) is not null)
+        if (Parquet.Encryption.TableEncryption.Of(snapshot.Metadata.Configuration) is not null)
             throw new InvalidInputException($"Table '{table}' is encrypted (Parquet modular encryption), which DuckDB cannot read; read it with `ecap data-lake storage read {table}` instead.");
         if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version && existing.Masked.SetEquals(masked)) return existing;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using Ecap.Cli.Output;
 using Ecap.DataLake;
 using Ecap.DataLake.Security;
+using Ecap.DataLake.Tables;
 using Ecap.DataLake.Storage;
 using Spectre.Console;
 

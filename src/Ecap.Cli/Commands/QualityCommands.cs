@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Ecap.Cli.Output;
 using Ecap.DataLake;
+using Ecap.DataLake.Delta;
 using Ecap.DataLake.Quality;
 using Ecap.DataLake.Tables;
 using Spectre.Console;

@@ -138,7 +138,7 @@ internal sealed record TableFiles(Parquet.Encryption.TableEncryption? Encryption
 {
     public static TableFiles For(DataLakeStorage storage, Snapshot snapshot, string tableName)
     {
-        var encryption = Parquet.Encryption.TableEncryption.Of(snapshot.Metadata);
+        var encryption = Parquet.Encryption.TableEncryption.Of(snapshot.Metadata.Configuration);
         encryption?.EnsureKeys(storage.Keys, tableName);
         return new TableFiles(encryption, encryption is null ? null : storage.Keys);
     }

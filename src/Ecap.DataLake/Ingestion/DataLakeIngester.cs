@@ -160,7 +160,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
     {
         var table = storage.OpenTable(tableName);
         if (!await table.ExistsAsync(ct)) return;
-        var constraints = Quality.TableConstraints.Of((await table.GetSnapshotAsync(ct)).Metadata);
+        var constraints = Delta.TableConstraints.Of((await table.GetSnapshotAsync(ct)).Metadata);
         if (constraints.IsEmpty) return;
         var columns = constraints.All.SelectMany(c => c.Predicate.Columns()).Select(c => c.Split('.')[0]).Distinct().ToList();
         for (var i = 0; i < unit.Count; i++)
@@ -172,7 +172,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             var dead = unit[i].DeadLetters.ToList();
             var position = unit[i].Position.ToString() ?? "";
             foreach (var (row, constraint) in failing)
-                dead.Add(new DeadLetter(sourceName, position, Quality.TableConstraints.Describe(rows, row),
+                dead.Add(new DeadLetter(sourceName, position, Delta.TableConstraints.Describe(rows, row),
                     $"constraint {constraint.Name} violated: {constraint.Expression}"));
             unit[i] = unit[i] with { Rows = Parquet.ArrowGather.Take(rows, passing), DeadLetters = dead };
         }

@@ -1,20 +1,16 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Ecap.DataLake.Delta;
-using Ecap.DataLake.Expressions;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Storage;
-using Ecap.DataLake.Tables;
-using Ecap.DataLake.Tables.Reading;
 
 namespace Ecap.DataLake.Security;
 
 /// <summary>
 /// The lake's audit trail: an append-only Delta table at <c>&lt;lake&gt;/_ecap/audit</c> (<c>delta.appendOnly</c>),
-/// one row per operation. Not a user table: <see cref="DataLakeStorage.ListTablesAsync"/> skips <c>_</c> folders and
-/// table names cannot reach it; SQL sees it as <see cref="SqlName"/>. Each append is one small Parquet file and
+/// one row per operation. Not a user table: listings skip <c>_</c> folders and table names cannot reach it; SQL sees it as
+/// <see cref="SqlName"/>. This layer only appends: reading the trail is a table read (<c>Tables.AuditReader</c>). Each append is one small Parquet file and
 /// one blind-append commit; appends never conflict, so concurrent processes each land their records (the commit
 /// rebases onto winners; two processes creating the table at once retry as appends).
 /// </summary>
@@ -106,24 +102,6 @@ public sealed class AuditLog
         }
     }
 
-    /// <summary>Records matching the filter, oldest first within each file; streamed, never all in memory.</summary>
-    public async IAsyncEnumerable<AuditRecord> ReadAsync(AuditFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
-    {
-        filter ??= new AuditFilter();
-        if (!await Table.ExistsAsync(ct)) yield break;
-        var snapshot = await Table.GetSnapshotAsync(ct);
-        Predicate? predicate = null;
-        if (filter.Since is { } since) predicate = new Comparison("time", ComparisonOp.GreaterThanOrEqual, since);
-        if (filter.Principal is { } p) predicate = Combine(predicate, new Comparison("principal", ComparisonOp.Equal, p));
-        var scan = TableScan.Plan(Table.Store, snapshot, new ReadOptions { Predicate = predicate });
-        await foreach (var batch in scan.ReadBatchesAsync(ct))
-            foreach (var record in FromBatch(batch))
-                if (filter.Table is null || record.Names(filter.Table))
-                    yield return record;
-    }
-
-    private static Predicate Combine(Predicate? left, Predicate right) => left is null ? right : left & right;
-
     internal static RecordBatch ToBatch(IReadOnlyList<AuditRecord> records)
     {
         var time = new TimestampArray.Builder(new TimestampType(TimeUnit.Microsecond, "UTC"));
@@ -162,47 +140,6 @@ public sealed class AuditLog
             time.Build(), principal.Build(), groups.Build(), source.Build(), operation.Build(), table.Build(), parameters.Build(),
             outcome.Build(), error.Build(), rows.Build(), bytes.Build(), version.Build(), duration.Build(), host.Build(),
         ], records.Count);
-    }
-
-    private static IEnumerable<AuditRecord> FromBatch(RecordBatch batch)
-    {
-        StringArray S(string name) => (StringArray)batch.Column(batch.Schema.GetFieldIndex(name));
-        Int64Array L(string name) => (Int64Array)batch.Column(batch.Schema.GetFieldIndex(name));
-        var time = (TimestampArray)batch.Column(batch.Schema.GetFieldIndex("time"));
-        var principal = S("principal");
-        var groups = S("groups");
-        var source = S("identity_source");
-        var operation = S("operation");
-        var table = S("table");
-        var parameters = S("parameters");
-        var outcome = S("outcome");
-        var error = S("error");
-        var rows = L("rows");
-        var bytes = L("bytes");
-        var version = L("table_version");
-        var duration = L("duration_ms");
-        var host = S("host");
-        for (var i = 0; i < batch.Length; i++)
-        {
-            var p = parameters.GetString(i);
-            yield return new AuditRecord
-            {
-                Time = time.GetTimestamp(i)!.Value,
-                Principal = principal.GetString(i),
-                Groups = (groups.GetString(i) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries),
-                IdentitySource = source.GetString(i),
-                Operation = operation.GetString(i),
-                Table = table.GetString(i),
-                Parameters = p is null ? new Dictionary<string, string?>() : JsonSerializer.Deserialize<Dictionary<string, string?>>(p) ?? [],
-                Outcome = outcome.GetString(i),
-                Error = error.GetString(i),
-                Rows = rows.GetValue(i),
-                Bytes = bytes.GetValue(i),
-                TableVersion = version.GetValue(i),
-                DurationMs = duration.GetValue(i) ?? 0,
-                Host = host.GetString(i) ?? "",
-            };
-        }
     }
 
     private static void Append(StringArray.Builder b, string? v) { if (v is null) b.AppendNull(); else b.Append(v); }

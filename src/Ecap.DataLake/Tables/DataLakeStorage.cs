@@ -148,10 +148,10 @@ public sealed class DataLakeStorage
         }
 
         // Constraints (delta.constraints.*) of the table as it will be: every row must pass, or nothing is committed.
-        var constraints = Quality.TableConstraints.Of(newMetadata ?? snapshot!.Metadata);
+        var constraints = TableConstraints.Of(newMetadata ?? snapshot!.Metadata);
         constraints.EnsureColumns(tableSchema, tableName);
         Residency.DataResidency.EnsureWritable(newMetadata ?? snapshot!.Metadata, tableName, Options.Region, _lake.Location);
-        var encryption = Parquet.Encryption.TableEncryption.Of(newMetadata ?? snapshot!.Metadata);
+        var encryption = Parquet.Encryption.TableEncryption.Of((newMetadata ?? snapshot!.Metadata).Configuration);
         encryption?.EnsureKeys(Keys, tableName);
         var writer = new PartitionedFileWriter(table.Store, partitioner, options, Options.WriteBufferBytes, encryption, encryption is null ? null : Keys);
         var dedup = options.DeduplicateKeys is { Count: > 0 } keys ? new Deduplicator(keys, options.DeduplicateOrderBy, Options.WriteBufferBytes) : null;
@@ -258,7 +258,7 @@ public sealed class DataLakeStorage
     }
 
     /// <summary>Table properties governance owns: constraints, encryption, residency.</summary>
-    private static readonly string[] GovernancePrefixes = [Quality.TableConstraints.Prefix, "ecap.encryption.", "ecap.residency."];
+    private static readonly string[] GovernancePrefixes = [TableConstraints.Prefix, "ecap.encryption.", "ecap.residency."];
 
     /// <summary><paramref name="configuration"/> with the governance properties of <paramref name="current"/> (replacing its own).</summary>
     private static Dictionary<string, string> WithGovernance(IReadOnlyDictionary<string, string> configuration, Metadata current)
@@ -301,7 +301,7 @@ public sealed class DataLakeStorage
                 throw new AccessDeniedException($"access denied: {scope.Principal.Name} may not filter on excluded column(s) {string.Join(", ", filtered)} of table {tableName}.");
             var scan = await PlanReadAsync(tableName, options, ct);
             scan.Mask(masked);
-            if (Parquet.Encryption.TableEncryption.Of(scan.Snapshot.Metadata) is { } encryption)
+            if (Parquet.Encryption.TableEncryption.Of(scan.Snapshot.Metadata.Configuration) is { } encryption)
             {
                 encryption.EnsureKeys(Keys, tableName, scan.Schema.FieldsList.Select(f => f.Name));
                 scan.DecryptionKeys = Keys;
@@ -334,7 +334,7 @@ public sealed class DataLakeStorage
                 throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
             var snapshot = await table.GetSnapshotAsync(ct);
             scope.Complete(rows: TableInspector.RowCount(snapshot), version: snapshot.Version);
-            var encrypted = Parquet.Encryption.TableEncryption.Of(snapshot.Metadata);
+            var encrypted = Parquet.Encryption.TableEncryption.Of(snapshot.Metadata.Configuration);
             encrypted?.EnsureKeys(Keys, tableName);
             return await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct, encrypted is null ? null : Keys);
         }, ct);

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Ecap.DataLake.Delta;
 using ParquetSharp;
 
 namespace Ecap.DataLake.Parquet.Encryption;
@@ -18,17 +17,18 @@ public sealed record TableEncryption(string FooterKeyId, IReadOnlyDictionary<str
     public const string ColumnKeysProperty = "ecap.encryption.columnKeys";
     public const string StatsProperty = "ecap.encryption.encryptedColumnStats";
 
-    public static TableEncryption? Of(Metadata metadata)
+    /// <summary>The encryption a table's properties (Delta <c>metaData.configuration</c>) declare, null when none.</summary>
+    public static TableEncryption? Of(IReadOnlyDictionary<string, string> configuration)
     {
-        if (!metadata.Configuration.TryGetValue(FooterKeyProperty, out var footer)) return null;
+        if (!configuration.TryGetValue(FooterKeyProperty, out var footer)) return null;
         var columns = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var part in (metadata.Configuration.GetValueOrDefault(ColumnKeysProperty) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var part in (configuration.GetValueOrDefault(ColumnKeysProperty) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var colon = part.LastIndexOf(':');
             if (colon <= 0) throw new CorruptTableException($"Table property {ColumnKeysProperty} entry '{part}' is not column:keyId.");
             columns[part[..colon]] = part[(colon + 1)..];
         }
-        var stats = !string.Equals(metadata.Configuration.GetValueOrDefault(StatsProperty), "false", StringComparison.OrdinalIgnoreCase);
+        var stats = !string.Equals(configuration.GetValueOrDefault(StatsProperty), "false", StringComparison.OrdinalIgnoreCase);
         return new TableEncryption(footer, columns, stats);
     }
 

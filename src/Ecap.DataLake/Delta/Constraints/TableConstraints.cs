@@ -1,9 +1,8 @@
 using System.Text;
 using Apache.Arrow;
-using Ecap.DataLake.Delta;
 using Ecap.DataLake.Expressions;
 
-namespace Ecap.DataLake.Quality;
+namespace Ecap.DataLake.Delta;
 
 /// <summary>A named CHECK constraint: a predicate every row must make true (a null result is a violation).</summary>
 public sealed record TableConstraint(string Name, string Expression)

@@ -1,0 +1,72 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Apache.Arrow;
+using Ecap.DataLake.Expressions;
+using Ecap.DataLake.Security;
+using Ecap.DataLake.Tables.Reading;
+
+namespace Ecap.DataLake.Tables;
+
+/// <summary>Reads the audit trail (<see cref="AuditLog"/>, a Delta table) back as records: a table scan with the filter pushed down.</summary>
+public static class AuditReader
+{
+    /// <summary>Records matching the filter, oldest first within each file; streamed, never all in memory.</summary>
+    public static async IAsyncEnumerable<AuditRecord> ReadAsync(this AuditLog log, AuditFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        filter ??= new AuditFilter();
+        if (!await log.Table.ExistsAsync(ct)) yield break;
+        var snapshot = await log.Table.GetSnapshotAsync(ct);
+        Predicate? predicate = null;
+        if (filter.Since is { } since) predicate = new Comparison("time", ComparisonOp.GreaterThanOrEqual, since);
+        if (filter.Principal is { } p) predicate = Combine(predicate, new Comparison("principal", ComparisonOp.Equal, p));
+        var scan = TableScan.Plan(log.Table.Store, snapshot, new ReadOptions { Predicate = predicate });
+        await foreach (var batch in scan.ReadBatchesAsync(ct))
+            foreach (var record in FromBatch(batch))
+                if (filter.Table is null || record.Names(filter.Table))
+                    yield return record;
+    }
+
+    private static Predicate Combine(Predicate? left, Predicate right) => left is null ? right : left & right;
+
+    private static IEnumerable<AuditRecord> FromBatch(RecordBatch batch)
+    {
+        StringArray S(string name) => (StringArray)batch.Column(batch.Schema.GetFieldIndex(name));
+        Int64Array L(string name) => (Int64Array)batch.Column(batch.Schema.GetFieldIndex(name));
+        var time = (TimestampArray)batch.Column(batch.Schema.GetFieldIndex("time"));
+        var principal = S("principal");
+        var groups = S("groups");
+        var source = S("identity_source");
+        var operation = S("operation");
+        var table = S("table");
+        var parameters = S("parameters");
+        var outcome = S("outcome");
+        var error = S("error");
+        var rows = L("rows");
+        var bytes = L("bytes");
+        var version = L("table_version");
+        var duration = L("duration_ms");
+        var host = S("host");
+        for (var i = 0; i < batch.Length; i++)
+        {
+            var p = parameters.GetString(i);
+            yield return new AuditRecord
+            {
+                Time = time.GetTimestamp(i)!.Value,
+                Principal = principal.GetString(i),
+                Groups = (groups.GetString(i) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries),
+                IdentitySource = source.GetString(i),
+                Operation = operation.GetString(i),
+                Table = table.GetString(i),
+                Parameters = p is null ? new Dictionary<string, string?>() : JsonSerializer.Deserialize<Dictionary<string, string?>>(p) ?? [],
+                Outcome = outcome.GetString(i),
+                Error = error.GetString(i),
+                Rows = rows.GetValue(i),
+                Bytes = bytes.GetValue(i),
+                TableVersion = version.GetValue(i),
+                DurationMs = duration.GetValue(i) ?? 0,
+                Host = host.GetString(i) ?? "",
+            };
+        }
+    }
+
+}
