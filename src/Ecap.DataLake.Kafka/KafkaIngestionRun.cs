@@ -8,8 +8,6 @@ using Ecap.DataLake.Ingestion.Streams;
 using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
 using Ecap.DataLake.Tables.SampleData;
-using Polly;
-using Polly.Retry;
 
 namespace Ecap.DataLake.Kafka;
 
@@ -36,7 +34,7 @@ internal sealed class KafkaIngestionRun : IDisposable
     private readonly KafkaIngestionOptions _options;
     private readonly IConsumer<MessageSlice, MessageSlice> _consumer;
     private readonly ArenaDeserializers _bytes;
-    private readonly ResiliencePipeline _retry;
+    private readonly ExactlyOnceCommit _commit;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private KafkaMessageConverter? _converter;
 
@@ -65,14 +63,7 @@ internal sealed class KafkaIngestionRun : IDisposable
         Group = options.GroupId ?? "ecap-" + table;
         StreamId = options.StreamId ?? $"{table}-{Guid.NewGuid().ToString("N")[..6]}";
         _report = new KafkaIngestionReport { StreamId = StreamId, Topic = topic, Table = table, ConsumerGroup = Group };
-        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException),
-            MaxRetryAttempts = 5,
-            Delay = TimeSpan.FromMilliseconds(200),
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-        }).Build();
+        _commit = new ExactlyOnceCommit(storage, table, dataType, ExactlyOnceCommit.RetryPipeline(new IngestionOptions()));
 
         var config = new ConsumerConfig
         {
@@ -400,7 +391,6 @@ internal sealed class KafkaIngestionRun : IDisposable
     private async Task<CommitOutcome> CommitCoreAsync(IReadOnlyList<RecordBatch> rows, IReadOnlyList<KafkaDeadLetter> dead,
         Dictionary<string, long> txns, Dictionary<string, long> expected, Dictionary<int, long> positions)
     {
-        var deadLettered = dead.Count > 0 ? await WriteDeadLettersAsync(dead, positions) : 0;
         var options = new WriteOptions
         {
             Strategy = _options.Strategy,
@@ -410,52 +400,14 @@ internal sealed class KafkaIngestionRun : IDisposable
             ExpectedTransactions = expected,
             CommitParameters = new Dictionary<string, string>
             {
-                [DataLakeIngester.AppParameter] = $"ecap-{Group}-{_topic}",
+                [ExactlyOnceCommit.AppParameter] = $"ecap-{Group}-{_topic}",
                 ["ecap.kafka.offsets"] = JsonSerializer.Serialize(positions.ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value)),
             },
         };
-        var result = await _retry.ExecuteAsync(async token =>
-        {
-            // A retry after a commit that did land (the failure came later) must not write again.
-            if (ReadSnapshot(_table) is { } s && txns.All(t => s.GetTxnVersion(t.Key) == t.Value)) return null;
-            return await CreateRaceSafe(() => _storage.WritePartitionedDataAsync(rows, _table, _dataType, WriteMode.Append, options, token));
-        });
+        // A dead letter is in the dead-letter table once its partition's position there is past its offset.
+        var letters = dead.Select(d => new PositionedDeadLetter(d.Letter, AppId(Group, _topic, d.Partition), d.Offset + 1)).ToList();
+        var (result, deadLettered) = await _commit.CommitAsync(rows, letters, options);
         return new CommitOutcome(result?.Version ?? ReadSnapshot(_table)?.Version, result?.RowsWritten ?? rows.Sum(r => (long)r.Length), deadLettered, positions);
-    }
-
-    private async Task<int> WriteDeadLettersAsync(IReadOnlyList<KafkaDeadLetter> dead, Dictionary<int, long> positions)
-    {
-        var name = DataLakeIngester.DeadLetterTable(_table);
-        var written = 0;
-        await _retry.ExecuteAsync(async token =>
-        {
-            // Only letters past the dead-letter table's own positions: a range read again never adds them twice.
-            var snapshot = ReadSnapshot(name);
-            var fresh = dead.Where(d => d.Offset >= (snapshot?.GetTxnVersion(AppId(Group, _topic, d.Partition)) ?? 0)).ToList();
-            written = fresh.Count;
-            if (fresh.Count == 0) return;
-            await CreateRaceSafe(() => _storage.WritePartitionedDataAsync([DataLakeIngester.DeadLetterBatch(fresh.Select(d => d.Letter).ToList())], name, _dataType,
-                WriteMode.Append, new WriteOptions
-                {
-                    Strategy = PartitionStrategy.Custom([]),
-                    SourceName = "kafka://" + _topic,
-                    Transactions = fresh.Select(d => d.Partition).Distinct().ToDictionary(p => AppId(Group, _topic, p), p => positions[p]),
-                }, token));
-        });
-        return written;
-    }
-
-    /// <summary>Two members creating the table at once: the loser appends to the winner's table (its positions are checked again).</summary>
-    private static async Task<WriteResult> CreateRaceSafe(Func<Task<WriteResult>> write)
-    {
-        try
-        {
-            return await write();
-        }
-        catch (Delta.TableAlreadyExistsException)
-        {
-            return await write();
-        }
     }
 
     private Delta.Snapshot? ReadSnapshot(string table)

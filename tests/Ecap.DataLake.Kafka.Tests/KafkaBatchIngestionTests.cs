@@ -1,4 +1,5 @@
 using Ecap.DataLake.Ingestion;
+using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
 
 namespace Ecap.DataLake.Kafka.Tests;
@@ -126,7 +127,7 @@ public sealed class KafkaBatchIngestionTests
 
     private static List<(string Source, string Position, string? Raw, string Error)> DeadLetters(KafkaLake k)
     {
-        return KafkaLake.Query($"SELECT source, position, raw, error FROM read_parquet({k.TableFiles(DataLakeIngester.DeadLetterTable(KafkaLake.Table))})")
+        return KafkaLake.Query($"SELECT source, position, raw, error FROM read_parquet({k.TableFiles(TableNames.DeadLetterTable(KafkaLake.Table))})")
             .Select(r => ((string)r[0]!, (string)r[1]!, (string?)r[2], (string)r[3]!)).ToList();
     }
 }

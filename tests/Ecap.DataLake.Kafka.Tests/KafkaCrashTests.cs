@@ -34,7 +34,7 @@ public sealed class KafkaCrashTests
         Assert.Equal(2002 - commitsThatLanded * 300, rerun.RecordsRead);
         var bad = k.TopicContents().Where(m => m.Value is "not json" or "[]").Select(m => (m.Partition, m.Offset)).ToHashSet();
         k.AssertExactlyOnce(bad);
-        var dead = await k.Storage.GetTableInfoAsync(DataLakeIngester.DeadLetterTable(KafkaLake.Table));
+        var dead = await k.Storage.GetTableInfoAsync(TableNames.DeadLetterTable(KafkaLake.Table));
         Assert.Equal(2, dead.RecordCount);
     }
 }

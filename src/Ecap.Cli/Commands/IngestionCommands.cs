@@ -158,7 +158,7 @@ internal static class IngestionCommands
         }
         AnsiConsole.MarkupLine(
             $"[{(error == null ? "green]ingested" : "red]stopped")}[/] {Markup.Escape(r.Table)}: {r.RecordsRead:N0} records read, {r.RecordsWritten:N0} written, " +
-            $"{r.RecordsDeadLettered:N0} dead-lettered{(r.RecordsDeadLettered > 0 ? $" (in {Markup.Escape(DataLakeIngester.DeadLetterTable(r.Table))})" : "")}, " +
+            $"{r.RecordsDeadLettered:N0} dead-lettered{(r.RecordsDeadLettered > 0 ? $" (in {Markup.Escape(TableNames.DeadLetterTable(r.Table))})" : "")}, " +
             $"{r.Batches} commit(s), {r.Retries} retries, " +
             string.Join(", ", r.SourceCounters.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key.Replace('_', ' ')} {k.Value}")) +
             $" [grey]({r.Duration.TotalSeconds:F1}s, {r.RecordsPerSecond:N0} records/s, txn version {r.TxnVersion})[/]");

@@ -306,7 +306,7 @@ internal static class KafkaCommands
         }
         AnsiConsole.MarkupLine(
             $"[green]ingested[/] {Markup.Escape(r.Topic)} -> {Markup.Escape(r.Table)}: {r.RecordsRead:N0} records read, {r.RecordsWritten:N0} written, " +
-            $"{r.RecordsDeadLettered:N0} dead-lettered{(r.RecordsDeadLettered > 0 ? $" (in {Markup.Escape(DataLakeIngester.DeadLetterTable(r.Table))})" : "")}, " +
+            $"{r.RecordsDeadLettered:N0} dead-lettered{(r.RecordsDeadLettered > 0 ? $" (in {Markup.Escape(TableNames.DeadLetterTable(r.Table))})" : "")}, " +
             $"{r.Commits} commit(s), lag {r.TotalLag:N0} [grey]({r.Duration.TotalSeconds:F1}s, {r.RecordsPerSecond:N0} records/s, table v{r.LastVersion?.ToString(CultureInfo.InvariantCulture) ?? "-"}, " +
             $"positions {Markup.Escape(string.Join(" ", r.Positions.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value}")))})[/]");
     }

@@ -3,30 +3,21 @@ using System.Globalization;
 using Apache.Arrow;
 using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
-using Polly;
-using Polly.Retry;
 
 namespace Ecap.DataLake.Ingestion;
 
 /// <summary>
 /// Moves records from a source into a table, exactly once: the batches of each commit are written with the
 /// table's strategy and committed together with the source's position (a txn action for the source's appId,
-/// version + 1, and commitInfo parameters saying what is done). A rerun reads the position from the table's
-/// log and continues after it, so a crash neither duplicates nor skips. Bad records go to
-/// <c>&lt;table&gt;__dead_letters</c> before the commit that passes them, marked with the same txn version,
+/// version + 1, and commitInfo parameters saying what is done) by <see cref="ExactlyOnceCommit"/>. A rerun reads
+/// the position from the table's log and continues after it, so a crash neither duplicates nor skips. Bad records
+/// go to <c>&lt;table&gt;__dead_letters</c> before the commit that passes them, marked with the same txn version,
 /// so a rerun of that commit does not write them twice.
 /// </summary>
 public sealed class DataLakeIngester(DataLakeStorage storage)
 {
-    /// <summary>The commitInfo parameter naming the source a commit belongs to.</summary>
-    public const string AppParameter = "ecap.ingest.app";
-
-    public const string DeadLetterSuffix = "__dead_letters";
-
     /// <summary>The lake this ingester writes to (sources in other assemblies, e.g. Kafka, write through it).</summary>
     public DataLakeStorage Storage => storage;
-
-    public static string DeadLetterTable(string table) => table + DeadLetterSuffix;
 
     public Task<IngestionReport> IngestAsync(IIngestionSource source, string tableName, DataType dataType,
         IngestionOptions? options = null, CancellationToken ct = default) =>
@@ -52,19 +43,16 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
         var committed = new List<IReadOnlyDictionary<string, string>>();
         if (snapshot != null && txnVersion > 0)
             foreach (var entry in (await storage.GetHistoryAsync(tableName, null, ct)).OrderBy(h => h.Version))
-                if (entry.Parameters.TryGetValue(AppParameter, out var app) && app == source.AppId)
+                if (entry.Parameters.TryGetValue(ExactlyOnceCommit.AppParameter, out var app) && app == source.AppId)
                     committed.Add(entry.Parameters);
 
         var retries = 0;
-        var retry = options.MaxRetries <= 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        var retry = ExactlyOnceCommit.RetryPipeline(options, () =>
         {
-            ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException),
-            MaxRetryAttempts = options.MaxRetries,
-            Delay = options.RetryBaseDelay,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            OnRetry = _ => { Interlocked.Increment(ref retries); Metrics.LakeMetrics.RecordIngestionRetry(table.Location); return default; },
-        }).Build();
+            Interlocked.Increment(ref retries);
+            Metrics.LakeMetrics.RecordIngestionRetry(table.Location);
+        });
+        var commit = new ExactlyOnceCommit(storage, tableName, dataType, retry);
 
         var report = new IngestionReport { Table = tableName, Source = source.Name, AppId = source.AppId, TxnVersion = txnVersion };
         IngestionReport Current() => report with { Duration = clock.Elapsed, Retries = retries, SourceCounters = source.Counters };
@@ -89,19 +77,11 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
                         "a rerun resumes there (fix the input or raise the threshold).", Current());
             }
 
-            if (dead.Count > 0) await WriteDeadLettersAsync(tableName, dataType, source.AppId, version, dead, retry, ct);
-
             var good = unit.Where(b => b.Rows != null).Select(b => b.Rows!).ToList();
             if (good.Count == 0 && lastSchema != null) good.Add(Empty(lastSchema));
-            if (good.Count == 0)
-            {
-                // Nothing with a schema to commit (e.g. only unreadable files, no table yet): the position is not recorded.
-                unit.Clear();
-                return;
-            }
             var parameters = new Dictionary<string, string>(source.CommitParameters(unit))
             {
-                [AppParameter] = source.AppId,
+                [ExactlyOnceCommit.AppParameter] = source.AppId,
                 ["ecap.ingest.version"] = version.ToString(CultureInfo.InvariantCulture),
             };
             var writeOptions = new WriteOptions
@@ -113,13 +93,14 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
                 Transactions = new Dictionary<string, long> { [source.AppId] = version },
                 CommitParameters = parameters,
             };
-            var result = await retry.ExecuteAsync(async token =>
+            // Dead letters first; with no rows (nothing with a schema, e.g. only unreadable files and no table yet) only they are committed.
+            var result = (await commit.CommitAsync(good, dead.Select(d => new PositionedDeadLetter(d, source.AppId, version)).ToList(), writeOptions, ct)).Written;
+            if (good.Count == 0)
             {
-                // A retry after a commit that did land (the failure came later) must not write again.
-                var t = storage.OpenTable(tableName);
-                if (await t.ExistsAsync(token) && (await t.GetSnapshotAsync(token)).GetTxnVersion(source.AppId) >= version) return null;
-                return await storage.WritePartitionedDataAsync(good, tableName, dataType, WriteMode.Append, writeOptions, token);
-            }, ct);
+                // The position is not recorded.
+                unit.Clear();
+                return;
+            }
             report = report with
             {
                 RecordsRead = report.RecordsRead + read,
@@ -177,54 +158,6 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             unit[i] = unit[i] with { Rows = Parquet.ArrowGather.Take(rows, passing), DeadLetters = dead };
         }
     }
-
-    private async Task WriteDeadLettersAsync(string tableName, DataType dataType, string appId, long version,
-        IReadOnlyList<DeadLetter> dead, ResiliencePipeline retry, CancellationToken ct)
-    {
-        var name = DeadLetterTable(tableName);
-        var batch = DeadLetterBatch(dead);
-        await retry.ExecuteAsync(async token =>
-        {
-            // Written before the data commit of the same txn version: after a crash between the two, the rerun skips them here.
-            var t = storage.OpenTable(name);
-            if (await t.ExistsAsync(token) && (await t.GetSnapshotAsync(token)).GetTxnVersion(appId) >= version) return;
-            await storage.WritePartitionedDataAsync([batch], name, dataType, WriteMode.Append, new WriteOptions
-            {
-                Strategy = PartitionStrategy.Custom([]),
-                Transactions = new Dictionary<string, long> { [appId] = version },
-                CommitParameters = new Dictionary<string, string> { [AppParameter] = appId },
-            }, token);
-        }, ct);
-    }
-
-    /// <summary>Dead letters as a batch of <see cref="DeadLetterSchema"/> (dead_lettered_at: now).</summary>
-    public static RecordBatch DeadLetterBatch(IReadOnlyList<DeadLetter> dead)
-    {
-        var now = DateTimeOffset.UtcNow;
-        var source = new StringArray.Builder();
-        var position = new StringArray.Builder();
-        var raw = new StringArray.Builder();
-        var error = new StringArray.Builder();
-        var at = new TimestampArray.Builder(new Apache.Arrow.Types.TimestampType(Apache.Arrow.Types.TimeUnit.Microsecond, "UTC"));
-        foreach (var d in dead)
-        {
-            source.Append(d.Source);
-            position.Append(d.Position);
-            if (d.Raw == null) raw.AppendNull(); else raw.Append(d.Raw);
-            error.Append(d.Error);
-            at.Append(now);
-        }
-        return new RecordBatch(DeadLetterSchema, [at.Build(), source.Build(), position.Build(), raw.Build(), error.Build()], dead.Count);
-    }
-
-    /// <summary>The columns of a dead-letter table.</summary>
-    public static readonly Schema DeadLetterSchema = new Schema.Builder()
-        .Field(new Field("dead_lettered_at", new Apache.Arrow.Types.TimestampType(Apache.Arrow.Types.TimeUnit.Microsecond, "UTC"), false))
-        .Field(new Field("source", Apache.Arrow.Types.StringType.Default, false))
-        .Field(new Field("position", Apache.Arrow.Types.StringType.Default, false))
-        .Field(new Field("raw", Apache.Arrow.Types.StringType.Default, true))
-        .Field(new Field("error", Apache.Arrow.Types.StringType.Default, false))
-        .Build();
 
     private static RecordBatch Empty(Schema schema) =>
         new(schema, schema.FieldsList.Select(f => Parquet.ArrowGather.Nulls(f.DataType, 0)), 0);

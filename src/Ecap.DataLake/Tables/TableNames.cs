@@ -19,6 +19,12 @@ public static partial class TableNames
     /// <summary>Folders at the lake root that belong to the lake itself (audit, streams, catalog), never to a table.</summary>
     public static IReadOnlyList<string> Reserved { get; } = ["_ecap", "_catalog", "_delta_log"];
 
+    /// <summary>The suffix of a table's dead-letter table (the records its ingestion could not take).</summary>
+    public const string DeadLetterSuffix = "__dead_letters";
+
+    /// <summary>The dead-letter table of <paramref name="table"/>: <c>&lt;table&gt;__dead_letters</c>.</summary>
+    public static string DeadLetterTable(string table) => table + DeadLetterSuffix;
+
     /// <summary>Validates a name a write may create or change: a valid name that is not a reserved lake folder.</summary>
     public static string ValidateWritable(string name)
     {

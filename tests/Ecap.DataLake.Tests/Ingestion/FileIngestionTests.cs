@@ -141,7 +141,7 @@ public sealed class FileIngestionTests : IDisposable
         Assert.Equal(6, report.RecordsDeadLettered);
         Assert.Equal(9L, await Count("tx"));
 
-        var dead = DeadLetters(await FilesOf(DataLakeIngester.DeadLetterTable("tx")));
+        var dead = DeadLetters(await FilesOf(TableNames.DeadLetterTable("tx")));
         Assert.Equal(6, dead.Count);
         Assert.All(dead, d => Assert.False(string.IsNullOrEmpty((string?)d[3])));
         var byRaw = dead.ToDictionary(d => (string)d[2]!, d => ((string)d[0]!, (string)d[1]!, (string)d[3]!));
@@ -157,7 +157,7 @@ public sealed class FileIngestionTests : IDisposable
         // A rerun neither re-ingests the rows nor dead-letters the bad records again.
         var again = await Ingest(_dir.Sub("in"), fileOptions: typed);
         Assert.Equal(0, again.RecordsRead);
-        Assert.Equal(6L, await Count(DataLakeIngester.DeadLetterTable("tx")));
+        Assert.Equal(6L, await Count(TableNames.DeadLetterTable("tx")));
     }
 
     [Fact]
@@ -175,7 +175,7 @@ public sealed class FileIngestionTests : IDisposable
         var report = await Ingest(_dir.Sub("in"));
         Assert.Equal(10, report.RecordsWritten);
         Assert.Equal(1, report.RecordsDeadLettered);
-        var dead = DeadLetters(await FilesOf(DataLakeIngester.DeadLetterTable("tx")));
+        var dead = DeadLetters(await FilesOf(TableNames.DeadLetterTable("tx")));
         var d = Assert.Single(dead);
         Assert.Equal("broken.parquet", d[0]);
         Assert.Equal("record 0", d[1]);
@@ -194,7 +194,7 @@ public sealed class FileIngestionTests : IDisposable
         // a.csv was committed (no bad records); b.csv's commit was not: neither its rows nor its dead letters.
         Assert.Equal(50, e.Report.RecordsWritten);
         Assert.Equal(50L, await Count("tx"));
-        Assert.False(await _lake.OpenTable(DataLakeIngester.DeadLetterTable("tx")).ExistsAsync());
+        Assert.False(await _lake.OpenTable(TableNames.DeadLetterTable("tx")).ExistsAsync());
         // Under a looser threshold the rerun resumes at b.csv.
         var again = await Ingest(_dir.Sub("in"), options with { MaxBadRatio = 1 });
         Assert.Equal(50, again.RecordsRead);

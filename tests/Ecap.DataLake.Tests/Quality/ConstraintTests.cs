@@ -157,7 +157,7 @@ public sealed class ConstraintTests : IAsyncLifetime
 
         // The table holds no violating row; the dead letters hold the five, with the constraint named.
         Assert.All(await _quality.CheckAsync("tx"), r => Assert.Equal((2_495L, 0L), (r.RowsChecked, r.RowsFailed)));
-        var dead = await ReadAllAsync(await _lake.ReadPartitionedDataAsync(DataLakeIngester.DeadLetterTable("tx")));
+        var dead = await ReadAllAsync(await _lake.ReadPartitionedDataAsync(TableNames.DeadLetterTable("tx")));
         Assert.Equal(5, Rows(dead));
         Assert.All(Column(dead, "error"), v => Assert.Equal("constraint amount_non_negative violated: amount >= 0", v));
         Assert.All(Column(dead, "raw"), v => Assert.Contains("\"amount\":-", (string)v!));
