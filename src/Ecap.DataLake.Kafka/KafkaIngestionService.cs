@@ -10,10 +10,14 @@ public sealed record KafkaStreamSettings(string Topic, string Table, DataType Da
 
 /// <summary>
 /// A Kafka stream as a hosted service in a user's application (<c>services.AddHostedService(...)</c>): it runs while
-/// the host runs and, when the host stops, makes a last clean commit before it ends.
+/// the host runs and, when the host stops, makes a last clean commit before it ends. Give it the application's
+/// <see cref="DataLake"/> (built once with <see cref="DataLakeBuilder"/>), so its commits share the lake's guard and catalog.
 /// </summary>
 public sealed class KafkaIngestionService(DataLakeStorage storage, KafkaStreamSettings settings) : BackgroundService
 {
+    /// <summary>Streams into a lake built by <see cref="DataLakeBuilder"/> (its guard, catalog sync and snapshot cache).</summary>
+    public KafkaIngestionService(DataLake lake, KafkaStreamSettings settings) : this(lake.Storage, settings) { }
+
     /// <summary>The final report once the service has stopped (null while running).</summary>
     public KafkaIngestionReport? LastReport { get; private set; }
 
