@@ -101,7 +101,7 @@ internal static class AccessCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var p = await Guard(ctx).Identity.GetPrincipalAsync(ct);
-            if (ctx.Json) Render.Json(w => { w.WriteStartObject(); w.WriteString("principal", p.Name); WriteList(w, "groups", p.Groups); w.WriteString("source", p.Source); w.WriteEndObject(); });
+            if (ctx.Json) CliJson.Write(new WhoAmIJson(p.Name, p.Groups, p.Source));
             else AnsiConsole.MarkupLine($"{Markup.Escape(p.Name)} [grey](groups: {Markup.Escape(string.Join(", ", p.Groups))}; from {Markup.Escape(p.Source)})[/]");
             return 0;
         });
@@ -157,22 +157,7 @@ internal static class AccessCommands
     {
         if (ctx.Json)
         {
-            Render.Json(w =>
-            {
-                w.WriteStartArray();
-                foreach (var g in grants)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("grantee", g.Grantee);
-                    w.WriteString("privilege", g.Privilege.Name());
-                    if (g.Table is null) w.WriteNull("table"); else w.WriteString("table", g.Table);
-                    WriteList(w, "excluded_columns", g.ExcludedColumns);
-                    w.WriteString("granted_by", g.GrantedBy);
-                    w.WriteString("granted_at", g.GrantedAt);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            });
+            CliJson.Write(grants.Select(GrantJson.From));
             return;
         }
         var grid = new Table().Border(TableBorder.Rounded).AddColumns("grantee", "privilege", "on", "excluded columns", "granted by", "granted at");
@@ -187,32 +172,7 @@ internal static class AccessCommands
     {
         if (ctx.Json)
         {
-            Render.Json(w =>
-            {
-                w.WriteStartArray();
-                foreach (var r in records)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("time", r.Time);
-                    w.WriteString("principal", r.Principal);
-                    WriteList(w, "groups", r.Groups);
-                    w.WriteString("identity_source", r.IdentitySource);
-                    w.WriteString("operation", r.Operation);
-                    w.WriteString("table", r.Table);
-                    w.WriteStartObject("parameters");
-                    foreach (var (k, v) in r.Parameters) w.WriteString(k, v);
-                    w.WriteEndObject();
-                    w.WriteString("outcome", r.Outcome);
-                    w.WriteString("error", r.Error);
-                    WriteNumber(w, "rows", r.Rows);
-                    WriteNumber(w, "bytes", r.Bytes);
-                    WriteNumber(w, "table_version", r.TableVersion);
-                    w.WriteNumber("duration_ms", r.DurationMs);
-                    w.WriteString("host", r.Host);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            });
+            CliJson.Write(records);
             return;
         }
         var grid = new Table().Border(TableBorder.Rounded).AddColumns("time", "principal", "operation", "table", "outcome", "rows", "version", "error");
@@ -222,17 +182,5 @@ internal static class AccessCommands
                 r.Rows?.ToString("N0", CultureInfo.InvariantCulture) ?? "", r.TableVersion?.ToString(CultureInfo.InvariantCulture) ?? "", Markup.Escape(r.Error ?? ""));
         AnsiConsole.Write(grid);
         if (records.Count == 0) AnsiConsole.MarkupLine("[grey]no audit records match[/]");
-    }
-
-    private static void WriteList(System.Text.Json.Utf8JsonWriter w, string name, IEnumerable<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var v in values) w.WriteStringValue(v);
-        w.WriteEndArray();
-    }
-
-    private static void WriteNumber(System.Text.Json.Utf8JsonWriter w, string name, long? value)
-    {
-        if (value is { } v) w.WriteNumber(name, v); else w.WriteNull(name);
     }
 }

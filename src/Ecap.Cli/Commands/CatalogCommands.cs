@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Ecap.Cli.Output;
 using Ecap.DataLake;
 using Ecap.DataLake.Catalog;
@@ -48,7 +47,7 @@ internal static class CatalogCommands
         {
             var entry = await Open(ctx).RegisterTableAsync(ctx.Get(table), ctx.Get(path), ctx.Get(description), ctx.Get(owner),
                 ctx.Get(tag) ?? [], ctx.Get(database), ct);
-            if (ctx.Json) WriteJson(entry);
+            if (ctx.Json) CliJson.Write(entry);
             else AnsiConsole.MarkupLine($"[green]registered[/] {Markup.Escape(entry.QualifiedName)} (v{entry.TableVersion}, {entry.RowCount:N0} rows, {entry.Columns.Count} columns)");
             return 0;
         });
@@ -67,7 +66,7 @@ internal static class CatalogCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var entry = await Open(ctx).UpdateTableStatisticsAsync(ctx.Get(table), ctx.Get(columnStats), ctx.Get(sampleSize), ct);
-            if (ctx.Json) WriteJson(entry.Statistics);
+            if (ctx.Json) CliJson.Write(entry.Statistics);
             else RenderStatistics(entry.Statistics!);
             return 0;
         });
@@ -86,7 +85,7 @@ internal static class CatalogCommands
         {
             var filter = ctx.Get(status) is { } s ? TableStatuses.Parse(s) : (TableStatus?)null;
             var entries = await Open(ctx).ListTablesAsync(ctx.Get(database), filter, ct);
-            if (ctx.Json) { WriteJson(entries.Select(Summary)); return 0; }
+            if (ctx.Json) { CliJson.Write(entries.Select(CatalogSummaryJson.From)); return 0; }
             var grid = new Table().Border(TableBorder.Rounded).AddColumns("database", "table", "status", "version", "rows", "size", "owner", "tags");
             foreach (var e in entries)
                 grid.AddRow(Markup.Escape(e.Database), Markup.Escape(e.Name), e.Status.Name(), e.TableVersion.ToString(CultureInfo.InvariantCulture),
@@ -111,7 +110,7 @@ internal static class CatalogCommands
             var hits = await Open(ctx).SearchTablesAsync(ctx.Get(term), ctx.Get(field), ct);
             if (ctx.Json)
             {
-                WriteJson(hits.Select(h => new { h.Entry.Name, h.Entry.Database, h.Rank, MatchedFields = h.MatchedFields, h.Entry.Description, h.Entry.Owner, h.Entry.Tags, h.Entry.Status }));
+                CliJson.Write(hits.Select(h => new CatalogSearchHitJson(h.Entry.Name, h.Entry.Database, h.Rank, h.MatchedFields, h.Entry.Description, h.Entry.Owner, h.Entry.Tags, h.Entry.Status)));
                 return 0;
             }
             var grid = new Table().Border(TableBorder.Rounded).AddColumns("table", "matched", "description", "owner", "tags");
@@ -142,7 +141,7 @@ internal static class CatalogCommands
             var graph = ups.Length + downs.Length > 0
                 ? await catalog.AddTableLineageAsync(ctx.Get(table), ups, downs, ct)
                 : await catalog.GetLineageAsync(ctx.Get(table), ct);
-            if (ctx.Json) WriteJson(graph);
+            if (ctx.Json) CliJson.Write(graph);
             else AnsiConsole.Write(LineageTree(graph));
             return 0;
         });
@@ -160,7 +159,7 @@ internal static class CatalogCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var entry = await Open(ctx).SetTableStatusAsync(ctx.Get(table), TableStatuses.Parse(ctx.Get(status)), ct);
-            if (ctx.Json) WriteJson(Summary(entry));
+            if (ctx.Json) CliJson.Write(CatalogSummaryJson.From(entry));
             else AnsiConsole.MarkupLine($"{Markup.Escape(entry.QualifiedName)} is now [bold]{entry.Status.Name()}[/]");
             return 0;
         });
@@ -189,7 +188,7 @@ internal static class CatalogCommands
         var lineage = await catalog.GetLineageAsync(table, ct);
         if (ctx.Json)
         {
-            WriteJson(new { Table = entry, SchemaChanges = history, Lineage = lineage });
+            CliJson.Write(new CatalogShowJson(entry, history, lineage));
             return;
         }
         var about = new Grid().AddColumn().AddColumn();
@@ -263,17 +262,5 @@ internal static class CatalogCommands
             Expand(n, child, next, path);
             path.Remove(child);
         }
-    }
-
-    private static object Summary(CatalogEntry e) => new
-    {
-        e.Name, e.Database, e.Path, e.Status, e.Description, e.Owner, e.Tags, e.TableVersion, e.RowCount, e.SizeBytes, e.FileCount, e.UpdatedAt,
-    };
-
-    private static void WriteJson<T>(T value)
-    {
-        using var stdout = Console.OpenStandardOutput();
-        JsonSerializer.Serialize(stdout, value, CatalogJson.Options);
-        stdout.Write("\n"u8);
     }
 }

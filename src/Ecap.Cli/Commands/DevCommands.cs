@@ -45,22 +45,7 @@ internal static class DevCommands
             }
             if (ctx.Json)
             {
-                Render.Json(w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteString("bootstrap_servers", cluster.BootstrapServers);
-                    w.WriteStartArray("topics");
-                    foreach (var (name, partitions) in specs)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("name", name);
-                        w.WriteNumber("partitions", partitions);
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                    w.WriteNumber("sample_messages", ctx.Get(sample));
-                    w.WriteEndObject();
-                });
+                CliJson.Write(new DevKafkaJson(cluster.BootstrapServers, specs.Select(t => new DevKafkaJson.Topic(t.Name, t.Partitions)).ToList(), ctx.Get(sample)));
             }
             else
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Ecap.Cli.Output;
 using Ecap.DataLake.Files;
 using Ecap.DataLake.Tables.Partitioning;
 using Ecap.DataLake.Tables.SampleData;
@@ -31,7 +32,7 @@ internal static class GenerateCommand
             var batches = SampleDataGenerator.Generate(type, count, ctx.Get(seed), 100_000, from, ctx.Get(days));
             var outPath = ctx.Get(output);
             var written = await RowExport.WriteAsync(outPath, SampleSchemas.For(type), batches.ToAsyncEnumerable(), ct);
-            if (ctx.Json) Console.WriteLine($"{{\"rows\": {written}, \"path\": \"{System.Text.Encodings.Web.JavaScriptEncoder.Default.Encode(outPath)}\"}}");
+            if (ctx.Json) CliJson.Write(new GenerateJson(written, outPath));
             else AnsiConsole.MarkupLine($"[green]generated[/] {written:N0} {type.ToName()} rows -> {Markup.Escape(outPath)}");
             return 0;
         });

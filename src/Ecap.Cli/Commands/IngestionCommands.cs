@@ -134,26 +134,7 @@ internal static class IngestionCommands
     {
         if (ctx.Json)
         {
-            Render.Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("table", r.Table);
-                w.WriteString("source", r.Source);
-                w.WriteString("app_id", r.AppId);
-                w.WriteString("status", error == null ? "ok" : "failed");
-                if (error != null) w.WriteString("error", error);
-                w.WriteNumber("records_read", r.RecordsRead);
-                w.WriteNumber("records_written", r.RecordsWritten);
-                w.WriteNumber("records_dead_lettered", r.RecordsDeadLettered);
-                w.WriteNumber("batches", r.Batches);
-                w.WriteNumber("retries", r.Retries);
-                w.WriteNumber("duration_ms", (long)r.Duration.TotalMilliseconds);
-                w.WriteNumber("records_per_second", Math.Round(r.RecordsPerSecond, 1));
-                if (r.LastVersion is { } v) w.WriteNumber("last_version", v); else w.WriteNull("last_version");
-                w.WriteNumber("txn_version", r.TxnVersion);
-                foreach (var (k, n) in r.SourceCounters.OrderBy(k => k.Key, StringComparer.Ordinal)) w.WriteNumber(k, n);
-                w.WriteEndObject();
-            });
+            CliJson.Write(IngestionJson.From(r, error));
             return;
         }
         AnsiConsole.MarkupLine(

@@ -176,20 +176,13 @@ internal static class KafkaCommands
             var now = DateTimeOffset.UtcNow;
             if (ctx.Json)
             {
-                Render.Json(w =>
+                // Each heartbeat's keys (the shared contract) plus whether it is stale now, side by side in one object.
+                CliJson.Write(new StreamStatusListJson(streams.Select(s =>
                 {
-                    w.WriteStartObject();
-                    w.WriteStartArray("streams");
-                    foreach (var s in streams)
-                    {
-                        // The heartbeat as written (the shared contract) plus whether it is stale now.
-                        var node = System.Text.Json.Nodes.JsonNode.Parse(StreamStatusStore.ToJson(s))!.AsObject();
-                        node["stale"] = s.IsStale(now);
-                        node.WriteTo(w);
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                });
+                    var node = System.Text.Json.JsonSerializer.SerializeToNode(s, CliJson.Options)!.AsObject();
+                    node["stale"] = s.IsStale(now);
+                    return node;
+                })));
                 return 0;
             }
             if (streams.Count == 0)
@@ -226,14 +219,7 @@ internal static class KafkaCommands
             await store.RequestStopAsync(status.StreamId, ct);
             if (ctx.Json)
             {
-                Render.Json(w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteString("stream_id", status.StreamId);
-                    w.WriteBoolean("stop_requested", true);
-                    w.WriteString("state", status.State);
-                    w.WriteEndObject();
-                });
+                CliJson.Write(new StreamStopJson(status.StreamId, StopRequested: true, status.State));
             }
             else
             {
@@ -276,32 +262,7 @@ internal static class KafkaCommands
     {
         if (ctx.Json)
         {
-            Render.Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("stream_id", r.StreamId);
-                w.WriteString("topic", r.Topic);
-                w.WriteString("table", r.Table);
-                w.WriteString("consumer_group", r.ConsumerGroup);
-                w.WriteString("state", r.State);
-                w.WriteNumber("records_read", r.RecordsRead);
-                w.WriteNumber("records_written", r.RecordsWritten);
-                w.WriteNumber("records_dead_lettered", r.RecordsDeadLettered);
-                w.WriteNumber("commits", r.Commits);
-                w.WriteNumber("conflicts", r.Conflicts);
-                w.WriteNumber("duration_ms", (long)r.Duration.TotalMilliseconds);
-                w.WriteNumber("records_per_second", Math.Round(r.RecordsPerSecond, 1));
-                if (r.LastVersion is { } v) w.WriteNumber("last_version", v); else w.WriteNull("last_version");
-                w.WriteStartObject("positions");
-                foreach (var (p, o) in r.Positions.OrderBy(kv => kv.Key)) w.WriteNumber(p.ToString(CultureInfo.InvariantCulture), o);
-                w.WriteEndObject();
-                w.WriteStartObject("lag");
-                foreach (var (p, o) in r.Lag.OrderBy(kv => kv.Key)) w.WriteNumber(p.ToString(CultureInfo.InvariantCulture), o);
-                w.WriteEndObject();
-                w.WriteNumber("total_lag", r.TotalLag);
-                if (r.LastError != null) w.WriteString("last_error", r.LastError); else w.WriteNull("last_error");
-                w.WriteEndObject();
-            });
+            CliJson.Write(KafkaIngestionJson.From(r));
             return;
         }
         AnsiConsole.MarkupLine(

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Ecap.Cli.Output;
 using Ecap.DataLake.Monitoring;
 using Ecap.DataLake.Storage;
@@ -12,12 +11,6 @@ namespace Ecap.Cli.Commands;
 /// <summary><c>ecap data-lake monitor</c>: one screen over the lake (tables, streams, recent commits), refreshed live.</summary>
 internal static class MonitorCommand
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-    };
-
     public static Command Build()
     {
         var refresh = new Option<double>("--refresh") { Description = "Seconds between refreshes of the live view", DefaultValueFactory = _ => 5 };
@@ -38,10 +31,7 @@ internal static class MonitorCommand
             var monitor = ctx.OpenDataLake().Monitor();
             if (ctx.Json)
             {
-                var overview = await monitor.LookAsync(count, ct: ct);
-                await using var stdout = Console.OpenStandardOutput();
-                await JsonSerializer.SerializeAsync(stdout, overview, Json, ct);
-                stdout.Write("\n"u8);
+                CliJson.Write(await monitor.LookAsync(count, ct: ct));
                 return 0;
             }
             if (ctx.Get(once) || Console.IsOutputRedirected)

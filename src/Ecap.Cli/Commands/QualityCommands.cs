@@ -76,20 +76,7 @@ internal static class QualityCommands
                 ctx.OpenDataLake().Quality.CheckAsync(ctx.Get(table), ct));
             if (ctx.Json)
             {
-                Render.Json(w =>
-                {
-                    w.WriteStartArray();
-                    foreach (var r in results)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("name", r.Name);
-                        w.WriteString("expression", r.Expression);
-                        w.WriteNumber("rows_checked", r.RowsChecked);
-                        w.WriteNumber("rows_failed", r.RowsFailed);
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                });
+                CliJson.Write(results);
             }
             else
             {
@@ -109,18 +96,7 @@ internal static class QualityCommands
     {
         if (ctx.Json)
         {
-            Render.Json(w =>
-            {
-                w.WriteStartArray();
-                foreach (var c in constraints.All)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("name", c.Name);
-                    w.WriteString("expression", c.Expression);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            });
+            CliJson.Write(constraints.All.Select(c => new ConstraintJson(c.Name, c.Expression)));
             return;
         }
         var grid = new Table().Border(TableBorder.Rounded).AddColumns("constraint", "expression");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Ecap.Cli.Output;
 using Ecap.DataLake.Query;
 using Spectre.Console;
 
@@ -35,9 +36,7 @@ internal static class QueryCommand
                 var written = await query.CopyToAsync(statement, outPath, ct);
                 if (ctx.Json)
                 {
-                    using var stdout = Console.OpenStandardOutput();
-                    using (var w = new Utf8JsonWriter(stdout)) { w.WriteStartObject(); w.WriteString("out", outPath); w.WriteNumber("rows", written); w.WriteEndObject(); }
-                    stdout.Write("\n"u8);
+                    CliJson.Write(new QueryOutJson(outPath, written));
                 }
                 else ctx.Status.MarkupLine($"[green]wrote[/] {written:N0} rows to {Markup.Escape(outPath)}");
                 return 0;
@@ -75,7 +74,7 @@ internal static class QueryCommand
                 {
                     result.Dispose(); // completes the stats
                     writer.WritePropertyName("stats");
-                    WriteStats(writer, result.Stats);
+                    CliJson.Write(writer, QueryStatsJson.From(result.Stats));
                     writer.WriteEndObject();
                 }
                 await writer.FlushAsync(ct);
@@ -102,21 +101,5 @@ internal static class QueryCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>The <c>stats</c> of <c>query --output json --stats</c>: the pruning figures of the finished query.</summary>
-    private static void WriteStats(Utf8JsonWriter w, QueryStats s)
-    {
-        w.WriteStartObject();
-        w.WriteStartArray("tables");
-        foreach (var t in s.TablesReferenced) w.WriteStringValue(t);
-        w.WriteEndArray();
-        w.WriteNumber("files_considered", s.FilesConsidered);
-        if (s.FilesRead < 0) w.WriteNull("files_read"); else w.WriteNumber("files_read", s.FilesRead);
-        if (s.FilesRead < 0) w.WriteNull("files_pruned"); else w.WriteNumber("files_pruned", s.FilesPruned);
-        w.WriteNumber("bytes_scanned", s.BytesScanned);
-        w.WriteNumber("rows_returned", s.RowsReturned);
-        w.WriteNumber("elapsed_ms", Math.Round(s.Elapsed.TotalMilliseconds, 1));
-        w.WriteEndObject();
     }
 }

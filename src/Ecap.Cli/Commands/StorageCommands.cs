@@ -123,7 +123,7 @@ internal static class StorageCommands
             else
             {
                 await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct,
-                    ctx.Get(stats) ? w => Render.ReadMetricsJson(w, scan.Metrics, clock.Elapsed) : null);
+                    ctx.Get(stats) ? () => ReadStatsJson.From(scan.Metrics, clock.Elapsed) : null);
             }
             if (ctx.Verbose || (!ctx.Json && outPath == null)) Render.ReadMetrics(ctx, scan.Metrics);
             return 0;

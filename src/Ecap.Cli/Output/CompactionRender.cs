@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Ecap.DataLake.Compaction;
 using Spectre.Console;
 using static Ecap.Cli.Output.Render;
@@ -13,49 +12,7 @@ internal static class CompactionRender
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("table", a.TableName);
-                w.WriteNumber("version", a.Version);
-                w.WriteNumber("file_count", a.FileCount);
-                w.WriteNumber("total_size_bytes", a.TotalSizeBytes);
-                w.WriteNumber("average_file_size_bytes", a.AverageFileSizeBytes);
-                w.WriteNumber("target_file_size_bytes", a.TargetFileSizeBytes);
-                w.WriteNumber("small_file_threshold_bytes", a.SmallFileThresholdBytes);
-                w.WriteNumber("small_file_count", a.SmallFileCount);
-                w.WriteNumber("partition_count", a.PartitionCount);
-                w.WriteNumber("partitions_over_small_file_limit", a.PartitionsOverSmallFileLimit);
-                w.WriteNumber("partition_skew", Math.Round(a.PartitionSkew, 3));
-                w.WriteNumber("files_without_stats", a.FilesWithoutStats);
-                w.WriteBoolean("needs_compaction", a.NeedsCompaction);
-                w.WriteString("compaction_reason", a.CompactionReason);
-                w.WriteNumber("estimated_files_before", a.EstimatedFilesBefore);
-                w.WriteNumber("estimated_files_after", a.EstimatedFilesAfter);
-                w.WriteStartArray("size_histogram");
-                foreach (var b in a.SizeHistogram)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("label", b.Label);
-                    w.WriteNumber("min_bytes", b.MinBytes);
-                    if (b.MaxBytes is { } max) w.WriteNumber("max_bytes", max); else w.WriteNull("max_bytes");
-                    w.WriteNumber("file_count", b.FileCount);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("partitions_with_small_files");
-                foreach (var p in a.PartitionsWithSmallFiles)
-                {
-                    w.WriteStartObject();
-                    WriteValues(w, p.Values);
-                    w.WriteNumber("file_count", p.FileCount);
-                    w.WriteNumber("small_file_count", p.SmallFileCount);
-                    w.WriteNumber("size_bytes", p.SizeBytes);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            });
+            CliJson.Write(AnalysisJson.From(a));
             return;
         }
         var grid = new Grid().AddColumn().AddColumn();
@@ -77,7 +34,7 @@ internal static class CompactionRender
     {
         if (ctx.Json)
         {
-            Json(w => WriteCompaction(w, r));
+            CliJson.Write(CompactionJson.From(r));
             return;
         }
         WriteCompactionLine(r);
@@ -97,59 +54,12 @@ internal static class CompactionRender
             AnsiConsole.MarkupLine($"restore point [bold]{Markup.Escape(p.Name)}[/] = v{p.Version}, kept until {p.ExpiresAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC");
     }
 
-    private static void WriteCompaction(Utf8JsonWriter w, CompactionResult r)
-    {
-        w.WriteStartObject();
-        w.WriteString("table", r.TableName);
-        w.WriteNumber("read_version", r.ReadVersion);
-        w.WriteStartArray("commit_versions");
-        foreach (var v in r.CommitVersions) w.WriteNumberValue(v);
-        w.WriteEndArray();
-        w.WriteNumber("partition_groups_compacted", r.PartitionGroupsCompacted);
-        w.WriteNumber("partition_groups_skipped", r.PartitionGroupsSkipped);
-        w.WriteNumber("files_before", r.FilesBefore);
-        w.WriteNumber("files_after", r.FilesAfter);
-        w.WriteNumber("bytes_before", r.BytesBefore);
-        w.WriteNumber("bytes_after", r.BytesAfter);
-        w.WriteNumber("files_removed", r.FilesRemoved);
-        w.WriteNumber("files_added", r.FilesAdded);
-        w.WriteNumber("bytes_removed", r.BytesRemoved);
-        w.WriteNumber("bytes_added", r.BytesAdded);
-        w.WriteNumber("rows_rewritten", r.RowsRewritten);
-        if (r.RestorePoint is { } p)
-        {
-            w.WritePropertyName("restore_point");
-            WriteRestorePoint(w, p);
-        }
-        else w.WriteNull("restore_point");
-        w.WriteNumber("duration_ms", (long)r.Duration.TotalMilliseconds);
-        w.WriteEndObject();
-    }
 
     public static void OptimizeAll(CliContext ctx, IReadOnlyList<TableOptimizeSummary> results)
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartArray();
-                foreach (var s in results)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("table", s.TableName);
-                    w.WriteString("action", s.Action);
-                    w.WriteString("reason", s.Reason);
-                    w.WriteString("error", s.Error);
-                    if (s.Result is { } r)
-                    {
-                        w.WritePropertyName("result");
-                        WriteCompaction(w, r);
-                    }
-                    else w.WriteNull("result");
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            });
+            CliJson.Write(results.Select(OptimizeJson.From));
             return;
         }
         var table = new Table().Border(TableBorder.Rounded).AddColumns("table", "action", "files", "details");
@@ -168,28 +78,7 @@ internal static class CompactionRender
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("table", r.TableName);
-                w.WriteNumber("retention_hours", Math.Round(r.Retention.TotalHours, 3));
-                w.WriteBoolean("dry_run", r.DryRun);
-                w.WriteNumber("files_deleted", r.Files.Count);
-                w.WriteNumber("bytes_deleted", r.BytesDeleted);
-                w.WriteNumber("files_kept_for_restore_points", r.FilesKeptForRestorePoints);
-                w.WriteNumber("expired_restore_points_deleted", r.ExpiredRestorePointsDeleted);
-                w.WriteStartArray("files");
-                foreach (var f in r.Files)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("path", f.Path);
-                    w.WriteNumber("size_bytes", f.SizeBytes);
-                    w.WriteString("reason", f.Reason);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            });
+            CliJson.Write(VacuumJson.From(r));
             return;
         }
         if (r.DryRun && r.Files.Count > 0)
@@ -208,21 +97,7 @@ internal static class CompactionRender
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("table", r.TableName);
-                w.WriteStartArray("columns");
-                foreach (var c in r.Columns) w.WriteStringValue(c);
-                w.WriteEndArray();
-                if (r.Version is { } v) w.WriteNumber("version", v); else w.WriteNull("version");
-                w.WriteNumber("partition_groups", r.PartitionGroups);
-                w.WriteNumber("files_removed", r.FilesRemoved);
-                w.WriteNumber("files_added", r.FilesAdded);
-                w.WriteNumber("rows_rewritten", r.RowsRewritten);
-                w.WriteNumber("duration_ms", (long)r.Duration.TotalMilliseconds);
-                w.WriteEndObject();
-            });
+            CliJson.Write(ZOrderJson.From(r));
             return;
         }
         AnsiConsole.MarkupLine(r.Version is null
@@ -235,26 +110,7 @@ internal static class CompactionRender
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("table", r.TableName);
-                w.WriteNumber("retention_days", r.RetentionDays);
-                w.WriteString("cutoff", r.Cutoff.UtcDateTime.ToString("O"));
-                w.WriteBoolean("dry_run", r.DryRun);
-                w.WriteNumber("files_removed", r.FilesRemoved);
-                w.WriteNumber("rows_removed", r.RowsRemoved);
-                if (r.Version is { } v) w.WriteNumber("version", v); else w.WriteNull("version");
-                w.WriteStartArray("partitions_removed");
-                foreach (var p in r.PartitionsRemoved)
-                {
-                    w.WriteStartObject();
-                    foreach (var (k, val) in p) w.WriteString(k, val);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            });
+            CliJson.Write(RetentionJson.From(r));
             return;
         }
         AnsiConsole.MarkupLine($"{(r.DryRun ? "[yellow]dry run:[/] would remove" : "[green]removed[/]")} {r.PartitionsRemoved.Count:N0} partition(s), " +
@@ -266,12 +122,7 @@ internal static class CompactionRender
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartArray();
-                foreach (var p in points) WriteRestorePoint(w, p);
-                w.WriteEndArray();
-            });
+            CliJson.Write(points.Select(RestorePointJson.From));
             return;
         }
         var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "version", "created (UTC)", "expires (UTC)");
@@ -280,22 +131,7 @@ internal static class CompactionRender
         AnsiConsole.Write(table);
     }
 
-    private static void WriteRestorePoint(Utf8JsonWriter w, RestorePoint p)
-    {
-        w.WriteStartObject();
-        w.WriteString("name", p.Name);
-        w.WriteNumber("version", p.Version);
-        w.WriteString("created_at", p.CreatedAt.UtcDateTime.ToString("O"));
-        w.WriteString("expires_at", p.ExpiresAt.UtcDateTime.ToString("O"));
-        w.WriteEndObject();
-    }
 
-    private static void WriteValues(Utf8JsonWriter w, IReadOnlyDictionary<string, string?> values)
-    {
-        w.WriteStartObject("values");
-        foreach (var (k, v) in values) w.WriteString(k, v);
-        w.WriteEndObject();
-    }
 }
 
 /// <summary>Progress bars on stderr, one per table being compacted (quiet with --output json or when redirected).</summary>

@@ -15,18 +15,9 @@ internal static class Render
 {
     public const int DefaultTerminalRows = 20;
 
-    private static readonly JsonWriterOptions Indented = new() { Indented = true };
-
-    internal static void Json(Action<Utf8JsonWriter> write)
-    {
-        using var stdout = Console.OpenStandardOutput();
-        using (var writer = new Utf8JsonWriter(stdout, Indented)) write(writer);
-        stdout.Write("\n"u8);
-    }
-
-    /// <param name="stats">With JSON output: when given, the output is <c>{"rows": [...], "stats": {..}}</c>, stats written after the last row.</param>
+    /// <param name="stats">With JSON output: when given, the output is <c>{"rows": [...], "stats": {..}}</c>, the stats record made after the last row.</param>
     public static async Task RowsAsync(CliContext ctx, Schema schema, IAsyncEnumerable<RecordBatch> batches, CancellationToken ct,
-        Action<Utf8JsonWriter>? stats = null)
+        Func<object>? stats = null)
     {
         if (ctx.Json)
         {
@@ -57,7 +48,7 @@ internal static class Render
             if (stats != null)
             {
                 writer.WritePropertyName("stats");
-                stats(writer);
+                CliJson.Write(writer, stats()); // after the rows: the scan has counted them
                 writer.WriteEndObject();
             }
             await writer.FlushAsync(ct);
@@ -78,26 +69,6 @@ internal static class Render
         AnsiConsole.MarkupLine($"[grey]{rows:N0} row(s)[/]");
     }
 
-    /// <summary>A read's pruning figures as JSON (the <c>stats</c> of <c>storage read --output json --stats</c>).</summary>
-    public static void ReadMetricsJson(Utf8JsonWriter w, ReadMetrics m, TimeSpan elapsed)
-    {
-        w.WriteStartObject();
-        w.WriteNumber("partitions_total", m.PartitionsTotal);
-        w.WriteNumber("partitions_pruned", m.PartitionsPruned);
-        w.WriteNumber("files_total", m.FilesTotal);
-        w.WriteNumber("files_read", m.FilesRead);
-        w.WriteNumber("files_pruned_by_partition", m.FilesPrunedByPartition);
-        w.WriteNumber("files_pruned_by_stats", m.FilesPrunedByStats);
-        w.WriteNumber("files_pruned_by_bucket", m.FilesPrunedByBucket);
-        w.WriteNumber("row_groups_total", m.RowGroupsTotal);
-        w.WriteNumber("row_groups_pruned", m.RowGroupsPruned);
-        w.WriteNumber("bytes_scanned", m.BytesScanned);
-        w.WriteNumber("rows_scanned", m.RowsScanned);
-        w.WriteNumber("rows_returned", m.RowsReturned);
-        w.WriteNumber("elapsed_ms", Math.Round(elapsed.TotalMilliseconds, 1));
-        w.WriteEndObject();
-    }
-
     public static void ReadMetrics(CliContext ctx, ReadMetrics m) =>
         ctx.Status.MarkupLine(
             $"[grey]scanned {m.FilesRead}/{m.FilesTotal} files ({m.FilesPrunedByPartition} pruned by partition, {m.FilesPrunedByStats} by stats, " +
@@ -107,20 +78,7 @@ internal static class Render
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("table", r.TableName);
-                w.WriteNumber("version", r.Version);
-                w.WriteNumber("files_written", r.FilesWritten);
-                w.WriteNumber("rows_written", r.RowsWritten);
-                w.WriteNumber("bytes_written", r.BytesWritten);
-                w.WriteNumber("files_removed", r.FilesRemoved);
-                w.WriteNumber("duplicates_dropped", r.DuplicatesDropped);
-                w.WriteBoolean("skipped", r.Skipped);
-                w.WriteNumber("duration_ms", (long)r.Duration.TotalMilliseconds);
-                w.WriteEndObject();
-            });
+            CliJson.Write(WriteJson.From(r));
             return;
         }
         if (r.Skipped)
@@ -140,83 +98,7 @@ internal static class Render
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("name", info.Name);
-                w.WriteString("location", info.Location);
-                w.WriteNumber("version", info.Version);
-                w.WriteString("last_modified", info.LastModified.UtcDateTime.ToString("O"));
-                w.WriteNumber("record_count", info.RecordCount);
-                w.WriteNumber("file_count", info.FileCount);
-                w.WriteNumber("total_size_bytes", info.TotalSizeBytes);
-                w.WriteNumber("average_file_size_bytes", info.AverageFileSizeBytes);
-                w.WriteNumber("small_file_count", info.SmallFileCount);
-                w.WriteNumber("small_file_threshold_bytes", info.SmallFileThresholdBytes);
-                w.WriteNumber("partition_count", info.PartitionCount);
-                w.WriteNumber("partition_skew", Math.Round(info.PartitionSkew, 3));
-                w.WriteNumber("compression_ratio", Math.Round(info.CompressionRatio, 3));
-                if (info.DataType != null) w.WriteString("data_type", info.DataType);
-                w.WriteStartArray("partition_columns");
-                foreach (var c in info.PartitionColumns) w.WriteStringValue(c);
-                w.WriteEndArray();
-                w.WriteStartArray("partitions");
-                foreach (var p in info.Partitions)
-                {
-                    w.WriteStartObject();
-                    w.WriteStartObject("values");
-                    foreach (var (k, v) in p.Values) w.WriteString(k, v);
-                    w.WriteEndObject();
-                    w.WriteNumber("file_count", p.FileCount);
-                    w.WriteNumber("record_count", p.RecordCount);
-                    w.WriteNumber("size_bytes", p.SizeBytes);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("file_size_histogram");
-                foreach (var b in info.FileSizeHistogram)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("min_bytes", b.MinBytes);
-                    if (b.MaxBytes is { } max) w.WriteNumber("max_bytes", max);
-                    else w.WriteNull("max_bytes");
-                    w.WriteNumber("file_count", b.FileCount);
-                    w.WriteNumber("size_bytes", b.SizeBytes);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                if (cost is not null)
-                {
-                    w.WriteStartObject("storage_cost");
-                    w.WriteNumber("size_gb", Math.Round(cost.Gb, 12));
-                    w.WriteString("storage_class", cost.StorageClass);
-                    w.WriteNumber("price_per_gb_month", cost.PricePerGbMonth);
-                    w.WriteNumber("monthly_cost", Math.Round(cost.MonthlyCost, 10));
-                    w.WriteString("currency", cost.Currency);
-                    w.WriteStartArray("by_class");
-                    foreach (var c in cost.ByClass)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("storage_class", c.StorageClass);
-                        w.WriteNumber("price_per_gb_month", c.PricePerGbMonth);
-                        w.WriteNumber("monthly_cost", Math.Round(c.MonthlyCost, 10));
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }
-                w.WriteStartArray("schema");
-                foreach (var c in info.Schema)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("name", c.Name);
-                    w.WriteString("type", c.Type);
-                    w.WriteBoolean("nullable", c.Nullable);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            });
+            CliJson.Write(TableInfoJson.From(info, cost));
             return;
         }
 
@@ -250,21 +132,7 @@ internal static class Render
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartArray();
-                foreach (var t in tables)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("name", t.Name);
-                    w.WriteNumber("version", t.Version);
-                    w.WriteNumber("record_count", t.RecordCount);
-                    w.WriteNumber("total_size_bytes", t.TotalSizeBytes);
-                    w.WriteNumber("file_count", t.FileCount);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            });
+            CliJson.Write(tables);
             return;
         }
         var table = new Table().Border(TableBorder.Rounded).AddColumns("table", "version", "records", "files", "size");
@@ -277,25 +145,7 @@ internal static class Render
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartArray();
-                foreach (var h in history)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("version", h.Version);
-                    w.WriteString("timestamp", h.Timestamp.UtcDateTime.ToString("O"));
-                    w.WriteString("operation", h.Operation);
-                    w.WriteStartObject("parameters");
-                    foreach (var (k, v) in h.Parameters) w.WriteString(k, v);
-                    w.WriteEndObject();
-                    w.WriteStartObject("metrics");
-                    foreach (var (k, v) in h.Metrics) w.WriteString(k, v);
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            });
+            CliJson.Write(history.Select(HistoryJson.From));
             return;
         }
         var table = new Table().Border(TableBorder.Rounded).AddColumns("version", "timestamp (UTC)", "operation", "parameters", "metrics");
@@ -310,15 +160,7 @@ internal static class Render
     {
         if (ctx.Json)
         {
-            Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteNumber("restored_version", r.RestoredVersion);
-                w.WriteNumber("version", r.NewVersion);
-                w.WriteNumber("files_added", r.FilesAdded);
-                w.WriteNumber("files_removed", r.FilesRemoved);
-                w.WriteEndObject();
-            });
+            CliJson.Write(RestoreJson.From(r));
             return;
         }
         AnsiConsole.MarkupLine($"[green]restored[/] to v{r.RestoredVersion} as v{r.NewVersion} ({r.FilesAdded} file(s) re-added, {r.FilesRemoved} removed)");

@@ -1,0 +1,213 @@
+using System.Text.Json.Serialization;
+using Ecap.DataLake.Catalog;
+using Ecap.DataLake.Compaction;
+using Ecap.DataLake.Ingestion;
+using Ecap.DataLake.Kafka;
+using Ecap.DataLake.Monitoring;
+using Ecap.DataLake.Quality;
+using Ecap.DataLake.Security;
+using Ecap.DataLake.Tables;
+
+namespace Ecap.Cli.Output;
+
+// The CLI's JSON result records, serialized by CliJson (snake_case of the property names). They exist where a library
+// record's names, units (TimeSpan -> ms), rounding or time format differ from the documented shape (README "JSON output").
+
+internal sealed record WriteJson(string Table, long Version, long FilesWritten, long RowsWritten, long BytesWritten, long FilesRemoved,
+    long DuplicatesDropped, bool Skipped, long DurationMs)
+{
+    public static WriteJson From(WriteResult r) => new(r.TableName, r.Version, r.FilesWritten, r.RowsWritten, r.BytesWritten, r.FilesRemoved,
+        r.DuplicatesDropped, r.Skipped, CliJson.Ms(r.Duration));
+}
+
+/// <summary>The <c>stats</c> of <c>storage read --output json --stats</c>.</summary>
+internal sealed record ReadStatsJson(long PartitionsTotal, long PartitionsPruned, long FilesTotal, long FilesRead, long FilesPrunedByPartition,
+    long FilesPrunedByStats, long FilesPrunedByBucket, long RowGroupsTotal, long RowGroupsPruned, long BytesScanned, long RowsScanned,
+    long RowsReturned, double ElapsedMs)
+{
+    public static ReadStatsJson From(ReadMetrics m, TimeSpan elapsed) => new(m.PartitionsTotal, m.PartitionsPruned, m.FilesTotal, m.FilesRead,
+        m.FilesPrunedByPartition, m.FilesPrunedByStats, m.FilesPrunedByBucket, m.RowGroupsTotal, m.RowGroupsPruned, m.BytesScanned, m.RowsScanned,
+        m.RowsReturned, Math.Round(elapsed.TotalMilliseconds, 1));
+}
+
+internal sealed record TableInfoJson(string Name, string Location, long Version,
+    [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset LastModified,
+    long RecordCount, long FileCount, long TotalSizeBytes, long AverageFileSizeBytes, long SmallFileCount, long SmallFileThresholdBytes,
+    long PartitionCount, double PartitionSkew, double CompressionRatio,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DataType,
+    IReadOnlyList<string> PartitionColumns, IEnumerable<TableInfoJson.Partition> Partitions, IReadOnlyList<Ecap.DataLake.Tables.FileSizeBucket> FileSizeHistogram,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TableInfoJson.Cost? StorageCost,
+    IEnumerable<TableInfoJson.Column> Schema)
+{
+    internal sealed record Partition(IReadOnlyDictionary<string, string?> Values, long FileCount, long RecordCount, long SizeBytes);
+
+    internal sealed record Column(string Name, string Type, bool Nullable);
+
+    internal sealed record Cost(decimal SizeGb, string StorageClass, decimal PricePerGbMonth, decimal MonthlyCost, string Currency, IEnumerable<ClassCost> ByClass);
+
+    internal sealed record ClassCost(string StorageClass, decimal PricePerGbMonth, decimal MonthlyCost);
+
+    public static TableInfoJson From(TableInfo i, StorageCostEstimate? cost) => new(i.Name, i.Location, i.Version, i.LastModified, i.RecordCount,
+        i.FileCount, i.TotalSizeBytes, i.AverageFileSizeBytes, i.SmallFileCount, i.SmallFileThresholdBytes, i.PartitionCount,
+        Math.Round(i.PartitionSkew, 3), Math.Round(i.CompressionRatio, 3), i.DataType, i.PartitionColumns,
+        i.Partitions.Select(p => new Partition(p.Values, p.FileCount, p.RecordCount, p.SizeBytes)), i.FileSizeHistogram,
+        cost is null ? null : new Cost(Math.Round(cost.Gb, 12), cost.StorageClass, cost.PricePerGbMonth, Math.Round(cost.MonthlyCost, 10), cost.Currency,
+            cost.ByClass.Select(c => new ClassCost(c.StorageClass, c.PricePerGbMonth, Math.Round(c.MonthlyCost, 10)))),
+        i.Schema.Select(c => new Column(c.Name, c.Type, c.Nullable)));
+}
+
+internal sealed record HistoryJson(long Version, [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset Timestamp, string Operation,
+    IReadOnlyDictionary<string, string> Parameters, IReadOnlyDictionary<string, string> Metrics)
+{
+    public static HistoryJson From(TableHistoryEntry h) => new(h.Version, h.Timestamp, h.Operation, h.Parameters, h.Metrics);
+}
+
+internal sealed record RestoreJson(long RestoredVersion, long Version, int FilesAdded, int FilesRemoved)
+{
+    public static RestoreJson From(RestoreResult r) => new(r.RestoredVersion, r.NewVersion, r.FilesAdded, r.FilesRemoved);
+}
+
+internal sealed record GenerateJson(long Rows, string Path);
+
+// ---- query
+
+internal sealed record QueryOutJson(string Out, long Rows);
+
+/// <summary>The <c>stats</c> of <c>query --output json --stats</c>; files read/pruned are null when DuckDB's profile could not be read.</summary>
+internal sealed record QueryStatsJson(IReadOnlyList<string> Tables, long FilesConsidered, long? FilesRead, long? FilesPruned, long BytesScanned,
+    long RowsReturned, double ElapsedMs)
+{
+    public static QueryStatsJson From(Ecap.DataLake.Query.QueryStats s) => new(s.TablesReferenced.ToList(), s.FilesConsidered,
+        s.FilesRead < 0 ? null : s.FilesRead, s.FilesRead < 0 ? null : s.FilesPruned, s.BytesScanned, s.RowsReturned, Math.Round(s.Elapsed.TotalMilliseconds, 1));
+}
+
+// ---- catalog (null members left out)
+
+[OmitNullMembers]
+internal sealed record CatalogSummaryJson(string Name, string Database, string Path, TableStatus Status, string? Description, string? Owner,
+    IReadOnlyList<string> Tags, long TableVersion, long RowCount, long SizeBytes, long FileCount, DateTimeOffset UpdatedAt)
+{
+    public static CatalogSummaryJson From(CatalogEntry e) => new(e.Name, e.Database, e.Path, e.Status, e.Description, e.Owner, e.Tags,
+        e.TableVersion, e.RowCount, e.SizeBytes, e.FileCount, e.UpdatedAt);
+}
+
+[OmitNullMembers]
+internal sealed record CatalogSearchHitJson(string Name, string Database, int Rank, IReadOnlyList<string> MatchedFields, string? Description,
+    string? Owner, IReadOnlyList<string> Tags, TableStatus Status);
+
+[OmitNullMembers]
+internal sealed record CatalogShowJson(CatalogEntry Table, IReadOnlyList<SchemaChange> SchemaChanges, LineageGraph Lineage);
+
+// ---- compaction
+
+internal sealed record AnalysisJson(string Table, long Version, long FileCount, long TotalSizeBytes, long AverageFileSizeBytes, long TargetFileSizeBytes,
+    long SmallFileThresholdBytes, long SmallFileCount, long PartitionCount, long PartitionsOverSmallFileLimit, double PartitionSkew, long FilesWithoutStats,
+    bool NeedsCompaction, string CompactionReason, long EstimatedFilesBefore, long EstimatedFilesAfter,
+    IReadOnlyList<Ecap.DataLake.Compaction.FileSizeBucket> SizeHistogram, IEnumerable<AnalysisJson.SmallFilePartition> PartitionsWithSmallFiles)
+{
+    internal sealed record SmallFilePartition(IReadOnlyDictionary<string, string?> Values, long FileCount, long SmallFileCount, long SizeBytes);
+
+    public static AnalysisJson From(TableFileAnalysis a) => new(a.TableName, a.Version, a.FileCount, a.TotalSizeBytes, a.AverageFileSizeBytes,
+        a.TargetFileSizeBytes, a.SmallFileThresholdBytes, a.SmallFileCount, a.PartitionCount, a.PartitionsOverSmallFileLimit, Math.Round(a.PartitionSkew, 3),
+        a.FilesWithoutStats, a.NeedsCompaction, a.CompactionReason, a.EstimatedFilesBefore, a.EstimatedFilesAfter, a.SizeHistogram,
+        a.PartitionsWithSmallFiles.Select(p => new SmallFilePartition(p.Values, p.FileCount, p.SmallFileCount, p.SizeBytes)));
+}
+
+internal sealed record RestorePointJson(string Name, long Version,
+    [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset CreatedAt,
+    [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset ExpiresAt)
+{
+    public static RestorePointJson From(RestorePoint p) => new(p.Name, p.Version, p.CreatedAt, p.ExpiresAt);
+}
+
+internal sealed record CompactionJson(string Table, long ReadVersion, IReadOnlyList<long> CommitVersions, int PartitionGroupsCompacted,
+    int PartitionGroupsSkipped, long FilesBefore, long FilesAfter, long BytesBefore, long BytesAfter, long FilesRemoved, long FilesAdded,
+    long BytesRemoved, long BytesAdded, long RowsRewritten, RestorePointJson? RestorePoint, long DurationMs)
+{
+    public static CompactionJson From(CompactionResult r) => new(r.TableName, r.ReadVersion, r.CommitVersions.ToList(), r.PartitionGroupsCompacted,
+        r.PartitionGroupsSkipped, r.FilesBefore, r.FilesAfter, r.BytesBefore, r.BytesAfter, r.FilesRemoved, r.FilesAdded, r.BytesRemoved, r.BytesAdded,
+        r.RowsRewritten, r.RestorePoint is { } p ? RestorePointJson.From(p) : null, CliJson.Ms(r.Duration));
+}
+
+internal sealed record OptimizeJson(string Table, string Action, string Reason, string? Error, CompactionJson? Result)
+{
+    public static OptimizeJson From(TableOptimizeSummary s) => new(s.TableName, s.Action, s.Reason, s.Error, s.Result is { } r ? CompactionJson.From(r) : null);
+}
+
+internal sealed record VacuumJson(string Table, double RetentionHours, bool DryRun, int FilesDeleted, long BytesDeleted, long FilesKeptForRestorePoints,
+    long ExpiredRestorePointsDeleted, IReadOnlyList<VacuumFile> Files)
+{
+    public static VacuumJson From(VacuumResult r) => new(r.TableName, Math.Round(r.Retention.TotalHours, 3), r.DryRun, r.Files.Count, r.BytesDeleted,
+        r.FilesKeptForRestorePoints, r.ExpiredRestorePointsDeleted, r.Files);
+}
+
+internal sealed record ZOrderJson(string Table, IReadOnlyList<string> Columns, long? Version, int PartitionGroups, long FilesRemoved, long FilesAdded,
+    long RowsRewritten, long DurationMs)
+{
+    public static ZOrderJson From(ZOrderResult r) => new(r.TableName, r.Columns.ToList(), r.Version, r.PartitionGroups, r.FilesRemoved, r.FilesAdded,
+        r.RowsRewritten, CliJson.Ms(r.Duration));
+}
+
+internal sealed record RetentionJson(string Table, int RetentionDays, [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset Cutoff,
+    bool DryRun, long FilesRemoved, long RowsRemoved, long? Version, IReadOnlyList<IReadOnlyDictionary<string, string?>> PartitionsRemoved)
+{
+    public static RetentionJson From(RetentionResult r) => new(r.TableName, r.RetentionDays, r.Cutoff, r.DryRun, r.FilesRemoved, r.RowsRemoved, r.Version,
+        r.PartitionsRemoved.Select(p => (IReadOnlyDictionary<string, string?>)p.ToDictionary(kv => kv.Key, kv => kv.Value)).ToList());
+}
+
+// ---- access, quality
+
+internal sealed record GrantJson(string Grantee, Privilege Privilege, string? Table, IReadOnlyList<string> ExcludedColumns, string? GrantedBy, DateTimeOffset GrantedAt)
+{
+    public static GrantJson From(Grant g) => new(g.Grantee, g.Privilege, g.Table, g.ExcludedColumns, g.GrantedBy, g.GrantedAt);
+}
+
+internal sealed record WhoAmIJson(string Principal, IReadOnlyList<string> Groups, string Source);
+
+internal sealed record ConstraintJson(string Name, string Expression);
+
+// ---- ingestion
+
+internal sealed record IngestionJson(string Table, string Source, string AppId, string Status,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error,
+    long RecordsRead, long RecordsWritten, long RecordsDeadLettered, long Batches, long Retries, long DurationMs, double RecordsPerSecond,
+    long? LastVersion, long TxnVersion)
+{
+    /// <summary>The source's own counters (files: files_matched, ...; database: rows_read, ...) as top-level keys, sorted.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, object> SourceCounters { get; init; } = [];
+
+    public static IngestionJson From(IngestionReport r, string? error) => new(r.Table, r.Source, r.AppId, error == null ? "ok" : "failed", error,
+        r.RecordsRead, r.RecordsWritten, r.RecordsDeadLettered, r.Batches, r.Retries, CliJson.Ms(r.Duration), Math.Round(r.RecordsPerSecond, 1),
+        r.LastVersion, r.TxnVersion)
+    {
+        SourceCounters = r.SourceCounters.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => (object)k.Value),
+    };
+}
+
+internal sealed record KafkaIngestionJson(string StreamId, string Topic, string Table, string ConsumerGroup, string State, long RecordsRead,
+    long RecordsWritten, long RecordsDeadLettered, long Commits, long Conflicts, long DurationMs, double RecordsPerSecond, long? LastVersion,
+    IReadOnlyDictionary<string, long> Positions, IReadOnlyDictionary<string, long> Lag, long TotalLag, string? LastError)
+{
+    public static KafkaIngestionJson From(KafkaIngestionReport r) => new(r.StreamId, r.Topic, r.Table, r.ConsumerGroup, r.State, r.RecordsRead,
+        r.RecordsWritten, r.RecordsDeadLettered, r.Commits, r.Conflicts, CliJson.Ms(r.Duration), Math.Round(r.RecordsPerSecond, 1), r.LastVersion,
+        ByPartition(r.Positions), ByPartition(r.Lag), r.TotalLag, r.LastError);
+
+    private static SortedDictionary<string, long> ByPartition(IEnumerable<KeyValuePair<int, long>> values)
+    {
+        // Ordered by partition number, keyed by its text (JSON keys are strings).
+        var sorted = new SortedDictionary<string, long>(Comparer<string>.Create((a, b) => int.Parse(a).CompareTo(int.Parse(b))));
+        foreach (var (p, v) in values) sorted[p.ToString(System.Globalization.CultureInfo.InvariantCulture)] = v;
+        return sorted;
+    }
+}
+
+/// <summary><c>stream-status</c>: each heartbeat's keys as the stream wrote them, plus <c>stale</c>.</summary>
+internal sealed record StreamStatusListJson(IEnumerable<System.Text.Json.Nodes.JsonObject> Streams);
+
+internal sealed record StreamStopJson(string StreamId, bool StopRequested, string State);
+
+internal sealed record DevKafkaJson(string BootstrapServers, IReadOnlyList<DevKafkaJson.Topic> Topics, int SampleMessages)
+{
+    internal sealed record Topic(string Name, int Partitions);
+}
