@@ -27,7 +27,7 @@ internal static class CompactionBench
         try
         {
             var lakeDir = Path.Combine(work, "lake");
-            var lake = new DataLakeStorage(lakeDir);
+            var lake = BenchLake.Open(lakeDir);
             var start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
             for (var i = 0; i < files; i++)
             {

@@ -32,7 +32,7 @@ internal static class CsvBench
             {
                 var lakeDir = Path.Combine(work, "lake");
                 if (Directory.Exists(lakeDir)) Directory.Delete(lakeDir, true);
-                var ingester = new DataLakeIngester(new DataLakeStorage(lakeDir));
+                var ingester = new DataLakeIngester(BenchLake.Open(lakeDir));
                 var sw = Stopwatch.StartNew();
                 // The table's types, as a pipeline into an existing table would convert to.
                 var report = await ingester.IngestAsync(new FileIngestionSource(csv, new SourceFileOptions { Schema = SampleSchemas.Transactions }),

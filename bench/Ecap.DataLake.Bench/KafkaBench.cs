@@ -62,7 +62,7 @@ internal static class KafkaBench
                 var lake = Path.Combine(work, "lake" + run);
                 cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 sw.Restart();
-                var report = await new DataLakeIngester(new DataLakeStorage(lake)).IngestFromKafkaBatchAsync(topic, "transactions", DataType.Transactions,
+                var report = await new DataLakeIngester(BenchLake.Open(lake)).IngestFromKafkaBatchAsync(topic, "transactions", DataType.Transactions,
                     batchSize, int.MaxValue / batchSize, new KafkaIngestionOptions { BootstrapServers = cluster.BootstrapServers, GroupId = "bench-" + run, ConsumerProperties = BenchProps() });
                 ours.Add(messages / sw.Elapsed.TotalSeconds);
                 if (report.RecordsWritten != messages) throw new InvalidOperationException($"wrote {report.RecordsWritten} of {messages}");
@@ -90,7 +90,7 @@ internal static class KafkaBench
         var batch = builder.Build();
         var convert = sw.Elapsed.TotalSeconds;
         sw.Restart();
-        await new DataLakeStorage(Path.Combine(work, "parts")).WritePartitionedDataAsync([batch], "t", DataType.Transactions);
+        await BenchLake.Open(Path.Combine(work, "parts")).WritePartitionedDataAsync([batch], "t", DataType.Transactions);
         Console.WriteLine($"parts ({n:N0} messages, no Kafka): JSON -> Arrow {n / convert:N0} msg/s on one thread, table write {n / sw.Elapsed.TotalSeconds:N0} rows/s");
     }
 

@@ -61,7 +61,7 @@ internal static class PostgresBench
 
                 if (Directory.Exists(work)) Directory.Delete(work, true);
                 sw.Restart();
-                var report = await new DataLakeIngester(new DataLakeStorage(work)).IngestFromDatabaseAsync(config, query, "products", DataType.ProductUpdates);
+                var report = await new DataLakeIngester(BenchLake.Open(work)).IngestFromDatabaseAsync(config, query, "products", DataType.ProductUpdates);
                 ours.Add(sw.Elapsed.TotalSeconds);
                 if (report.RecordsWritten != rows) throw new InvalidOperationException($"wrote {report.RecordsWritten} rows");
                 Console.WriteLine($"run {run + 1}: raw Npgsql read {rows / raw[^1] / 1e6:F2} M rows/s ({raw[^1]:F2}s); " +

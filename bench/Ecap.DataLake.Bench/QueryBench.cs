@@ -22,7 +22,7 @@ internal static class QueryBench
         {
             var start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
             var lakeDir = Path.Combine(work, "lake");
-            var lake = new DataLakeStorage(lakeDir);
+            var lake = BenchLake.Open(lakeDir);
             await lake.WritePartitionedDataAsync(SampleDataGenerator.Generate(DataType.Transactions, rows, 1, 500_000, start, 90),
                 "transactions", DataType.Transactions, WriteMode.Append, new WriteOptions());
             await lake.WritePartitionedDataAsync(SampleDataGenerator.Generate(DataType.CustomerProfiles, customers, 2, 500_000, start, 90),

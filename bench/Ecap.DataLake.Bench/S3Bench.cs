@@ -54,7 +54,7 @@ internal static class S3Bench
                     IObjectStore lakeStore = kind == "local"
                         ? new LocalObjectStore(Path.Combine(work, $"lake-{run}"))
                         : S3ObjectStore.Open($"s3://bench/lake-{run}", options);
-                    var lake = new DataLakeStorage(lakeStore);
+                    var lake = BenchLake.Open(lakeStore);
 
                     var sw = Stopwatch.StartNew();
                     var result = await lake.WritePartitionedDataAsync(SourceFiles.ReadAsync(source), "transactions", DataType.Transactions);
@@ -64,7 +64,7 @@ internal static class S3Bench
 
                     sw.Restart();
                     long read = 0;
-                    var scan = await new DataLakeStorage(lakeStore).ReadPartitionedDataAsync("transactions", new ReadOptions());
+                    var scan = await BenchLake.Open(lakeStore).ReadPartitionedDataAsync("transactions", new ReadOptions());
                     await foreach (var batch in scan.ReadBatchesAsync()) using (batch) read += batch.Length;
                     Add(kind + " read", sw.Elapsed.TotalSeconds);
                     if (read != rows) throw new InvalidOperationException($"{kind}: read {read} rows");

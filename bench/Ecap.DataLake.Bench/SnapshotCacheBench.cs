@@ -21,7 +21,7 @@ internal static class SnapshotCacheBench
         try
         {
             var lakeDir = Path.Combine(work, "lake");
-            var writer = new DataLakeStorage(lakeDir);
+            var writer = BenchLake.Open(lakeDir);
             var start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
             for (var i = 0; i < commits; i++)
                 await writer.WritePartitionedDataAsync(
@@ -29,7 +29,7 @@ internal static class SnapshotCacheBench
                     "transactions", DataType.Transactions, WriteMode.Append, new WriteOptions());
             Console.WriteLine($"table: {commits} commits (checkpoint every 10), {commits * 500:N0} rows, {Environment.ProcessorCount} cores");
 
-            var cached = new DataLakeStorage(lakeDir);
+            var cached = BenchLake.Open(lakeDir);
             var uncached = new DataLakeStorage(lakeDir, new DataLakeStorageOptions { SnapshotCacheCapacity = 0 });
             const string sql = "SELECT count(*) AS n, sum(amount) AS total FROM transactions WHERE day = 3";
 

@@ -1,0 +1,15 @@
+using Ecap.DataLake;
+using Ecap.DataLake.Storage;
+using Ecap.DataLake.Tables;
+
+
+/// <summary>
+/// Lakes as the benchmarks open them: through <see cref="DataLakeBuilder"/>, with the catalog hook off so a measured write
+/// is the write alone (as before the builder: the seed constructors never kept a catalog).
+/// </summary>
+internal static class BenchLake
+{
+    public static DataLakeStorage Open(string location) => new DataLakeBuilder(location).KeepCatalogCurrent(false).Build().Storage;
+
+    public static DataLakeStorage Open(IObjectStore store) => new DataLakeBuilder(store).KeepCatalogCurrent(false).Build().Storage;
+}
