@@ -19,7 +19,7 @@ public static class ArrowArrays
     public static IArrowArray FromPartitionValue(IArrowType type, string? deltaValue, int length)
     {
         var value = PartitionValues.Parse(deltaValue, type);
-        if (value is null) return Parquet.ArrowGather.Nulls(type, length);
+        if (value is null) return ArrowGather.Nulls(type, length);
         switch (type, value)
         {
             case (StringType or BinaryType, _):

@@ -6,6 +6,7 @@ using Ecap.DataLake.Delta;
 using Ecap.DataLake.Expressions;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Storage;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Compaction;
 

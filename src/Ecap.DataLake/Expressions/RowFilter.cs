@@ -5,7 +5,7 @@ using System.Text;
 using Apache.Arrow;
 using Array = System.Array;
 using Apache.Arrow.Types;
-using Ecap.DataLake.Parquet;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Expressions;
 

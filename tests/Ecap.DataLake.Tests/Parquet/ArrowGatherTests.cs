@@ -2,6 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using Ecap.DataLake.Parquet;
 using Xunit;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Parquet;
 

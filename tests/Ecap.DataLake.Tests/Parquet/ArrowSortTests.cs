@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Ecap.DataLake.Parquet;
 using Xunit;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Parquet;
 

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tables.Partitioning;
 
@@ -176,7 +177,7 @@ public sealed class BatchPartitioner
                 }
                 if (!changed) continue;
                 for (int c = 0; c < dataColumns.Count; c++)
-                    columnsByGroup[g][c] = Parquet.ArrowGather.Take(columnsByGroup[g][c], local);
+                    columnsByGroup[g][c] = ArrowGather.Take(columnsByGroup[g][c], local);
             }
         }
 

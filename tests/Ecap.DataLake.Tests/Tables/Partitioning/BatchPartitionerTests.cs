@@ -3,6 +3,7 @@ using Apache.Arrow.Types;
 using Ecap.DataLake.Tables.Partitioning;
 using Ecap.DataLake.Tables.SampleData;
 using Xunit;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Tables.Partitioning;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Ecap.DataLake.Tables.Partitioning;
 using Xunit;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Tables.Partitioning;
 

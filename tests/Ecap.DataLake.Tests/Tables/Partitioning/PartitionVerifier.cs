@@ -2,6 +2,7 @@ using System.Globalization;
 using Apache.Arrow;
 using Ecap.DataLake.Tables.Partitioning;
 using Xunit;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Tables.Partitioning;
 

@@ -3,7 +3,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using Ecap.DataLake.Expressions;
 
-namespace Ecap.DataLake.Parquet;
+namespace Ecap.DataLake.Arrow;
 
 /// <summary>One sort key: a top-level column (or struct leaf by dotted path), its direction and where nulls go.</summary>
 public sealed record SortKey(string Column, bool Descending = false, bool NullsFirst = false);

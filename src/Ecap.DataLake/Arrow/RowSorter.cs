@@ -1,6 +1,6 @@
 using Apache.Arrow;
 
-namespace Ecap.DataLake.Tables.Partitioning;
+namespace Ecap.DataLake.Arrow;
 
 /// <summary>
 /// Sorts row indices by one or more columns: ascending, nulls first, stable (ties keep their

@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace Ecap.DataLake.Tables.Partitioning;
+namespace Ecap.DataLake.Arrow;
 
 /// <summary>
 /// Iceberg's bucket transform: <c>(murmur3_x86_32(bytes, seed 0) &amp; int.MaxValue) % N</c>, so Spark,
