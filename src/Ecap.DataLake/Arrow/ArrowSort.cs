@@ -1,7 +1,5 @@
-using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Ecap.DataLake.Expressions;
 
 namespace Ecap.DataLake.Arrow;
 
@@ -9,11 +7,18 @@ namespace Ecap.DataLake.Arrow;
 public sealed record SortKey(string Column, bool Descending = false, bool NullsFirst = false);
 
 /// <summary>
-/// Stable sort of a record batch by columns, as an index permutation for <see cref="ArrowGather.Take(RecordBatch, ReadOnlySpan{int})"/>
-/// (compaction keeps a table's sort order with it). A single integer-like key (ints, date, timestamp) is
-/// sorted as packed 128-bit (key, row) integers; other keys go through a typed comparer. Strings order by
-/// UTF-8 bytes (code point order), floats by IEEE total order with NaN largest.
-/// Use <see cref="ArrowArrayConcatenator"/> (Apache.Arrow) or <see cref="Concat"/> to sort across batches.
+/// The stable sort of Arrow rows, used by the partitioner (each group by the strategy's sort columns)
+/// and by compaction (a table's sort order): by one or more <see cref="SortKey"/>s, each ascending or
+/// descending with nulls first or last; ties keep their original order.
+/// <para>
+/// Each key column is read once into flat keys (<see cref="ColumnKeys"/>); a run of rows is sorted by the
+/// first key with a primitive or struct sort specialised for its key type (no per-row virtual call or
+/// boxing), and runs of equal keys are refined by the next key. Already-sorted runs are detected in one
+/// pass. Integers, dates, times and booleans order numerically, decimals by unscaled value, strings and
+/// binaries by bytes (UTF-8 byte order is code point order), floats by IEEE total order with -0.0 equal
+/// to 0.0 and NaN largest.
+/// </para>
+/// Use <see cref="Concat"/> to sort across batches.
 /// </summary>
 public static class ArrowSort
 {
@@ -35,131 +40,271 @@ public static class ArrowSort
     /// <summary>The row order that sorts the batch by the keys (stable: equal rows keep their order).</summary>
     public static int[] SortIndices(RecordBatch batch, IReadOnlyList<SortKey> keys)
     {
-        var n = batch.Length;
-        var arrays = keys.Select(k => RowFilter.ResolveColumn(batch, k.Column)
-            ?? throw new SchemaMismatchException($"Sort column '{k.Column}' is not in the data.")).ToArray();
-        if (keys.Count == 1 && AsLongKeys(arrays[0]) is { } longs) return SortPacked(longs, arrays[0], keys[0]);
-
-        var comparers = new Comparison<int>[keys.Count];
-        for (var k = 0; k < keys.Count; k++) comparers[k] = ComparerFor(arrays[k], keys[k]);
-        var idx = new int[n];
-        for (var i = 0; i < n; i++) idx[i] = i;
-        System.Array.Sort(idx, (a, b) =>
-        {
-            foreach (var cmp in comparers)
-            {
-                var r = cmp(a, b);
-                if (r != 0) return r;
-            }
-            return a.CompareTo(b);
-        });
-        return idx;
+        var rows = new int[batch.Length];
+        for (var i = 0; i < rows.Length; i++) rows[i] = i;
+        SortRows(batch, keys, rows);
+        return rows;
     }
 
-    private static long[]? AsLongKeys(IArrowArray a)
+    /// <summary>
+    /// Sorts row indices of <paramref name="batch"/> in place by the keys. The rows must come in ascending
+    /// order for the sort to be stable.
+    /// </summary>
+    /// <exception cref="SchemaMismatchException">A key column is missing or of a type that cannot be sorted.</exception>
+    public static void SortRows(RecordBatch batch, IReadOnlyList<SortKey> keys, Span<int> rows)
     {
-        var d = a.Data;
-        var values = d.Buffers.Length > 1 ? d.Buffers[1].Span : default;
-        switch (d.DataType.TypeId)
+        if (keys.Count == 0 || rows.Length < 2) return;
+        var levels = new SortLevel[keys.Count];
+        for (var k = 0; k < keys.Count; k++)
         {
-            case ArrowTypeId.Int64 or ArrowTypeId.Timestamp or ArrowTypeId.Date64:
-                return MemoryMarshal.Cast<byte, long>(values).Slice(d.Offset, d.Length).ToArray();
-            case ArrowTypeId.Int32 or ArrowTypeId.Date32:
-                {
-                    var src = MemoryMarshal.Cast<byte, int>(values).Slice(d.Offset, d.Length);
-                    var r = new long[src.Length];
-                    for (var i = 0; i < r.Length; i++) r[i] = src[i];
-                    return r;
-                }
-            case ArrowTypeId.Int16:
-                {
-                    var src = MemoryMarshal.Cast<byte, short>(values).Slice(d.Offset, d.Length);
-                    var r = new long[src.Length];
-                    for (var i = 0; i < r.Length; i++) r[i] = src[i];
-                    return r;
-                }
-            default:
-                return null;
+            var array = ArrowColumns.Resolve(batch, keys[k].Column) ?? throw new SchemaMismatchException(
+                $"Sort column '{keys[k].Column}' is not in the data (columns: {string.Join(", ", batch.Schema.FieldsList.Select(f => f.Name))}).");
+            levels[k] = SortLevel.Create(array, keys[k]);
+        }
+        SortLevelRange(levels, rows, 0);
+    }
+
+    private static void SortLevelRange(SortLevel[] levels, Span<int> rows, int level)
+    {
+        var l = levels[level];
+        l.Sort(rows);
+        if (level + 1 == levels.Length) return;
+        int start = 0;
+        for (int i = 1; i <= rows.Length; i++)
+        {
+            if (i == rows.Length || !l.Equal(rows[start], rows[i]))
+            {
+                if (i - start > 1) SortLevelRange(levels, rows.Slice(start, i - start), level + 1);
+                start = i;
+            }
         }
     }
 
-    private static int[] SortPacked(long[] keys, IArrowArray array, SortKey key)
+    private abstract class SortLevel
     {
-        // (order bucket: nulls first/last) | (key mapped to unsigned, flipped when descending) | row.
-        var n = keys.Length;
-        var packed = new UInt128[n];
-        var hasNulls = array.NullCount > 0;
-        for (var i = 0; i < n; i++)
+        protected readonly bool[]? Nulls;
+        private readonly bool _nullsFirst;
+
+        protected SortLevel(bool[]? nulls, bool nullsFirst)
         {
-            var u = (ulong)keys[i] ^ 0x8000_0000_0000_0000UL;
-            if (key.Descending) u = ~u;
-            ulong bucket = 1;
-            if (hasNulls && array.IsNull(i))
-            {
-                bucket = key.NullsFirst ? 0UL : 2UL;
-                u = 0;
-            }
-            packed[i] = ((UInt128)bucket << 96) | ((UInt128)u << 32) | (uint)i;
+            Nulls = nulls;
+            _nullsFirst = nullsFirst;
         }
-        System.Array.Sort(packed);
-        var result = new int[n];
-        for (var i = 0; i < n; i++) result[i] = (int)(uint)packed[i];
-        return result;
-    }
 
-    private static Comparison<int> ComparerFor(IArrowArray array, SortKey key)
-    {
-        var values = ValueComparer(array);
-        var sign = key.Descending ? -1 : 1;
-        var nullSign = key.NullsFirst ? -1 : 1;
-        if (array.NullCount == 0) return (a, b) => sign * values(a, b);
-        return (a, b) =>
+        /// <summary>A level over the column's keys; descending keys are stored order-reversed (bitwise not).</summary>
+        public static SortLevel Create(IArrowArray array, SortKey key)
         {
-            var na = array.IsNull(a);
-            var nb = array.IsNull(b);
-            if (na || nb) return na == nb ? 0 : na ? nullSign : -nullSign;
-            return sign * values(a, b);
-        };
-    }
+            var nulls = ColumnKeys.NullFlags(array.Data);
+            if (ColumnKeys.TryReadLongs(array, out var longs))
+            {
+                if (key.Descending) for (int i = 0; i < longs.Length; i++) longs[i] = ~longs[i];
+                return new LongLevel(longs, nulls, key.NullsFirst);
+            }
+            if (ColumnKeys.IsBytes(array.Data.DataType))
+            {
+                var (values, offsets) = ColumnKeys.ReadBytes(array);
+                return new BytesLevel(values, offsets, nulls, key);
+            }
+            if (array.Data.DataType.TypeId == ArrowTypeId.Decimal128)
+            {
+                var wide = ColumnKeys.ReadInt128(array);
+                if (key.Descending) for (int i = 0; i < wide.Length; i++) wide[i] = ~wide[i];
+                return new KeyLevel<Int128>(wide, nulls, key.NullsFirst);
+            }
+            throw new SchemaMismatchException($"Sorting by a column of Arrow type {array.Data.DataType.Name} is not supported.");
+        }
 
-    private static Comparison<int> ValueComparer(IArrowArray array)
-    {
-        var d = array.Data;
-        switch (array)
+        public void Sort(Span<int> rows)
         {
-            case Int8Array x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case Int16Array x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case Int32Array x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case Int64Array x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case UInt8Array x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case UInt16Array x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case UInt32Array x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case UInt64Array x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case FloatArray x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case DoubleArray x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case Date32Array or TimestampArray or Date64Array:
+            int nullCount = 0;
+            if (Nulls is not null)
+            {
+                foreach (int r in rows) if (Nulls[r]) nullCount++;
+                if (nullCount > 0)
                 {
-                    var keys = AsLongKeys(array)!;
-                    return (a, b) => keys[a].CompareTo(keys[b]);
-                }
-            case Decimal128Array:
-                {
-                    var buffer = d.Buffers[1];
-                    var offset = d.Offset;
-                    return (a, b) =>
+                    // Stable partition: nulls first (or last), both parts keep their order.
+                    var tmp = rows.ToArray();
+                    int a = _nullsFirst ? 0 : rows.Length - nullCount, b = _nullsFirst ? nullCount : 0;
+                    foreach (int r in tmp)
                     {
-                        var s = MemoryMarshal.Cast<byte, Int128>(buffer.Span);
-                        return s[offset + a].CompareTo(s[offset + b]);
-                    };
+                        if (Nulls[r]) rows[a++] = r;
+                        else rows[b++] = r;
+                    }
                 }
-            case BooleanArray x: return (a, b) => x.GetValue(a)!.Value.CompareTo(x.GetValue(b)!.Value);
-            case StringArray or BinaryArray:
+            }
+            var rest = _nullsFirst ? rows.Slice(nullCount) : rows.Slice(0, rows.Length - nullCount);
+            if (rest.Length > 1) SortNonNull(rest);
+        }
+
+        protected abstract void SortNonNull(Span<int> rows);
+
+        public bool Equal(int a, int b)
+        {
+            if (Nulls is not null)
+            {
+                bool na = Nulls[a], nb = Nulls[b];
+                if (na || nb) return na == nb;
+            }
+            return EqualNonNull(a, b);
+        }
+
+        protected abstract bool EqualNonNull(int a, int b);
+    }
+
+    private readonly struct Entry<T>(T key, int row) : IComparable<Entry<T>> where T : IComparable<T>
+    {
+        public readonly T Key = key;
+        public readonly int Row = row;
+
+        public int CompareTo(Entry<T> other)
+        {
+            int c = Key.CompareTo(other.Key);
+            return c != 0 ? c : Row.CompareTo(other.Row);
+        }
+    }
+
+    /// <summary>
+    /// Long keys: a primitive key/row sort (the runtime's fastest path, not stable), then runs of
+    /// equal keys are put back in row order, which makes the whole sort stable.
+    /// </summary>
+    private sealed class LongLevel(long[] keys, bool[]? nulls, bool nullsFirst) : SortLevel(nulls, nullsFirst)
+    {
+        protected override void SortNonNull(Span<int> rows)
+        {
+            bool sorted = true;
+            for (int i = 1; i < rows.Length; i++)
+            {
+                long a = keys[rows[i - 1]], b = keys[rows[i]];
+                if (a > b || (a == b && rows[i - 1] > rows[i])) { sorted = false; break; }
+            }
+            if (sorted) return;
+            var k = new long[rows.Length];
+            for (int i = 0; i < k.Length; i++) k[i] = keys[rows[i]];
+            k.AsSpan().Sort(rows);
+            int start = 0;
+            for (int i = 1; i <= k.Length; i++)
+            {
+                if (i == k.Length || k[i] != k[start])
                 {
-                    var bin = (BinaryArray)array;
-                    return (a, b) => bin.GetBytes(a).SequenceCompareTo(bin.GetBytes(b));
+                    if (i - start > 1) rows.Slice(start, i - start).Sort();
+                    start = i;
                 }
-            default:
-                throw new NotSupportedException($"Sorting by Arrow type {d.DataType.Name} is not supported.");
+            }
+        }
+
+        protected override bool EqualNonNull(int a, int b) => keys[a] == keys[b];
+    }
+
+    private sealed class KeyLevel<T>(T[] keys, bool[]? nulls, bool nullsFirst) : SortLevel(nulls, nullsFirst) where T : IComparable<T>
+    {
+        protected override void SortNonNull(Span<int> rows)
+        {
+            bool sorted = true;
+            for (int i = 1; i < rows.Length; i++)
+            {
+                int c = keys[rows[i - 1]].CompareTo(keys[rows[i]]);
+                if (c > 0 || (c == 0 && rows[i - 1] > rows[i])) { sorted = false; break; }
+            }
+            if (sorted) return;
+            var entries = new Entry<T>[rows.Length];
+            for (int i = 0; i < rows.Length; i++) entries[i] = new Entry<T>(keys[rows[i]], rows[i]);
+            entries.AsSpan().Sort();
+            for (int i = 0; i < rows.Length; i++) rows[i] = entries[i].Row;
+        }
+
+        protected override bool EqualNonNull(int a, int b) => keys[a].CompareTo(keys[b]) == 0;
+    }
+
+    /// <summary>
+    /// Strings/binary: rows are first sorted by a 64-bit big-endian key of the 8 bytes after the
+    /// column's common prefix (a primitive sort), then only runs with equal keys are compared in full.
+    /// </summary>
+    private sealed class BytesLevel : SortLevel
+    {
+        private readonly ReadOnlyMemory<byte> _values;
+        private readonly int[] _offsets;
+        private readonly ulong[] _keys;
+        private readonly bool _descending;
+
+        public BytesLevel(ReadOnlyMemory<byte> values, int[] offsets, bool[]? nulls, SortKey key) : base(nulls, key.NullsFirst)
+        {
+            _values = values;
+            _offsets = offsets;
+            _descending = key.Descending;
+            var span = values.Span;
+            int n = offsets.Length - 1;
+            // Common prefix of all values (nulls have empty slices and are skipped).
+            int common = int.MaxValue, reference = -1;
+            for (int i = 0; i < n && common > 0; i++)
+            {
+                if (nulls is not null && nulls[i]) continue;
+                var v = span.Slice(offsets[i], offsets[i + 1] - offsets[i]);
+                if (reference < 0) { reference = i; common = v.Length; continue; }
+                var r = span.Slice(offsets[reference], common);
+                common = Math.Min(common, v.Length);
+                common = r.Slice(0, common).CommonPrefixLength(v.Slice(0, common));
+            }
+            if (common == int.MaxValue) common = 0;
+            _keys = GC.AllocateUninitializedArray<ulong>(n);
+            Span<byte> buffer = stackalloc byte[8];
+            for (int i = 0; i < n; i++)
+            {
+                int start = offsets[i] + common, len = offsets[i + 1] - start;
+                ulong k;
+                if (len >= 8)
+                {
+                    k = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(span.Slice(start, 8));
+                }
+                else
+                {
+                    buffer.Clear();
+                    if (len > 0) span.Slice(start, len).CopyTo(buffer);
+                    k = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(buffer);
+                }
+                _keys[i] = _descending ? ~k : k;
+            }
+        }
+
+        private ReadOnlySpan<byte> Value(int row) => _values.Span.Slice(_offsets[row], _offsets[row + 1] - _offsets[row]);
+
+        protected override void SortNonNull(Span<int> rows)
+        {
+            var comparer = new BytesComparer(_values, _offsets, _descending);
+            bool sorted = true;
+            for (int i = 1; i < rows.Length; i++)
+            {
+                if (comparer.Compare(rows[i - 1], rows[i]) > 0) { sorted = false; break; }
+            }
+            if (sorted) return;
+            var k = new ulong[rows.Length];
+            for (int i = 0; i < k.Length; i++) k[i] = _keys[rows[i]];
+            k.AsSpan().Sort(rows); // primitive keys: fast, not stable; runs of equal keys are redone below
+            // Equal keys: the values may differ after the key bytes, and rows must keep their order;
+            // sort those runs in full (bytes, then row index).
+            int start = 0;
+            for (int i = 1; i <= rows.Length; i++)
+            {
+                if (i == rows.Length || k[i] != k[start])
+                {
+                    if (i - start > 1) rows.Slice(start, i - start).Sort(comparer);
+                    start = i;
+                }
+            }
+        }
+
+        protected override bool EqualNonNull(int a, int b) => _keys[a] == _keys[b] && Value(a).SequenceEqual(Value(b));
+    }
+
+    /// <summary>Compares rows by bytes (reversed when descending), then by row index.</summary>
+    private readonly struct BytesComparer(ReadOnlyMemory<byte> values, int[] offsets, bool descending) : IComparer<int>
+    {
+        public int Compare(int a, int b)
+        {
+            var span = values.Span;
+            int c = span.Slice(offsets[a], offsets[a + 1] - offsets[a])
+                .SequenceCompareTo(span.Slice(offsets[b], offsets[b + 1] - offsets[b]));
+            if (descending) c = -c;
+            return c != 0 ? c : a.CompareTo(b);
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Ecap.DataLake.Arrow;
+using SortKey = Ecap.DataLake.Arrow.SortKey;
 
 namespace Ecap.DataLake.Tables.Partitioning;
 
@@ -160,6 +161,7 @@ public sealed class BatchPartitioner
         // 4. Sort each group on its own (small, cache-resident) arrays; gather only groups whose order changed.
         if (strategy.SortColumns.Count > 0)
         {
+            var sortKeys = strategy.SortColumns.Select(c => new SortKey(c, NullsFirst: true)).ToArray();
             int[]? order = null;
             for (int g = 0; g < groupCount; g++)
             {
@@ -169,7 +171,7 @@ public sealed class BatchPartitioner
                 if (order is null || order.Length < length) order = new int[Math.Max(length, order?.Length * 2 ?? 0)];
                 var local = order.AsSpan(0, length);
                 for (int k = 0; k < length; k++) local[k] = k;
-                new RowSorter(groupBatch, strategy.SortColumns).Sort(local);
+                ArrowSort.SortRows(groupBatch, sortKeys, local);
                 bool changed = false;
                 for (int k = 0; k < length; k++)
                 {
