@@ -3,6 +3,7 @@ using Apache.Arrow;
 using Ecap.DataLake.Tables.Partitioning;
 using Xunit;
 using Ecap.DataLake.Arrow;
+using Ecap.DataLake.Delta;
 
 namespace Ecap.DataLake.Tests.Tables.Partitioning;
 
