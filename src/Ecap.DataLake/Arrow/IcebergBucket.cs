@@ -12,7 +12,7 @@ namespace Ecap.DataLake.Arrow;
 /// <item>Integers (int8/16/32/64) are hashed as an 8-byte little-endian long (Iceberg hashes int like long).</item>
 /// <item>Strings are hashed as their UTF-8 bytes; binary as its bytes.</item>
 /// </list>
-/// The canonical type of <c>customer_id</c> is int64 (see the sample-data schemas); a table whose
+/// The canonical type of <c>customer_id</c> is int64 (see CanonicalSchemas); a table whose
 /// customer_id is a string buckets by the UTF-8 bytes, which is also what Iceberg does for strings —
 /// but note the same id as a number and as a string lands in different buckets.
 /// A null key has no bucket (null).
