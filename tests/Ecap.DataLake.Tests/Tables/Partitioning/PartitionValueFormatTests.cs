@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Ecap.DataLake.Delta;
+using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
 using Xunit;
 using static Ecap.DataLake.Tests.Tables.Partitioning.BatchPartitionerTests;
@@ -35,6 +36,20 @@ public class PartitionValueFormatTests
         Assert.Equal(["d=1970-01-01/t=1970-01-01T00%3A00%3A01.500000Z/", "d=1970-01-02/t=1970-01-01T00%3A00%3A00.000000Z/"],
             groups.Select(g => g.Directory));
         Assert.Equal([1L, 3L], ArrowRows.Column(groups[0].Rows, "id"));
+    }
+}
+
+public class PartitionKeyTests
+{
+    [Fact]
+    public void An_empty_log_value_is_the_same_partition_as_null()
+    {
+        // Older ecap versions wrote "" for an empty string partition value; it is null by the protocol and now written as null.
+        string[] columns = ["k", "n"];
+        Assert.Equal(DataLakeStorage.PartitionKey(new Dictionary<string, string?> { ["k"] = null, ["n"] = "1" }, columns),
+            DataLakeStorage.PartitionKey(new Dictionary<string, string?> { ["k"] = "", ["n"] = "1" }, columns));
+        Assert.NotEqual(DataLakeStorage.PartitionKey(new Dictionary<string, string?> { ["k"] = "null", ["n"] = "1" }, columns),
+            DataLakeStorage.PartitionKey(new Dictionary<string, string?> { ["k"] = null, ["n"] = "1" }, columns));
     }
 }
 
