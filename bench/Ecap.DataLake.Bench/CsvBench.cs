@@ -23,7 +23,7 @@ internal static class CsvBench
         {
             var start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
             var csv = Path.Combine(work, "transactions.csv");
-            await RowExport.WriteAsync(csv, SampleSchemas.Transactions,
+            await RowExport.WriteAsync(csv, CanonicalSchemas.Transactions,
                 SampleDataGenerator.Generate(DataType.Transactions, rows, seed: 1, batchSize: 500_000, start, days: 90).ToAsyncEnumerable());
             Console.WriteLine($"source: {rows:N0} transactions as CSV, {new FileInfo(csv).Length / 1e6:F1} MB, {Environment.ProcessorCount} cores");
 
@@ -35,7 +35,7 @@ internal static class CsvBench
                 var ingester = new DataLakeIngester(BenchLake.Open(lakeDir));
                 var sw = Stopwatch.StartNew();
                 // The table's types, as a pipeline into an existing table would convert to.
-                var report = await ingester.IngestAsync(new FileIngestionSource(csv, new SourceFileOptions { Schema = SampleSchemas.Transactions }),
+                var report = await ingester.IngestAsync(new FileIngestionSource(csv, new SourceFileOptions { Schema = CanonicalSchemas.Transactions }),
                     "transactions", DataType.Transactions);
                 ours.Add(sw.Elapsed.TotalSeconds);
                 if (report.RecordsWritten != rows || report.RecordsDeadLettered != 0)

@@ -84,7 +84,7 @@ internal static class KafkaBench
     private static async Task Parts(string work, int n)
     {
         var values = Enumerable.Range(0, n).Select(i => System.Text.Encoding.UTF8.GetBytes(SampleMessages.Transaction(i))).ToList();
-        var builder = new Ecap.DataLake.Files.JsonRecordBatchBuilder(Ecap.DataLake.Tables.SampleData.SampleSchemas.Transactions);
+        var builder = new Ecap.DataLake.Files.JsonRecordBatchBuilder(Ecap.DataLake.Tables.SampleData.CanonicalSchemas.Transactions);
         var sw = Stopwatch.StartNew();
         foreach (var v in values) builder.TryAppend(v);
         var batch = builder.Build();

@@ -69,7 +69,7 @@ try
 {
     var start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
     var source = Path.Combine(work, "transactions.parquet");
-    await RowExport.WriteAsync(source, SampleSchemas.Transactions,
+    await RowExport.WriteAsync(source, CanonicalSchemas.Transactions,
         SampleDataGenerator.Generate(DataType.Transactions, rows, seed: 1, batchSize: 1_000_000, start, days: 90).ToAsyncEnumerable());
     Console.WriteLine($"source: {rows:N0} transactions, {new FileInfo(source).Length / 1e6:F1} MB, {Environment.ProcessorCount} cores");
 

@@ -37,7 +37,7 @@ internal static class S3Bench
                 await admin.PutBucketAsync("bench");
 
             var source = Path.Combine(work, "transactions.parquet");
-            await RowExport.WriteAsync(source, SampleSchemas.Transactions,
+            await RowExport.WriteAsync(source, CanonicalSchemas.Transactions,
                 SampleDataGenerator.Generate(DataType.Transactions, rows, seed: 1, batchSize: 500_000, new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero), days: 90).ToAsyncEnumerable());
             Console.WriteLine($"source: {rows:N0} transactions, {new FileInfo(source).Length / 1e6:F1} MB, {Environment.ProcessorCount} cores, {endpoint}");
 

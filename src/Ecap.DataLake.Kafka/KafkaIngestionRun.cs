@@ -245,7 +245,7 @@ internal sealed class KafkaIngestionRun : IDisposable
     private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
     {
         var snapshot = ReadSnapshot(_table);
-        var canonical = SampleSchemas.For(_dataType);
+        var canonical = CanonicalSchemas.For(_dataType);
         _converter ??= new KafkaMessageConverter(_options.Schema ?? (snapshot != null ? DataSchema(snapshot) : _options.InferSchema ? null : canonical),
             canonical, _topic, _options.IncludeMetadataColumns, _bytes);
         var result = new List<TopicPartitionOffset>();

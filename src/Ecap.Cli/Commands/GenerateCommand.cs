@@ -31,7 +31,7 @@ internal static class GenerateCommand
             var from = DateTimeOffset.Parse(ctx.Get(start), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
             var batches = SampleDataGenerator.Generate(type, count, ctx.Get(seed), 100_000, from, ctx.Get(days));
             var outPath = ctx.Get(output);
-            var written = await RowExport.WriteAsync(outPath, SampleSchemas.For(type), batches.ToAsyncEnumerable(), ct);
+            var written = await RowExport.WriteAsync(outPath, CanonicalSchemas.For(type), batches.ToAsyncEnumerable(), ct);
             if (ctx.Json) CliJson.Write(new GenerateJson(written, outPath));
             else AnsiConsole.MarkupLine($"[green]generated[/] {written:N0} {type.ToName()} rows -> {Markup.Escape(outPath)}");
             return 0;

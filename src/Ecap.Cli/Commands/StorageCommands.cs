@@ -55,7 +55,7 @@ internal static class StorageCommands
             var writeMode = WriteModes.Parse(ctx.Get(mode));
             var sourcePath = ctx.Get(source);
             var lake = ctx.OpenDataLake().Storage; // registers/syncs the table in the catalog
-            var target = SampleSchemas.For(type);
+            var target = CanonicalSchemas.For(type);
             var batches = SourceFiles.ReadAsync(sourcePath, target, ct);
             var result = await WriteProgressDisplay.RunWriteAsync(ctx, $"writing {Path.GetFileName(sourcePath)} -> {ctx.Get(table)}", progress =>
                 lake.WritePartitionedDataAsync(batches, ctx.Get(table), type, writeMode, new WriteOptions

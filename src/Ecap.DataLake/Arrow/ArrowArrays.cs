@@ -2,24 +2,23 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Ecap.DataLake.Delta;
 
 namespace Ecap.DataLake.Arrow;
 
 /// <summary>
-/// Constant columns built straight into Arrow buffers: a partition value repeated for every row of a
-/// file (Delta keeps partition values in the log, not in the data files).
+/// Constant columns built straight into Arrow buffers: one value repeated for every row (a file's
+/// partition value, a metadata column).
 /// </summary>
 public static class ArrowArrays
 {
     /// <summary>
-    /// An array holding one value <paramref name="length"/> times. <paramref name="deltaValue"/> is in Delta's
-    /// partition-value serialization (parsed by <see cref="PartitionValues.Parse"/>); null gives nulls.
+    /// An array of <paramref name="type"/> holding <paramref name="value"/> <paramref name="length"/> times; null
+    /// gives nulls. Values are the .NET types <see cref="ArrowValues.Get"/> returns: string, byte[], bool, sbyte,
+    /// short, int, long, float, double, decimal, DateOnly, DateTimeOffset (timestamps), DateTime (timestamp_ntz).
     /// </summary>
-    public static IArrowArray FromPartitionValue(IArrowType type, string? deltaValue, int length)
+    public static IArrowArray Constant(IArrowType type, object? value, int length)
     {
-        var value = PartitionValues.Parse(deltaValue, type);
-        if (value is null) return Parquet.ArrowGather.Nulls(type, length);
+        if (value is null) return ArrowGather.Nulls(type, length);
         switch (type, value)
         {
             case (StringType or BinaryType, _):

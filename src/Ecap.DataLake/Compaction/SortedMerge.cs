@@ -6,6 +6,7 @@ using Ecap.DataLake.Delta;
 using Ecap.DataLake.Expressions;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Storage;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Compaction;
 
@@ -191,7 +192,7 @@ internal static class SortedMerge
                 if (source.Current.Length == 0) continue;
                 Batch = source.Current;
                 _position = 0;
-                Keys = sortKeys.Select(k => RowFilter.ResolveColumn(Batch, k.Column)
+                Keys = sortKeys.Select(k => ArrowColumns.Resolve(Batch, k.Column)
                     ?? throw new SchemaMismatchException($"Sort column '{k.Column}' is not in the data files.")).ToArray();
                 return;
             }
@@ -231,7 +232,7 @@ internal static class SortedMerge
 /// <summary>
 /// Compares rows of two batches by their key columns (ascending, nulls first, as the table writer sorts),
 /// with the same value order as <see cref="ArrowSort"/>: integers and times numerically, decimals by
-/// unscaled value, strings and binaries by bytes, floats by <see cref="double.CompareTo(double)"/>.
+/// unscaled value, strings and binaries by bytes, floats by IEEE total order (NaN largest).
 /// </summary>
 internal static class KeyComparer
 {
@@ -260,9 +261,9 @@ internal static class KeyComparer
             case ArrowTypeId.Decimal128:
                 return Value<Int128>(a, i).CompareTo(Value<Int128>(b, j));
             case ArrowTypeId.Float:
-                return ((FloatArray)a).GetValue(i)!.Value.CompareTo(((FloatArray)b).GetValue(j)!.Value);
+                return ColumnKeys.OrderedBits(((FloatArray)a).GetValue(i)!.Value).CompareTo(ColumnKeys.OrderedBits(((FloatArray)b).GetValue(j)!.Value));
             case ArrowTypeId.Double:
-                return ((DoubleArray)a).GetValue(i)!.Value.CompareTo(((DoubleArray)b).GetValue(j)!.Value);
+                return ColumnKeys.OrderedBits(((DoubleArray)a).GetValue(i)!.Value).CompareTo(ColumnKeys.OrderedBits(((DoubleArray)b).GetValue(j)!.Value));
             case ArrowTypeId.Boolean:
                 return ((BooleanArray)a).GetValue(i)!.Value.CompareTo(((BooleanArray)b).GetValue(j)!.Value);
             case ArrowTypeId.String or ArrowTypeId.Binary:

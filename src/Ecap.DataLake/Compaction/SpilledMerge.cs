@@ -4,6 +4,7 @@ using Apache.Arrow.Ipc;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Storage;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Compaction;
 

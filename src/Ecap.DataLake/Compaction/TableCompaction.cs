@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using SortKey = Ecap.DataLake.Parquet.SortKey;
+using SortKey = Ecap.DataLake.Arrow.SortKey;
 using Apache.Arrow;
 using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Delta;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using SortKey = Ecap.DataLake.Parquet.SortKey;
+using SortKey = Ecap.DataLake.Arrow.SortKey;
 using Apache.Arrow;
 using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Delta;
@@ -108,7 +108,7 @@ internal static class ZOrderRewrite
         for (var c = 0; c < k; c++)
         {
             var order = ArrowSort.SortIndices(batch, [new SortKey(columns[c], NullsFirst: true)]);
-            var array = RowFilter.ResolveColumn(batch, columns[c])!;
+            var array = ArrowColumns.Resolve(batch, columns[c])!;
             IArrowArray[] key = [array];
             var ranks = new long[n];
             long rank = 0;

@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Files;
 
@@ -50,7 +51,7 @@ internal sealed class ColumnRows(Schema schema)
         if (_badRows.Count > 0)
         {
             var bad = _badRows.ToHashSet();
-            batch = Parquet.ArrowGather.Take(batch, Enumerable.Range(0, _rows).Where(r => !bad.Contains(r)).ToArray());
+            batch = ArrowGather.Take(batch, Enumerable.Range(0, _rows).Where(r => !bad.Contains(r)).ToArray());
         }
         _builders = NewBuilders(schema);
         _badRows = [];

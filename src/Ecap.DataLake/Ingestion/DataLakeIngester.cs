@@ -3,6 +3,7 @@ using System.Globalization;
 using Apache.Arrow;
 using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Ingestion;
 
@@ -124,7 +125,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             if (batch.Rows != null)
             {
                 lastSchema = batch.Rows.Schema;
-                unitBytes += Arrow.ArrowSizes.Of(batch.Rows);
+                unitBytes += ArrowSizes.Of(batch.Rows);
             }
             if (unitRecords >= options.MaxRecordsPerCommit || unitBytes >= options.MaxBytesPerCommit) await CommitAsync();
         }
@@ -155,10 +156,10 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             foreach (var (row, constraint) in failing)
                 dead.Add(new DeadLetter(sourceName, position, Delta.TableConstraints.Describe(rows, row),
                     $"constraint {constraint.Name} violated: {constraint.Expression}"));
-            unit[i] = unit[i] with { Rows = Parquet.ArrowGather.Take(rows, passing), DeadLetters = dead };
+            unit[i] = unit[i] with { Rows = ArrowGather.Take(rows, passing), DeadLetters = dead };
         }
     }
 
     private static RecordBatch Empty(Schema schema) =>
-        new(schema, schema.FieldsList.Select(f => Parquet.ArrowGather.Nulls(f.DataType, 0)), 0);
+        new(schema, schema.FieldsList.Select(f => ArrowGather.Nulls(f.DataType, 0)), 0);
 }

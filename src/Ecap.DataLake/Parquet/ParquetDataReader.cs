@@ -4,6 +4,7 @@ using Ecap.DataLake.Expressions;
 using Ecap.DataLake.Storage;
 using ParquetSharp;
 using ParquetSharp.Arrow;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Parquet;
 

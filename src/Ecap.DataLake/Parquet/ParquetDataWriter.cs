@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Storage;
 using ParquetSharp;
 using ParquetSharp.Arrow;
@@ -82,7 +83,7 @@ public sealed class ParquetDataWriter : IDisposable
             if (_current is null) OpenAsync(part, ct).GetAwaiter().GetResult();
             var f = _current!;
             if (f.RowGroupPending) StartRowGroup(f);
-            var arrowBytes = ArrowBytes(part);
+            var arrowBytes = Math.Max(ArrowSizes.Of(part), 1);
             var bytesPerRow = Math.Max(1.0, arrowBytes * _ratio / part.Length);
 
             // Rows that fit in the file and in the row group.
@@ -93,7 +94,7 @@ public sealed class ParquetDataWriter : IDisposable
             if (rowGroupRoom < part.Length * bytesPerRow) take = (int)Math.Min(take, Math.Max(1, rowGroupRoom / bytesPerRow));
             if (take <= 0) take = 1;
             var chunk = take == part.Length ? part : part.Slice(0, take);
-            var chunkBytes = take == part.Length ? arrowBytes : ArrowBytes(chunk);
+            var chunkBytes = take == part.Length ? arrowBytes : Math.Max(ArrowSizes.Of(chunk), 1);
 
             CheckFloats(chunk, f);
             f.Writer.WriteBufferedRecordBatch(chunk);
@@ -346,37 +347,6 @@ public sealed class ParquetDataWriter : IDisposable
         b.StoreSchema();
         b.UseThreads(_options.UseThreads);
         return b.Build();
-    }
-
-    /// <summary>Bytes of the Arrow data of a (possibly sliced) batch: fixed widths, string bytes, offsets.</summary>
-    internal static long ArrowBytes(RecordBatch batch)
-    {
-        long total = 0;
-        for (var c = 0; c < batch.ColumnCount; c++) total += ArrowBytes(batch.Column(c).Data);
-        return Math.Max(total, 1);
-    }
-
-    private static long ArrowBytes(ArrayData d)
-    {
-        switch (d.DataType)
-        {
-            case BooleanType:
-                return d.Length / 8 + 1;
-            case FixedWidthType fw:
-                return (long)d.Length * Math.Max(1, fw.BitWidth / 8);
-            case StringType or BinaryType:
-                {
-                    var offsets = MemoryMarshal.Cast<byte, int>(d.Buffers[1].Span).Slice(d.Offset, d.Length + 1);
-                    return offsets[^1] - offsets[0] + 4L * d.Length;
-                }
-            default:
-                {
-                    long sum = 0;
-                    foreach (var b in d.Buffers) sum += b.Length;
-                    foreach (var c in d.Children) sum += ArrowBytes(c);
-                    return sum;
-                }
-        }
     }
 
     private sealed class OpenFile(string key, FileWriter writer, string? localPath, Stream? stream, CountingStream? counting, ManagedOutputStream? output)

@@ -108,7 +108,7 @@ public sealed class DataLakeStorage
     }
 
     internal static string PartitionKey(IReadOnlyDictionary<string, string?> values, IEnumerable<string> columns) =>
-        string.Join("\u0001", columns.Select(c => values.TryGetValue(c, out var v) ? v ?? "\u0000" : "\u0000"));
+        string.Join("\u0001", columns.Select(c => values.TryGetValue(c, out var v) && !string.IsNullOrEmpty(v) ? v : "\u0000")); // "" is null (protocol)
 
     // ------------------------------------------------------------------ reads
 

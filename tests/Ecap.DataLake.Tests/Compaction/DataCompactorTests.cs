@@ -5,6 +5,7 @@ using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
 using static Ecap.DataLake.Tests.Compaction.CompactionTestData;
 using static Ecap.DataLake.Tests.Tables.LakeTestData;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Compaction;
 
@@ -215,7 +216,7 @@ public class DataCompactorTests
         var writer = new GroupFileWriter(table.Store, group, TableCompaction.DataFileSchema(stale), Target);
         rewrite.Writers.Add(writer);
         await foreach (var batch in SortedMerge.MergeAsync(table.Store, group.Files, TableCompaction.DataFileSchema(stale),
-                           [new Ecap.DataLake.Parquet.SortKey("transaction_id", NullsFirst: true)], 1024, default))
+                           [new Ecap.DataLake.Arrow.SortKey("transaction_id", NullsFirst: true)], 1024, default))
             await writer.WriteAsync(batch, default);
         rewrite.Removed.AddRange(group.Files);
         rewrite.Added.AddRange(await writer.CompleteAsync(default));

@@ -4,6 +4,7 @@ using Ecap.DataLake.Delta;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tests.Parquet;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Compaction;
 

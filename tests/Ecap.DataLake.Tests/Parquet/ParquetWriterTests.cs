@@ -6,6 +6,7 @@ using Ecap.DataLake.Storage;
 using Ecap.TestSupport;
 using ParquetSharp;
 using Xunit;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Parquet;
 

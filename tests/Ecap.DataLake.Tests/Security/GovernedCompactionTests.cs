@@ -6,6 +6,7 @@ using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
 using static Ecap.DataLake.Tests.Compaction.CompactionTestData;
 using static Ecap.DataLake.Tests.Tables.LakeTestData;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Security;
 
@@ -101,7 +102,7 @@ public sealed class GovernedCompactionTests : IDisposable
 
         // Six overlapping files with a fan-in of 2: three runs, then two, then the final merge.
         var fileSchema = TableCompaction.DataFileSchema(snapshot);
-        var keys = new List<Ecap.DataLake.Parquet.SortKey> { new("transaction_id", NullsFirst: true) };
+        var keys = new List<Ecap.DataLake.Arrow.SortKey> { new("transaction_id", NullsFirst: true) };
         long rows = 0;
         var runsSeen = 0;
         var plaintext = Column(await ReadAllAsync(await lake.ReadPartitionedDataAsync("tx")), "payment_method")

@@ -2,6 +2,7 @@ using Ecap.DataLake.Expressions;
 using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
 using static Ecap.DataLake.Tests.Tables.LakeTestData;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Tables;
 

@@ -1,8 +1,9 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using Ecap.DataLake.Arrow;
+using Ecap.DataLake.Delta;
+using SortKey = Ecap.DataLake.Arrow.SortKey;
 
 namespace Ecap.DataLake.Tables.Partitioning;
 
@@ -159,6 +160,7 @@ public sealed class BatchPartitioner
         // 4. Sort each group on its own (small, cache-resident) arrays; gather only groups whose order changed.
         if (strategy.SortColumns.Count > 0)
         {
+            var sortKeys = strategy.SortColumns.Select(c => new SortKey(c, NullsFirst: true)).ToArray();
             int[]? order = null;
             for (int g = 0; g < groupCount; g++)
             {
@@ -168,7 +170,7 @@ public sealed class BatchPartitioner
                 if (order is null || order.Length < length) order = new int[Math.Max(length, order?.Length * 2 ?? 0)];
                 var local = order.AsSpan(0, length);
                 for (int k = 0; k < length; k++) local[k] = k;
-                new RowSorter(groupBatch, strategy.SortColumns).Sort(local);
+                ArrowSort.SortRows(groupBatch, sortKeys, local);
                 bool changed = false;
                 for (int k = 0; k < length; k++)
                 {
@@ -176,7 +178,7 @@ public sealed class BatchPartitioner
                 }
                 if (!changed) continue;
                 for (int c = 0; c < dataColumns.Count; c++)
-                    columnsByGroup[g][c] = Parquet.ArrowGather.Take(columnsByGroup[g][c], local);
+                    columnsByGroup[g][c] = ArrowGather.Take(columnsByGroup[g][c], local);
             }
         }
 
@@ -186,7 +188,7 @@ public sealed class BatchPartitioner
             int first = rows[starts[g]];
             var values = new Dictionary<string, string?>(partitionIndexes.Length, StringComparer.Ordinal);
             for (int p = 0; p < partitionIndexes.Length; p++)
-                values[strategy.PartitionColumns[p]] = FormatPartitionValue(table.Column(partitionIndexes[p]), first);
+                values[strategy.PartitionColumns[p]] = PartitionValues.Format(table.Column(partitionIndexes[p]), first);
             int? bucket = null;
             if (bucketIndex >= 0)
             {
@@ -449,66 +451,4 @@ public sealed class BatchPartitioner
         UInt32Array a => a.GetValue(row)!.Value,
         _ => throw new NotSupportedException($"Arrow type {array.Data.DataType.Name} has no long value."),
     };
-
-    /// <summary>
-    /// The Delta partition value string of one cell: integers as decimal text, strings as is,
-    /// booleans <c>true</c>/<c>false</c>, dates <c>yyyy-MM-dd</c>, timestamps
-    /// <c>yyyy-MM-dd HH:mm:ss.ffffff</c> (UTC), decimals with their scale; null as null.
-    /// </summary>
-    public static string? FormatPartitionValue(IArrowArray array, int row)
-    {
-        if (array.IsNull(row)) return null;
-        var inv = CultureInfo.InvariantCulture;
-        return array switch
-        {
-            StringArray s => s.GetString(row),
-            Int8Array a => a.GetValue(row)!.Value.ToString(inv),
-            Int16Array a => a.GetValue(row)!.Value.ToString(inv),
-            Int32Array a => a.GetValue(row)!.Value.ToString(inv),
-            Int64Array a => a.GetValue(row)!.Value.ToString(inv),
-            UInt8Array a => a.GetValue(row)!.Value.ToString(inv),
-            UInt16Array a => a.GetValue(row)!.Value.ToString(inv),
-            UInt32Array a => a.GetValue(row)!.Value.ToString(inv),
-            UInt64Array a => a.GetValue(row)!.Value.ToString(inv),
-            BooleanArray a => a.GetValue(row)!.Value ? "true" : "false",
-            FloatArray a => a.GetValue(row)!.Value.ToString("R", inv),
-            DoubleArray a => a.GetValue(row)!.Value.ToString("R", inv),
-            Date32Array a => FormatDate(a.Values[row]),
-            Date64Array a => FormatDate((int)Math.Floor(a.Values[row] / 86_400_000.0)),
-            TimestampArray a => FormatTimestamp(a.Values[row], ((TimestampType)a.Data.DataType).Unit),
-            Decimal128Array a => FormatDecimal(a, row),
-            BinaryArray a => Encoding.UTF8.GetString(a.GetBytes(row)),
-            _ => throw new SchemaMismatchException($"Partition columns of Arrow type {array.Data.DataType.Name} are not supported."),
-        };
-    }
-
-    private static string FormatDate(int days)
-    {
-        var (y, m, d) = CivilFromDays(days);
-        return string.Create(CultureInfo.InvariantCulture, $"{y:D4}-{m:D2}-{d:D2}");
-    }
-
-    private static string FormatTimestamp(long value, TimeUnit unit)
-    {
-        long micros = unit switch
-        {
-            TimeUnit.Second => value * 1_000_000,
-            TimeUnit.Millisecond => value * 1000,
-            TimeUnit.Microsecond => value,
-            _ => Math.DivRem(value, 1000, out long rem) - (rem < 0 ? 1 : 0),
-        };
-        var t = DateTime.UnixEpoch.AddTicks(micros * 10);
-        return t.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
-    }
-
-    private static string FormatDecimal(Decimal128Array a, int row)
-    {
-        var type = (Decimal128Type)a.Data.DataType;
-        var unscaled = MemoryMarshal.Cast<byte, Int128>(a.ValueBuffer.Span)[a.Offset + row];
-        var digits = Int128.Abs(unscaled).ToString(CultureInfo.InvariantCulture);
-        var sign = unscaled < 0 ? "-" : "";
-        if (type.Scale <= 0) return sign + digits + new string('0', -type.Scale);
-        if (digits.Length <= type.Scale) digits = new string('0', type.Scale - digits.Length + 1) + digits;
-        return $"{sign}{digits[..^type.Scale]}.{digits[^type.Scale..]}";
-    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tables.Partitioning;
 

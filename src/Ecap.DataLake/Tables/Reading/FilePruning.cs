@@ -5,6 +5,7 @@ using Ecap.DataLake.Delta;
 using Ecap.DataLake.Expressions;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Tables.Partitioning;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tables.Reading;
 

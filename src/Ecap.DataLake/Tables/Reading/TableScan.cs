@@ -222,7 +222,7 @@ public sealed class TableScan
         {
             var field = target.GetFieldByIndex(c);
             columns[c] = partitionColumns.Contains(field.Name)
-                ? ArrowArrays.FromPartitionValue(field.DataType, file.PartitionValues.GetValueOrDefault(field.Name), batch.Length)
+                ? PartitionValues.ToArray(field.DataType, file.PartitionValues.GetValueOrDefault(field.Name), batch.Length)
                 : batch.Column(batch.Schema.GetFieldIndex(field.Name));
         }
         return new RecordBatch(target, columns, batch.Length);

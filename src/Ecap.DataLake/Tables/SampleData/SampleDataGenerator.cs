@@ -6,7 +6,7 @@ using Ecap.DataLake.Tables.Partitioning;
 namespace Ecap.DataLake.Tables.SampleData;
 
 /// <summary>
-/// Deterministic, realistic e-commerce data in the <see cref="SampleSchemas"/> shapes, for demos,
+/// Deterministic, realistic e-commerce data in the <see cref="CanonicalSchemas"/> shapes, for demos,
 /// tests and benchmarks. Every value is a function of (seed, global row number, column), so the
 /// same seed gives the same rows whatever the batch size. Times are spread uniformly over
 /// <c>days</c> whole UTC days from <c>start</c>; product and customer ids are skewed (a few are very
@@ -139,12 +139,12 @@ public static class SampleDataGenerator
             ship[i] = shipped ? (r.Chance(13, 0.4) ? 0 : 299 + r.Int(14, 1700)) : 0;
             firstPurchase.Set(i, r.Chance(15, 0.08));
         }
-        return new RecordBatch(SampleSchemas.Transactions,
+        return new RecordBatch(CanonicalSchemas.Transactions,
         [
             id.Build(Int64Type.Default), customer.Build(Int64Type.Default), product.Build(Int64Type.Default),
-            ts.Build(SampleSchemas.Timestamp), amount.Build(SampleSchemas.Money), currency.Build(), payment.Build(),
+            ts.Build(CanonicalSchemas.Timestamp), amount.Build(CanonicalSchemas.Money), currency.Build(), payment.Build(),
             status.Build(), quantity.Build(Int32Type.Default), country.Build(), discount.Build(),
-            shipping.Build(SampleSchemas.Money, shippingValid), firstPurchase.Build(),
+            shipping.Build(CanonicalSchemas.Money, shippingValid), firstPurchase.Build(),
         ], n);
     }
 
@@ -235,10 +235,10 @@ public static class SampleDataGenerator
             durationValid.Set(i, timed);
             dur[i] = timed ? 50 + (int)(Pow2(r.Unit(18)) * 120_000) : 0;
         }
-        return new RecordBatch(SampleSchemas.UserEvents,
+        return new RecordBatch(CanonicalSchemas.UserEvents,
         [
             id.Build(Int64Type.Default), session.Build(), customer.Build(Int64Type.Default, customerValid),
-            eventType.Build(), ts.Build(SampleSchemas.Timestamp), url.Build(), product.Build(Int64Type.Default, productValid),
+            eventType.Build(), ts.Build(CanonicalSchemas.Timestamp), url.Build(), product.Build(Int64Type.Default, productValid),
             device.Build(), browser.Build(), country.Build(), referrer.Build(), duration.Build(Int32Type.Default, durationValid),
         ], n);
     }
@@ -289,11 +289,11 @@ public static class SampleDataGenerator
             times[i] = ctx.Time(r.Unit(9));
             active.Set(i, UpdateTypes.Values[ut] != "discontinued");
         }
-        return new RecordBatch(SampleSchemas.ProductUpdates,
+        return new RecordBatch(CanonicalSchemas.ProductUpdates,
         [
             product.Build(Int64Type.Default), category.Build(), name.Build(), brand.Build(),
-            price.Build(SampleSchemas.Money), previous.Build(SampleSchemas.Money, previousValid),
-            stock.Build(Int32Type.Default), updateType.Build(), ts.Build(SampleSchemas.Timestamp), active.Build(),
+            price.Build(CanonicalSchemas.Money), previous.Build(CanonicalSchemas.Money, previousValid),
+            stock.Build(Int32Type.Default), updateType.Build(), ts.Build(CanonicalSchemas.Timestamp), active.Build(),
         ], n);
     }
 
@@ -351,10 +351,10 @@ public static class SampleDataGenerator
             conf[i] = hasConfidence ? 0.5 + r.Unit(9) * 0.5 : 0;
             model.Append(ModelVersions.Utf8(ModelVersions.Pick(r.Unit(10))));
         }
-        return new RecordBatch(SampleSchemas.AnalyticsResults,
+        return new RecordBatch(CanonicalSchemas.AnalyticsResults,
         [
             id.Build(Int64Type.Default), resultType.Build(), metric.Build(), value.Build(DoubleType.Default),
-            computed.Build(SampleSchemas.Timestamp), windowStart.Build(SampleSchemas.Timestamp), windowEnd.Build(SampleSchemas.Timestamp),
+            computed.Build(CanonicalSchemas.Timestamp), windowStart.Build(CanonicalSchemas.Timestamp), windowEnd.Build(CanonicalSchemas.Timestamp),
             dimKey.Build(), dimValue.Build(), confidence.Build(DoubleType.Default, confidenceValid), model.Build(),
         ], n);
     }
@@ -402,12 +402,12 @@ public static class SampleDataGenerator
             else preferred.Append(Categories.Utf8(r.Int(10, Categories.Count)));
             subscribed.Set(i, r.Chance(11, 0.4));
         }
-        return new RecordBatch(SampleSchemas.CustomerProfiles,
+        return new RecordBatch(CanonicalSchemas.CustomerProfiles,
         [
             id.Build(Int64Type.Default), email.Build(), segment.Build(), region.Build(), country.Build(),
-            signup.Build(Date32Type.Default), ltv.Build(SampleSchemas.Money), orders.Build(Int32Type.Default),
-            lastOrder.Build(SampleSchemas.Timestamp, lastOrderValid), preferred.Build(), subscribed.Build(),
-            updated.Build(SampleSchemas.Timestamp),
+            signup.Build(Date32Type.Default), ltv.Build(CanonicalSchemas.Money), orders.Build(Int32Type.Default),
+            lastOrder.Build(CanonicalSchemas.Timestamp, lastOrderValid), preferred.Build(), subscribed.Build(),
+            updated.Build(CanonicalSchemas.Timestamp),
         ], n);
     }
 

@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Ecap.DataLake.Arrow;
+using Ecap.DataLake.Delta;
 using Ecap.DataLake.Parquet;
 
 namespace Ecap.DataLake.Tables.Writing;
@@ -52,7 +53,7 @@ internal sealed class Deduplicator(IReadOnlyList<string> keys, string? orderBy, 
     public static string InPartition(string partition, string key) => partition + "\u0002" + key;
 
     private static string PartitionOf(RecordBatch batch, int row, IReadOnlyList<string> partitionColumns) =>
-        string.Join("\u0001", partitionColumns.Select(c => Partitioning.BatchPartitioner.FormatPartitionValue(batch.Column(batch.Schema.GetFieldIndex(c)), row) ?? "\u0000"));
+        string.Join("\u0001", partitionColumns.Select(c => PartitionValues.Format(batch.Column(batch.Schema.GetFieldIndex(c)), row) ?? "\u0000"));
 
     /// <summary>
     /// The collected batches without the duplicates (the last row per key wins), and without the rows whose key is

@@ -18,14 +18,14 @@ internal static class MetadataColumns
         if (batch.Schema.GetFieldIndex(IngestedAt) < 0)
         {
             var type = new TimestampType(TimeUnit.Microsecond, "UTC");
-            var now = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture);
+            var now = DateTimeOffset.UtcNow;
             fields.Add(new Field(IngestedAt, type, nullable: true));
-            columns.Add(ArrowArrays.FromPartitionValue(type, now, batch.Length));
+            columns.Add(ArrowArrays.Constant(type, now, batch.Length));
         }
         if (options.SourceName != null && batch.Schema.GetFieldIndex(Source) < 0)
         {
             fields.Add(new Field(Source, StringType.Default, nullable: true));
-            columns.Add(ArrowArrays.FromPartitionValue(StringType.Default, options.SourceName, batch.Length));
+            columns.Add(ArrowArrays.Constant(StringType.Default, options.SourceName.Length == 0 ? null : options.SourceName, batch.Length));
         }
         return new RecordBatch(new Schema(fields, batch.Schema.Metadata), columns, batch.Length);
     }

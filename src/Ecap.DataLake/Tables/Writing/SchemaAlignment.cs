@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Ecap.DataLake.Parquet;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tables.Writing;
 

@@ -3,6 +3,7 @@ using Apache.Arrow.Types;
 using Ecap.DataLake.Tables.Partitioning;
 using Ecap.DataLake.Tables.SampleData;
 using Xunit;
+using Ecap.DataLake.Arrow;
 
 namespace Ecap.DataLake.Tests.Tables.Partitioning;
 
@@ -257,11 +258,11 @@ public class BatchPartitionerTests
     public void Data_file_schema_is_the_table_schema_without_partition_columns()
     {
         var p = new BatchPartitioner(PartitionStrategy.For(DataType.ProductUpdates));
-        var table = p.TableSchema(SampleSchemas.ProductUpdates);
+        var table = p.TableSchema(CanonicalSchemas.ProductUpdates);
         Assert.Equal(["year", "month"], table.FieldsList.TakeLast(2).Select(f => f.Name));
-        var data = p.DataFileSchema(SampleSchemas.ProductUpdates);
+        var data = p.DataFileSchema(CanonicalSchemas.ProductUpdates);
         Assert.DoesNotContain(data.FieldsList, f => f.Name is "category" or "year" or "month");
-        Assert.Equal(SampleSchemas.ProductUpdates.FieldsList.Count - 1, data.FieldsList.Count);
+        Assert.Equal(CanonicalSchemas.ProductUpdates.FieldsList.Count - 1, data.FieldsList.Count);
     }
 
     [Fact]
@@ -333,7 +334,7 @@ public class BatchPartitionerTests
 
     internal static IArrowArray Timestamps(params long?[] micros)
     {
-        var b = new TimestampArray.Builder(SampleSchemas.Timestamp);
+        var b = new TimestampArray.Builder(CanonicalSchemas.Timestamp);
         foreach (var v in micros)
         {
             if (v is null) b.AppendNull();

@@ -2,6 +2,8 @@ using System.Globalization;
 using Apache.Arrow;
 using Ecap.DataLake.Tables.Partitioning;
 using Xunit;
+using Ecap.DataLake.Arrow;
+using Ecap.DataLake.Delta;
 
 namespace Ecap.DataLake.Tests.Tables.Partitioning;
 

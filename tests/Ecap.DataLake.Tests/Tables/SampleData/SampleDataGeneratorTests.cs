@@ -46,7 +46,7 @@ public class SampleDataGeneratorTests
         Assert.Equal([1000, 1000, 500], batches.Select(b => b.Length));
         foreach (var b in batches)
         {
-            Assert.Same(SampleSchemas.For(type), b.Schema);
+            Assert.Same(CanonicalSchemas.For(type), b.Schema);
             for (int c = 0; c < b.ColumnCount; c++)
             {
                 Assert.Equal(b.Length, b.Column(c).Length);
@@ -61,7 +61,7 @@ public class SampleDataGeneratorTests
     [MemberData(nameof(Types))]
     public void Times_spread_over_every_requested_day_and_no_further(DataType type)
     {
-        var column = SampleSchemas.TimeColumn(type);
+        var column = CanonicalSchemas.TimeColumn(type);
         var times = Generate(type, 20_000, batchSize: 5000, days: 9)
             .SelectMany(b => ArrowRows.Column(b, column)).Cast<long>().ToList();
         long start = (Start.UtcTicks - DateTime.UnixEpoch.Ticks) / 10;

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Ecap.DataLake.Tables.Partitioning;
+namespace Ecap.DataLake.Delta;
 
 /// <summary>
 /// Hive/Spark partition directories: <c>year=2024/month=10/day=5/</c>. Names and values are escaped

@@ -1,7 +1,7 @@
-using Ecap.DataLake.Tables.Partitioning;
+using Ecap.DataLake.Delta;
 using Xunit;
 
-namespace Ecap.DataLake.Tests.Tables.Partitioning;
+namespace Ecap.DataLake.Tests.Delta;
 
 public class PartitionPathTests
 {

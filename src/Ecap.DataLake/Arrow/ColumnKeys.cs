@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace Ecap.DataLake.Tables.Partitioning;
+namespace Ecap.DataLake.Arrow;
 
 /// <summary>
 /// Reads Arrow columns into flat per-row keys for grouping and sorting: an order-preserving
@@ -95,9 +95,10 @@ internal static class ColumnKeys
         }
     }
 
-    /// <summary>Total order on doubles as signed longs (-0.0 equals 0.0; NaN sorts last).</summary>
-    private static long OrderedBits(double v)
+    /// <summary>Total order on doubles as signed longs (-0.0 equals 0.0; every NaN, whatever its sign bit, sorts last).</summary>
+    public static long OrderedBits(double v)
     {
+        if (double.IsNaN(v)) return long.MaxValue; // .NET's double.NaN has the sign bit set: do not let it sort first
         if (v == 0) v = 0; // fold -0.0 into 0.0
         long b = BitConverter.DoubleToInt64Bits(v);
         return b ^ ((b >> 63) & long.MaxValue);

@@ -1,9 +1,10 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Ecap.DataLake.Parquet;
+using Ecap.DataLake.Tests.Parquet;
 using Xunit;
+using Ecap.DataLake.Arrow;
 
-namespace Ecap.DataLake.Tests.Parquet;
+namespace Ecap.DataLake.Tests.Arrow;
 
 public class ArrowGatherTests
 {

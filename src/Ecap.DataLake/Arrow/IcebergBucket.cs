@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace Ecap.DataLake.Tables.Partitioning;
+namespace Ecap.DataLake.Arrow;
 
 /// <summary>
 /// Iceberg's bucket transform: <c>(murmur3_x86_32(bytes, seed 0) &amp; int.MaxValue) % N</c>, so Spark,
@@ -12,7 +12,7 @@ namespace Ecap.DataLake.Tables.Partitioning;
 /// <item>Integers (int8/16/32/64) are hashed as an 8-byte little-endian long (Iceberg hashes int like long).</item>
 /// <item>Strings are hashed as their UTF-8 bytes; binary as its bytes.</item>
 /// </list>
-/// The canonical type of <c>customer_id</c> is int64 (see the sample-data schemas); a table whose
+/// The canonical type of <c>customer_id</c> is int64 (see CanonicalSchemas); a table whose
 /// customer_id is a string buckets by the UTF-8 bytes, which is also what Iceberg does for strings —
 /// but note the same id as a number and as a string lands in different buckets.
 /// A null key has no bucket (null).

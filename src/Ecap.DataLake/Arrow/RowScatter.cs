@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace Ecap.DataLake.Tables.Partitioning;
+namespace Ecap.DataLake.Arrow;
 
 /// <summary>
 /// Splits one column into per-group arrays by scattering: the source is read once in order and

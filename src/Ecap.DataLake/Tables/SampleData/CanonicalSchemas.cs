@@ -11,7 +11,7 @@ namespace Ecap.DataLake.Tables.SampleData;
 /// <c>decimal(18,2)</c>; calendar dates are <c>date32</c>. Derived partition columns (year/month/day)
 /// are not part of these schemas: the partitioner adds them from the time column.
 /// </summary>
-public static class SampleSchemas
+public static class CanonicalSchemas
 {
     /// <summary>Timestamp in microseconds, UTC.</summary>
     public static readonly TimestampType Timestamp = new(TimeUnit.Microsecond, "UTC");

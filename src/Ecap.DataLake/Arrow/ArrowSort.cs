@@ -1,47 +1,80 @@
 using Apache.Arrow;
+using Apache.Arrow.Types;
 
-namespace Ecap.DataLake.Tables.Partitioning;
+namespace Ecap.DataLake.Arrow;
+
+/// <summary>One sort key: a top-level column (or struct leaf by dotted path), its direction and where nulls go.</summary>
+public sealed record SortKey(string Column, bool Descending = false, bool NullsFirst = false);
 
 /// <summary>
-/// Sorts row indices by one or more columns: ascending, nulls first, stable (ties keep their
-/// original order). Each column is read once into flat keys; a run of rows is sorted by the first
-/// column with a struct sort specialised for its key type (no per-row virtual call or boxing), and
-/// runs of equal keys are refined by the next column. Already-sorted runs are detected in one pass.
+/// The stable sort of Arrow rows, used by the partitioner (each group by the strategy's sort columns)
+/// and by compaction (a table's sort order): by one or more <see cref="SortKey"/>s, each ascending or
+/// descending with nulls first or last; ties keep their original order.
+/// <para>
+/// Each key column is read once into flat keys (<see cref="ColumnKeys"/>); a run of rows is sorted by the
+/// first key with a primitive or struct sort specialised for its key type (no per-row virtual call or
+/// boxing), and runs of equal keys are refined by the next key. Already-sorted runs are detected in one
+/// pass. Integers, dates, times and booleans order numerically, decimals by unscaled value, strings and
+/// binaries by bytes (UTF-8 byte order is code point order), floats by IEEE total order with -0.0 equal
+/// to 0.0 and NaN largest.
+/// </para>
+/// Use <see cref="Concat"/> to sort across batches.
 /// </summary>
-internal sealed class RowSorter
+public static class ArrowSort
 {
-    private readonly SortLevel[] _levels;
-
-    public RowSorter(RecordBatch batch, IReadOnlyList<string> columns)
+    /// <summary>Concatenates batches of one schema into one batch.</summary>
+    public static RecordBatch Concat(IReadOnlyList<RecordBatch> batches)
     {
-        _levels = new SortLevel[columns.Count];
-        for (int c = 0; c < columns.Count; c++)
+        if (batches.Count == 0) throw new ArgumentException("No batches to concatenate.", nameof(batches));
+        if (batches.Count == 1) return batches[0];
+        var schema = batches[0].Schema;
+        var columns = new IArrowArray[schema.FieldsList.Count];
+        for (var c = 0; c < columns.Length; c++)
+            columns[c] = ArrowArrayConcatenator.Concatenate(batches.Select(b => b.Column(c)).ToList());
+        return new RecordBatch(schema, columns, batches.Sum(b => b.Length));
+    }
+
+    /// <summary>Sorts a batch by the keys (stable).</summary>
+    public static RecordBatch Sort(RecordBatch batch, IReadOnlyList<SortKey> keys) => ArrowGather.Take(batch, SortIndices(batch, keys));
+
+    /// <summary>The row order that sorts the batch by the keys (stable: equal rows keep their order).</summary>
+    public static int[] SortIndices(RecordBatch batch, IReadOnlyList<SortKey> keys)
+    {
+        var rows = new int[batch.Length];
+        for (var i = 0; i < rows.Length; i++) rows[i] = i;
+        SortRows(batch, keys, rows);
+        return rows;
+    }
+
+    /// <summary>
+    /// Sorts row indices of <paramref name="batch"/> in place by the keys. The rows must come in ascending
+    /// order for the sort to be stable.
+    /// </summary>
+    /// <exception cref="SchemaMismatchException">A key column is missing or of a type that cannot be sorted.</exception>
+    public static void SortRows(RecordBatch batch, IReadOnlyList<SortKey> keys, Span<int> rows)
+    {
+        if (keys.Count == 0 || rows.Length < 2) return;
+        var levels = new SortLevel[keys.Count];
+        for (var k = 0; k < keys.Count; k++)
         {
-            int index = batch.Schema.GetFieldIndex(columns[c]);
-            if (index < 0)
-                throw new SchemaMismatchException(
-                    $"Sort column '{columns[c]}' is not in the batch (columns: {string.Join(", ", batch.Schema.FieldsList.Select(f => f.Name))}).");
-            _levels[c] = SortLevel.Create(batch.Column(index));
+            var array = ArrowColumns.Resolve(batch, keys[k].Column) ?? throw new SchemaMismatchException(
+                $"Sort column '{keys[k].Column}' is not in the data (columns: {string.Join(", ", batch.Schema.FieldsList.Select(f => f.Name))}).");
+            levels[k] = SortLevel.Create(array, keys[k]);
         }
+        SortLevelRange(levels, rows, 0);
     }
 
-    /// <summary>Sorts <paramref name="rows"/> in place. Rows must come in ascending order for stability.</summary>
-    public void Sort(Span<int> rows)
+    private static void SortLevelRange(SortLevel[] levels, Span<int> rows, int level)
     {
-        if (_levels.Length > 0 && rows.Length > 1) SortLevelRange(rows, 0);
-    }
-
-    private void SortLevelRange(Span<int> rows, int level)
-    {
-        var l = _levels[level];
+        var l = levels[level];
         l.Sort(rows);
-        if (level + 1 == _levels.Length) return;
+        if (level + 1 == levels.Length) return;
         int start = 0;
         for (int i = 1; i <= rows.Length; i++)
         {
             if (i == rows.Length || !l.Equal(rows[start], rows[i]))
             {
-                if (i - start > 1) SortLevelRange(rows.Slice(start, i - start), level + 1);
+                if (i - start > 1) SortLevelRange(levels, rows.Slice(start, i - start), level + 1);
                 start = i;
             }
         }
@@ -50,44 +83,56 @@ internal sealed class RowSorter
     private abstract class SortLevel
     {
         protected readonly bool[]? Nulls;
+        private readonly bool _nullsFirst;
 
-        protected SortLevel(bool[]? nulls) => Nulls = nulls;
+        protected SortLevel(bool[]? nulls, bool nullsFirst)
+        {
+            Nulls = nulls;
+            _nullsFirst = nullsFirst;
+        }
 
-        public static SortLevel Create(IArrowArray array)
+        /// <summary>A level over the column's keys; descending keys are stored order-reversed (bitwise not).</summary>
+        public static SortLevel Create(IArrowArray array, SortKey key)
         {
             var nulls = ColumnKeys.NullFlags(array.Data);
-            if (ColumnKeys.TryReadLongs(array, out var keys)) return new LongLevel(keys, nulls);
+            if (ColumnKeys.TryReadLongs(array, out var longs))
+            {
+                if (key.Descending) for (int i = 0; i < longs.Length; i++) longs[i] = ~longs[i];
+                return new LongLevel(longs, nulls, key.NullsFirst);
+            }
             if (ColumnKeys.IsBytes(array.Data.DataType))
             {
                 var (values, offsets) = ColumnKeys.ReadBytes(array);
-                return new BytesLevel(values, offsets, nulls);
+                return new BytesLevel(values, offsets, nulls, key);
             }
-            if (array.Data.DataType.TypeId == Apache.Arrow.Types.ArrowTypeId.Decimal128)
-                return new KeyLevel<Int128>(ColumnKeys.ReadInt128(array), nulls);
+            if (array.Data.DataType.TypeId == ArrowTypeId.Decimal128)
+            {
+                var wide = ColumnKeys.ReadInt128(array);
+                if (key.Descending) for (int i = 0; i < wide.Length; i++) wide[i] = ~wide[i];
+                return new KeyLevel<Int128>(wide, nulls, key.NullsFirst);
+            }
             throw new SchemaMismatchException($"Sorting by a column of Arrow type {array.Data.DataType.Name} is not supported.");
         }
 
         public void Sort(Span<int> rows)
         {
-            int nonNull = 0;
+            int nullCount = 0;
             if (Nulls is not null)
             {
-                // Stable partition: nulls first, both parts keep their order.
-                int nullCount = 0;
                 foreach (int r in rows) if (Nulls[r]) nullCount++;
                 if (nullCount > 0)
                 {
+                    // Stable partition: nulls first (or last), both parts keep their order.
                     var tmp = rows.ToArray();
-                    int a = 0, b = nullCount;
+                    int a = _nullsFirst ? 0 : rows.Length - nullCount, b = _nullsFirst ? nullCount : 0;
                     foreach (int r in tmp)
                     {
                         if (Nulls[r]) rows[a++] = r;
                         else rows[b++] = r;
                     }
-                    nonNull = nullCount;
                 }
             }
-            var rest = rows.Slice(nonNull);
+            var rest = _nullsFirst ? rows.Slice(nullCount) : rows.Slice(0, rows.Length - nullCount);
             if (rest.Length > 1) SortNonNull(rest);
         }
 
@@ -122,7 +167,7 @@ internal sealed class RowSorter
     /// Long keys: a primitive key/row sort (the runtime's fastest path, not stable), then runs of
     /// equal keys are put back in row order, which makes the whole sort stable.
     /// </summary>
-    private sealed class LongLevel(long[] keys, bool[]? nulls) : SortLevel(nulls)
+    private sealed class LongLevel(long[] keys, bool[]? nulls, bool nullsFirst) : SortLevel(nulls, nullsFirst)
     {
         protected override void SortNonNull(Span<int> rows)
         {
@@ -150,7 +195,7 @@ internal sealed class RowSorter
         protected override bool EqualNonNull(int a, int b) => keys[a] == keys[b];
     }
 
-    private sealed class KeyLevel<T>(T[] keys, bool[]? nulls) : SortLevel(nulls) where T : IComparable<T>
+    private sealed class KeyLevel<T>(T[] keys, bool[]? nulls, bool nullsFirst) : SortLevel(nulls, nullsFirst) where T : IComparable<T>
     {
         protected override void SortNonNull(Span<int> rows)
         {
@@ -172,18 +217,20 @@ internal sealed class RowSorter
 
     /// <summary>
     /// Strings/binary: rows are first sorted by a 64-bit big-endian key of the 8 bytes after the
-    /// column's common prefix (a struct sort), then only runs with equal keys are compared in full.
+    /// column's common prefix (a primitive sort), then only runs with equal keys are compared in full.
     /// </summary>
     private sealed class BytesLevel : SortLevel
     {
         private readonly ReadOnlyMemory<byte> _values;
         private readonly int[] _offsets;
         private readonly ulong[] _keys;
+        private readonly bool _descending;
 
-        public BytesLevel(ReadOnlyMemory<byte> values, int[] offsets, bool[]? nulls) : base(nulls)
+        public BytesLevel(ReadOnlyMemory<byte> values, int[] offsets, bool[]? nulls, SortKey key) : base(nulls, key.NullsFirst)
         {
             _values = values;
             _offsets = offsets;
+            _descending = key.Descending;
             var span = values.Span;
             int n = offsets.Length - 1;
             // Common prefix of all values (nulls have empty slices and are skipped).
@@ -203,16 +250,18 @@ internal sealed class RowSorter
             for (int i = 0; i < n; i++)
             {
                 int start = offsets[i] + common, len = offsets[i + 1] - start;
+                ulong k;
                 if (len >= 8)
                 {
-                    _keys[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(span.Slice(start, 8));
+                    k = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(span.Slice(start, 8));
                 }
                 else
                 {
                     buffer.Clear();
                     if (len > 0) span.Slice(start, len).CopyTo(buffer);
-                    _keys[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(buffer);
+                    k = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(buffer);
                 }
+                _keys[i] = _descending ? ~k : k;
             }
         }
 
@@ -220,7 +269,7 @@ internal sealed class RowSorter
 
         protected override void SortNonNull(Span<int> rows)
         {
-            var comparer = new BytesComparer(_values, _offsets);
+            var comparer = new BytesComparer(_values, _offsets, _descending);
             bool sorted = true;
             for (int i = 1; i < rows.Length; i++)
             {
@@ -246,14 +295,15 @@ internal sealed class RowSorter
         protected override bool EqualNonNull(int a, int b) => _keys[a] == _keys[b] && Value(a).SequenceEqual(Value(b));
     }
 
-    /// <summary>Compares rows by bytes (UTF-8 byte order is code point order), then by row index.</summary>
-    private readonly struct BytesComparer(ReadOnlyMemory<byte> values, int[] offsets) : IComparer<int>
+    /// <summary>Compares rows by bytes (reversed when descending), then by row index.</summary>
+    private readonly struct BytesComparer(ReadOnlyMemory<byte> values, int[] offsets, bool descending) : IComparer<int>
     {
         public int Compare(int a, int b)
         {
             var span = values.Span;
             int c = span.Slice(offsets[a], offsets[a + 1] - offsets[a])
                 .SequenceCompareTo(span.Slice(offsets[b], offsets[b + 1] - offsets[b]));
+            if (descending) c = -c;
             return c != 0 ? c : a.CompareTo(b);
         }
     }

@@ -1,8 +1,8 @@
 using System.Text;
-using Ecap.DataLake.Tables.Partitioning;
 using Xunit;
+using Ecap.DataLake.Arrow;
 
-namespace Ecap.DataLake.Tests.Tables.Partitioning;
+namespace Ecap.DataLake.Tests.Arrow;
 
 public class IcebergBucketTests
 {

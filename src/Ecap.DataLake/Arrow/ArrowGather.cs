@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace Ecap.DataLake.Parquet;
+namespace Ecap.DataLake.Arrow;
 
 /// <summary>
 /// Gathers ("takes") rows of Arrow arrays by index into new arrays, building the Arrow buffers

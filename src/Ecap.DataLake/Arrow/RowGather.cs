@@ -3,11 +3,11 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace Ecap.DataLake.Tables.Partitioning;
+namespace Ecap.DataLake.Arrow;
 
 /// <summary>
 /// Type facts and the slice-based fallback used by <see cref="RowScatter"/> (the partitioner's split of a
-/// batch into groups). Gathering rows by index is <see cref="Parquet.ArrowGather"/>.
+/// batch into groups). Gathering rows by index is <see cref="ArrowGather"/>.
 /// </summary>
 internal static class RowGather
 {

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 
-namespace Ecap.DataLake.Tables.Partitioning;
+namespace Ecap.DataLake.Arrow;
 
 /// <summary>
 /// Dense group codes: every row gets the id of its distinct value (or combination of values),
