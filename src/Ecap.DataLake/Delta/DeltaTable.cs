@@ -14,6 +14,9 @@ public sealed record CommitHistoryEntry(
     long? ReadVersion,
     string? EngineInfo);
 
+/// <summary>A commit's commitInfo and metaData (each null when the commit has none), from <see cref="DeltaTable.ReadCommitsAsync"/>.</summary>
+public sealed record CommitHeader(long Version, CommitInfo? CommitInfo, Metadata? Metadata);
+
 /// <summary>
 /// A Delta table over an object store rooted at the table folder. Reads snapshots by log replay (from the
 /// newest readable checkpoint, then the JSON commits after it), keeps the latest snapshot so refreshing reads
@@ -344,8 +347,41 @@ public sealed class DeltaTable
         return ResolveTimestamp(ci, info.LastModified);
     }
 
+    /// <summary>
+    /// The commitInfo and metaData of each JSON commit in (<paramref name="afterVersion"/>, <paramref name="upToVersion"/>], oldest
+    /// first, for readers of schema changes and commit parameters: only those two lines of a commit are parsed (add/remove lines
+    /// are skipped by their prefix). Commits no longer in the log (checkpointed and cleaned up) are not returned.
+    /// </summary>
+    public async IAsyncEnumerable<CommitHeader> ReadCommitsAsync(long afterVersion, long upToVersion,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var listing = await LogListing.ListAsync(Store, ct).ConfigureAwait(false);
+        foreach (var (version, info) in listing.Commits)
+        {
+            if (version <= afterVersion) continue;
+            if (version > upToVersion) break;
+            CommitInfo? commitInfo = null;
+            Metadata? metadata = null;
+            await foreach (var action in ReadLinesAsync(info.Key, ct, "{\"commitInfo\"", "{\"metaData\"").ConfigureAwait(false))
+            {
+                commitInfo = action.CommitInfo ?? commitInfo;
+                metadata = action.Metadata ?? metadata;
+            }
+            yield return new CommitHeader(version, commitInfo, metadata);
+        }
+    }
+
     /// <summary>The commitInfo of a commit file (only its line is parsed), or null when it has none.</summary>
     internal async Task<CommitInfo?> ReadCommitInfoAsync(string key, CancellationToken ct)
+    {
+        await foreach (var action in ReadLinesAsync(key, ct, "{\"commitInfo\"").ConfigureAwait(false))
+            return action.CommitInfo;
+        return null;
+    }
+
+    // The actions of a commit file whose lines start with one of the prefixes; other lines are not parsed.
+    private async IAsyncEnumerable<DeltaAction> ReadLinesAsync(string key,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, params string[] prefixes)
     {
         await using var stream = await OpenCommitAsync(key, ct).ConfigureAwait(false);
         using var reader = new StreamReader(stream);
@@ -353,9 +389,8 @@ public sealed class DeltaTable
         while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
         {
             lineNumber++;
-            if (!line.StartsWith("{\"commitInfo\"", StringComparison.Ordinal)) continue;
-            return ActionSerializer.ParseLine(line, key, lineNumber).CommitInfo;
+            if (!prefixes.Any(p => line.StartsWith(p, StringComparison.Ordinal))) continue;
+            yield return ActionSerializer.ParseLine(line, key, lineNumber);
         }
-        return null;
     }
 }

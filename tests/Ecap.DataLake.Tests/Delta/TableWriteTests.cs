@@ -237,6 +237,29 @@ public abstract class TableWriteTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadCommits_GivesCommitInfoAndMetadataOfTheRange_WithoutParsingOtherLines()
+    {
+        var store = Stores.NewStore();
+        var table = await CreateIdTableAsync(store);
+        await AppendAsync(table, FakeAdd("a"));
+        var tx = await table.StartTransactionAsync("SET TBLPROPERTIES");
+        tx.SetMetadata(tx.ReadSnapshot!.Metadata with { Description = "v2" });
+        await tx.CommitAsync();
+        // A line that is neither commitInfo nor metaData is skipped unparsed (a reader of schemas never pays for the adds).
+        await store.WriteAsync(DeltaPaths.CommitKey(3), Encoding.UTF8.GetBytes("{\"commitInfo\":{\"operation\":\"WRITE\",\"timestamp\":5}}\n{\"add\": not json\n"));
+
+        var all = await table.ReadCommitsAsync(-1, 3).ToListAsync();
+        Assert.Equal([0L, 1L, 2L, 3L], all.Select(c => c.Version));
+        Assert.Equal(["CREATE TABLE", "WRITE", "SET TBLPROPERTIES", "WRITE"], all.Select(c => c.CommitInfo?.Operation));
+        Assert.Equal([true, false, true, false], all.Select(c => c.Metadata is not null));
+        Assert.Equal("v2", all[2].Metadata!.Description);
+        Assert.Equal(5, all[3].CommitInfo!.Timestamp);
+
+        Assert.Equal([1L, 2L], (await table.ReadCommitsAsync(0, 2).ToListAsync()).Select(c => c.Version));
+        Assert.Empty(await table.ReadCommitsAsync(3, 3).ToListAsync());
+    }
+
+    [Fact]
     public async Task CommitTimestamps_StayMonotonic_WhenTheClockGoesBack()
     {
         var store = Stores.NewStore();

@@ -1,0 +1,46 @@
+using Ecap.DataLake.Delta;
+using Ecap.DataLake.Storage;
+using Ecap.DataLake.Tables;
+
+namespace Ecap.DataLake.Catalog;
+
+/// <summary>Where a catalog entry's table lives: its normalized path, the store of that path, and its Delta table.</summary>
+/// <param name="lake">The lake whose tables sync registers by name (optional); locations inside it are children of its store.</param>
+/// <param name="storage">The lake's storage when built by <see cref="DataLakeBuilder"/>: its tables' snapshot cache and settings.</param>
+internal sealed class CatalogLocations(IObjectStore? lake, DataLakeStorage? storage, Func<string, IObjectStore> openLocation)
+{
+    public IObjectStore? Lake => lake;
+
+    public DataLakeStorage? Storage => storage;
+
+    public static string NormalizePath(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new InvalidInputException("Table path must not be empty.");
+        return path.Contains("://", StringComparison.Ordinal) ? path : Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+    }
+
+    /// <summary>
+    /// The store of a location: inside the lake, a child of the lake's own store (so an S3 lake's settings and
+    /// commit coordinator apply); elsewhere, opened from the location (S3 settings from the environment).
+    /// </summary>
+    public IObjectStore Open(string location)
+    {
+        if (lake is not null)
+        {
+            var root = lake.Location.TrimEnd('/');
+            var trimmed = location.TrimEnd('/');
+            if (trimmed == root) return lake;
+            if (trimmed.StartsWith(root + "/", StringComparison.Ordinal)) return lake.Child(trimmed[(root.Length + 1)..]);
+        }
+        return openLocation(location);
+    }
+
+    public async Task<DeltaTable> OpenDeltaAsync(string location, CancellationToken ct)
+    {
+        // The lake's tables share its snapshot cache (a sync right after a commit reads nothing again).
+        var table = new DeltaTable(Open(location), storage?.TableOptions);
+        if (!await table.ExistsAsync(ct))
+            throw new InvalidInputException($"'{location}' is not a Delta table (no _delta_log with commits).");
+        return table;
+    }
+}
