@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using Ecap.DataLake.Ingestion;
 using Ecap.DataLake.Ingestion.Streams;
 using Ecap.DataLake.Monitoring;
@@ -28,7 +29,7 @@ public static class KafkaIngestion
         options = (options ?? new KafkaIngestionOptions()) with { BatchSize = batchSize };
         var o = options;
         // One guarded, audited operation (write privilege on the table), checked before anything is read.
-        return ingester.Storage.Guard.RunAsync(new Security.GuardedOperation("ingest-kafka", Tables.TableNames.ValidateWritable(tableName),
+        return ingester.Storage.Guard.RunAsync(new Security.GuardedOperation("ingest-kafka", TableNames.ValidateWritable(tableName),
             Security.Privilege.Write, new Dictionary<string, string?>
             {
                 ["topic"] = topic, ["consumer_group"] = o.GroupId, ["data_type"] = dataType.ToName(), ["batch_size"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),

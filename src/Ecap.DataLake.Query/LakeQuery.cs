@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;

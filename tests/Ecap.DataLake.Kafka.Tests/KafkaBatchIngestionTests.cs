@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using Ecap.DataLake.Ingestion;
 using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;

@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using System.CommandLine;
 using Ecap.Cli.Output;
 using Ecap.DataLake.Files;

@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;

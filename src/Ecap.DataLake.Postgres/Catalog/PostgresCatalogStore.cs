@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Ecap.DataLake.Catalog;

@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using Ecap.DataLake.Security;
 using Ecap.DataLake.Tables;
 

@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Tables;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ecap.DataLake.Storage;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Security;
 using Ecap.DataLake.Tables;

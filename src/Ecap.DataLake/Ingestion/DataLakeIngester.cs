@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Apache.Arrow;
+using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
 using Ecap.DataLake.Arrow;

@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tables;
 using Ecap.DataLake.Tables.Partitioning;
 using Polly;

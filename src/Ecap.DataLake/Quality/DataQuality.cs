@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Ecap.DataLake.Storage;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Expressions;
 using Ecap.DataLake.Security;

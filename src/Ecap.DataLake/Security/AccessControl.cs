@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 namespace Ecap.DataLake.Security;
 
 /// <summary>
@@ -11,7 +12,7 @@ public sealed class AccessControl(LakeGuard guard)
         IReadOnlyList<string>? excludedColumns = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(grantee);
-        if (table is not null) Tables.TableNames.Validate(table);
+        if (table is not null) TableNames.Validate(table);
         var store = guard.GrantStore ?? throw new InvalidOperationException("This guard keeps no grants (no catalog store).");
         var parameters = new Dictionary<string, string?>
         {

@@ -75,8 +75,8 @@ public sealed class GrantSet(IReadOnlyList<Grant> grants)
 
     /// <summary>The table whose grants govern <paramref name="table"/>: a dead-letter table belongs to its table.</summary>
     public static string? GovernedTable(string? table) =>
-        table is not null && table.EndsWith(Tables.TableNames.DeadLetterSuffix, StringComparison.Ordinal) && table.Length > Tables.TableNames.DeadLetterSuffix.Length
-            ? table[..^Tables.TableNames.DeadLetterSuffix.Length]
+        table is not null && table.EndsWith(Storage.TableNames.DeadLetterSuffix, StringComparison.Ordinal) && table.Length > Storage.TableNames.DeadLetterSuffix.Length
+            ? table[..^Storage.TableNames.DeadLetterSuffix.Length]
             : table;
 
     // Grants on the table itself plus lake grants (which cover every table).

@@ -26,8 +26,7 @@ public class LayerTests
     // The only edges allowed between folders of one layer.
     internal static readonly HashSet<(string From, string To)> SameLayerAllowed =
     [
-        ("Ingestion", "Quality"), ("Ingestion", "Monitoring"), ("Ingestion", "Catalog"),
-        ("Compaction", "Catalog"), ("Monitoring", "Catalog"),
+        ("Ingestion", "Monitoring"), // a stream writes the heartbeat the monitor reads
     ];
 
     private static readonly Assembly Core = typeof(DataLakeException).Assembly;

@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using System.Globalization;
 using System.Text;
 using Ecap.DataLake.Files;

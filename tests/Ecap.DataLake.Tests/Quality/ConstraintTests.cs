@@ -1,3 +1,4 @@
+using Ecap.DataLake.Storage;
 using Ecap.DataLake.Delta;
 using System.Diagnostics.Metrics;
 using Ecap.DataLake.Ingestion;

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Ecap.DataLake.Tables;
+namespace Ecap.DataLake.Storage;
 
 /// <summary>A table's name is its folder name under the lake root: letters, digits, '_', '-', '.'.</summary>
 public static partial class TableNames
