@@ -107,16 +107,18 @@ public sealed class DataLakeBuilder
 
         // The catalog needs the storage (shared snapshot cache) and the storage the catalog's hook: the hook goes in after.
         var catalogHook = new DeferredHook();
-        var options = _configureStorage(new DataLakeStorageOptions()) is var configured
-            ? configured with
-            {
-                Guard = guard,
-                KeyProvider = _keys ?? configured.KeyProvider,
-                LoggerFactory = _loggerFactory ?? configured.LoggerFactory,
-                PostCommitHooks = [.. (_catalogSync ? [catalogHook] : Array.Empty<IPostCommitHook>()), .. configured.PostCommitHooks, .. _hooks],
-            }
-            : throw new InvalidOperationException();
-        var storage = new DataLakeStorage(store, options);
+        var configured = _configureStorage(new DataLakeStorageOptions());
+        var hooks = new List<IPostCommitHook>();
+        if (_catalogSync) hooks.Add(catalogHook);
+        hooks.AddRange(configured.PostCommitHooks);
+        hooks.AddRange(_hooks);
+        var storage = new DataLakeStorage(store, configured with
+        {
+            Guard = guard,
+            KeyProvider = _keys ?? configured.KeyProvider,
+            LoggerFactory = _loggerFactory ?? configured.LoggerFactory,
+            PostCommitHooks = hooks,
+        });
         var metadata = new MetadataManager(catalog, store, guard, storage, Open);
         catalogHook.Target = metadata.CommitHook;
         return new DataLake(store, storage, metadata, guard, Open, _loggerFactory);

@@ -62,7 +62,8 @@ public class LayerTests
 
         var layerOf = LayerIndex();
         Assert.True(Allowed("Tables", "Delta", layerOf));
-        Assert.True(Allowed("Ingestion", "Quality", layerOf));
+        Assert.True(Allowed("Ingestion", "Monitoring", layerOf));
+        Assert.False(Allowed("Ingestion", "Quality", layerOf));
         Assert.True(Allowed("Tables", "Root", layerOf));
         Assert.False(Allowed("Delta", "Tables", layerOf));
         Assert.False(Allowed("Security", "Residency", layerOf));

@@ -4,10 +4,12 @@ using Ecap.DataLake.Storage;
 namespace Ecap.DataLake.Tests.Delta;
 
 /// <summary>Test-only store wrapper that records which keys were listed and opened, to pin down how much I/O an operation does.</summary>
-internal sealed class CountingObjectStore(IObjectStore inner) : IObjectStore
+/// With <c>countChildren</c>, stores opened through <see cref="Child"/> record into the same queues, keys prefixed with their path.
+internal sealed class CountingObjectStore(IObjectStore inner, bool countChildren = false, string path = "",
+    ConcurrentQueue<string>? listed = null, ConcurrentQueue<string>? opened = null) : IObjectStore
 {
-    public ConcurrentQueue<string> Listed { get; } = new();
-    public ConcurrentQueue<string> Opened { get; } = new();
+    public ConcurrentQueue<string> Listed { get; } = listed ?? new();
+    public ConcurrentQueue<string> Opened { get; } = opened ?? new();
 
     public void Reset()
     {
@@ -16,13 +18,14 @@ internal sealed class CountingObjectStore(IObjectStore inner) : IObjectStore
     }
 
     public string Location => inner.Location;
-    public IObjectStore Child(string prefix) => inner.Child(prefix);
+    public IObjectStore Child(string prefix) =>
+        countChildren ? new CountingObjectStore(inner.Child(prefix), true, path + prefix.TrimEnd('/') + "/", Listed, Opened) : inner.Child(prefix);
 
     public IAsyncEnumerable<string> ListPrefixesAsync(string prefix, CancellationToken ct = default) => inner.ListPrefixesAsync(prefix, ct);
 
     public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken ct = default)
     {
-        Listed.Enqueue(prefix);
+        Listed.Enqueue(path + prefix);
         return inner.ListAsync(prefix, ct);
     }
 
@@ -30,19 +33,19 @@ internal sealed class CountingObjectStore(IObjectStore inner) : IObjectStore
 
     public Task<byte[]> ReadAllAsync(string key, CancellationToken ct = default)
     {
-        Opened.Enqueue(key);
+        Opened.Enqueue(path + key);
         return inner.ReadAllAsync(key, ct);
     }
 
     public Task<byte[]> ReadRangeAsync(string key, long offset, int length, CancellationToken ct = default)
     {
-        Opened.Enqueue(key);
+        Opened.Enqueue(path + key);
         return inner.ReadRangeAsync(key, offset, length, ct);
     }
 
     public Task<Stream> OpenReadAsync(string key, CancellationToken ct = default)
     {
-        Opened.Enqueue(key);
+        Opened.Enqueue(path + key);
         return inner.OpenReadAsync(key, ct);
     }
 
