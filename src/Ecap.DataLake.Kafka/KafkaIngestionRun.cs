@@ -218,7 +218,7 @@ internal sealed class KafkaIngestionRun : IDisposable
             // A topic that does not exist is a typo more often than a topic about to be created: say so soon.
             var unknown = topic?.Error.Code == ErrorCode.UnknownTopicOrPart && _clock.Elapsed > deadline - _options.AssignmentTimeout + TimeSpan.FromSeconds(5);
             if (_clock.Elapsed > deadline || unknown)
-                throw new InvalidOperationException(
+                throw new InvalidInputException(
                     $"Topic '{_topic}' was not found at {_options.BootstrapServers} within {_options.AssignmentTimeout.TotalSeconds:F0}s ({topic?.Error.Reason ?? "no metadata"}).");
             Thread.Sleep(500);
         }

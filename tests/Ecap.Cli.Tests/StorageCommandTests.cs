@@ -113,6 +113,22 @@ public class StorageCommandTests : IClassFixture<StorageCommandTests.Lake>
         Assert.Equal(2, badWhere.ExitCode);
     }
 
+    [Theory]
+    [InlineData("--where", "amount >")]
+    [InlineData("--where", "amount = 'x' AND (")]
+    [InlineData("--timestamp", "yesterday-ish")]
+    [InlineData("--partition-filter", "month")]
+    public void Bad_option_values_exit_2_with_an_error_and_no_stack_trace(string option, string value)
+    {
+        var r = Ecap("data-lake", "storage", "read", "tx", option, value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("error:", r.Stderr.TrimStart());
+        Assert.Contains("hint:", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.DoesNotContain("Exception", r.Stderr);
+        Assert.Equal("", r.Stdout.Trim());
+    }
+
     [Fact]
     public void Help_explains_each_command_with_an_example()
     {

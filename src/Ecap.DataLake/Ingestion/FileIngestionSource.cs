@@ -138,7 +138,7 @@ public static class FileGlob
     private static bool IsDataFile(string path)
     {
         try { FileFormats.FromPath(path); return true; }
-        catch (ArgumentException) { return false; }
+        catch (InvalidInputException) { return false; }
     }
 
     private static string GlobToRegex(string glob)
