@@ -82,13 +82,21 @@ internal sealed class KafkaIngestionRun : IDisposable
         };
         foreach (var (k, v) in options.ConsumerProperties ?? new Dictionary<string, string>()) config.Set(k, v);
         _bytes = new ArenaDeserializers(keepKeys: options.IncludeMetadataColumns);
-        _consumer = new ConsumerBuilder<MessageSlice, MessageSlice>(config)
-            .SetKeyDeserializer(_bytes.Keys)
-            .SetValueDeserializer(_bytes.Values)
-            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
-            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
-            .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
-            .Build();
+        try
+        {
+            _consumer = new ConsumerBuilder<MessageSlice, MessageSlice>(config)
+                .SetKeyDeserializer(_bytes.Keys)
+                .SetValueDeserializer(_bytes.Values)
+                .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
+                .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+                .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+                .Build();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
+        {
+            // librdkafka refuses an unknown or malformed consumer property (--consumer-property) when the consumer is built.
+            throw new InvalidInputException($"The Kafka consumer configuration is not valid: {e.Message}");
+        }
     }
 
     public string Group { get; }

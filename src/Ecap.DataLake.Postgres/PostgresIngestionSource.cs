@@ -86,6 +86,15 @@ public sealed class PostgresIngestionSource : IIngestionSource
                         restart = true;
                         break;
                     }
+                    catch (PostgresException e) when (!IsTransient(e))
+                    {
+                        // The server refused what the user asked for: the query, the table, the credentials.
+                        throw new InvalidInputException($"PostgreSQL at {Name} refused the query: {e.MessageText} (SQLSTATE {e.SqlState}).");
+                    }
+                    catch (NpgsqlException e) when (e is not PostgresException)
+                    {
+                        throw new DataLakeException($"Cannot read from PostgreSQL at {Name}: {e.Message}", e);
+                    }
                     if (!more) break;
                     var (rows, mark) = batches.Current;
                     watermark = mark ?? watermark;
@@ -134,7 +143,7 @@ public sealed class PostgresIngestionSource : IIngestionSource
             string? rowMark = null;
             if (markIndex >= 0)
             {
-                if (reader.IsDBNull(markIndex)) throw new InvalidDataException($"The incremental column '{column}' is null in a row: it must never be.");
+                if (reader.IsDBNull(markIndex)) throw new InvalidInputException($"The incremental column '{column}' is null in a row: it must never be.");
                 rowMark = WatermarkText(reader.GetValue(markIndex));
             }
             // Break between batches only where the watermark changes: equal values commit together.

@@ -145,7 +145,7 @@ internal static class CompactionCommands
         {
             var result = await Compactor(ctx).VacuumAsync(ctx.Get(table), new VacuumOptions
             {
-                Retention = TimeSpan.FromHours(ctx.Get(hours)),
+                Retention = CliValues.Hours(ctx.Get(hours), "--retention-hours"),
                 DryRun = ctx.Get(dryRun),
                 Force = ctx.Get(force),
             }, ct);

@@ -60,9 +60,9 @@ internal static class KafkaCommands
             GroupId = ctx.Get(Group),
             IncludeMetadataColumns = ctx.Get(Metadata),
             InferSchema = ctx.Get(Infer),
-            ConsumerProperties = (ctx.Get(Properties) ?? []).Select(p => p.Split('=', 2)).ToDictionary(
-                p => p.Length == 2 && p[0].Length > 0 ? p[0] : throw new InvalidInputException($"--consumer-property needs KEY=VALUE, not '{string.Join('=', p)}'."),
-                p => p[1]),
+            ConsumerProperties = CliValues.Unique((ctx.Get(Properties) ?? []).Select(p => p.Split('=', 2)).Select(p => (
+                p.Length == 2 && p[0].Length > 0 ? p[0] : throw new InvalidInputException($"--consumer-property needs KEY=VALUE, not '{string.Join('=', p)}'."),
+                p[1])), "--consumer-property"),
         };
     }
 

@@ -136,8 +136,8 @@ internal static class StorageCommands
     {
         if (footerKey is null)
             return columns.Length > 0 || noStats ? throw new InvalidInputException("--encrypt-column and --no-encrypted-column-stats need --encrypt-footer-key.") : null;
-        var keys = columns.Select(c => c.LastIndexOf(':') is > 0 and var i ? (c[..i].Trim(), c[(i + 1)..].Trim())
-            : throw new InvalidInputException($"--encrypt-column '{c}' must look like COLUMN:KEYID.")).ToDictionary(p => p.Item1, p => p.Item2);
+        var keys = CliValues.Unique(columns.Select(c => c.LastIndexOf(':') is > 0 and var i ? (c[..i].Trim(), c[(i + 1)..].Trim())
+            : throw new InvalidInputException($"--encrypt-column '{c}' must look like COLUMN:KEYID.")), "--encrypt-column");
         return new Ecap.DataLake.Parquet.Encryption.TableEncryption(footerKey, keys, EncryptedColumnStats: !noStats);
     }
 
