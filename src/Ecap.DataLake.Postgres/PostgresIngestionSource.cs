@@ -60,8 +60,15 @@ public sealed class PostgresIngestionSource : IIngestionSource
     public async IAsyncEnumerable<SourceBatch> ReadAsync(IngestionContext context, [EnumeratorCancellation] CancellationToken ct)
     {
         Watermark? watermark = null;
-        foreach (var commit in context.CommittedPositions)
-            if (commit.TryGetValue(WatermarkParameter, out var w)) watermark = JsonSerializer.Deserialize<Watermark>(w);
+        try
+        {
+            foreach (var commit in context.CommittedPositions)
+                if (commit.TryGetValue(WatermarkParameter, out var w)) watermark = JsonSerializer.Deserialize<Watermark>(w);
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptTableException($"The table's commits record a watermark ({WatermarkParameter}) that cannot be read: {e.Message}", e);
+        }
 
         var reconnects = 0;
         var yielded = false;

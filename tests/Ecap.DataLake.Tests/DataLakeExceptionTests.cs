@@ -60,6 +60,15 @@ public sealed class DataLakeExceptionTests : IDisposable
     }
 
     [Fact]
+    public void A_key_file_that_is_not_json_names_the_file()
+    {
+        var path = _dir.Sub("keys.json");
+        File.WriteAllText(path, "k1 = abc");
+        var e = Assert.Throws<InvalidInputException>(() => new global::Ecap.DataLake.Parquet.Encryption.LocalKeyFileProvider(path).TryGetKey("k1"));
+        Assert.Contains("keys.json", e.Message);
+    }
+
+    [Fact]
     public async Task A_bad_table_name_is_invalid_input()
     {
         var lake = new DataLakeStorage(_dir.Sub("lake"));
