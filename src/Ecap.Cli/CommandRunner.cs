@@ -27,7 +27,8 @@ internal static class CommandRunner
                 Console.Error.WriteLine("cancelled");
                 return 130;
             }
-            catch (Exception e) when (e is DataLakeException or ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            // Only the library's own failures and the file system's: anything else is a bug and crashes with its stack trace.
+            catch (Exception e) when (e is DataLakeException or IOException or UnauthorizedAccessException)
             {
                 var (code, hint) = Hint(e);
                 Console.Error.WriteLine($"error: {e.Message}");
@@ -45,6 +46,7 @@ internal static class CommandRunner
         Ecap.DataLake.Delta.ConstraintViolationException => (2, "fix the rows named above, or see the table's constraints with `ecap data-lake quality check TABLE`."),
         Ecap.DataLake.Parquet.Encryption.EncryptionKeyMissingException => (1, "point ECAP_KEY_FILE at the key file (JSON {\"keyId\": \"base64 key\"}) or set ECAP_KEY_<ID>."),
         Ecap.DataLake.Residency.ResidencyViolationException => (1, "write from a lake in the table's region (set ECAP_LAKE_REGION to the region the lake's storage is in)."),
+        CommitValidationException => (1, "the commit breaks a rule of the table (see the message); nothing was written."),
         TableNotFoundException => (1, "list the lake's tables with `ecap data-lake storage list-tables --lake PATH`."),
         SchemaMismatchException => (2, "use --merge-schema to add new columns, or --mode overwrite with --overwrite-schema to replace the schema."),
         ConcurrentModificationException => (1, "another writer changed the table; run the command again."),
@@ -52,7 +54,7 @@ internal static class CommandRunner
         StoreNotConfiguredException => (2, "for s3:// lakes on servers without conditional writes, pass --commit-coordinator jdbc:postgresql://host/db (or 'single-writer'); see README \"Lakes on S3\"."),
         CorruptTableException => (1, "the table's _delta_log is damaged; `storage history` shows the versions that still read."),
         InvalidPathException => (2, "table names are folder names: letters, digits, '_', '-', '.'."),
-        InvalidInputException or ArgumentException or FormatException => (2, "see --help for the command's options and an example."),
+        InvalidInputException => (2, "see --help for the command's options and an example."),
         FileNotFoundException or DirectoryNotFoundException => (2, "check the path."),
         _ => (1, null),
     };

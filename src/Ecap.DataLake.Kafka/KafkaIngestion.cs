@@ -24,8 +24,8 @@ public static class KafkaIngestion
     public static Task<KafkaIngestionReport> IngestFromKafkaBatchAsync(this DataLakeIngester ingester, string topic, string tableName,
         DataType dataType, int batchSize, int maxBatches, KafkaIngestionOptions? options = null, CancellationToken ct = default)
     {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batchSize must be at least 1.");
-        if (maxBatches < 1) throw new ArgumentOutOfRangeException(nameof(maxBatches), "maxBatches must be at least 1.");
+        if (batchSize < 1) throw new InvalidInputException("batchSize must be at least 1.");
+        if (maxBatches < 1) throw new InvalidInputException("maxBatches must be at least 1.");
         options = (options ?? new KafkaIngestionOptions()) with { BatchSize = batchSize };
         var o = options;
         // One guarded, audited operation (write privilege on the table), checked before anything is read.
@@ -62,7 +62,7 @@ public static class KafkaIngestion
     public static KafkaStream IngestFromKafkaStreaming(this DataLakeIngester ingester, string topic, string tableName,
         DataType dataType, TimeSpan triggerInterval, KafkaIngestionOptions? options = null, CancellationToken ct = default)
     {
-        if (triggerInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(triggerInterval), "The trigger interval must be positive.");
+        if (triggerInterval <= TimeSpan.Zero) throw new InvalidInputException("The trigger interval must be positive.");
         options ??= new KafkaIngestionOptions();
         var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var run = new KafkaIngestionRun(ingester.Storage, topic, tableName, dataType, options);

@@ -82,13 +82,21 @@ internal sealed class KafkaIngestionRun : IDisposable
         };
         foreach (var (k, v) in options.ConsumerProperties ?? new Dictionary<string, string>()) config.Set(k, v);
         _bytes = new ArenaDeserializers(keepKeys: options.IncludeMetadataColumns);
-        _consumer = new ConsumerBuilder<MessageSlice, MessageSlice>(config)
-            .SetKeyDeserializer(_bytes.Keys)
-            .SetValueDeserializer(_bytes.Values)
-            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
-            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
-            .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
-            .Build();
+        try
+        {
+            _consumer = new ConsumerBuilder<MessageSlice, MessageSlice>(config)
+                .SetKeyDeserializer(_bytes.Keys)
+                .SetValueDeserializer(_bytes.Values)
+                .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
+                .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+                .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+                .Build();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
+        {
+            // librdkafka refuses an unknown or malformed consumer property (--consumer-property) when the consumer is built.
+            throw new InvalidInputException($"The Kafka consumer configuration is not valid: {e.Message}");
+        }
     }
 
     public string Group { get; }
@@ -218,7 +226,7 @@ internal sealed class KafkaIngestionRun : IDisposable
             // A topic that does not exist is a typo more often than a topic about to be created: say so soon.
             var unknown = topic?.Error.Code == ErrorCode.UnknownTopicOrPart && _clock.Elapsed > deadline - _options.AssignmentTimeout + TimeSpan.FromSeconds(5);
             if (_clock.Elapsed > deadline || unknown)
-                throw new InvalidOperationException(
+                throw new InvalidInputException(
                     $"Topic '{_topic}' was not found at {_options.BootstrapServers} within {_options.AssignmentTimeout.TotalSeconds:F0}s ({topic?.Error.Reason ?? "no metadata"}).");
             Thread.Sleep(500);
         }

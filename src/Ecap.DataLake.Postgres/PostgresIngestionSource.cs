@@ -60,8 +60,15 @@ public sealed class PostgresIngestionSource : IIngestionSource
     public async IAsyncEnumerable<SourceBatch> ReadAsync(IngestionContext context, [EnumeratorCancellation] CancellationToken ct)
     {
         Watermark? watermark = null;
-        foreach (var commit in context.CommittedPositions)
-            if (commit.TryGetValue(WatermarkParameter, out var w)) watermark = JsonSerializer.Deserialize<Watermark>(w);
+        try
+        {
+            foreach (var commit in context.CommittedPositions)
+                if (commit.TryGetValue(WatermarkParameter, out var w)) watermark = JsonSerializer.Deserialize<Watermark>(w);
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptTableException($"The table's commits record a watermark ({WatermarkParameter}) that cannot be read: {e.Message}", e);
+        }
 
         var reconnects = 0;
         var yielded = false;
@@ -85,6 +92,15 @@ public sealed class PostgresIngestionSource : IIngestionSource
                         await Task.Delay(_options.ReconnectDelay * Math.Pow(2, reconnects - 1), ct);
                         restart = true;
                         break;
+                    }
+                    catch (PostgresException e) when (!IsTransient(e))
+                    {
+                        // The server refused what the user asked for: the query, the table, the credentials.
+                        throw new InvalidInputException($"PostgreSQL at {Name} refused the query: {e.MessageText} (SQLSTATE {e.SqlState}).");
+                    }
+                    catch (NpgsqlException e) when (e is not PostgresException)
+                    {
+                        throw new DataLakeException($"Cannot read from PostgreSQL at {Name}: {e.Message}", e);
                     }
                     if (!more) break;
                     var (rows, mark) = batches.Current;
@@ -134,7 +150,7 @@ public sealed class PostgresIngestionSource : IIngestionSource
             string? rowMark = null;
             if (markIndex >= 0)
             {
-                if (reader.IsDBNull(markIndex)) throw new InvalidDataException($"The incremental column '{column}' is null in a row: it must never be.");
+                if (reader.IsDBNull(markIndex)) throw new InvalidInputException($"The incremental column '{column}' is null in a row: it must never be.");
                 rowMark = WatermarkText(reader.GetValue(markIndex));
             }
             // Break between batches only where the watermark changes: equal values commit together.

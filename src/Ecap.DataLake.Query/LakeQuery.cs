@@ -233,10 +233,14 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
     {
         using var command = _connection.CreateCommand();
         command.CommandText = "EXPLAIN " + TrimStatement(sql);
-        using var reader = command.ExecuteReader();
-        var sb = new System.Text.StringBuilder();
-        while (reader.Read()) sb.AppendLine(reader.GetValue(reader.FieldCount - 1)?.ToString());
-        return sb.ToString();
+        try
+        {
+            using var reader = command.ExecuteReader();
+            var sb = new System.Text.StringBuilder();
+            while (reader.Read()) sb.AppendLine(reader.GetValue(reader.FieldCount - 1)?.ToString());
+            return sb.ToString();
+        }
+        catch (DuckDBException e) { throw new InvalidInputException("Query failed: " + e.Message); }
     }
 
     private void Execute(string sql)
@@ -307,7 +311,7 @@ public sealed class QueryResult : IDisposable, IAsyncDisposable
     /// <summary>The rows, one array of values each (SQL NULL as null), read as they are enumerated.</summary>
     public async IAsyncEnumerable<object?[]> ReadRowsAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
-        while (await _reader.ReadAsync(ct))
+        while (await NextRowAsync(ct))
         {
             var row = new object?[_reader.FieldCount];
             for (var i = 0; i < row.Length; i++) row[i] = _reader.IsDBNull(i) ? null : Normalize(i, _reader.GetValue(i));
@@ -315,6 +319,13 @@ public sealed class QueryResult : IDisposable, IAsyncDisposable
             yield return row;
         }
         End();
+    }
+
+    // In streaming mode a query fails while its rows are read (a cast that does not hold, a division by zero): the user's SQL.
+    private async Task<bool> NextRowAsync(CancellationToken ct)
+    {
+        try { return await _reader.ReadAsync(ct); }
+        catch (DuckDBException e) { throw new InvalidInputException("Query failed: " + e.Message); }
     }
 
     // Once: the profile is complete only after the reader is closed.

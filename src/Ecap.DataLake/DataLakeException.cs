@@ -25,10 +25,17 @@ public sealed class SchemaMismatchException(string message) : DataLakeException(
 public sealed class ConcurrentModificationException(string message) : DataLakeException(message);
 
 /// <summary>A path or name would escape its table or lake, or is otherwise not allowed.</summary>
-public sealed class InvalidPathException(string message) : DataLakeException(message);
+public sealed class InvalidPathException(string message) : InvalidInputException(message);
 
 /// <summary>A lake location whose store is not available (for example S3 before it is configured).</summary>
 public sealed class StoreNotConfiguredException(string message) : DataLakeException(message);
 
 /// <summary>The caller's input is wrong: an unknown name, a malformed filter, an option out of range.</summary>
 public class InvalidInputException(string message) : DataLakeException(message);
+
+/// <summary>
+/// A commit refused because it breaks a rule of the table: an append-only table losing files, partition values that do not
+/// match the partition columns, a file added twice, metadata that changes the table id, CHECK constraints, data residency.
+/// Nothing of the commit was written.
+/// </summary>
+public class CommitValidationException(string message, Exception? inner = null) : DataLakeException(message, inner);

@@ -113,6 +113,36 @@ public class StorageCommandTests : IClassFixture<StorageCommandTests.Lake>
         Assert.Equal(2, badWhere.ExitCode);
     }
 
+    [Theory]
+    [InlineData("--where", "amount >")]
+    [InlineData("--where", "amount = 'x' AND (")]
+    [InlineData("--timestamp", "yesterday-ish")]
+    [InlineData("--partition-filter", "month")]
+    public void Bad_option_values_exit_2_with_an_error_and_no_stack_trace(string option, string value)
+    {
+        var r = Ecap("data-lake", "storage", "read", "tx", option, value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("error:", r.Stderr.TrimStart());
+        Assert.Contains("hint:", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.DoesNotContain("Exception", r.Stderr);
+        Assert.Equal("", r.Stdout.Trim());
+    }
+
+    [Fact]
+    public void Values_the_library_would_trip_over_are_bad_input_too()
+    {
+        // A key given twice is not a duplicate-key crash, a duration too long not an overflow.
+        var twice = Ecap("data-lake", "storage", "write", "enc", "--data-type", "transactions", "--source-path", _lake.Source,
+            "--encrypt-footer-key", "k1", "--encrypt-column", "amount:k1", "--encrypt-column", "amount:k2");
+        Assert.Equal(2, twice.ExitCode);
+        Assert.Contains("error: --encrypt-column gives 'amount' more than once.", twice.Stderr);
+        var forever = Ecap("data-lake", "compaction", "vacuum", "tx", "--retention-hours", "100000000000");
+        Assert.Equal(2, forever.ExitCode);
+        Assert.Contains("error: --retention-hours", forever.Stderr);
+        Assert.DoesNotContain("   at ", twice.Stderr + forever.Stderr);
+    }
+
     [Fact]
     public void Help_explains_each_command_with_an_example()
     {

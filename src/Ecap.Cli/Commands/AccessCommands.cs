@@ -122,7 +122,7 @@ internal static class AccessCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var filter = new AuditFilter(ctx.Get(table), ctx.Get(principal),
-                ctx.Get(since) is { } s ? DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null);
+                ctx.Get(since) is { } s ? CliValues.Timestamp(s, "--since") : null);
             var guard = Guard(ctx);
             var records = await ctx.Status.Status().StartAsync("reading the audit trail", _ => guard.RunAsync(new GuardedOperation("audit-read", filter.Table, Privilege.Admin, new Dictionary<string, string?>
             {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ecap.DataLake;
 using Ecap.Cli.Output;
 using Ecap.DataLake.Compaction;
 using Ecap.DataLake.Tables;
@@ -35,7 +36,7 @@ internal static class CompactionCommands
     };
 
     private static long Megabytes(long mb) =>
-        mb > 0 ? mb * MiB : throw new ArgumentException($"--target-file-size must be a positive number of MB (got {mb}).");
+        mb > 0 ? mb * MiB : throw new InvalidInputException($"--target-file-size must be a positive number of MB (got {mb}).");
 
     // The compactor writes through storage whose commits keep the catalog current.
     private static DataCompactor Compactor(CliContext ctx) => new(ctx.OpenDataLake().Storage);
@@ -72,12 +73,12 @@ internal static class CompactionCommands
         };
         command.SetCliAction(async (ctx, ct) =>
         {
-            if (ctx.Get(pointName) != null && !ctx.Get(backup)) throw new ArgumentException("--restore-point names the --backup restore point; add --backup.");
+            if (ctx.Get(pointName) != null && !ctx.Get(backup)) throw new InvalidInputException("--restore-point names the --backup restore point; add --backup.");
             var mode = ctx.Get(commit) switch
             {
                 "per-partition" => CompactionCommitMode.PerPartition,
                 "per-table" => CompactionCommitMode.PerTable,
-                var other => throw new ArgumentException($"--commit must be per-partition or per-table (got '{other}')."),
+                var other => throw new InvalidInputException($"--commit must be per-partition or per-table (got '{other}')."),
             };
             var compactor = Compactor(ctx);
             var result = await CompactionProgressDisplay.RunAsync(ctx, progress => compactor.CompactTableAsync(ctx.Get(table), new CompactOptions
@@ -114,7 +115,7 @@ internal static class CompactionCommands
         {
             var given = ctx.Parse.GetResult(parallel) is { Implicit: false };
             var degree = !given ? 1 : ctx.Get(parallel) ?? Environment.ProcessorCount;
-            if (degree < 1) throw new ArgumentException($"--parallel must be at least 1 (got {degree}).");
+            if (degree < 1) throw new InvalidInputException($"--parallel must be at least 1 (got {degree}).");
             var compactor = Compactor(ctx);
             var results = await CompactionProgressDisplay.RunAsync(ctx, progress => compactor.OptimizeAllTablesAsync(new OptimizeAllOptions
             {
@@ -144,7 +145,7 @@ internal static class CompactionCommands
         {
             var result = await Compactor(ctx).VacuumAsync(ctx.Get(table), new VacuumOptions
             {
-                Retention = TimeSpan.FromHours(ctx.Get(hours)),
+                Retention = CliValues.Hours(ctx.Get(hours), "--retention-hours"),
                 DryRun = ctx.Get(dryRun),
                 Force = ctx.Get(force),
             }, ct);
@@ -194,7 +195,7 @@ internal static class CompactionCommands
             var compactor = Compactor(ctx);
             if (ctx.Get(days) is { } d)
             {
-                if (ctx.Get(dryRun)) throw new ArgumentException("--days changes the table; it cannot be combined with --dry-run.");
+                if (ctx.Get(dryRun)) throw new InvalidInputException("--days changes the table; it cannot be combined with --dry-run.");
                 await compactor.SetRetentionPolicyAsync(ctx.Get(table), d, ct);
             }
             var result = await compactor.ApplyRetentionAsync(ctx.Get(table), new RetentionOptions { DryRun = ctx.Get(dryRun) }, ct);

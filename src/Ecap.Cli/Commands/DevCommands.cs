@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Confluent.Kafka;
+using Ecap.DataLake;
 using Ecap.Cli.Output;
 using Ecap.DataLake.Kafka.Dev;
 using Spectre.Console;
@@ -30,7 +31,7 @@ internal static class DevCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var specs = (ctx.Get(topics) is { Length: > 0 } t ? t : ["transactions:6"]).Select(ParseTopic).ToList();
-            if (ctx.Get(brokers) < 1) throw new ArgumentException("--brokers must be at least 1.");
+            if (ctx.Get(brokers) < 1) throw new InvalidInputException("--brokers must be at least 1.");
             using var cluster = new MockKafkaCluster(ctx.Get(brokers));
             foreach (var (name, partitions) in specs) cluster.CreateTopic(name, partitions);
             if (ctx.Get(sample) > 0)
@@ -65,7 +66,7 @@ internal static class DevCommands
     {
         var parts = spec.Split(':');
         if (parts.Length is < 1 or > 2 || parts[0].Length == 0 || (parts.Length == 2 && (!int.TryParse(parts[1], out var n) || n < 1)))
-            throw new ArgumentException($"--topic '{spec}' is not NAME or NAME:PARTITIONS.");
+            throw new InvalidInputException($"--topic '{spec}' is not NAME or NAME:PARTITIONS.");
         return (parts[0], parts.Length == 2 ? int.Parse(parts[1]) : 1);
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Ecap.Cli.Output;
+using Ecap.DataLake;
 using Ecap.DataLake.Files;
 using Ecap.DataLake.Tables.Partitioning;
 using Ecap.DataLake.Tables.SampleData;
@@ -27,8 +28,8 @@ internal static class GenerateCommand
         {
             var type = DataTypes.Parse(ctx.Get(dataType));
             var count = ctx.Get(rows);
-            if (count <= 0) throw new ArgumentException("--rows must be positive.");
-            var from = DateTimeOffset.Parse(ctx.Get(start), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+            if (count <= 0) throw new InvalidInputException("--rows must be positive.");
+            var from = CliValues.Timestamp(ctx.Get(start), "--start");
             var batches = SampleDataGenerator.Generate(type, count, ctx.Get(seed), 100_000, from, ctx.Get(days));
             var outPath = ctx.Get(output);
             var written = await RowExport.WriteAsync(outPath, CanonicalSchemas.For(type), batches.ToAsyncEnumerable(), ct);

@@ -1,5 +1,6 @@
 using Ecap.DataLake.Storage;
 using System.CommandLine;
+using Ecap.DataLake;
 using Ecap.Cli.Output;
 using Ecap.DataLake.Files;
 using Ecap.DataLake.Ingestion;
@@ -44,9 +45,9 @@ internal static class IngestionCommands
         {
             var type = DataTypes.Parse(ctx.Get(dataType));
             var sep = ctx.Get(delimiter) is "tab" or "\\t" ? "\t" : ctx.Get(delimiter);
-            if (sep.Length != 1) throw new ArgumentException($"--delimiter must be one character, not '{sep}'.");
-            if (ctx.Get(maxBad) is { } r && (r < 0 || r > 1)) throw new ArgumentException("--max-bad-ratio must be between 0 and 1.");
-            if (ctx.Get(batchSize) < 1) throw new ArgumentException("--batch-size must be at least 1.");
+            if (sep.Length != 1) throw new InvalidInputException($"--delimiter must be one character, not '{sep}'.");
+            if (ctx.Get(maxBad) is { } r && (r < 0 || r > 1)) throw new InvalidInputException("--max-bad-ratio must be between 0 and 1.");
+            if (ctx.Get(batchSize) < 1) throw new InvalidInputException("--batch-size must be at least 1.");
             var source = new FileIngestionSource(ctx.Get(path), new SourceFileOptions
             {
                 Format = ctx.Get(format) is { } f ? FileFormats.Parse(f) : null,
@@ -104,7 +105,7 @@ internal static class IngestionCommands
             var type = DataTypes.Parse(ctx.Get(dataType));
             string? password = null;
             if (ctx.Get(passwordEnv) is { } env)
-                password = Environment.GetEnvironmentVariable(env) ?? throw new ArgumentException($"The environment variable '{env}' (--password-env) is not set.");
+                password = Environment.GetEnvironmentVariable(env) ?? throw new InvalidInputException($"The environment variable '{env}' (--password-env) is not set.");
             var connection = Ecap.DataLake.Postgres.PostgresConnectionConfig.Parse(ctx.Get(url), ctx.Get(user), password);
             var ingester = ctx.OpenDataLake().Ingester; // keeps the catalog entry and its source lineage current
             ctx.Status.MarkupLine($"[grey]ingesting from {Markup.Escape(connection.Display)} into {Markup.Escape(ctx.Get(table))}[/]");

@@ -61,9 +61,9 @@ internal static class KafkaCommands
             GroupId = ctx.Get(Group),
             IncludeMetadataColumns = ctx.Get(Metadata),
             InferSchema = ctx.Get(Infer),
-            ConsumerProperties = (ctx.Get(Properties) ?? []).Select(p => p.Split('=', 2)).ToDictionary(
-                p => p.Length == 2 && p[0].Length > 0 ? p[0] : throw new ArgumentException($"--consumer-property needs KEY=VALUE, not '{string.Join('=', p)}'."),
-                p => p[1]),
+            ConsumerProperties = CliValues.Unique((ctx.Get(Properties) ?? []).Select(p => p.Split('=', 2)).Select(p => (
+                p.Length == 2 && p[0].Length > 0 ? p[0] : throw new InvalidInputException($"--consumer-property needs KEY=VALUE, not '{string.Join('=', p)}'."),
+                p[1])), "--consumer-property"),
         };
     }
 
@@ -83,8 +83,8 @@ internal static class KafkaCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var type = DataLake.Tables.Partitioning.DataTypes.Parse(ctx.Get(common.DataType));
-            if (ctx.Get(batchSize) < 1) throw new ArgumentException("--batch-size must be at least 1.");
-            if (ctx.Get(maxBatches) < 1) throw new ArgumentException("--max-batches must be at least 1.");
+            if (ctx.Get(batchSize) < 1) throw new InvalidInputException("--batch-size must be at least 1.");
+            if (ctx.Get(maxBatches) < 1) throw new InvalidInputException("--max-batches must be at least 1.");
             var ingester = ctx.OpenDataLake().Ingester;
             var options = common.Options(ctx) with { Progress = new Progress<KafkaIngestionReport>(r => ctx.Status.MarkupLine($"[grey]{Markup.Escape(Line(r))}[/]")) };
             ctx.Status.MarkupLine($"[grey]reading {Markup.Escape(ctx.Get(common.Topic))} from {Markup.Escape(options.BootstrapServers)} into {Markup.Escape(ctx.Get(common.Table))}[/]");
@@ -122,7 +122,7 @@ internal static class KafkaCommands
         {
             var type = DataLake.Tables.Partitioning.DataTypes.Parse(ctx.Get(common.DataType));
             var interval = ParseInterval(ctx.Get(trigger));
-            if (ctx.Get(batchSize) < 1) throw new ArgumentException("--batch-size must be at least 1.");
+            if (ctx.Get(batchSize) < 1) throw new InvalidInputException("--batch-size must be at least 1.");
             var live = !Console.IsErrorRedirected;
             var lastLine = DateTime.MinValue;
             (long Records, TimeSpan At) previous = (0, TimeSpan.Zero);
@@ -243,7 +243,7 @@ internal static class KafkaCommands
     internal static TimeSpan ParseInterval(string text)
     {
         var m = Regex.Match(text.Trim().ToLowerInvariant(), @"^(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)$");
-        if (!m.Success) throw new ArgumentException($"--trigger-interval '{text}' is not a duration such as \"30 seconds\", \"1 minute\" or \"500 ms\".");
+        if (!m.Success) throw new InvalidInputException($"--trigger-interval '{text}' is not a duration such as \"30 seconds\", \"1 minute\" or \"500 ms\".");
         var n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
         var span = m.Groups[2].Value switch
         {
@@ -252,7 +252,7 @@ internal static class KafkaCommands
             "h" or "hour" or "hours" => TimeSpan.FromHours(n),
             _ => TimeSpan.FromSeconds(n),
         };
-        return span > TimeSpan.Zero ? span : throw new ArgumentException("--trigger-interval must be positive.");
+        return span > TimeSpan.Zero ? span : throw new InvalidInputException("--trigger-interval must be positive.");
     }
 
     private static string Line(KafkaIngestionReport r, double? rate = null) =>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Ecap.Cli.Output;
+using Ecap.DataLake;
 using Ecap.DataLake.Query;
 using Spectre.Console;
 
@@ -25,9 +26,9 @@ internal static class QueryCommand
         command.SetCliAction(async (ctx, ct) =>
         {
             var text = ctx.Get(sql);
-            if (string.IsNullOrWhiteSpace(text)) throw new ArgumentException("Give a SQL query, e.g. \"SELECT count(*) FROM transactions\".");
+            if (string.IsNullOrWhiteSpace(text)) throw new InvalidInputException("Give a SQL query, e.g. \"SELECT count(*) FROM transactions\".");
             var userLimit = ctx.Get(limit);
-            if (userLimit is < 0) throw new ArgumentException("--limit must be 0 or more.");
+            if (userLimit is < 0) throw new InvalidInputException("--limit must be 0 or more.");
             var outPath = ctx.Get(output);
             await using var query = new LakeQuery(ctx.OpenDataLake().Storage);
             if (outPath != null)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Ecap.DataLake;
 using Ecap.Cli.Output;
 using Ecap.DataLake.Files;
 using Ecap.DataLake.Tables;
@@ -99,7 +100,7 @@ internal static class StorageCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             if (ctx.Get(version) != null && ctx.Get(timestamp) != null)
-                throw new ArgumentException("Use either --version or --timestamp, not both.");
+                throw new InvalidInputException("Use either --version or --timestamp, not both.");
             var outPath = ctx.Get(output);
             var userLimit = ctx.Get(limit);
             var options = new ReadOptions
@@ -110,7 +111,7 @@ internal static class StorageCommands
                 // A large result never floods the terminal: the table view stops at 20 rows unless asked.
                 Limit = userLimit ?? (outPath == null && !ctx.Json ? Render.DefaultTerminalRows : null),
                 Version = ctx.Get(version),
-                Timestamp = ctx.Get(timestamp) is { } ts ? DateTimeOffset.Parse(ts, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
+                Timestamp = ctx.Get(timestamp) is { } ts ? CliValues.Timestamp(ts, "--timestamp") : null,
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var lake = ctx.OpenDataLake().Storage;
@@ -134,16 +135,16 @@ internal static class StorageCommands
     private static Ecap.DataLake.Parquet.Encryption.TableEncryption? EncryptionOption(string? footerKey, string[] columns, bool noStats)
     {
         if (footerKey is null)
-            return columns.Length > 0 || noStats ? throw new ArgumentException("--encrypt-column and --no-encrypted-column-stats need --encrypt-footer-key.") : null;
-        var keys = columns.Select(c => c.LastIndexOf(':') is > 0 and var i ? (c[..i].Trim(), c[(i + 1)..].Trim())
-            : throw new ArgumentException($"--encrypt-column '{c}' must look like COLUMN:KEYID.")).ToDictionary(p => p.Item1, p => p.Item2);
+            return columns.Length > 0 || noStats ? throw new InvalidInputException("--encrypt-column and --no-encrypted-column-stats need --encrypt-footer-key.") : null;
+        var keys = CliValues.Unique(columns.Select(c => c.LastIndexOf(':') is > 0 and var i ? (c[..i].Trim(), c[(i + 1)..].Trim())
+            : throw new InvalidInputException($"--encrypt-column '{c}' must look like COLUMN:KEYID.")), "--encrypt-column");
         return new Ecap.DataLake.Parquet.Encryption.TableEncryption(footerKey, keys, EncryptedColumnStats: !noStats);
     }
 
     internal static PartitionFilter ParsePartitionFilter(string text)
     {
         var eq = text.IndexOf('=');
-        if (eq <= 0) throw new ArgumentException($"--partition-filter '{text}' must look like column=value, column=v1,v2 or column=from..to.");
+        if (eq <= 0) throw new InvalidInputException($"--partition-filter '{text}' must look like column=value, column=v1,v2 or column=from..to.");
         var column = text[..eq].Trim();
         var value = text[(eq + 1)..].Trim();
         var range = value.IndexOf("..", StringComparison.Ordinal);
@@ -217,7 +218,7 @@ internal static class StorageCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             if ((ctx.Get(version) is null) == (ctx.Get(restorePoint) is null))
-                throw new ArgumentException("Give exactly one of --version V or --restore-point NAME.");
+                throw new InvalidInputException("Give exactly one of --version V or --restore-point NAME.");
             var lake = ctx.OpenDataLake().Storage;
             var result = ctx.Get(restorePoint) is { } name
                 ? await new Ecap.DataLake.Compaction.DataCompactor(lake).RestoreAsync(ctx.Get(table), name, ct)

@@ -53,7 +53,7 @@ public static class ArrowArrays
                 return builder.Build();
             }
             default:
-                throw new NotSupportedException($"Partition columns of type {type.Name} are not supported.");
+                throw new InvalidInputException($"Partition columns of type {type.Name} are not supported.");
         }
     }
 

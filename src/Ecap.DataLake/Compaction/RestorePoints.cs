@@ -56,8 +56,15 @@ internal static partial class RestorePoints
             throw new InvalidInputException($"Table '{table.Location}' has no restore point '{name}'" +
                 (known.Count == 0 ? " (it has none)." : $"; it has: {string.Join(", ", known)}."));
         }
-        return JsonSerializer.Deserialize<RestorePoint>(await table.ReadAllAsync(key, ct), Json)
-            ?? throw new CorruptTableException($"Restore point '{key}' of table '{table.Location}' is empty.");
+        try
+        {
+            return JsonSerializer.Deserialize<RestorePoint>(await table.ReadAllAsync(key, ct), Json)
+                ?? throw new CorruptTableException($"Restore point '{key}' of table '{table.Location}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptTableException($"Restore point '{key}' of table '{table.Location}' is not valid JSON: {e.Message}", e);
+        }
     }
 
     public static Task DeleteAsync(IObjectStore table, string name, CancellationToken ct) => table.DeleteAsync(Prefix + Validate(name) + ".json", ct);

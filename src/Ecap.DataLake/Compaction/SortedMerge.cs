@@ -269,7 +269,7 @@ internal static class KeyComparer
             case ArrowTypeId.String or ArrowTypeId.Binary:
                 return ((BinaryArray)a).GetBytes(i).SequenceCompareTo(((BinaryArray)b).GetBytes(j));
             default:
-                throw new NotSupportedException($"Merging files sorted by Arrow type {a.Data.DataType.Name} is not supported.");
+                throw new InvalidInputException($"Merging files sorted by Arrow type {a.Data.DataType.Name} is not supported.");
         }
     }
 

@@ -33,7 +33,7 @@ internal sealed class ColumnBuilder
             case BinaryType: { var b = new BinaryArray.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(Convert.FromBase64String(s).AsSpan()); break; }
             case Date32Type: { var b = new Date32Array.Builder(); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(DateOnly.Parse(s, CultureInfo.InvariantCulture)); break; }
             case TimestampType t: { var b = new TimestampArray.Builder(t); _builder = b; _appendNull = () => b.AppendNull(); _appendText = s => b.Append(ParseTimestamp(s)); break; }
-            default: throw new NotSupportedException($"Column '{field.Name}' has type {field.DataType.Name}, which file import does not support.");
+            default: throw new InvalidInputException($"Column '{field.Name}' has type {field.DataType.Name}, which file import does not support.");
         }
     }
 

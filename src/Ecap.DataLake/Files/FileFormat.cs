@@ -18,7 +18,7 @@ public static class FileFormats
         if (name.EndsWith(".csv", StringComparison.Ordinal) || name.EndsWith(".csv.gz", StringComparison.Ordinal)) return FileFormat.Csv;
         if (name.EndsWith(".jsonl", StringComparison.Ordinal) || name.EndsWith(".ndjson", StringComparison.Ordinal) || name.EndsWith(".json", StringComparison.Ordinal))
             return FileFormat.JsonLines;
-        throw new ArgumentException($"Cannot tell the format of '{path}' from its extension: use .parquet, .csv or .jsonl.");
+        throw new InvalidInputException($"Cannot tell the format of '{path}' from its extension: use .parquet, .csv or .jsonl.");
     }
 
     public static FileFormat Parse(string text) => text.ToLowerInvariant() switch
@@ -26,6 +26,6 @@ public static class FileFormats
         "parquet" => FileFormat.Parquet,
         "csv" => FileFormat.Csv,
         "json" or "jsonl" or "ndjson" or "json-lines" => FileFormat.JsonLines,
-        _ => throw new ArgumentException($"Unknown format '{text}': use parquet, csv or json."),
+        _ => throw new InvalidInputException($"Unknown format '{text}': use parquet, csv or json."),
     };
 }

@@ -35,7 +35,7 @@ public static class SourceFiles
     {
         await foreach (var chunk in ReadRecordsAsync(path, new SourceFileOptions { Format = format, Schema = target, BatchRows = batchRows }, 0, ct))
         {
-            if (chunk.Bad.Count > 0) throw new FormatException($"{path} line {chunk.Bad[0].Line}: {chunk.Bad[0].Error}");
+            if (chunk.Bad.Count > 0) throw new InvalidInputException($"{path} line {chunk.Bad[0].Line}: {chunk.Bad[0].Error}");
             yield return chunk.Rows!;
         }
     }
@@ -113,7 +113,7 @@ public static class SourceFiles
         var sample = new List<(long Line, List<string?> Fields, string? Error)>();
         if (options.HasHeader)
         {
-            var header = csv.Read() ?? throw new FormatException($"'{path}' is empty: a CSV file needs a header line.");
+            var header = csv.Read() ?? throw new InvalidInputException($"'{path}' is empty: a CSV file needs a header line.");
             names = header.Select((h, i) => string.IsNullOrWhiteSpace(h) ? $"column_{i}" : h!.Trim()).ToList();
         }
         else

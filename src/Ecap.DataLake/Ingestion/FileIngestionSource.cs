@@ -49,12 +49,19 @@ public sealed class FileIngestionSource : IIngestionSource
     {
         var done = new HashSet<string>(StringComparer.Ordinal);
         FilePosition? partial = null;
-        foreach (var commit in context.CommittedPositions)
+        try
         {
-            if (commit.TryGetValue(DoneParameter, out var d))
-                foreach (var f in JsonSerializer.Deserialize<string[]>(d) ?? []) done.Add(f);
-            partial = commit.TryGetValue(PartialParameter, out var p) && JsonSerializer.Deserialize<PartialJson>(p) is { } pj
-                ? new FilePosition(pj.file, pj.records, false) : null;
+            foreach (var commit in context.CommittedPositions)
+            {
+                if (commit.TryGetValue(DoneParameter, out var d))
+                    foreach (var f in JsonSerializer.Deserialize<string[]>(d) ?? []) done.Add(f);
+                partial = commit.TryGetValue(PartialParameter, out var p) && JsonSerializer.Deserialize<PartialJson>(p) is { } pj
+                    ? new FilePosition(pj.file, pj.records, false) : null;
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptTableException($"The table's commits record ingested files ({DoneParameter}, {PartialParameter}) that cannot be read: {e.Message}", e);
         }
 
         // Later files convert to the table's types (or the first file's when the table is new), so one commit has one schema.
@@ -138,7 +145,7 @@ public static class FileGlob
     private static bool IsDataFile(string path)
     {
         try { FileFormats.FromPath(path); return true; }
-        catch (ArgumentException) { return false; }
+        catch (InvalidInputException) { return false; }
     }
 
     private static string GlobToRegex(string glob)

@@ -29,6 +29,11 @@ public static class SchemaFile
         {
             throw new InvalidInputException($"{origin}: not a valid Spark JSON schema ({e.Message})");
         }
+        catch (CorruptTableException e)
+        {
+            // DeltaSchema reports a schema it cannot parse as a damaged table; here the schema is the user's.
+            throw new InvalidInputException($"{origin}: not a valid Spark JSON schema ({e.InnerException?.Message ?? e.Message})");
+        }
         var json = new StringBuilder("{\"type\":\"struct\",\"fields\":[");
         var first = true;
         // Commas separate entries except inside decimal(p,s).
@@ -60,6 +65,13 @@ public static class SchemaFile
         }
         json.Append("]}");
         if (first) throw new InvalidInputException($"{origin}: no columns");
-        return Delta.DeltaSchema.ToArrowSchema(json.ToString());
+        try
+        {
+            return Delta.DeltaSchema.ToArrowSchema(json.ToString());
+        }
+        catch (CorruptTableException e)
+        {
+            throw new InvalidInputException($"{origin}: {e.InnerException?.Message ?? e.Message}");
+        }
     }
 }

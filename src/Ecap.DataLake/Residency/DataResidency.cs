@@ -3,7 +3,7 @@ using Ecap.DataLake.Delta;
 namespace Ecap.DataLake.Residency;
 
 /// <summary>A write refused because the lake's storage is not in a region the table's data may live in.</summary>
-public sealed class ResidencyViolationException(string message) : DataLakeException(message);
+public sealed class ResidencyViolationException(string message) : CommitValidationException(message);
 
 /// <summary>
 /// Data residency: a table declares the region(s) its data may be stored in with the table property

@@ -25,9 +25,15 @@ public sealed class ObjectStoreRegistry
 
     /// <summary>Local folders, <c>file://</c>, <c>s3://</c> and <c>s3a://</c>.</summary>
     public static ObjectStoreRegistry Default { get; } = new ObjectStoreRegistry(ImmutableDictionary.Create<string, ObjectStoreOpener>(StringComparer.OrdinalIgnoreCase))
-        .With("file", (location, _) => new LocalObjectStore(new Uri(location).LocalPath))
+        .With("file", (location, _) => new LocalObjectStore(LocalPath(location)))
         .With("s3", (location, settings) => S3ObjectStore.Open(location, settings.S3))
         .With("s3a", (location, settings) => S3ObjectStore.Open(location, settings.S3));
+
+    private static string LocalPath(string fileUri)
+    {
+        try { return new Uri(fileUri).LocalPath; }
+        catch (UriFormatException e) { throw new InvalidInputException($"'{fileUri}' is not a valid file:// location: {e.Message}"); }
+    }
 
     public IEnumerable<string> Schemes => _openers.Keys.Order(StringComparer.Ordinal);
 

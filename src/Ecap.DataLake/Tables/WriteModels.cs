@@ -24,7 +24,7 @@ public static class WriteModes
         "overwrite-partitions" or "dynamic-overwrite" => WriteMode.OverwritePartitions,
         "error-if-exists" or "error" or "errorifexists" => WriteMode.ErrorIfExists,
         "ignore" => WriteMode.Ignore,
-        _ => throw new ArgumentException(
+        _ => throw new InvalidInputException(
             $"Unknown write mode '{text}'. Valid modes: append, overwrite, overwrite-partitions, error-if-exists, ignore."),
     };
 

@@ -77,7 +77,7 @@ public abstract class TableWriteTests : IDisposable
     {
         var store = Stores.NewStore();
         var table = await CreateIdTableAsync(store, partitioned: true);
-        await Assert.ThrowsAsync<SchemaMismatchException>(() => AppendAsync(table, FakeAdd("f0")));
+        await Assert.ThrowsAsync<CommitValidationException>(() => AppendAsync(table, FakeAdd("f0")));
         await AppendAsync(table, FakeAdd("part=__HIVE_DEFAULT_PARTITION__/f1", new Dictionary<string, string?> { ["part"] = null }));
         Assert.Contains("\"partitionValues\":{\"part\":null}", await LogTextAsync(store, 1));
         var file = Assert.Single((await table.GetSnapshotAsync()).Files);
@@ -350,7 +350,7 @@ public abstract class TableWriteTests : IDisposable
         await AppendAsync(table, FakeAdd("a"));
         var tx = await table.StartTransactionAsync("DELETE");
         tx.Remove(tx.ReadSnapshot!.Files.Single());
-        await Assert.ThrowsAsync<InvalidOperationException>(() => tx.CommitAsync());
+        await Assert.ThrowsAsync<CommitValidationException>(() => tx.CommitAsync());
     }
 
     internal sealed class SteppedClock(DateTimeOffset now) : TimeProvider

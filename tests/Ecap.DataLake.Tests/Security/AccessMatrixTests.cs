@@ -187,7 +187,7 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         var snapshot = await audit.GetSnapshotAsync();
         var tx = audit.StartTransaction(snapshot, "DELETE");
         tx.Remove(snapshot.Files.First());
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => tx.CommitAsync());
+        var refused = await Assert.ThrowsAsync<CommitValidationException>(() => tx.CommitAsync());
         Assert.Contains("append-only", refused.Message);
     }
 }

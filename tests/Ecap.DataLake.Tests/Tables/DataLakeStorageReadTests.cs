@@ -134,9 +134,9 @@ public class DataLakeStorageReadTests : IAsyncLifetime
     [Fact]
     public async Task Unknown_columns_and_filters_on_non_partition_columns_are_clear_errors()
     {
-        var e1 = await Assert.ThrowsAsync<ArgumentException>(() => _lake.ReadPartitionedDataAsync("tx", new ReadOptions { Columns = ["nope"] }));
+        var e1 = await Assert.ThrowsAsync<InvalidInputException>(() => _lake.ReadPartitionedDataAsync("tx", new ReadOptions { Columns = ["nope"] }));
         Assert.Contains("'nope'", e1.Message);
-        var e2 = await Assert.ThrowsAsync<ArgumentException>(() => _lake.ReadPartitionedDataAsync("tx", new ReadOptions { PartitionFilters = [PartitionFilter.Equal("status", "x")] }));
+        var e2 = await Assert.ThrowsAsync<InvalidInputException>(() => _lake.ReadPartitionedDataAsync("tx", new ReadOptions { PartitionFilters = [PartitionFilter.Equal("status", "x")] }));
         Assert.Contains("not a partition column", e2.Message);
         await Assert.ThrowsAsync<TableNotFoundException>(() => _lake.ReadPartitionedDataAsync("missing"));
     }

@@ -215,7 +215,7 @@ public class DataLakeStorageWriteTests
         Assert.Equal(0L, duck.Scalar($"SELECT count(*) FROM (SELECT transaction_id, CAST(timestamp AS DATE) d FROM read_parquet({files}) GROUP BY ALL HAVING count(*) > 1)"));
 
         // Without the key columns the option is refused before anything is written.
-        await Assert.ThrowsAsync<ArgumentException>(() => lake.WritePartitionedDataAsync(new[] { again }, "tx", DataType.Transactions,
+        await Assert.ThrowsAsync<InvalidInputException>(() => lake.WritePartitionedDataAsync(new[] { again }, "tx", DataType.Transactions,
             WriteMode.Append, new WriteOptions { SkipExistingKeys = true }));
         Assert.Equal(1, (await lake.OpenTable("tx").GetSnapshotAsync()).Version);
     }

@@ -202,7 +202,7 @@ public sealed class Transaction
             if (schema.GetFieldIndex(column) < 0)
                 throw new SchemaMismatchException($"Partition column '{column}' is not a column of the table schema.");
         if (_metadata is not null && ReadSnapshot is not null && ReadSnapshot.Metadata.Id != _metadata.Id)
-            throw new InvalidOperationException("New metadata must keep the table id.");
+            throw new CommitValidationException("New metadata must keep the table id.");
 
         var partitionColumns = metadata.PartitionColumns.ToHashSet(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -213,14 +213,14 @@ public sealed class Transaction
             if (key.StartsWith(DeltaPaths.LogPrefix, StringComparison.Ordinal))
                 throw new InvalidPathException($"Data file '{add.Path}' cannot live inside _delta_log.");
             if (!seen.Add(key))
-                throw new InvalidOperationException($"File '{add.Path}' is added twice in one transaction.");
+                throw new CommitValidationException($"File '{add.Path}' is added twice in one transaction.");
             if (!add.PartitionValues.Keys.ToHashSet(StringComparer.Ordinal).SetEquals(partitionColumns))
-                throw new SchemaMismatchException(
+                throw new CommitValidationException(
                     $"File '{add.Path}' has partition values for [{string.Join(", ", add.PartitionValues.Keys)}] but the table is partitioned by " +
                     $"[{string.Join(", ", metadata.PartitionColumns)}].");
         }
         if (TableFeatures.IsAppendOnly(metadata) && _removes.Any(r => r.DataChange))
-            throw new InvalidOperationException($"Table '{location}' is append-only (delta.appendOnly = true): files cannot be removed with dataChange = true.");
+            throw new CommitValidationException($"Table '{location}' is append-only (delta.appendOnly = true): files cannot be removed with dataChange = true.");
         return (protocol, metadata);
     }
 

@@ -11,7 +11,7 @@ public sealed record TableConstraint(string Name, string Expression)
 }
 
 /// <summary>A write refused because rows break table constraints; nothing of the write was committed.</summary>
-public sealed class ConstraintViolationException(string message, IReadOnlyList<ConstraintResult> results) : DataLakeException(message)
+public sealed class ConstraintViolationException(string message, IReadOnlyList<ConstraintResult> results) : CommitValidationException(message)
 {
     public IReadOnlyList<ConstraintResult> Results { get; } = results;
 }

@@ -19,9 +19,20 @@ public sealed class EncryptionKeyMissingException(string message) : DataLakeExce
 /// <summary>Keys in a local JSON file <c>{"keyId": "base64 key", ...}</c>, for development. Keep the file out of the lake.</summary>
 public sealed class LocalKeyFileProvider(string path) : IKeyProvider
 {
-    private readonly Lazy<Dictionary<string, string>> _keys = new(() =>
-        JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(path))
-        ?? throw new InvalidInputException($"Key file '{path}' is empty."));
+    private readonly Lazy<Dictionary<string, string>> _keys = new(() => Read(path));
+
+    private static Dictionary<string, string> Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(path))
+                ?? throw new InvalidInputException($"Key file '{path}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException($"Key file '{path}' is not a JSON object of key ids to base64 keys ({e.Message}).");
+        }
+    }
 
     public byte[]? TryGetKey(string keyId) => _keys.Value.TryGetValue(keyId, out var b64) ? KeyProviders.Decode(b64, keyId) : null;
 

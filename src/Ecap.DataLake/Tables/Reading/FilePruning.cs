@@ -32,7 +32,7 @@ internal sealed class FilePruning
         foreach (var f in _filters)
         {
             if (!_partitionColumns.Contains(f.Column))
-                throw new ArgumentException(
+                throw new InvalidInputException(
                     $"'{f.Column}' is not a partition column of this table (partition columns: {(_partitionColumns.Count == 0 ? "none" : string.Join(", ", snapshot.PartitionColumns))}); filter data columns with a predicate (--where).");
         }
         var strategy = TableLayout.FromMetadata(snapshot.Metadata);

@@ -69,7 +69,7 @@ public sealed class TableScan
         var unknown = requested.Concat(options.Predicate?.Columns().Select(c => c.Split('.')[0]) ?? [])
             .Where(c => tableSchema.GetFieldIndex(c) < 0).Distinct().ToList();
         if (unknown.Count > 0)
-            throw new ArgumentException($"Unknown column(s) {string.Join(", ", unknown.Select(c => $"'{c}'"))}; the table has: {string.Join(", ", available)}.");
+            throw new InvalidInputException($"Unknown column(s) {string.Join(", ", unknown.Select(c => $"'{c}'"))}; the table has: {string.Join(", ", available)}.");
         var schema = new Schema(requested.Select(c => tableSchema.GetFieldByName(c)).ToList(), null);
 
         var pruning = new FilePruning(snapshot, options);

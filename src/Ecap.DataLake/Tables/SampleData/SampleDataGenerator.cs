@@ -58,9 +58,9 @@ public static class SampleDataGenerator
     /// </summary>
     public static IEnumerable<RecordBatch> Generate(DataType type, long rows, int seed, int batchSize, DateTimeOffset start, int days)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(days);
+        if (rows < 0) throw new InvalidInputException($"The number of rows must not be negative (got {rows}).");
+        if (batchSize <= 0) throw new InvalidInputException($"The batch size must be positive (got {batchSize}).");
+        if (days <= 0) throw new InvalidInputException($"The number of days must be positive (got {days}).");
         long startMicros = (start.UtcTicks - DateTime.UnixEpoch.Ticks) / 10;
         return Batches(type, rows, seed, batchSize, startMicros, days);
     }

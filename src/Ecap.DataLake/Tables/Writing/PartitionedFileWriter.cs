@@ -172,7 +172,7 @@ internal sealed class PartitionedFileWriter
         "zstd" => ParquetCodec.Zstd,
         "gzip" => ParquetCodec.Gzip,
         "none" or "uncompressed" => ParquetCodec.None,
-        var other => throw new ArgumentException($"Unknown compression '{other}': use snappy, zstd, gzip or none."),
+        var other => throw new InvalidInputException($"Unknown compression '{other}': use snappy, zstd, gzip or none."),
     };
 
     private sealed class GroupBuffer(string directory, IReadOnlyDictionary<string, string?> partitionValues, int? bucket)

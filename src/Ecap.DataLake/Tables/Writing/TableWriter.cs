@@ -33,9 +33,9 @@ internal sealed class TableWriter(DataLakeStorage storage)
                 throw new ConcurrentModificationException(
                     $"Table '{tableName}' holds txn version {snapshot?.GetTxnVersion(appId) ?? 0} for '{appId}', not the expected {expected}: another writer moved that source on.");
         if (options.OverwriteSchema && mode != WriteMode.Overwrite)
-            throw new ArgumentException("overwriteSchema needs mode overwrite.");
+            throw new InvalidInputException("overwriteSchema needs mode overwrite.");
         if (options.SkipExistingKeys && options.DeduplicateKeys is not { Count: > 0 })
-            throw new ArgumentException("skipExistingKeys needs deduplicateKeys (the key columns to look up).");
+            throw new InvalidInputException("skipExistingKeys needs deduplicateKeys (the key columns to look up).");
 
         // The layout: the table's own when it exists (unless its schema is being replaced), else the requested one.
         var replaceLayout = snapshot == null || (mode == WriteMode.Overwrite && options.OverwriteSchema);
@@ -53,7 +53,7 @@ internal sealed class TableWriter(DataLakeStorage storage)
         }
         var first = input.Current is { } f ? Prepare(f, partitioner, options) : null;
         if (first == null && snapshot == null)
-            throw new ArgumentException($"Cannot create table '{tableName}' from an input without any batch: the schema is unknown.");
+            throw new InvalidInputException($"Cannot create table '{tableName}' from an input without any batch: the schema is unknown.");
 
         // Schema: the table's, merged with new columns if asked, or the input's for a new/replaced table.
         Schema tableSchema;
