@@ -24,6 +24,9 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
 
     public LakeQuery(string lakePath) : this(new DataLakeStorage(lakePath)) { }
 
+    /// <summary>SQL over a lake built by <see cref="DataLakeBuilder"/> (its guard and snapshot cache).</summary>
+    public LakeQuery(DataLake lake) : this(lake.Storage) { }
+
     public LakeQuery(DataLakeStorage storage)
     {
         _storage = storage;

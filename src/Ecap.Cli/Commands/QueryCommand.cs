@@ -30,7 +30,7 @@ internal static class QueryCommand
             var userLimit = ctx.Get(limit);
             if (userLimit is < 0) throw new InvalidInputException("--limit must be 0 or more.");
             var outPath = ctx.Get(output);
-            await using var query = new LakeQuery(ctx.OpenDataLake().Storage);
+            await using var query = new LakeQuery(ctx.OpenDataLake());
             if (outPath != null)
             {
                 var statement = userLimit is { } n ? $"SELECT * FROM ({text.Trim().TrimEnd(';')}) LIMIT {n}" : text;
