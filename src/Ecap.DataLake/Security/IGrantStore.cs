@@ -23,7 +23,7 @@ public interface IGrantStore
 /// The grants of a lake kept in its <c>_catalog</c> folder as the versioned document of the reserved entry <c>_ecap.grants</c>
 /// (the format the lake-folder catalog has always used, so existing lakes keep their grants).
 /// </summary>
-public sealed class LakeGrantStore : IGrantStore
+internal sealed class LakeGrantStore : IGrantStore
 {
     /// <summary>The folder under the lake root that holds the catalog and the grants.</summary>
     public const string CatalogFolder = "_catalog";

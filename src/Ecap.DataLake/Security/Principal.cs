@@ -17,14 +17,14 @@ public interface IIdentityProvider
 }
 
 /// <summary>The operating-system user running the process (the default for a local lake).</summary>
-public sealed class OsUserIdentity : IIdentityProvider
+internal sealed class OsUserIdentity : IIdentityProvider
 {
     public Task<Principal> GetPrincipalAsync(CancellationToken ct = default) =>
         Task.FromResult(new Principal(Environment.UserName, [], "os"));
 }
 
 /// <summary>A fixed principal: services configured with a name and groups (<c>ECAP_PRINCIPAL</c> / <c>ECAP_GROUPS</c>), and tests.</summary>
-public sealed class StaticIdentity(Principal principal) : IIdentityProvider
+internal sealed class StaticIdentity(Principal principal) : IIdentityProvider
 {
     public StaticIdentity(string name, params string[] groups) : this(new Principal(name, groups, "static")) { }
 
