@@ -37,6 +37,7 @@ internal sealed class LakeGrantStore : IGrantStore
     private readonly VersionedDocuments<GrantsDocument> _documents;
 
     /// <param name="catalogFolder">The store rooted at the catalog folder (<c>lake.Child("_catalog")</c>).</param>
+    /// <param name="pruneAge">Passed on to the versioned grants document (default 10 minutes).</param>
     public LakeGrantStore(IObjectStore catalogFolder, TimeSpan? pruneAge = null) =>
         _documents = new VersionedDocuments<GrantsDocument>(catalogFolder, pruneAge ?? TimeSpan.FromMinutes(10));
 
