@@ -5,7 +5,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace Ecap.DataLake.Security;
 
 /// <summary>An OIDC issuer this lake trusts: its identifier, its signing keys (a JWKS document) and, optionally, the audience tokens must name.</summary>
-internal sealed record JwtIssuer(string Issuer, string JwksJson, string? Audience = null)
+public sealed record JwtIssuer(string Issuer, string JwksJson, string? Audience = null)
 {
     /// <summary>Claims tried, in order, for the principal's name.</summary>
     public IReadOnlyList<string> NameClaims { get; init; } = ["preferred_username", "upn", "email", "sub"];
@@ -19,7 +19,7 @@ internal sealed record JwtIssuer(string Issuer, string JwksJson, string? Audienc
 /// issuer's keys (signature, issuer, lifetime, audience when configured). No network: the keys are given.
 /// An invalid token fails the operation with <see cref="AuthenticationFailedException"/>; it never falls back.
 /// </summary>
-internal sealed class JwtIdentity(string token, JwtIssuer issuer) : IIdentityProvider
+public sealed class JwtIdentity(string token, JwtIssuer issuer) : IIdentityProvider
 {
     private readonly JsonWebTokenHandler _handler = new();
 

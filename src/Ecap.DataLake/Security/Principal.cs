@@ -24,7 +24,7 @@ internal sealed class OsUserIdentity : IIdentityProvider
 }
 
 /// <summary>A fixed principal: services configured with a name and groups (<c>ECAP_PRINCIPAL</c> / <c>ECAP_GROUPS</c>), and tests.</summary>
-internal sealed class StaticIdentity(Principal principal) : IIdentityProvider
+public sealed class StaticIdentity(Principal principal) : IIdentityProvider
 {
     public StaticIdentity(string name, params string[] groups) : this(new Principal(name, groups, "static")) { }
 

@@ -16,7 +16,7 @@ namespace Ecap.DataLake.Storage.S3;
 /// (<see cref="CoordinatedCommit"/>), else a plain check-then-put only when a single writer is declared;
 /// with none of these it refuses, since a commit that could silently replace another would lose data.
 /// </summary>
-internal sealed class S3ObjectStore : IObjectStore
+public sealed class S3ObjectStore : IObjectStore
 {
     private readonly S3Connection _connection;
     private readonly string _scheme;
