@@ -32,7 +32,7 @@ public sealed record PostgresIngestionOptions
 /// and the read continues after the last row handed to the ingester (counted as <c>reconnects</c>).
 /// Without an incremental column every run reads the whole result, and a dropped connection fails the run.
 /// </summary>
-public sealed class PostgresIngestionSource : IIngestionSource
+internal sealed class PostgresIngestionSource : IIngestionSource
 {
     public const string WatermarkParameter = "ecap.pg.watermark";
 
@@ -200,6 +200,6 @@ public sealed class PostgresIngestionSource : IIngestionSource
 
     /// <summary>The position of a database source: the last value of the incremental column, with its PostgreSQL type.</summary>
 #pragma warning disable IDE1006
-    public sealed record Watermark(string Type, string Value);
+    internal sealed record Watermark(string Type, string Value);
 #pragma warning restore IDE1006
 }

@@ -80,7 +80,7 @@ public sealed unsafe class MockKafkaCluster : IDisposable
     }
 
     /// <summary>Kafka API keys for <see cref="PushRequestErrors"/>.</summary>
-    public static class ApiKeys
+    internal static class ApiKeys
     {
         public const short Produce = 0;
         public const short Fetch = 1;
@@ -91,7 +91,7 @@ public sealed unsafe class MockKafkaCluster : IDisposable
     }
 
     /// <summary>Kafka error codes for <see cref="PushRequestErrors"/>.</summary>
-    public static class Errors
+    internal static class Errors
     {
         public const int NotLeaderForPartition = 6;
         public const int RequestTimedOut = 7;

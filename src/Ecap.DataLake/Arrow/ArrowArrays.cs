@@ -9,7 +9,7 @@ namespace Ecap.DataLake.Arrow;
 /// Constant columns built straight into Arrow buffers: one value repeated for every row (a file's
 /// partition value, a metadata column).
 /// </summary>
-public static class ArrowArrays
+internal static class ArrowArrays
 {
     /// <summary>
     /// An array of <paramref name="type"/> holding <paramref name="value"/> <paramref name="length"/> times; null

@@ -4,7 +4,7 @@ using Apache.Arrow.Types;
 namespace Ecap.DataLake.Arrow;
 
 /// <summary>Columns of a record batch by name, including struct leaves by dotted path.</summary>
-public static class ArrowColumns
+internal static class ArrowColumns
 {
     /// <summary>
     /// A top-level column by name, or a struct leaf by dotted path (<c>point.x</c>) with the parents' nulls

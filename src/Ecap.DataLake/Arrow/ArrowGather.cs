@@ -14,7 +14,7 @@ namespace Ecap.DataLake.Arrow;
 /// gathered, dictionary shared), struct, list and map (children gathered recursively).
 /// Other types throw <see cref="NotSupportedException"/>. Indices may repeat and come in any order.
 /// </summary>
-public static class ArrowGather
+internal static class ArrowGather
 {
     /// <summary>The rows of <paramref name="batch"/> at <paramref name="indices"/>, in that order.</summary>
     public static RecordBatch Take(RecordBatch batch, ReadOnlySpan<int> indices)

@@ -8,7 +8,7 @@ namespace Ecap.DataLake.Arrow;
 /// In-memory sizes of Arrow data, for memory budgets. Counted from the rows an array covers, not the
 /// buffers it points into: partition groups are views into buffers shared by a whole input batch.
 /// </summary>
-public static class ArrowSizes
+internal static class ArrowSizes
 {
     public static long Of(RecordBatch batch)
     {

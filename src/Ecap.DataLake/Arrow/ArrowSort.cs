@@ -4,7 +4,7 @@ using Apache.Arrow.Types;
 namespace Ecap.DataLake.Arrow;
 
 /// <summary>One sort key: a top-level column (or struct leaf by dotted path), its direction and where nulls go.</summary>
-public sealed record SortKey(string Column, bool Descending = false, bool NullsFirst = false);
+internal sealed record SortKey(string Column, bool Descending = false, bool NullsFirst = false);
 
 /// <summary>
 /// The stable sort of Arrow rows, used by the partitioner (each group by the strategy's sort columns)
@@ -20,7 +20,7 @@ public sealed record SortKey(string Column, bool Descending = false, bool NullsF
 /// </para>
 /// Use <see cref="Concat"/> to sort across batches.
 /// </summary>
-public static class ArrowSort
+internal static class ArrowSort
 {
     /// <summary>Concatenates batches of one schema into one batch.</summary>
     public static RecordBatch Concat(IReadOnlyList<RecordBatch> batches)

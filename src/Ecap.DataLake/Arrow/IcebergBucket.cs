@@ -17,7 +17,7 @@ namespace Ecap.DataLake.Arrow;
 /// but note the same id as a number and as a string lands in different buckets.
 /// A null key has no bucket (null).
 /// </summary>
-public static class IcebergBucket
+internal static class IcebergBucket
 {
     /// <summary>Murmur3 x86 32-bit hash of a long as 8 little-endian bytes, seed 0 (Iceberg spec: 34 -> 2017239379).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

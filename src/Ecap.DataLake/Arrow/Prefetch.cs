@@ -7,7 +7,7 @@ namespace Ecap.DataLake.Arrow;
 /// Runs a producer of batches ahead of its consumer by a bounded number of items, so that decoding the
 /// next batch (a file read, a parse) overlaps with work on the current one (partitioning, encoding).
 /// </summary>
-public static class Prefetch
+internal static class Prefetch
 {
     public static async IAsyncEnumerable<T> Ahead<T>(this IAsyncEnumerable<T> source, int count,
         [EnumeratorCancellation] CancellationToken ct = default)

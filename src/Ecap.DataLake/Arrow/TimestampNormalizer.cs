@@ -8,7 +8,7 @@ namespace Ecap.DataLake.Arrow;
 /// Delta timestamps are microseconds. Inputs in seconds, milliseconds or nanoseconds (pandas, DuckDB,
 /// Kafka producers) are converted to microseconds on the way in, keeping their time zone flag.
 /// </summary>
-public static class TimestampNormalizer
+internal static class TimestampNormalizer
 {
     public static RecordBatch ToMicros(RecordBatch batch)
     {

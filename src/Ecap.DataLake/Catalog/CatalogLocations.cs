@@ -7,6 +7,7 @@ namespace Ecap.DataLake.Catalog;
 /// <summary>Where a catalog entry's table lives: its normalized path, the store of that path, and its Delta table.</summary>
 /// <param name="lake">The lake whose tables sync registers by name (optional); locations inside it are children of its store.</param>
 /// <param name="storage">The lake's storage when built by <see cref="DataLakeBuilder"/>: its tables' snapshot cache and settings.</param>
+/// <param name="openLocation">Opens the store of a location outside the lake.</param>
 internal sealed class CatalogLocations(IObjectStore? lake, DataLakeStorage? storage, Func<string, IObjectStore> openLocation)
 {
     public IObjectStore? Lake => lake;

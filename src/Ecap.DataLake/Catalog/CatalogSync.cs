@@ -43,6 +43,8 @@ internal sealed class CatalogSync(ICatalogStore store, CatalogEntries entries, C
     /// Brings a table's entry up to its latest Delta version (version, schema history, rows, size). A lake
     /// table that is not registered yet is registered in the default database.
     /// </summary>
+    /// <param name="name">The table's name.</param>
+    /// <param name="ct">Cancels the sync.</param>
     /// <param name="commit">The commit that triggered the sync (post-commit hook), whose actions are applied when the entry is at the version before it.</param>
     public async Task<CatalogEntry> SyncAsync(string name, CancellationToken ct, CommittedVersion? commit = null)
     {

@@ -6,7 +6,7 @@ namespace Ecap.DataLake.Catalog;
 /// Approximate distinct counting (Flajolet et al., HyperLogLog with linear counting for small
 /// cardinalities): 2^14 one-byte registers, standard error about 0.8%, whatever the number of values.
 /// </summary>
-public sealed class HyperLogLog
+internal sealed class HyperLogLog
 {
     private const int P = 14;
     private const int M = 1 << P;

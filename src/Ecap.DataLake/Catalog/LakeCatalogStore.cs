@@ -18,7 +18,7 @@ public static class CatalogJson
 /// creates N+1 with put-if-absent (the same optimistic protocol as Delta commits), re-applying the edit on
 /// conflict. Readers take the newest version, so a half-finished writer is never seen.
 /// </summary>
-public sealed class LakeCatalogStore : ICatalogStore
+internal sealed class LakeCatalogStore : ICatalogStore
 {
     private const string TablesPrefix = "tables/";
 

@@ -4,6 +4,8 @@ using Ecap.DataLake.Delta;
 namespace Ecap.DataLake.Catalog;
 
 /// <summary>What the log says after an entry's version: the latest snapshot, the schemas and the <c>source</c> parameters of the commits read.</summary>
+/// <param name="Snapshot">The latest snapshot.</param>
+/// <param name="Schemas">The schemas of the commits read.</param>
 /// <param name="Sources">The <c>source</c> operation parameters of the commits read (files, databases, topics), oldest first.</param>
 internal sealed record LogState(Snapshot Snapshot, IReadOnlyList<SchemaVersion> Schemas, IReadOnlyList<string> Sources);
 

@@ -16,7 +16,11 @@ internal sealed class TableStatisticsBuilder(ICatalogStore store, CatalogLocatio
     /// <paramref name="computeColumnStats"/>, distinct counts (HyperLogLog), string lengths and top values
     /// from the first <paramref name="sampleSize"/> rows (streamed), which also fill in bounds the file stats lack.
     /// </summary>
+    /// <param name="name">The table's name.</param>
+    /// <param name="computeColumnStats">Whether to also compute the sampled column statistics.</param>
+    /// <param name="sampleSize">How many rows the sampled statistics read.</param>
     /// <param name="guard">The guard the sample is read under (the operation's own: checked as the caller, audited once).</param>
+    /// <param name="ct">Cancels the update.</param>
     public async Task<CatalogEntry> UpdateAsync(string name, bool computeColumnStats, int sampleSize, LakeGuard guard, CancellationToken ct)
     {
         if (sampleSize <= 0) throw new InvalidInputException($"Sample size must be positive, got {sampleSize}.");

@@ -5,7 +5,7 @@ namespace Ecap.DataLake.Delta;
 /// Reading: reader versions 1..3; at 2 column mapping must be off; at 3 only the reader features below.
 /// Writing: writer versions 1..3, or 7 with only the writer features below.
 /// </summary>
-public static class TableFeatures
+internal static class TableFeatures
 {
     public const int MaxReaderVersion = 3;
     public const int MaxWriterVersion = 7;

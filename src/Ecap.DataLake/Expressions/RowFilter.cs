@@ -17,7 +17,7 @@ namespace Ecap.DataLake.Expressions;
 /// except <c>!=</c>). Supported leaf types: bool, integers, float, double, decimal128, date32,
 /// timestamp (any unit), string; IS [NOT] NULL works on every type.
 /// </summary>
-public static class RowFilter
+internal static class RowFilter
 {
     private const byte F = 0, U = 1, T = 2;
 

@@ -8,7 +8,7 @@ namespace Ecap.DataLake.Expressions;
 /// "no match" only when the bounds prove it. Missing bounds, missing columns and values that cannot
 /// be compared always answer "may match".
 /// </summary>
-public static class StatsEvaluator
+internal static class StatsEvaluator
 {
     /// <summary>False only when the bounds prove no row can match.</summary>
     public static bool CanMatch(Predicate predicate, Func<string, ColumnBounds?> bounds) => Eval(predicate, bounds).MayTrue;

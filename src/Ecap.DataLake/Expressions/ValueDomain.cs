@@ -20,7 +20,7 @@ public sealed class PredicateTypeException(string message) : InvalidInputExcepti
 /// A coerced literal may be "between" canonical values of an integer domain (a <see cref="decimal"/>
 /// like 10.5 for an int column, or a timestamp with sub-microsecond ticks); comparisons handle mixed numerics.
 /// </summary>
-public static class ValueDomain
+internal static class ValueDomain
 {
     /// <summary>Whether the Arrow type has a canonical domain (and so can have min/max bounds).</summary>
     public static bool IsSupported(IArrowType type) => type.TypeId is ArrowTypeId.Boolean or ArrowTypeId.Int8 or ArrowTypeId.Int16

@@ -104,7 +104,7 @@ public sealed class FileIngestionSource : IIngestionSource
     }
 
     /// <summary>Where a file source is: <paramref name="Records"/> records of <paramref name="File"/> are done (all when <paramref name="Complete"/>).</summary>
-    public sealed record FilePosition(string File, long Records, bool Complete);
+    internal sealed record FilePosition(string File, long Records, bool Complete);
 
 #pragma warning disable IDE1006 // JSON names of the commit parameter
     private sealed record PartialJson(string file, long records);
@@ -112,7 +112,7 @@ public sealed class FileIngestionSource : IIngestionSource
 }
 
 /// <summary>Expands a file, a folder (its .csv/.jsonl/.json/.ndjson/.parquet files) or a glob into sorted full paths.</summary>
-public static class FileGlob
+internal static class FileGlob
 {
     public static (string Root, IReadOnlyList<string> Files) Expand(string pathOrGlob)
     {

@@ -34,6 +34,8 @@ public sealed class LakeMonitor
     public LakeMonitor(DataLakeStorage storage) => _storage = storage;
 
     /// <param name="recentCommits">How many commits (newest first, all tables together) to include.</param>
+    /// <param name="now">The time the look is taken at (defaults to the current time).</param>
+    /// <param name="ct">Cancels the look.</param>
     /// <remarks>One look is one audited operation ("monitor"): the list and history reads inside it are checked
     /// against the caller's grants but not audited one by one, so a live view adds one audit record per refresh.</remarks>
     public Task<LakeOverview> LookAsync(int recentCommits = 10, DateTimeOffset? now = null, CancellationToken ct = default) =>

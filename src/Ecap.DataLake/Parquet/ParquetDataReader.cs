@@ -9,7 +9,7 @@ using Ecap.DataLake.Arrow;
 namespace Ecap.DataLake.Parquet;
 
 /// <summary>Options of <see cref="ParquetDataReader.ReadAsync"/>.</summary>
-public sealed record ParquetReadOptions
+internal sealed record ParquetReadOptions
 {
     public static ParquetReadOptions Default { get; } = new();
 
@@ -40,7 +40,7 @@ public sealed record ParquetReadOptions
 }
 
 /// <summary>What a read touched. Thread-safe; one instance may be shared by the reads of a scan.</summary>
-public sealed class ParquetReadCounters
+internal sealed class ParquetReadCounters
 {
     private long _rowGroupsTotal, _rowGroupsPruned, _rowGroupsRead, _bytesScanned, _rowsRead, _rowsReturned;
 
@@ -69,10 +69,10 @@ public sealed class ParquetReadCounters
 }
 
 /// <summary>Sizes of one row group.</summary>
-public sealed record RowGroupInfo(long RowCount, long CompressedBytes, long UncompressedBytes);
+internal sealed record RowGroupInfo(long RowCount, long CompressedBytes, long UncompressedBytes);
 
 /// <summary>Footer facts of one Parquet file (row counts and sizes; for table info and compression ratios).</summary>
-public sealed record ParquetFileInfo(long RowCount, long FileSizeBytes, long CompressedBytes, long UncompressedBytes,
+internal sealed record ParquetFileInfo(long RowCount, long FileSizeBytes, long CompressedBytes, long UncompressedBytes,
     IReadOnlyList<RowGroupInfo> RowGroups, Schema Schema)
 {
     /// <summary>Uncompressed / compressed column bytes (1 when empty).</summary>
@@ -87,7 +87,7 @@ public sealed record ParquetFileInfo(long RowCount, long FileSizeBytes, long Com
 /// projection are read for the row filter and then dropped. Local stores are opened by path;
 /// other stores through a seekable stream (non-seekable streams are spooled to a temporary file).
 /// </summary>
-public static class ParquetDataReader
+internal static class ParquetDataReader
 {
     public static async IAsyncEnumerable<RecordBatch> ReadAsync(IObjectStore store, string key, ParquetReadOptions? options = null,
         ParquetReadCounters? counters = null, [EnumeratorCancellation] CancellationToken ct = default)

@@ -22,7 +22,7 @@ namespace Ecap.DataLake.Parquet;
 /// Local stores are written directly at the file path; other stores through a write stream.
 /// Not thread-safe: one writer per producer.
 /// </summary>
-public sealed class ParquetDataWriter : IDisposable
+internal sealed class ParquetDataWriter : IDisposable
 {
     private readonly IObjectStore _store;
     private readonly Schema _schema;

@@ -1,6 +1,6 @@
 namespace Ecap.DataLake.Parquet;
 
-public enum ParquetCodec
+internal enum ParquetCodec
 {
     Snappy,
     Zstd,
@@ -9,7 +9,7 @@ public enum ParquetCodec
 }
 
 /// <summary>How the writer chooses dictionary encoding per column.</summary>
-public enum DictionaryPolicy
+internal enum DictionaryPolicy
 {
     /// <summary>Decided per column from a sample of the first batch: on for low-cardinality columns.</summary>
     Auto,
@@ -18,7 +18,7 @@ public enum DictionaryPolicy
 }
 
 /// <summary>Options of <see cref="ParquetDataWriter"/>.</summary>
-public sealed record ParquetWriteOptions
+internal sealed record ParquetWriteOptions
 {
     public static ParquetWriteOptions Default { get; } = new();
 
@@ -54,4 +54,4 @@ public sealed record ParquetWriteOptions
 /// One closed Parquet data file: its store key, size in bytes, rows, Delta stats, and the
 /// uncompressed size of its column chunks (size / uncompressed is the compression ratio).
 /// </summary>
-public sealed record WrittenFile(string Key, long SizeBytes, long RowCount, DataFileStats Stats, long UncompressedBytes);
+internal sealed record WrittenFile(string Key, long SizeBytes, long RowCount, DataFileStats Stats, long UncompressedBytes);

@@ -12,7 +12,7 @@ public sealed class ResidencyViolationException(string message) : CommitValidati
 /// restore and ingest to a table with a declared region is refused unless the lake's region is one of them; an
 /// unknown lake region is refused too (compliance must be shown, not assumed).
 /// </summary>
-public static class DataResidency
+internal static class DataResidency
 {
     public const string RegionProperty = "ecap.residency.region";
     public const string LakeRegionVariable = "ECAP_LAKE_REGION";

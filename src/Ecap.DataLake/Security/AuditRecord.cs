@@ -40,7 +40,7 @@ public sealed record AuditRecord
 /// credential) are replaced, and passwords inside connection strings and URLs (<c>Password=...</c>,
 /// <c>user:pass@host</c>, <c>?password=</c>) are cut out of any value.
 /// </summary>
-public static partial class AuditRedaction
+internal static partial class AuditRedaction
 {
     public const string Mask = "***";
 

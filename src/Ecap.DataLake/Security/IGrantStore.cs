@@ -23,7 +23,7 @@ public interface IGrantStore
 /// The grants of a lake kept in its <c>_catalog</c> folder as the versioned document of the reserved entry <c>_ecap.grants</c>
 /// (the format the lake-folder catalog has always used, so existing lakes keep their grants).
 /// </summary>
-public sealed class LakeGrantStore : IGrantStore
+internal sealed class LakeGrantStore : IGrantStore
 {
     /// <summary>The folder under the lake root that holds the catalog and the grants.</summary>
     public const string CatalogFolder = "_catalog";
@@ -37,6 +37,7 @@ public sealed class LakeGrantStore : IGrantStore
     private readonly VersionedDocuments<GrantsDocument> _documents;
 
     /// <param name="catalogFolder">The store rooted at the catalog folder (<c>lake.Child("_catalog")</c>).</param>
+    /// <param name="pruneAge">Passed on to the versioned grants document (default 10 minutes).</param>
     public LakeGrantStore(IObjectStore catalogFolder, TimeSpan? pruneAge = null) =>
         _documents = new VersionedDocuments<GrantsDocument>(catalogFolder, pruneAge ?? TimeSpan.FromMinutes(10));
 

@@ -7,7 +7,7 @@ namespace Ecap.DataLake.Security;
 /// <c>ECAP_PRINCIPAL</c> with <c>ECAP_GROUPS</c> (comma-separated); else the OS user.
 /// A token without an issuer configuration is refused rather than trusted unvalidated.
 /// </summary>
-public static class Identity
+internal static class Identity
 {
     public const string TokenVariable = "ECAP_TOKEN";
     public const string PrincipalVariable = "ECAP_PRINCIPAL";
@@ -43,7 +43,7 @@ public static class Identity
 }
 
 /// <summary>The provider <see cref="Identity.FromEnvironment"/> picks, chosen afresh at each call (so a changed token is seen).</summary>
-public sealed class EnvironmentIdentity : IIdentityProvider
+internal sealed class EnvironmentIdentity : IIdentityProvider
 {
     public Task<Principal> GetPrincipalAsync(CancellationToken ct = default) => Identity.FromEnvironment().GetPrincipalAsync(ct);
 }

@@ -17,7 +17,7 @@ public interface IIdentityProvider
 }
 
 /// <summary>The operating-system user running the process (the default for a local lake).</summary>
-public sealed class OsUserIdentity : IIdentityProvider
+internal sealed class OsUserIdentity : IIdentityProvider
 {
     public Task<Principal> GetPrincipalAsync(CancellationToken ct = default) =>
         Task.FromResult(new Principal(Environment.UserName, [], "os"));

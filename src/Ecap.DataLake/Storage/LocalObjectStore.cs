@@ -8,7 +8,7 @@ namespace Ecap.DataLake.Storage;
 /// Put-if-absent writes a temp file beside the target and hard-links it into place (link(2) fails
 /// with EEXIST when the target exists), so a commit is atomic and can never replace another.
 /// </summary>
-public sealed class LocalObjectStore : IObjectStore
+internal sealed class LocalObjectStore : IObjectStore
 {
     private readonly string _root;
 

@@ -1,7 +1,7 @@
 namespace Ecap.DataLake.Storage;
 
 /// <summary>Validation and joining of object keys, shared by every store.</summary>
-public static class ObjectKeys
+internal static class ObjectKeys
 {
     /// <summary>Rejects keys that could escape the store root: absolute paths, '..', backslashes, empty segments.</summary>
     public static string Validate(string key)

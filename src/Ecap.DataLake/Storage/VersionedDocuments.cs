@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace Ecap.DataLake.Storage;
 
 /// <summary>The JSON form of the lake's own documents (catalog entries, grants): snake_case, enums as lower-case strings.</summary>
-public static class LakeJson
+internal static class LakeJson
 {
     public static JsonSerializerOptions Documents { get; } = new()
     {

@@ -10,7 +10,7 @@ namespace Ecap.DataLake.Delta;
 /// (a commit of thousands of adds is never held as one string). Partition values are strings with
 /// JSON null for null, stats a JSON string, paths URI-encoded as given.
 /// </summary>
-public static class ActionSerializer
+internal static class ActionSerializer
 {
     private static readonly JsonWriterOptions WriterOptions = new()
     {

@@ -8,7 +8,7 @@ namespace Ecap.DataLake.Delta;
 /// and the control characters 0x01-0x1F become <c>%XX</c> (uppercase hex); everything else, including
 /// spaces and non-ASCII, is kept as is. A null (or empty) value is <see cref="NullPartition"/>, as in Spark.
 /// </summary>
-public static class PartitionPath
+internal static class PartitionPath
 {
     /// <summary>The directory value of a null partition value.</summary>
     public const string NullPartition = "__HIVE_DEFAULT_PARTITION__";

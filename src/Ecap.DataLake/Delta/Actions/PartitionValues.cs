@@ -21,7 +21,7 @@ namespace Ecap.DataLake.Delta;
 /// </list>
 /// <see cref="Parse"/> reads timestamps in both the ISO and the Spark <c>yyyy-MM-dd HH:mm:ss[.ffffff]</c> form (taken as UTC).
 /// </summary>
-public static class PartitionValues
+internal static class PartitionValues
 {
     private const string IsoUtc = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
     private const string Ntz = "yyyy-MM-dd HH:mm:ss.ffffff";

@@ -7,7 +7,7 @@ namespace Ecap.DataLake.Delta;
 /// Names inside <c>_delta_log</c> (commits, checkpoints, <c>_last_checkpoint</c>) and the URI encoding of
 /// data file paths in <c>add.path</c>/<c>remove.path</c>.
 /// </summary>
-public static class DeltaPaths
+internal static class DeltaPaths
 {
     public const string LogFolder = "_delta_log";
     public const string LogPrefix = LogFolder + "/";

@@ -16,7 +16,7 @@ namespace Ecap.DataLake.Delta;
 /// Spark field metadata (any JSON values) maps to Arrow string metadata: string values as themselves,
 /// other values as raw JSON, listed under <see cref="JsonValuedKeysMetadataKey"/> so they round-trip.
 /// </summary>
-public static partial class DeltaSchema
+internal static partial class DeltaSchema
 {
     /// <summary>Arrow metadata key listing (comma-separated) the keys whose values are raw JSON, not strings.</summary>
     public const string JsonValuedKeysMetadataKey = "ecap.delta.jsonValuedKeys";

@@ -17,7 +17,7 @@ public interface IKeyProvider
 public sealed class EncryptionKeyMissingException(string message) : DataLakeException(message);
 
 /// <summary>Keys in a local JSON file <c>{"keyId": "base64 key", ...}</c>, for development. Keep the file out of the lake.</summary>
-public sealed class LocalKeyFileProvider(string path) : IKeyProvider
+internal sealed class LocalKeyFileProvider(string path) : IKeyProvider
 {
     private readonly Lazy<Dictionary<string, string>> _keys = new(() => Read(path));
 
@@ -43,7 +43,7 @@ public sealed class LocalKeyFileProvider(string path) : IKeyProvider
 }
 
 /// <summary>Keys in environment variables <c>ECAP_KEY_&lt;ID&gt;</c> (id upper-cased, other characters as '_'), base64.</summary>
-public sealed class EnvironmentKeyProvider(Func<string, string?>? variable = null) : IKeyProvider
+internal sealed class EnvironmentKeyProvider(Func<string, string?>? variable = null) : IKeyProvider
 {
     private readonly Func<string, string?> _variable = variable ?? Environment.GetEnvironmentVariable;
 
@@ -54,7 +54,7 @@ public sealed class EnvironmentKeyProvider(Func<string, string?>? variable = nul
 }
 
 /// <summary>The default provider: <c>ECAP_KEY_FILE</c> (a key file) when set, else <c>ECAP_KEY_&lt;ID&gt;</c> variables.</summary>
-public static class KeyProviders
+internal static class KeyProviders
 {
     public const string KeyFileVariable = "ECAP_KEY_FILE";
 

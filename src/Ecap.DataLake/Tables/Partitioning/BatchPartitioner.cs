@@ -16,7 +16,7 @@ namespace Ecap.DataLake.Tables.Partitioning;
 /// <param name="Bucket">The bucket, when the strategy has a bucket column and the key is not null.</param>
 /// <param name="Rows">The rows, in the data-file schema (<see cref="BatchPartitioner.DataFileSchema"/>).</param>
 /// <param name="Directory">Relative partition directory with trailing slash (<c>year=2024/month=10/</c>), empty when unpartitioned.</param>
-public sealed record PartitionGroup(
+internal sealed record PartitionGroup(
     IReadOnlyDictionary<string, string?> PartitionValues,
     int? Bucket,
     RecordBatch Rows,
@@ -33,7 +33,7 @@ public sealed record PartitionGroup(
 /// and one gather per column per group. Thread-safe: the partitioner holds no per-batch state.
 /// </para>
 /// </summary>
-public sealed class BatchPartitioner
+internal sealed class BatchPartitioner
 {
     private const long MicrosPerDay = 86_400_000_000L;
 

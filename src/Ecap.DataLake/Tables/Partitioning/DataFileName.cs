@@ -9,7 +9,7 @@ namespace Ecap.DataLake.Tables.Partitioning;
 /// so the uuid makes each name unique; the bucket in the name lets readers of a bucketed table
 /// pick files without opening them.
 /// </summary>
-public static partial class DataFileName
+internal static partial class DataFileName
 {
     /// <summary>Builds a data file name.</summary>
     public static string Create(int sequence, Guid id, int? bucket = null, string codec = "snappy")

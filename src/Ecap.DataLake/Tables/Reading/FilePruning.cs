@@ -40,7 +40,7 @@ internal sealed class FilePruning
             _buckets = BucketsFor(_predicate, bucketColumn, strategy.BucketCount);
     }
 
-    public enum Verdict { Read, PrunedByPartition, PrunedByBucket, PrunedByStats }
+    internal enum Verdict { Read, PrunedByPartition, PrunedByBucket, PrunedByStats }
 
     public Verdict Check(AddFile file)
     {

@@ -60,6 +60,9 @@ public sealed class TableScan
             Schema = new Schema(Schema.FieldsList.Select(f => columns.Contains(f.Name) ? new Field(f.Name, f.DataType, true, f.Metadata) : f), Schema.Metadata);
     }
 
+    /// <param name="table">The table's store.</param>
+    /// <param name="snapshot">The snapshot whose files are scanned.</param>
+    /// <param name="options">The read options.</param>
     /// <param name="include">When given, only files it accepts are read (the others count as pruned by partition).</param>
     internal static TableScan Plan(IObjectStore table, Snapshot snapshot, ReadOptions options, Func<AddFile, bool>? include = null)
     {
