@@ -32,6 +32,8 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         _storage = storage;
         _connection = new DuckDBConnection("DataSource=:memory:");
         _connection.Open();
+        // No extension is fetched or loaded behind the caller's back (INSTALL/LOAD are refused by SqlSandbox too).
+        Execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false;");
     }
 
     /// <summary>
@@ -61,6 +63,8 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
                 var view = await TryRegisterAsync(reference, scope, ct);
                 if (view != null) result.Add(view);
             }
+            // Only the views just registered for this caller may be read, and nothing but reading is allowed.
+            SqlSandbox.Check(_connection, TrimStatement(sql), result.Select(v => v.Name).ToHashSet(StringComparer.OrdinalIgnoreCase));
             return (IReadOnlyList<RegisteredView>)result;
         }, ct);
 

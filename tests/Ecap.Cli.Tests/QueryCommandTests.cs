@@ -88,4 +88,19 @@ public class QueryCommandTests : IClassFixture<QueryCommandTests.Lake>
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("syntax error", bad.Stderr);
     }
+
+    [Fact]
+    public void Sql_that_writes_or_reads_files_directly_is_refused_with_exit_2_and_the_lake_is_unchanged()
+    {
+        var log = System.IO.Path.Combine(_lake.Path, "tx", "_delta_log");
+        var before = Directory.GetFiles(log).Order().ToList();
+        var copy = Ecap("data-lake", "query", $"COPY (SELECT 1 AS x) TO '{log}/00000000000000000099.json' (FORMAT json)");
+        Assert.Equal(2, copy.ExitCode);
+        Assert.Contains("Query refused: only SELECT", copy.Stderr);
+        var read = Ecap("data-lake", "query", $"SELECT count(*) FROM read_parquet('{_lake.Path}/tx/**/*.parquet')");
+        Assert.Equal(2, read.ExitCode);
+        Assert.Contains("read_parquet", read.Stderr);
+        Assert.DoesNotContain("   at ", copy.Stderr + read.Stderr);
+        Assert.Equal(before, Directory.GetFiles(log).Order().ToList());
+    }
 }
