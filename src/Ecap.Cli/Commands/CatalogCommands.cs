@@ -183,9 +183,7 @@ internal static class CatalogCommands
 
     internal static async Task ShowAsync(CliContext ctx, MetadataManager catalog, string table, CancellationToken ct)
     {
-        var entry = await catalog.SyncFromLogAsync(table, ct);
-        var history = await catalog.GetSchemaHistoryAsync(table, ct);
-        var lineage = await catalog.GetLineageAsync(table, ct);
+        var (entry, history, lineage) = await catalog.ShowTableAsync(table, ct); // one read: a reader needs no write grant
         if (ctx.Json)
         {
             CliJson.Write(new CatalogShowJson(entry, history, lineage));

@@ -105,3 +105,6 @@ public sealed record LineageGraph(string Table, IReadOnlyList<string> DirectUpst
     IReadOnlyList<string> AllUpstream, IReadOnlyList<string> AllDownstream, IReadOnlyList<LineageEdge> Edges);
 
 public sealed record LineageEdge(string Upstream, string Downstream);
+
+/// <summary>A table as <c>catalog show</c> presents it: its entry, every schema it had, and its lineage.</summary>
+public sealed record TableOverview(CatalogEntry Entry, IReadOnlyList<SchemaChange> SchemaHistory, LineageGraph Lineage);

@@ -106,6 +106,18 @@ public sealed class MetadataManager
     public Task<CatalogEntry> GetTableAsync(string name, CancellationToken ct = default) =>
         Guarded("catalog-show", name, Privilege.Read, async scope => TableStatisticsBuilder.WithoutMaskedValues(await _entries.FindAsync(name, ct) ?? throw _entries.NotRegistered(name), scope), null, ct);
 
+    /// <summary>
+    /// What <c>catalog show</c> prints, as one read (one audit record): the entry brought up to the table's log, its schema
+    /// history and its lineage; values of columns excluded for the caller are left out of the statistics.
+    /// </summary>
+    public Task<TableOverview> ShowTableAsync(string name, CancellationToken ct = default) =>
+        Guarded("catalog-show", name, Privilege.Read, async scope =>
+        {
+            // Bringing the entry up to the log is catalog upkeep (what the post-commit hook does), not a write of the caller's.
+            var entry = TableStatisticsBuilder.WithoutMaskedValues(await _sync.SyncAsync(name, ct), scope);
+            return new TableOverview(entry, await _schemaHistory.GetAsync(name, ct), await _lineage.GetAsync(name, ct));
+        }, null, ct);
+
     public Task<CatalogEntry> SetTableStatusAsync(string name, TableStatus status, CancellationToken ct = default) =>
         Guarded("catalog-set-status", name, Privilege.Admin, async _ => await _entries.SetStatusAsync(await GetTableAsync(name, ct), status, ct), new Dictionary<string, string?> { ["status"] = status.Name() }, ct);
 

@@ -56,6 +56,28 @@ public sealed class ColumnExclusionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reader_sees_a_table_in_the_catalog_in_one_audited_read_with_excluded_values_left_out()
+    {
+        var ownerCatalog = _lake.CatalogAs("owner");
+        await ownerCatalog.RegisterTableAsync("tx", _dir.Sub("lake/tx"));
+        await ownerCatalog.UpdateTableStatisticsAsync("tx", computeColumnStats: true, sampleSize: 1_000);
+        // A new commit the catalog has not seen: show brings the entry up to it for a reader, who holds no write grant.
+        await _lake.As("owner").WritePartitionedDataAsync(Generate(DataType.Transactions, 10, seed: 9, days: 1), "tx", DataType.Transactions);
+        var before = (await _lake.AuditRecordsAsync()).Count;
+
+        var shown = await _lake.CatalogAs("masked").ShowTableAsync("tx");
+
+        Assert.Equal(1, shown.Entry.TableVersion);
+        Assert.NotEmpty(shown.SchemaHistory);
+        Assert.Equal("data_lake.tx", shown.Lineage.Table);
+        Assert.Null(shown.Entry.Statistics!.Columns.Single(c => c.Name == "amount").Max);
+        var added = (await _lake.AuditRecordsAsync()).Skip(before).ToList();
+        var record = Assert.Single(added);
+        Assert.Equal(("catalog-show", "masked", "succeeded"), (record.Operation, record.Principal, record.Outcome));
+        await Assert.ThrowsAsync<AccessDeniedException>(() => _lake.CatalogAs("nobody").ShowTableAsync("tx"));
+    }
+
+    [Fact]
     public async Task Filtering_on_an_excluded_column_is_refused()
     {
         var e = await Assert.ThrowsAsync<AccessDeniedException>(() =>
