@@ -100,7 +100,7 @@ internal static class AccessCommands
         var command = new Command("whoami", "Show the principal and groups the identity provider names for this process.\n\nExample:\n  ECAP_PRINCIPAL=etl ECAP_GROUPS=loaders ecap data-lake access whoami");
         command.SetCliAction(async (ctx, ct) =>
         {
-            var p = await Guard(ctx).Identity.GetPrincipalAsync(ct);
+            var p = await new AccessControl(Guard(ctx)).WhoAmIAsync(ct); // audited, as every other command
             if (ctx.Json) CliJson.Write(new WhoAmIJson(p.Name, p.Groups, p.Source));
             else AnsiConsole.MarkupLine($"{Markup.Escape(p.Name)} [grey](groups: {Markup.Escape(string.Join(", ", p.Groups))}; from {Markup.Escape(p.Source)})[/]");
             return 0;

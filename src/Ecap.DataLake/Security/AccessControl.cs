@@ -69,6 +69,10 @@ public sealed class AccessControl(LakeGuard guard)
     }
 
     /// <summary>The grants (of one table and the lake grants covering it, when given). Readable by anyone who may read the table.</summary>
+    /// <summary>Who the identity provider says the caller is, as an audited operation (asking is itself a trace worth keeping).</summary>
+    public Task<Principal> WhoAmIAsync(CancellationToken ct = default) =>
+        guard.RunAsync(new GuardedOperation("whoami", null, null), scope => Task.FromResult(scope.Principal), ct);
+
     public Task<IReadOnlyList<Grant>> ShowAsync(string? table = null, CancellationToken ct = default) =>
         guard.RunAsync(new GuardedOperation("access-show", table, table is null ? null : Privilege.Read), async scope =>
         {

@@ -78,6 +78,17 @@ public sealed class ColumnExclusionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Whoami_names_the_caller_and_is_audited()
+    {
+        var before = (await _lake.AuditRecordsAsync()).Count;
+        var principal = await _lake.AccessAs("masked", "analysts").WhoAmIAsync();
+        Assert.Equal("masked", principal.Name);
+        Assert.Equal(["analysts"], principal.Groups);
+        var record = Assert.Single((await _lake.AuditRecordsAsync()).Skip(before));
+        Assert.Equal(("whoami", "masked", "succeeded"), (record.Operation, record.Principal, record.Outcome));
+    }
+
+    [Fact]
     public async Task Filtering_on_an_excluded_column_is_refused()
     {
         var e = await Assert.ThrowsAsync<AccessDeniedException>(() =>
