@@ -56,14 +56,12 @@ internal sealed class CatalogSync(ICatalogStore store, CatalogEntries entries, C
             if (lake is null || !CatalogEntries.IsValidName(name) || (commit is null && !await new DeltaTable(lake.Child(name)).ExistsAsync(ct))) throw entries.NotRegistered(name);
             return await RegisterAsync(name, lake.Child(name).Location, null, null, null, MetadataManager.DefaultDatabase, ct, commit);
         }
-        var log = (entry.Path == commit?.Table.Location || entry.Path == NormalizedLocation(commit) ? SchemaHistory.FromCommit(commit, entry.TableVersion) : null)
+        // The commit applies only to the entry of the table it was made to (an entry may name the same table by another path).
+        var log = (commit is not null && entry.Path == CatalogLocations.NormalizePath(commit.Table.Location) ? SchemaHistory.FromCommit(commit, entry.TableVersion) : null)
             ?? await SchemaHistory.ReadLogAsync(await locations.OpenDeltaAsync(entry.Path, ct), entry.TableVersion, ct);
         return (await store.UpdateAsync(entry.Database, entry.Name, current =>
             current is null || current.TableVersion >= log.Snapshot.Version ? current : Apply(current, log) with { UpdatedAt = DateTimeOffset.UtcNow }, ct))!;
     }
-
-    private static string? NormalizedLocation(CommittedVersion? commit) =>
-        commit is null ? null : CatalogLocations.NormalizePath(commit.Table.Location);
 
     /// <summary>An entry updated with a log state: schema history merged by version, sources added to lineage, counts from the snapshot.</summary>
     public static CatalogEntry Apply(CatalogEntry entry, LogState log)

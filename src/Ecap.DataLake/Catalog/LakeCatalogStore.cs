@@ -31,7 +31,7 @@ internal sealed class LakeCatalogStore : ICatalogStore
     /// so a version older than this has no writer still based on its predecessor (Delta's log retention
     /// rests on the same argument).
     /// </summary>
-    public static readonly TimeSpan DefaultPruneAge = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan DefaultPruneAge = VersionedDocuments<CatalogEntry>.DefaultPruneAge;
 
     private readonly IObjectStore _store;
     private readonly VersionedDocuments<CatalogEntry> _entries;

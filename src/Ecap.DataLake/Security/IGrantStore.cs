@@ -39,7 +39,7 @@ internal sealed class LakeGrantStore : IGrantStore
     /// <param name="catalogFolder">The store rooted at the catalog folder (<c>lake.Child("_catalog")</c>).</param>
     /// <param name="pruneAge">Passed on to the versioned grants document (default 10 minutes).</param>
     public LakeGrantStore(IObjectStore catalogFolder, TimeSpan? pruneAge = null) =>
-        _documents = new VersionedDocuments<GrantsDocument>(catalogFolder, pruneAge ?? TimeSpan.FromMinutes(10));
+        _documents = new VersionedDocuments<GrantsDocument>(catalogFolder, pruneAge ?? VersionedDocuments<GrantsDocument>.DefaultPruneAge);
 
     /// <summary>The grants of the lake at <paramref name="lake"/> (its <c>_catalog</c> folder).</summary>
     public static LakeGrantStore ForLake(IObjectStore lake) => new(lake.Child(CatalogFolder));

@@ -27,6 +27,9 @@ internal static class LakeJson
 internal sealed class VersionedDocuments<T>(IObjectStore store, TimeSpan pruneAge) where T : class
 {
     public const int KeptVersions = 10;
+
+    /// <summary>How old a version must be before it is pruned (see the class summary for why it must not be sooner).</summary>
+    public static readonly TimeSpan DefaultPruneAge = TimeSpan.FromMinutes(10);
     private const int MaxAttempts = 200;
 
     public IObjectStore Store => store;

@@ -1,8 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using Apache.Arrow;
-using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Security;
 using Ecap.DataLake.Storage;
