@@ -112,14 +112,7 @@ public sealed class Transaction
             var key = DeltaPaths.CommitKey(version);
             var put = await _table.Store.PutIfAbsentAsync(key, buffer.WrittenMemory, ct).ConfigureAwait(false);
             if (put == Storage.PutResult.Created)
-            {
-                _committed = true;
-                var snapshot = await AfterCommitAsync(version, actions, metadata, ct).ConfigureAwait(false);
-                Metrics.LakeMetrics.RecordCommit(_table.Location, Operation, System.Diagnostics.Stopwatch.GetElapsedTime(started), attempt,
-                    actions.Count(a => a.Add != null), actions.Count(a => a.Remove != null));
-                await RunHooksAsync(new CommittedVersion(_table, version, actions, protocol, metadata, snapshot), ct).ConfigureAwait(false);
-                return new CommitResult(version, attempt);
-            }
+                return await CommittedAsync(version, actions, protocol, metadata, started, attempt, ct).ConfigureAwait(false);
 
             if (ReadSnapshot is null)
                 throw new TableAlreadyExistsException(
@@ -130,6 +123,10 @@ public sealed class Transaction
             var firstWinner = version;
             while (await ReadWinnerAsync(version, ct).ConfigureAwait(false) is { } winner)
             {
+                // Our own commit: the put landed although the store answered otherwise (a request retried after its
+                // response was lost). It is committed; redoing it would conflict with ourselves.
+                if (winner.Count > 0 && winner[0].CommitInfo?.TxnId == txnId)
+                    return await CommittedAsync(version, winner, protocol, metadata, started, attempt, ct).ConfigureAwait(false);
                 if (ConflictChecker.FindConflict(this, version, winner) is { } reason)
                 {
                     Metrics.LakeMetrics.CommitConflicts.Add(1, new KeyValuePair<string, object?>(Metrics.LakeMetrics.TableTag, _table.Location));
@@ -255,6 +252,17 @@ public sealed class Transaction
         foreach (var r in _removes) actions.Add(new(Remove: r));
         foreach (var a in _adds) actions.Add(new(Add: a));
         return actions;
+    }
+
+    private async Task<CommitResult> CommittedAsync(long version, List<DeltaAction> actions, Protocol protocol, Metadata metadata, long started, int attempt,
+        CancellationToken ct)
+    {
+        _committed = true;
+        var snapshot = await AfterCommitAsync(version, actions, metadata, ct).ConfigureAwait(false);
+        Metrics.LakeMetrics.RecordCommit(_table.Location, Operation, System.Diagnostics.Stopwatch.GetElapsedTime(started), attempt,
+            actions.Count(a => a.Add != null), actions.Count(a => a.Remove != null));
+        await RunHooksAsync(new CommittedVersion(_table, version, actions, protocol, metadata, snapshot), ct).ConfigureAwait(false);
+        return new CommitResult(version, attempt);
     }
 
     // The commit is durable: a failing hook is logged and never fails it (nor stops the next hook).
