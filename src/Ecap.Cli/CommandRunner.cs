@@ -2,6 +2,7 @@ using System.CommandLine;
 using Ecap.DataLake;
 using Ecap.DataLake.Postgres;
 using Ecap.DataLake.Postgres.Catalog;
+using Ecap.DataLake.Security;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Storage.S3;
 using Spectre.Console;
@@ -104,6 +105,13 @@ internal sealed class CliContext(ParseResult parse)
         return new DataLakeBuilder(Lake)
             .UseS3(s3)
             .UseCatalogSetting(Catalog)
+            .UseGuardOptions(new LakeGuardOptions
+            {
+                // The data is committed: exit as succeeded, say that the record comes later (never a retry that writes twice).
+                OnAuditDeferred = (record, e) => Status.MarkupLine(
+                    $"[yellow]warning:[/] {Markup.Escape(record.Operation)} committed, but its audit record could not be written ({Markup.Escape(e.Message)}); " +
+                    "its commits name the principal, and `ecap data-lake audit reconcile` adds the record."),
+            })
             .ConfigureStorage(o => o with
             {
                 PostCommitHookFailed = (table, e) => Status.MarkupLine($"[yellow]warning:[/] catalog not updated for '{Markup.Escape(table)}': {Markup.Escape(e.Message)}"),

@@ -63,7 +63,7 @@ public sealed class DataLakeBuilder
     /// <summary>Where grants live (default: the lake's own <c>_catalog</c> folder, whatever catalog is used).</summary>
     public DataLakeBuilder UseGrantStore(IGrantStore store) { _grants = store; return this; }
 
-    /// <summary>Who is calling (default: <see cref="EnvironmentIdentity"/>).</summary>
+    /// <summary>Who is calling (default: the lake's identity mode, <see cref="IdentitySettings"/>, applied to the environment's claim).</summary>
     public DataLakeBuilder UseIdentity(IIdentityProvider identity) { _identity = identity; return this; }
 
     public DataLakeBuilder UseGuardOptions(LakeGuardOptions options) { _guardOptions = options; return this; }
@@ -103,7 +103,9 @@ public sealed class DataLakeBuilder
         var catalog = _catalog ?? new LakeCatalogStore(_catalogLocation is { } folder ? Open(folder) : store.Child(MetadataManager.CatalogFolder));
         var guard = _unguarded
             ? LakeGuard.Unguarded
-            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), new AuditLog(store), _identity, _guardOptions);
+            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), new AuditLog(store), _identity ?? new LakeIdentity(store),
+                (_guardOptions ?? new LakeGuardOptions()) is var g && g.Logger is null && _loggerFactory is not null
+                    ? g with { Logger = _loggerFactory.CreateLogger("Ecap.DataLake.Audit") } : g);
 
         // The catalog needs the storage (shared snapshot cache) and the storage the catalog's hook: the hook goes in after.
         var catalogHook = new DeferredHook();

@@ -10,9 +10,9 @@ using Spectre.Console;
 namespace Ecap.Cli.Commands;
 
 /// <summary>
-/// <c>ecap data-lake access ...</c> (grants) and <c>ecap data-lake audit</c> (the audit trail). The caller is whoever
-/// the environment names: <c>ECAP_TOKEN</c> (validated against <c>ECAP_OIDC_ISSUER</c>/<c>ECAP_OIDC_JWKS</c>),
-/// else <c>ECAP_PRINCIPAL</c>/<c>ECAP_GROUPS</c>, else the OS user.
+/// <c>ecap data-lake access ...</c> (grants, identity mode) and <c>ecap data-lake audit</c> (the audit trail, reconcile).
+/// Who the caller is follows the lake's identity mode (<c>access identity set</c>): the OS user, <c>ECAP_PRINCIPAL</c>/<c>ECAP_GROUPS</c>
+/// (env), or a bearer token in <c>ECAP_TOKEN</c> validated against the issuer pinned in the lake (oidc).
 /// </summary>
 internal static class AccessCommands
 {
@@ -23,7 +23,48 @@ internal static class AccessCommands
         access.Add(Revoke());
         access.Add(Show());
         access.Add(WhoAmI());
+        access.Add(IdentityCommand());
         return access;
+    }
+
+    private static Command IdentityCommand()
+    {
+        var identity = new Command("identity", "How this lake learns who is calling: os-user (default), env or oidc. Kept in the lake, set by lake admins.");
+        var show = new Command("show", "Show the lake's identity mode (and the pinned issuer and audience in oidc mode).\n\nExample:\n  ecap data-lake access identity show");
+        show.SetCliAction(async (ctx, ct) =>
+        {
+            RenderIdentity(ctx, await new AccessControl(Guard(ctx)).GetIdentitySettingsAsync(ct));
+            return 0;
+        });
+        var mode = new Argument<string>("MODE") { Description = "os-user (trusts whoever runs the process), env (ECAP_PRINCIPAL, for trusted services) or oidc (bearer tokens)" };
+        var issuer = new Option<string?>("--issuer") { Description = "oidc: the issuer the tokens must name (iss)" };
+        var audience = new Option<string?>("--audience") { Description = "oidc: the audience the tokens must name (aud)" };
+        var jwks = new Option<string?>("--jwks") { Description = "oidc: a file with the issuer's signing keys (a JWKS document), pinned in the lake" };
+        var set = new Command("set", "Pin the lake's identity mode (lake admins; audited). In oidc mode, grant lake admin to a token's principal first.\n\n" +
+            "Examples:\n  ecap data-lake access identity set env\n  ecap data-lake access identity set oidc --issuer https://login.example.com/tenant --audience ecap --jwks keys.json")
+        {
+            mode, issuer, audience, jwks,
+        };
+        set.SetCliAction(async (ctx, ct) =>
+        {
+            var keys = ctx.Get(jwks) is { } file
+                ? File.Exists(file) ? await File.ReadAllTextAsync(file, ct) : throw new InvalidInputException($"--jwks: no such file '{file}'.")
+                : null;
+            var settings = new IdentitySettings { Mode = IdentitySettings.ParseMode(ctx.Get(mode)), Issuer = ctx.Get(issuer), Audience = ctx.Get(audience), Jwks = keys };
+            RenderIdentity(ctx, await new AccessControl(Guard(ctx)).SetIdentityModeAsync(settings, ct));
+            return 0;
+        });
+        identity.Add(show);
+        identity.Add(set);
+        return identity;
+    }
+
+    private static void RenderIdentity(CliContext ctx, IdentitySettings s)
+    {
+        if (ctx.Json) CliJson.Write(new IdentityJson(IdentitySettings.ModeName(s.Mode), s.Issuer, s.Audience, s.Jwks is not null, s.SetBy, s.SetAt));
+        else AnsiConsole.MarkupLine($"identity mode [bold]{IdentitySettings.ModeName(s.Mode)}[/]" +
+            (s.Issuer is null ? "" : $" [grey](issuer {Markup.Escape(s.Issuer)}, audience {Markup.Escape(s.Audience ?? "")})[/]") +
+            (s.SetBy is null ? " [grey](default)[/]" : $" [grey]set by {Markup.Escape(s.SetBy)} at {s.SetAt:u}[/]"));
     }
 
     private static LakeGuard Guard(CliContext ctx) => ctx.OpenDataLake().Guard;
@@ -119,6 +160,7 @@ internal static class AccessCommands
         {
             table, principal, since, limit,
         };
+        command.Add(Reconcile());
         command.SetCliAction(async (ctx, ct) =>
         {
             var filter = new AuditFilter(ctx.Get(table), ctx.Get(principal),
@@ -148,6 +190,38 @@ internal static class AccessCommands
                 return list;
             }, ct));
             RenderAudit(ctx, records);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Reconcile()
+    {
+        var table = new Option<string?>("--table") { Description = "Only this table's commits (default: every table)" };
+        var grace = new Option<double>("--grace-minutes") { Description = "Leave commits younger than this alone: their writer may still be auditing them", DefaultValueFactory = _ => 10 };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Show the records that are missing, add nothing" };
+        var command = new Command("reconcile", "Add an audit record for every committed version that lacks one (its writer died or the audit store failed), " +
+            "rebuilt from the commit's own attribution and marked recovered. Lake admins.\n\nExample:\n  ecap data-lake audit reconcile --dry-run")
+        {
+            table, grace, dryRun,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            if (ctx.Get(grace) is var minutes && (minutes < 0 || double.IsNaN(minutes))) throw new InvalidInputException($"--grace-minutes must not be negative (got {minutes}).");
+            var result = await ctx.Status.Status().StartAsync("reading table logs and the audit trail", _ =>
+                new AuditReconciler(ctx.OpenDataLake().Storage).ReconcileAsync(new AuditReconcileOptions
+                {
+                    Table = ctx.Get(table), Grace = TimeSpan.FromMinutes(minutes), DryRun = ctx.Get(dryRun),
+                }, ct));
+            if (ctx.Json)
+            {
+                CliJson.Write(new AuditReconcileJson(result.TablesScanned, result.CommitsScanned, result.CommitsAudited, result.CommitsTooRecent,
+                    result.Recovered.Count, ctx.Get(dryRun), result.Recovered));
+                return 0;
+            }
+            RenderAudit(ctx, result.Recovered);
+            AnsiConsole.MarkupLine($"{result.CommitsScanned:N0} commit(s) in {result.TablesScanned} table(s): {result.CommitsAudited:N0} audited, " +
+                $"{result.CommitsTooRecent:N0} too recent to judge, {result.Recovered.Count:N0} record(s) {(ctx.Get(dryRun) ? "missing (dry run: nothing added)" : "recovered")}.");
             return 0;
         });
         return command;

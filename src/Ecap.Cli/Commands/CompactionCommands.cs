@@ -126,7 +126,7 @@ internal static class CompactionCommands
                 Progress = progress,
             }, ct));
             CompactionRender.OptimizeAll(ctx, results);
-            return results.Any(r => r.Action == "failed") ? 1 : 0;
+            return results.Any(r => r.Action is "failed" or "denied") ? 1 : 0;
         });
         return command;
     }

@@ -65,7 +65,7 @@ internal static class CompactionRender
         var table = new Table().Border(TableBorder.Rounded).AddColumns("table", "action", "files", "details");
         foreach (var s in results)
         {
-            var color = s.Action switch { "compacted" => "green", "failed" => "red", _ => "grey" };
+            var color = s.Action switch { "compacted" => "green", "failed" or "denied" => "red", _ => "grey" };
             table.AddRow(Markup.Escape(s.TableName), $"[{color}]{s.Action}[/]",
                 s.Result is { } r ? $"{r.FilesBefore:N0} -> {r.FilesAfter:N0}" : "",
                 Markup.Escape(s.Error ?? s.Reason));

@@ -164,6 +164,11 @@ internal sealed record GrantJson(string Grantee, Privilege Privilege, string? Ta
 
 internal sealed record WhoAmIJson(string Principal, IReadOnlyList<string> Groups, string Source);
 
+internal sealed record IdentityJson(string Mode, string? Issuer, string? Audience, bool KeysPinned, string? SetBy, DateTimeOffset? SetAt);
+
+internal sealed record AuditReconcileJson(int TablesScanned, int CommitsScanned, int CommitsAudited, int CommitsTooRecent, int RecordsRecovered, bool DryRun,
+    IReadOnlyList<Ecap.DataLake.Security.AuditRecord> Recovered);
+
 internal sealed record ConstraintJson(string Name, string Expression);
 
 // ---- ingestion

@@ -36,7 +36,7 @@ public sealed class MetadataManager
     /// <param name="store">Where entries live.</param>
     /// <param name="lake">The lake whose tables <see cref="SyncFromLogAsync"/> registers by name (optional).</param>
     public MetadataManager(ICatalogStore store, IObjectStore? lake = null)
-        : this(store, lake, new LakeGuard(store, lake is null ? null : new AuditLog(lake)), null, null)
+        : this(store, lake, lake is null ? new LakeGuard(store, null) : LakeGuard.ForLake(lake), null, null)
     {
     }
 

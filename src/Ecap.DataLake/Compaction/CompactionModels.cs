@@ -141,7 +141,7 @@ public sealed record OptimizeAllOptions
     public IProgress<CompactionProgress>? Progress { get; init; }
 }
 
-/// <summary>One table's outcome in an optimize-all run: <c>compacted</c>, <c>skipped</c> or <c>failed</c>.</summary>
+/// <summary>One table's outcome in an optimize-all run: <c>compacted</c>, <c>skipped</c>, <c>denied</c> (the caller may not write it) or <c>failed</c>.</summary>
 public sealed record TableOptimizeSummary(string TableName, string Action, string Reason, CompactionResult? Result, string? Error);
 
 /// <summary>Options of <see cref="DataCompactor.VacuumAsync"/>.</summary>

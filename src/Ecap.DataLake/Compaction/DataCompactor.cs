@@ -60,6 +60,7 @@ public sealed class DataCompactor
         {
             var results = await OptimizeAllCoreAsync(scope, options ?? new OptimizeAllOptions(), ct);
             scope.SetParameter("compacted", results.Count(r => r.Action == "compacted").ToString(CultureInfo.InvariantCulture));
+            scope.SetParameter("denied", results.Count(r => r.Action == "denied").ToString(CultureInfo.InvariantCulture));
             return results;
         }, ct);
 
@@ -74,7 +75,14 @@ public sealed class DataCompactor
                 var name = tables[i];
                 try
                 {
-                    scope.Require(Privilege.Write, name); // a table the caller may not write is reported as failed, the others go on
+                    try { scope.Require(Privilege.Write, name); } // a table the caller may not write is reported as denied, the others go on
+                    catch (AccessDeniedException denied)
+                    {
+                        scope.ReportItem(denied: true, denied.Message);
+                        results[i] = new TableOptimizeSummary(name, "denied", "the caller may not write this table", null, denied.Message);
+                        return;
+                    }
+                    scope.ReportItem(denied: false);
                     var analysis = FileAnalyzer.Analyze(name, await LatestAsync(name, token), new AnalyzeOptions { TargetFileSizeBytes = options.TargetFileSizeBytes });
                     if (analysis.FileCount < options.MinFileCount)
                         results[i] = new TableOptimizeSummary(name, "skipped", $"{analysis.FileCount} file(s), fewer than the minimum of {options.MinFileCount}.", null, null);

@@ -68,11 +68,33 @@ public sealed class AccessControl(LakeGuard guard)
         }, ct);
     }
 
-    /// <summary>The grants (of one table and the lake grants covering it, when given). Readable by anyone who may read the table.</summary>
     /// <summary>Who the identity provider says the caller is, as an audited operation (asking is itself a trace worth keeping).</summary>
     public Task<Principal> WhoAmIAsync(CancellationToken ct = default) =>
         guard.RunAsync(new GuardedOperation("whoami", null, null), scope => Task.FromResult(scope.Principal), ct);
 
+    /// <summary>The lake's identity settings (mode, pinned issuer and audience). Readable by anyone: they hold no secret.</summary>
+    public Task<IdentitySettings> GetIdentitySettingsAsync(CancellationToken ct = default) =>
+        guard.RunAsync(new GuardedOperation("access-identity-show", null, null), _ => SettingsStore().GetAsync(ct), ct);
+
+    /// <summary>
+    /// Pins how the lake learns who is calling (lake admins only, audited). Grant lake admin to the principal the new mode
+    /// will name (the token's name in oidc) before switching, or nobody can administer the lake afterwards.
+    /// </summary>
+    public Task<IdentitySettings> SetIdentityModeAsync(IdentitySettings settings, CancellationToken ct = default)
+    {
+        settings.Validated();
+        var parameters = new Dictionary<string, string?>
+        {
+            ["mode"] = IdentitySettings.ModeName(settings.Mode), ["issuer"] = settings.Issuer, ["audience"] = settings.Audience,
+        };
+        return guard.RunAsync(new GuardedOperation("access-identity-set", null, Privilege.Admin, parameters), scope =>
+            SettingsStore().SetAsync(settings with { SetBy = scope.Principal.Name, SetAt = DateTimeOffset.UtcNow }, ct), ct);
+    }
+
+    private IdentitySettingsStore SettingsStore() => (guard.Identity as LakeIdentity)?.Settings
+        ?? throw new InvalidInputException("This lake's identity comes from the application (a custom identity provider), not from lake settings.");
+
+    /// <summary>The grants (of one table and the lake grants covering it, when given). Readable by anyone who may read the table.</summary>
     public Task<IReadOnlyList<Grant>> ShowAsync(string? table = null, CancellationToken ct = default) =>
         guard.RunAsync(new GuardedOperation("access-show", table, table is null ? null : Privilege.Read), async scope =>
         {

@@ -50,10 +50,24 @@ public sealed class AuditLog
         .Field(new Field("table_version", Int64Type.Default, true))
         .Field(new Field("duration_ms", Int64Type.Default, false))
         .Field(new Field("host", StringType.Default, true))
+        .Field(new Field("audit_id", StringType.Default, true))
+        .Field(new Field("recovered", BooleanType.Default, true))
         .Build();
 
     /// <summary>Appends records in one commit. Throws when they could not be stored (callers report it).</summary>
-    public async Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken ct = default)
+    public Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken ct = default) => AppendAsync(records, null, ct);
+
+    /// <summary>
+    /// Appends records only if the trail is still at <paramref name="readSnapshot"/> (null: no trail yet): any record appended
+    /// since is a conflict (<see cref="ConcurrentModificationException"/>), so a reconciler that decided what is missing from
+    /// that snapshot never adds a record twice.
+    /// </summary>
+    internal Task AppendIfUnchangedAsync(IReadOnlyList<AuditRecord> records, Snapshot? readSnapshot, CancellationToken ct) =>
+        AppendAsync(records, new Expected(readSnapshot), ct);
+
+    private sealed record Expected(Snapshot? Snapshot);
+
+    private async Task AppendAsync(IReadOnlyList<AuditRecord> records, Expected? expected, CancellationToken ct)
     {
         if (records.Count == 0) return;
         var batch = ToBatch(records);
@@ -73,13 +87,20 @@ public sealed class AuditLog
         {
             for (var attempt = 1; ; attempt++)
             {
-                var snapshot = _exists || await Table.ExistsAsync(ct) ? await Table.GetSnapshotAsync(ct) : null;
+                var snapshot = expected is not null ? expected.Snapshot
+                    : _exists || await Table.ExistsAsync(ct) ? await Table.GetSnapshotAsync(ct) : null;
                 var tx = Table.StartTransaction(snapshot, "WRITE");
+                tx.ReadWholeTable = expected is not null;
                 if (snapshot is null)
                 {
                     tx.SetProtocol(Protocol.Default);
                     tx.SetMetadata(Metadata.Create(Schema, [], new Dictionary<string, string> { ["delta.appendOnly"] = "true" }, name: "audit",
                         description: "ecap audit trail: one row per operation"));
+                }
+                else if (snapshot.Schema.GetFieldIndex("audit_id") < 0)
+                {
+                    // A trail written before records carried their audit id: widen its schema (new nullable columns; old files read them as null).
+                    tx.SetMetadata(snapshot.Metadata with { SchemaString = DeltaSchema.ToSchemaString(Schema) });
                 }
                 tx.Add(add);
                 tx.OperationParameters["mode"] = "append";
@@ -89,7 +110,7 @@ public sealed class AuditLog
                     _exists = true;
                     return;
                 }
-                catch (TableAlreadyExistsException) when (attempt < MaxCreateAttempts)
+                catch (TableAlreadyExistsException) when (attempt < MaxCreateAttempts && expected is null)
                 {
                     // Another process created the table first: append to it instead.
                 }
@@ -118,6 +139,8 @@ public sealed class AuditLog
         var version = new Int64Array.Builder();
         var duration = new Int64Array.Builder();
         var host = new StringArray.Builder();
+        var auditId = new StringArray.Builder();
+        var recovered = new BooleanArray.Builder();
         foreach (var r in records)
         {
             time.Append(r.Time);
@@ -134,11 +157,14 @@ public sealed class AuditLog
             Append(version, r.TableVersion);
             duration.Append(r.DurationMs);
             Append(host, r.Host);
+            Append(auditId, r.AuditId);
+            recovered.Append(r.Recovered);
         }
         return new RecordBatch(Schema,
         [
             time.Build(), principal.Build(), groups.Build(), source.Build(), operation.Build(), table.Build(), parameters.Build(),
             outcome.Build(), error.Build(), rows.Build(), bytes.Build(), version.Build(), duration.Build(), host.Build(),
+            auditId.Build(), recovered.Build(),
         ], records.Count);
     }
 

@@ -30,6 +30,10 @@ public sealed record AuditRecord
     public long? TableVersion { get; init; }
     public long DurationMs { get; init; }
     public string Host { get; init; } = Environment.MachineName;
+    /// <summary>The operation's id; the commits it made carry it in their commitInfo (<c>ecapAudit.id</c>).</summary>
+    public string? AuditId { get; init; }
+    /// <summary>True when the record was rebuilt from a table log by reconciliation (the writer died before writing it).</summary>
+    public bool Recovered { get; init; }
 
     /// <summary>True when the record names <paramref name="table"/> (alone or in a query's list).</summary>
     public bool Names(string table) => Table is not null && Table.Split(',').Contains(table, StringComparer.Ordinal);

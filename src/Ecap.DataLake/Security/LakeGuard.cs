@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using Ecap.DataLake.Delta;
 using Ecap.DataLake.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Ecap.DataLake.Security;
 
@@ -15,6 +17,16 @@ public sealed record LakeGuardOptions
     /// is thrown as <see cref="AuditFailedException"/>, whose message says whether the operation itself completed.
     /// </summary>
     public Action<AuditRecord, Exception>? OnAuditFailure { get; init; }
+
+    /// <summary>
+    /// Told when the audit record of an operation that committed data could not be written (the record, the error). Such an
+    /// operation never fails because of its audit: its commits carry the attribution (<see cref="CommitAttribution"/>) and
+    /// <c>AuditReconciler</c> recovers the record from the table logs. Null (the default): logged as a warning by <see cref="Logger"/>.
+    /// </summary>
+    public Action<AuditRecord, Exception>? OnAuditDeferred { get; init; }
+
+    /// <summary>Where deferred audit records are reported when <see cref="OnAuditDeferred"/> is null.</summary>
+    public ILogger? Logger { get; init; }
 }
 
 /// <summary>
@@ -40,13 +52,16 @@ public sealed class LakeGuard
     {
         _grants = grants;
         Audit = audit;
-        _identity = identity ?? new EnvironmentIdentity();
+        _identity = identity ?? new OsUserIdentity();
         _options = options ?? new LakeGuardOptions();
     }
 
-    /// <summary>The guard of a lake: grants in its catalog (<c>_catalog</c>), audit in <c>_ecap/audit</c>, identity from the environment.</summary>
+    /// <summary>
+    /// The guard of a lake: grants in its catalog (<c>_catalog</c>), audit in <c>_ecap/audit</c>, identity by the lake's
+    /// identity mode (<see cref="IdentitySettings"/>) unless <paramref name="identity"/> is given.
+    /// </summary>
     public static LakeGuard ForLake(IObjectStore lake, IIdentityProvider? identity = null, LakeGuardOptions? options = null) =>
-        new(LakeGrantStore.ForLake(lake), new AuditLog(lake), identity, options);
+        new(LakeGrantStore.ForLake(lake), new AuditLog(lake), identity ?? new LakeIdentity(lake), options);
 
     /// <summary>No checks and no audit: for tools that must not leave traces (benchmarks). Never use it for a shared lake.</summary>
     public static LakeGuard Unguarded { get; } = new(null, null, new StaticIdentity(new Principal("unguarded", [], "none")));
@@ -79,27 +94,30 @@ public sealed class LakeGuard
         }
 
         var clock = Stopwatch.StartNew();
+        var auditId = Guid.NewGuid().ToString("N");
         Principal principal;
         try { principal = await _identity.GetPrincipalAsync(ct); }
         catch (AuthenticationFailedException e)
         {
-            var anonymous = new GuardScope(this, new Principal("unauthenticated", [], "none"), new GrantSet([]), operation, clock);
-            await WriteAuditAsync(anonymous.ToRecord(AuditOutcome.Denied, e.Message), e, ct);
+            var anonymous = new GuardScope(this, new Principal("unauthenticated", [], "none"), new GrantSet([]), operation, clock, auditId);
+            await WriteAuditAsync(anonymous.ToRecord(AuditOutcome.Denied, e.Message), e, committed: false, ct);
             throw;
         }
-        var scope = new GuardScope(this, principal, await GetGrantsAsync(ct), operation, clock);
+        var scope = new GuardScope(this, principal, await GetGrantsAsync(ct), operation, clock, auditId);
         try
         {
             scope.Require(operation.Privilege, operation.Table);
         }
         catch (AccessDeniedException e)
         {
-            await WriteAuditAsync(scope.ToRecord(AuditOutcome.Denied, e.Message), e, ct);
+            await WriteAuditAsync(scope.ToRecord(AuditOutcome.Denied, e.Message), e, committed: false, ct);
             throw;
         }
 
         T result;
         _current.Value = scope;
+        // Every commit of the body carries the audit id and principal in its commitInfo: atomic with the data.
+        using var attribution = CommitAttribution.Begin(new CommitAttribution(auditId, principal.Name, operation.Name, principal.Source));
         try
         {
             result = await body(scope);
@@ -107,19 +125,20 @@ public sealed class LakeGuard
         catch (Exception e)
         {
             _current.Value = null;
-            var outcome = e is AccessDeniedException ? AuditOutcome.Denied : AuditOutcome.Failed;
-            await WriteAuditAsync(scope.ToRecord(outcome, AuditRedaction.RedactValue(e.Message)), e, CancellationToken.None);
+            var outcome = e is AccessDeniedException || scope.DeniedAll ? AuditOutcome.Denied : AuditOutcome.Failed;
+            await WriteAuditAsync(scope.ToRecord(outcome, AuditRedaction.RedactValue(e.Message)), e, attribution.Committed.Count > 0, CancellationToken.None);
             throw;
         }
         finally
         {
             _current.Value = null;
         }
-        await WriteAuditAsync(scope.ToRecord(AuditOutcome.Succeeded, null), null, CancellationToken.None);
+        var succeeded = scope.DeniedAll ? AuditOutcome.Denied : AuditOutcome.Succeeded;
+        await WriteAuditAsync(scope.ToRecord(succeeded, scope.DeniedAll ? scope.DenialSummary : null), null, attribution.Committed.Count > 0, CancellationToken.None);
         return result;
     }
 
-    private async Task WriteAuditAsync(AuditRecord record, Exception? operationError, CancellationToken ct)
+    private async Task WriteAuditAsync(AuditRecord record, Exception? operationError, bool committed, CancellationToken ct)
     {
         if (Audit is null) return;
         try
@@ -128,6 +147,15 @@ public sealed class LakeGuard
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            if (committed)
+            {
+                // The data is committed and attributed in its commitInfo: failing now would make a retrying script
+                // write it twice. Reconciliation writes the record later.
+                if (_options.OnAuditDeferred is { } defer) defer(record, e);
+                else _options.Logger?.LogWarning(e, "The audit record of {Operation} (audit id {AuditId}) could not be written; its commits carry the attribution and `audit reconcile` recovers it",
+                    record.Operation, record.AuditId);
+                return;
+            }
             if (_options.OnAuditFailure is { } report)
             {
                 report(record, e);
@@ -156,8 +184,9 @@ public sealed class GuardScope
     private readonly Dictionary<string, string?> _parameters;
     private long? _rows, _bytes, _version;
 
-    internal GuardScope(LakeGuard guard, Principal principal, GrantSet grants, GuardedOperation operation, Stopwatch clock, GuardScope? outer = null)
+    internal GuardScope(LakeGuard guard, Principal principal, GrantSet grants, GuardedOperation operation, Stopwatch clock, string auditId, GuardScope? outer = null)
     {
+        AuditId = auditId;
         _guard = guard;
         Principal = principal;
         Grants = grants;
@@ -186,7 +215,32 @@ public sealed class GuardScope
     /// <summary>True when this scope runs inside another operation (it is not audited on its own).</summary>
     public bool IsNested => _outer is not null;
 
-    internal GuardScope Nested(GuardedOperation operation) => new(_guard, Principal, Grants, operation, _clock, this);
+    internal GuardScope Nested(GuardedOperation operation) => new(_guard, Principal, Grants, operation, _clock, AuditId, this);
+
+    /// <summary>The id of the operation's audit record (also in the commitInfo of every commit it makes).</summary>
+    public string AuditId { get; }
+
+    private int _attempted, _denied;
+    private string? _firstDenial;
+
+    /// <summary>
+    /// Reports one item of a multi-table operation (optimize-all): attempted, and whether access control refused it.
+    /// When every attempted item was refused, the operation is audited as denied.
+    /// </summary>
+    public void ReportItem(bool denied, string? denial = null)
+    {
+        if (_outer is not null) { _outer.ReportItem(denied, denial); return; }
+        Interlocked.Increment(ref _attempted);
+        if (denied)
+        {
+            Interlocked.Increment(ref _denied);
+            Interlocked.CompareExchange(ref _firstDenial, denial, null);
+        }
+    }
+
+    internal bool DeniedAll => _attempted > 0 && _denied == _attempted;
+
+    internal string? DenialSummary => $"every one of {_attempted} item(s) was denied" + (_firstDenial is null ? "" : $" ({_firstDenial})");
 
     /// <summary>What the operation did, for its audit record (rows and bytes affected, the table version it produced or read).</summary>
     public void Complete(long? rows = null, long? bytes = null, long? version = null)
@@ -228,5 +282,6 @@ public sealed class GuardScope
         Bytes = _bytes,
         TableVersion = _version,
         DurationMs = _clock.ElapsedMilliseconds,
+        AuditId = AuditId,
     };
 }

@@ -13,9 +13,15 @@ public static class AuditReader
     /// <summary>Records matching the filter, oldest first within each file; streamed, never all in memory.</summary>
     public static async IAsyncEnumerable<AuditRecord> ReadAsync(this AuditLog log, AuditFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        filter ??= new AuditFilter();
         if (!await log.Table.ExistsAsync(ct)) yield break;
-        var snapshot = await log.Table.GetSnapshotAsync(ct);
+        await foreach (var record in ReadAsync(log, await log.Table.GetSnapshotAsync(ct), filter, ct))
+            yield return record;
+    }
+
+    /// <summary>Records of one version of the trail (a reconciler decides from one snapshot what is missing).</summary>
+    internal static async IAsyncEnumerable<AuditRecord> ReadAsync(AuditLog log, Delta.Snapshot snapshot, AuditFilter? filter, [EnumeratorCancellation] CancellationToken ct)
+    {
+        filter ??= new AuditFilter();
         Predicate? predicate = null;
         if (filter.Since is { } since) predicate = new Comparison("time", ComparisonOp.GreaterThanOrEqual, since);
         if (filter.Principal is { } p) predicate = Combine(predicate, new Comparison("principal", ComparisonOp.Equal, p));
@@ -46,6 +52,9 @@ public static class AuditReader
         var version = L("table_version");
         var duration = L("duration_ms");
         var host = S("host");
+        // Records written before audit ids existed have no such columns in older snapshots' schema.
+        var auditId = batch.Schema.GetFieldIndex("audit_id") is var a and >= 0 ? (StringArray)batch.Column(a) : null;
+        var recovered = batch.Schema.GetFieldIndex("recovered") is var r and >= 0 ? (BooleanArray)batch.Column(r) : null;
         for (var i = 0; i < batch.Length; i++)
         {
             var p = parameters.GetString(i);
@@ -65,6 +74,8 @@ public static class AuditReader
                 TableVersion = version.GetValue(i),
                 DurationMs = duration.GetValue(i) ?? 0,
                 Host = host.GetString(i) ?? "",
+                AuditId = auditId?.GetString(i),
+                Recovered = recovered?.GetValue(i) ?? false,
             };
         }
     }

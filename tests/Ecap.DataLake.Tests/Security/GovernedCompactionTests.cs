@@ -39,9 +39,13 @@ public sealed class GovernedCompactionTests : IDisposable
         await Assert.ThrowsAsync<AccessDeniedException>(() => writer.SetRetentionPolicyAsync("tx", 30)); // admin only
         var compacted = await writer.CompactTableAsync("tx");
         Assert.True(compacted.FilesRemoved > 0);
-        // optimize-all: the table the writer may not write is reported as failed, not touched.
+        // optimize-all: the table the writer may not write is reported as denied, not touched.
         var all = await writer.OptimizeAllTablesAsync(new OptimizeAllOptions { MinFileCount = 1 });
+        Assert.Equal("denied", all.Single(r => r.TableName == "other").Action);
         Assert.Contains("access denied: writer lacks write on table other", all.Single(r => r.TableName == "other").Error);
+        // A caller who may write no table at all: the run is audited as denied, not succeeded.
+        var none = await new DataCompactor(lake.As("reader")).OptimizeAllTablesAsync(new OptimizeAllOptions { MinFileCount = 1 });
+        Assert.All(none, r => Assert.Equal("denied", r.Action));
 
         var records = await lake.AuditRecordsAsync(new AuditFilter(Table: "tx"));
         Assert.Equal(
@@ -49,7 +53,10 @@ public sealed class GovernedCompactionTests : IDisposable
              ("retention-apply", AuditOutcome.Denied), ("retention-set", AuditOutcome.Denied), ("compact", AuditOutcome.Succeeded)],
             records.Where(r => r.Principal is "reader" or "writer").Select(r => (r.Operation, r.Outcome)));
         Assert.Equal(compacted.CommitVersions[^1], records.Last(r => r.Operation == "compact").TableVersion);
-        Assert.Single(await lake.AuditRecordsAsync(new AuditFilter(Principal: "writer")), r => r.Operation == "optimize-all");
+        Assert.Equal(AuditOutcome.Succeeded, Assert.Single(await lake.AuditRecordsAsync(new AuditFilter(Principal: "writer")), r => r.Operation == "optimize-all").Outcome);
+        var denied = Assert.Single(await lake.AuditRecordsAsync(new AuditFilter(Principal: "reader")), r => r.Operation == "optimize-all");
+        Assert.Equal(AuditOutcome.Denied, denied.Outcome);
+        Assert.Contains("every one of 2 item(s) was denied", denied.Error);
     }
 
     [Fact]

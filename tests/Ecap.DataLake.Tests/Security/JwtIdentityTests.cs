@@ -85,29 +85,6 @@ public sealed class JwtIdentityTests : IDisposable
     }
 
     [Fact]
-    public async Task The_environment_picks_token_then_principal_then_os_user()
-    {
-        var token = Token(_key, "k1", Issuer, DateTime.UtcNow.AddHours(1), name: "svc-etl", audience: null);
-        var vars = new Dictionary<string, string>
-        {
-            [Identity.TokenVariable] = token, [Identity.IssuerVariable] = Issuer, [Identity.JwksVariable] = Jwks(_key, "k1"),
-            [Identity.PrincipalVariable] = "ignored-when-a-token-is-set",
-        };
-        Assert.Equal("svc-etl", (await Identity.FromVariables(vars.GetValueOrDefault).GetPrincipalAsync()).Name);
-
-        var env = new Dictionary<string, string> { [Identity.PrincipalVariable] = "etl", [Identity.GroupsVariable] = "writers, loaders" };
-        var fromEnv = await Identity.FromVariables(env.GetValueOrDefault).GetPrincipalAsync();
-        Assert.Equal(("etl", "environment"), (fromEnv.Name, fromEnv.Source));
-        Assert.Equal(["loaders", "writers"], fromEnv.Groups.Order());
-
-        var os = await Identity.FromVariables(_ => null).GetPrincipalAsync();
-        Assert.Equal((Environment.UserName, "os"), (os.Name, os.Source));
-
-        // A token without a configured issuer is refused, never trusted unvalidated.
-        Assert.Throws<AuthenticationFailedException>(() => Identity.FromVariables(n => n == Identity.TokenVariable ? token : null));
-    }
-
-    [Fact]
     public async Task An_operation_with_a_refused_token_is_denied_and_audited()
     {
         using var dir = new TempDir();

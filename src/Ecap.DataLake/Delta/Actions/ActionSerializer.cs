@@ -215,6 +215,8 @@ internal static class ActionSerializer
         IsBlindAppend = OptBool(v, "isBlindAppend"),
         EngineInfo = OptString(v, "engineInfo"),
         TxnId = OptString(v, "txnId"),
+        UserName = OptString(v, "userName"),
+        Attribution = v.TryGetProperty(CommitAttribution.CommitInfoField, out var a) && a.ValueKind == JsonValueKind.Object ? OptMap(v, CommitAttribution.CommitInfoField) : null,
     };
 
     // ---------------------------------------------------------------- writing
@@ -381,6 +383,8 @@ internal static class ActionSerializer
         WriteMap(w, "operationMetrics", c.OperationMetrics);
         if (c.EngineInfo is not null) w.WriteString("engineInfo", c.EngineInfo);
         if (c.TxnId is not null) w.WriteString("txnId", c.TxnId);
+        if (c.UserName is not null) w.WriteString("userName", c.UserName);
+        if (c.Attribution is { } attribution) WriteMap(w, CommitAttribution.CommitInfoField, attribution);
         w.WriteEndObject();
     }
 }

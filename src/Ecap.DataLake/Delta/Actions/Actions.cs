@@ -129,6 +129,10 @@ public sealed record CommitInfo
     public bool? IsBlindAppend { get; init; }
     public string? EngineInfo { get; init; }
     public string? TxnId { get; init; }
+    /// <summary>Who the commit was made for (Spark's <c>userName</c>; ecap writes the principal).</summary>
+    public string? UserName { get; init; }
+    /// <summary>ecap's attribution of the commit (<c>ecapAudit</c>: audit id, principal, operation); see <see cref="CommitAttribution"/>.</summary>
+    public IReadOnlyDictionary<string, string>? Attribution { get; init; }
 }
 
 /// <summary>Domain metadata (a writer feature); replay keeps the latest per domain.</summary>

@@ -223,6 +223,7 @@ public sealed class Transaction
 
     private List<DeltaAction> BuildActions(long timestamp, string txnId)
     {
+        var attribution = CommitAttribution.Current;
         var actions = new List<DeltaAction>(4 + _adds.Count + _removes.Count + _txns.Count)
         {
             new(CommitInfo: new CommitInfo
@@ -236,6 +237,8 @@ public sealed class Transaction
                 IsBlindAppend = IsBlindAppend,
                 EngineInfo = _table.Options.EngineInfo,
                 TxnId = txnId,
+                UserName = attribution?.Principal,
+                Attribution = attribution?.ToCommitInfo(),
             }),
         };
         if (ReadSnapshot is null)
@@ -258,6 +261,7 @@ public sealed class Transaction
         CancellationToken ct)
     {
         _committed = true;
+        CommitAttribution.RecordCommit(_table.Location, version);
         var snapshot = await AfterCommitAsync(version, actions, metadata, ct).ConfigureAwait(false);
         Metrics.LakeMetrics.RecordCommit(_table.Location, Operation, System.Diagnostics.Stopwatch.GetElapsedTime(started), attempt,
             actions.Count(a => a.Add != null), actions.Count(a => a.Remove != null));
