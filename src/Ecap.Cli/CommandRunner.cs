@@ -42,7 +42,7 @@ internal static class CommandRunner
     private static (int Code, string? Hint) Hint(Exception e) => e switch
     {
         Ecap.DataLake.Security.AccessDeniedException => (1, "ask a table or lake admin (`ecap data-lake access show --table T` lists them) for the grant."),
-        Ecap.DataLake.Security.AuthenticationFailedException => (1, "check ECAP_TOKEN (a fresh token from your identity provider) and ECAP_OIDC_ISSUER / ECAP_OIDC_JWKS."),
+        Ecap.DataLake.Security.AuthenticationFailedException => (1, "`ecap data-lake access identity show` tells how this lake identifies callers (os-user, env, or oidc with ECAP_TOKEN)."),
         Ecap.DataLake.Security.AuditFailedException => (1, "the lake's _ecap/audit folder could not be written; fix it before continuing (the message says whether the operation completed)."),
         Ecap.DataLake.Delta.ConstraintViolationException => (2, "fix the rows named above, or see the table's constraints with `ecap data-lake quality check TABLE`."),
         Ecap.DataLake.Parquet.Encryption.EncryptionKeyMissingException => (1, "point ECAP_KEY_FILE at the key file (JSON {\"keyId\": \"base64 key\"}) or set ECAP_KEY_<ID>."),

@@ -1,9 +1,15 @@
 namespace Ecap.Cli.Tests;
 
-/// <summary>`access` and `audit` end to end, as separate processes whose identity comes from ECAP_PRINCIPAL / ECAP_GROUPS.</summary>
+/// <summary>`access` and `audit` end to end, as separate processes whose identity comes from ECAP_PRINCIPAL / ECAP_GROUPS (a lake in env mode).</summary>
 public sealed class AccessCommandTests : IDisposable
 {
     private readonly TempDir _dir = new();
+
+    public AccessCommandTests()
+    {
+        var env = EcapProcess.Run("--lake", _dir.Sub("lake"), "data-lake", "access", "identity", "set", "env");
+        Assert.True(env.ExitCode == 0, env.Stderr);
+    }
 
     public void Dispose() => _dir.Dispose();
 
@@ -44,7 +50,8 @@ public sealed class AccessCommandTests : IDisposable
         Assert.True(audit.ExitCode == 0, audit.Stderr);
         var records = audit.Json().EnumerateArray().Select(r => (r.GetProperty("principal").GetString(), r.GetProperty("operation").GetString(), r.GetProperty("outcome").GetString())).ToList();
         Assert.Equal(
-            [("alice", "write", "succeeded"), ("alice", "access-grant", "succeeded"), ("bob", "read", "succeeded"),
+            [(Environment.UserName, "access-identity-set", "succeeded"),
+             ("alice", "write", "succeeded"), ("alice", "access-grant", "succeeded"), ("bob", "read", "succeeded"),
              ("carol", "info", "denied"), ("bob", "audit-read", "denied")],
             records);
         var byTable = As("alice", "--output", "json", "data-lake", "audit", "--principal", "carol");
@@ -53,6 +60,29 @@ public sealed class AccessCommandTests : IDisposable
         var newest = As("alice", "--output", "json", "data-lake", "audit", "--limit", "2").Json().EnumerateArray()
             .Select(r => r.GetProperty("operation").GetString()).ToList();
         Assert.Equal(["audit-read", "audit-read"], newest);
+    }
+
+    [Fact]
+    public void An_os_user_lake_refuses_a_self_asserted_principal_and_only_an_admin_changes_the_mode()
+    {
+        var lake = _dir.Sub("os-lake");
+        var claimed = EcapProcess.RunWithEnvironment(new Dictionary<string, string> { ["ECAP_PRINCIPAL"] = "admin" }, "--lake", lake, "data-lake", "storage", "list-tables");
+        Assert.Equal(1, claimed.ExitCode);
+        Assert.Contains("identity mode is os-user: ECAP_PRINCIPAL is not accepted", claimed.Stderr);
+        Assert.DoesNotContain("   at ", claimed.Stderr);
+
+        var show = EcapProcess.Run("--lake", lake, "--output", "json", "data-lake", "access", "identity", "show");
+        Assert.True(show.ExitCode == 0, show.Stderr);
+        Assert.Equal("os-user", show.Json().GetProperty("mode").GetString());
+
+        // On the env lake, alice secures it; bob cannot switch the mode (to name himself some other way).
+        Assert.Equal(0, As("alice", "data-lake", "access", "grant", "read", "--principal", "bob", "--lake-wide").ExitCode);
+        var bob = As("bob", "data-lake", "access", "identity", "set", "os-user");
+        Assert.Equal(1, bob.ExitCode);
+        Assert.Contains("access denied: bob lacks admin on the lake", bob.Stderr);
+        Assert.Equal(2, As("alice", "data-lake", "access", "identity", "set", "oidc", "--issuer", "https://idp.example.test").ExitCode); // no audience, no keys
+        Assert.Equal(2, As("alice", "data-lake", "access", "identity", "set", "sudo").ExitCode);
+        Assert.Equal("env", As("alice", "--output", "json", "data-lake", "access", "identity", "show").Json().GetProperty("mode").GetString());
     }
 }
 
@@ -74,6 +104,7 @@ public sealed class IdentityProcessTests : IDisposable
         return handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
         {
             Issuer = "https://idp.example.test",
+            Audience = "ecap",
             Claims = new Dictionary<string, object> { ["preferred_username"] = "dana@example.test", ["groups"] = new[] { "finance" } },
             IssuedAt = expires.AddHours(-2),
             NotBefore = expires.AddHours(-2),
@@ -83,36 +114,62 @@ public sealed class IdentityProcessTests : IDisposable
         });
     }
 
-    private Dictionary<string, string> TokenEnvironment(string token)
+    private string JwksFile(System.Security.Cryptography.RSA key, string name)
     {
-        var p = _key.ExportParameters(false);
+        var p = key.ExportParameters(false);
         var jwks = System.Text.Json.JsonSerializer.Serialize(new
         {
             keys = new[] { new { kty = "RSA", kid = "k", use = "sig", n = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.Modulus), e = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.Exponent) } },
         });
-        var file = _dir.Sub("jwks.json");
+        var file = _dir.Sub(name);
         File.WriteAllText(file, jwks);
-        return new Dictionary<string, string> { ["ECAP_TOKEN"] = token, ["ECAP_OIDC_ISSUER"] = "https://idp.example.test", ["ECAP_OIDC_JWKS"] = file };
+        return file;
     }
 
+    private static Dictionary<string, string> TokenEnvironment(string token) => new() { ["ECAP_TOKEN"] = token };
+
     [Fact]
-    public void A_bearer_token_names_the_caller_and_an_expired_one_is_refused()
+    public void A_bearer_token_names_the_caller_against_the_issuer_pinned_in_the_lake()
     {
-        var ok = EcapProcess.RunWithEnvironment(TokenEnvironment(Token(DateTime.UtcNow.AddHours(1))), "--output", "json", "data-lake", "access", "whoami");
+        var lake = _dir.Sub("lake");
+        var set = EcapProcess.Run("--lake", lake, "data-lake", "access", "identity", "set", "oidc",
+            "--issuer", "https://idp.example.test", "--audience", "ecap", "--jwks", JwksFile(_key, "jwks.json"));
+        Assert.True(set.ExitCode == 0, set.Stderr);
+
+        var ok = EcapProcess.RunWithEnvironment(TokenEnvironment(Token(DateTime.UtcNow.AddHours(1))), "--lake", lake, "--output", "json", "data-lake", "access", "whoami");
         Assert.True(ok.ExitCode == 0, ok.Stderr);
         Assert.Equal("dana@example.test", ok.Json().GetProperty("principal").GetString());
         Assert.Equal("finance", ok.Json().GetProperty("groups")[0].GetString());
 
-        var expired = EcapProcess.RunWithEnvironment(TokenEnvironment(Token(DateTime.UtcNow.AddHours(-1))),
-            "--lake", _dir.Sub("lake"), "data-lake", "storage", "list-tables");
+        var expired = EcapProcess.RunWithEnvironment(TokenEnvironment(Token(DateTime.UtcNow.AddHours(-1))), "--lake", lake, "data-lake", "storage", "list-tables");
         Assert.Equal(1, expired.ExitCode);
         Assert.Contains("expired", expired.Stderr);
+
+        // The attack: the caller signs its own token and points the environment at its own keys.
+        using var attacker = System.Security.Cryptography.RSA.Create(2048);
+        var forged = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = "https://idp.example.test", Audience = "ecap", Expires = DateTime.UtcNow.AddHours(1),
+            Claims = new Dictionary<string, object> { ["preferred_username"] = "admin" },
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.RsaSecurityKey(attacker) { KeyId = "k" }, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.RsaSha256),
+        });
+        var own = EcapProcess.RunWithEnvironment(new Dictionary<string, string>
+        {
+            ["ECAP_TOKEN"] = forged, ["ECAP_OIDC_ISSUER"] = "https://idp.example.test", ["ECAP_OIDC_JWKS"] = JwksFile(attacker, "evil.json"),
+        }, "--lake", lake, "data-lake", "access", "whoami");
+        Assert.Equal(1, own.ExitCode);
+        Assert.Contains("pinned", own.Stderr);
+        var signature = EcapProcess.RunWithEnvironment(TokenEnvironment(forged), "--lake", lake, "data-lake", "access", "whoami");
+        Assert.Equal(1, signature.ExitCode);
+        Assert.Contains("signature", signature.Stderr);
     }
 
     [Fact]
     public async Task Concurrent_processes_each_leave_their_audit_record()
     {
         var lake = _dir.Sub("lake");
+        Assert.Equal(0, EcapProcess.Run("--lake", lake, "data-lake", "access", "identity", "set", "env").ExitCode);
         var runs = Enumerable.Range(0, 4).Select(i => Task.Run(() => EcapProcess.RunWithEnvironment(
             new Dictionary<string, string> { ["ECAP_PRINCIPAL"] = $"p{i}" }, "--lake", lake, "data-lake", "storage", "list-tables"))).ToList();
         foreach (var r in await Task.WhenAll(runs)) Assert.True(r.ExitCode == 0, r.Stderr);

@@ -275,6 +275,8 @@ public sealed class JsonShapeTests : IClassFixture<JsonShapeTests.Lake>
     {
         using var dir = new TempDir();
         var lake = CopyLake(dir);
+        Pin("{audience:null,issuer:null,keys_pinned:bool,mode:string,set_at:time(+00:00),set_by:string}",
+            Shape.Of(Must(EcapProcess.Run("--lake", lake, "--output", "json", "data-lake", "access", "identity", "set", "env")).Json()));
         JsonElement As(params string[] args) => Must(EcapProcess.RunWithEnvironment(
             new Dictionary<string, string> { ["ECAP_PRINCIPAL"] = "alice", ["ECAP_GROUPS"] = "admins" },
             ["--lake", lake, "--output", "json", "data-lake", .. args])).Json();
@@ -289,10 +291,13 @@ public sealed class JsonShapeTests : IClassFixture<JsonShapeTests.Lake>
         Pin("[{excluded_columns:[],granted_at:time(+00:00),granted_by:string,grantee:string,privilege:string,table:null}]", Shape.Of(As("access", "revoke", "read", "--principal", "analysts", "--table", "tx")));
         Pin("{groups:[string],principal:string,source:string}", Shape.Of(As("access", "whoami")));
         Pin(
-            "[{bytes:null|number,duration_ms:number,error:null,groups:[string],host:string,identity_source:string," +
-            "operation:string,outcome:string,parameters:{*:null|string},principal:string,rows:null|number," +
+            "[{audit_id:string,bytes:null|number,duration_ms:number,error:null,groups:[string],host:string,identity_source:string," +
+            "operation:string,outcome:string,parameters:{*:null|string},principal:string,recovered:bool,rows:null|number," +
             "table:null|string,table_version:null|number,time:time(+00:00)}]",
             Shape.Of(As("audit"), "[].parameters"));
+        Pin(
+            "{commits_audited:number,commits_scanned:number,commits_too_recent:number,dry_run:bool,records_recovered:number,recovered:[],tables_scanned:number}",
+            Shape.Of(As("audit", "reconcile", "--grace-minutes", "0")));
     }
 
     // ---- ingestion (files; database and Kafka need servers and share the files report's code)

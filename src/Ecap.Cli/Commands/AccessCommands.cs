@@ -138,7 +138,7 @@ internal static class AccessCommands
 
     private static Command WhoAmI()
     {
-        var command = new Command("whoami", "Show the principal and groups the identity provider names for this process.\n\nExample:\n  ECAP_PRINCIPAL=etl ECAP_GROUPS=loaders ecap data-lake access whoami");
+        var command = new Command("whoami", "Show the principal and groups this lake's identity mode names for this process (see `access identity show`).\n\nExample:\n  ecap data-lake access whoami");
         command.SetCliAction(async (ctx, ct) =>
         {
             var p = await new AccessControl(Guard(ctx)).WhoAmIAsync(ct); // audited, as every other command
