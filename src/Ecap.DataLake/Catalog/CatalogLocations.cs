@@ -24,16 +24,43 @@ internal sealed class CatalogLocations(IObjectStore? lake, DataLakeStorage? stor
     /// The store of a location: inside the lake, a child of the lake's own store (so an S3 lake's settings and
     /// commit coordinator apply); elsewhere, opened from the location (S3 settings from the environment).
     /// </summary>
-    public IObjectStore Open(string location)
+    public IObjectStore Open(string location) => InLake(location) switch
     {
-        if (lake is not null)
+        "" => lake!,
+        { } relative => lake!.Child(relative),
+        null => openLocation(location),
+    };
+
+    /// <summary>The location's path inside the lake ("" for the root), or null when it lies outside.</summary>
+    public string? InLake(string location)
+    {
+        if (lake is null) return null;
+        var root = lake.Location.TrimEnd('/');
+        var trimmed = location.TrimEnd('/');
+        if (trimmed == root) return "";
+        return trimmed.StartsWith(root + "/", StringComparison.Ordinal) ? trimmed[(root.Length + 1)..] : null;
+    }
+
+    /// <summary>
+    /// Checks that reading the data of the table at <paramref name="location"/> (its statistics, a sample) is the caller's
+    /// right under the grants that govern that table, not only under the name the catalog gives it: inside the lake, read on
+    /// the table's own name; outside, the table's own lake must not be governed (its grants are not this lake's to apply).
+    /// </summary>
+    public async Task RequireReadOfDataAsync(string entryName, string location, Security.GuardScope? scope, CancellationToken ct)
+    {
+        if (InLake(location) is { } relative)
         {
-            var root = lake.Location.TrimEnd('/');
-            var trimmed = location.TrimEnd('/');
-            if (trimmed == root) return lake;
-            if (trimmed.StartsWith(root + "/", StringComparison.Ordinal)) return lake.Child(trimmed[(root.Length + 1)..]);
+            if (relative.Length > 0 && !relative.Contains('/')) scope?.Require(Security.Privilege.Read, relative);
+            return;
         }
-        return openLocation(location);
+        var path = location.TrimEnd('/', '\\');
+        var slash = path.LastIndexOfAny(['/', '\\']);
+        if (slash <= 0) return;
+        var parent = path[..slash];
+        if ((await Security.LakeGrantStore.ForLake(openLocation(parent)).GetGrantsAsync(ct)).Count > 0)
+            throw new Security.AccessDeniedException(
+                $"access denied: '{entryName}' is the table {location} of another lake ({parent}) that has its own grants; " +
+                $"this lake cannot apply them. Run the command against that lake (--lake {parent}).");
     }
 
     public async Task<DeltaTable> OpenDeltaAsync(string location, CancellationToken ct)

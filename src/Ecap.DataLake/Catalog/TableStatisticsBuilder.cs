@@ -25,6 +25,8 @@ internal sealed class TableStatisticsBuilder(ICatalogStore store, CatalogLocatio
     {
         if (sampleSize <= 0) throw new InvalidInputException($"Sample size must be positive, got {sampleSize}.");
         var entry = await getTable(name, ct);
+        // Statistics are the table's values (min, max, top values): the grants of the table itself decide, whatever the entry's name.
+        await locations.RequireReadOfDataAsync(name, entry.Path, guard.Current, ct);
         var table = await locations.OpenDeltaAsync(entry.Path, ct);
         var log = await SchemaHistory.ReadLogAsync(table, entry.TableVersion, ct);
         var snapshot = log.Snapshot;
