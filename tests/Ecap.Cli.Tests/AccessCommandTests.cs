@@ -54,6 +54,10 @@ public sealed class AccessCommandTests : IDisposable
              ("alice", "write", "succeeded"), ("alice", "access-grant", "succeeded"), ("bob", "read", "succeeded"),
              ("carol", "info", "denied"), ("bob", "audit-read", "denied")],
             records);
+        // The read's record says what left: 5 rows (the --limit), and the bytes scanned for them.
+        var read = audit.Json().EnumerateArray().Single(r => r.GetProperty("operation").GetString() == "read");
+        Assert.Equal(5, read.GetProperty("rows").GetInt64());
+        Assert.True(read.GetProperty("bytes").GetInt64() > 0);
         var byTable = As("alice", "--output", "json", "data-lake", "audit", "--principal", "carol");
         Assert.Single(byTable.Json().EnumerateArray());
         // --limit keeps the newest records, oldest first.

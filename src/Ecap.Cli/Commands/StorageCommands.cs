@@ -115,17 +115,21 @@ internal static class StorageCommands
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var lake = ctx.OpenDataLake().Storage;
-            var scan = await lake.ReadPartitionedDataAsync(ctx.Get(table), options, ct);
-            if (outPath != null)
+            // One audited operation from plan to last row: the record says how many rows left.
+            var scan = await lake.ReadPartitionedDataAsync(ctx.Get(table), options, async scan =>
             {
-                var rows = await RowExport.WriteAsync(outPath, scan.Schema, scan.ReadBatchesAsync(ct), ct);
-                ctx.Status.MarkupLine($"[green]exported[/] {rows:N0} rows to {Spectre.Console.Markup.Escape(outPath)}");
-            }
-            else
-            {
-                await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct,
-                    ctx.Get(stats) ? () => ReadStatsJson.From(scan.Metrics, clock.Elapsed) : null);
-            }
+                if (outPath != null)
+                {
+                    var rows = await RowExport.WriteAsync(outPath, scan.Schema, scan.ReadBatchesAsync(ct), ct);
+                    ctx.Status.MarkupLine($"[green]exported[/] {rows:N0} rows to {Spectre.Console.Markup.Escape(outPath)}");
+                }
+                else
+                {
+                    await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct,
+                        ctx.Get(stats) ? () => ReadStatsJson.From(scan.Metrics, clock.Elapsed) : null);
+                }
+                return scan;
+            }, ct);
             if (ctx.Verbose || (!ctx.Json && outPath == null)) Render.ReadMetrics(ctx, scan.Metrics);
             return 0;
         });

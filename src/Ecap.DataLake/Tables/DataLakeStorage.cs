@@ -109,32 +109,56 @@ public sealed class DataLakeStorage
 
     // ------------------------------------------------------------------ reads
 
-    /// <summary>Plans a read: resolves the snapshot, prunes files; the batches stream from the returned scan.</summary>
+    /// <summary>
+    /// Plans a read: resolves the snapshot, prunes files; the batches stream from the returned scan. The audit record is
+    /// written when the plan is made, so it names the version but not the rows: use the overload with a consumer to record them.
+    /// </summary>
     public Task<TableScan> ReadPartitionedDataAsync(string tableName, ReadOptions? options = null, CancellationToken ct = default) =>
-        Guard.RunAsync(new GuardedOperation("read", tableName, Privilege.Read, new Dictionary<string, string?>
+        Guard.RunAsync(ReadOperation(tableName, options), async scope =>
+        {
+            var scan = await PlanGuardedReadAsync(scope, tableName, options ?? new ReadOptions(), ct);
+            scope.Complete(version: scan.Version);
+            return scan;
+        }, ct);
+
+    /// <summary>
+    /// Plans a read and hands the scan to <paramref name="consume"/> within one audited operation: the record carries the rows
+    /// returned and the bytes scanned, and an error while the rows stream is audited as a failure.
+    /// </summary>
+    public Task<T> ReadPartitionedDataAsync<T>(string tableName, ReadOptions? options, Func<TableScan, Task<T>> consume, CancellationToken ct = default) =>
+        Guard.RunAsync(ReadOperation(tableName, options), async scope =>
+        {
+            var scan = await PlanGuardedReadAsync(scope, tableName, options ?? new ReadOptions(), ct);
+            var result = await consume(scan);
+            scope.Complete(rows: scan.Metrics.RowsReturned, bytes: scan.Metrics.BytesScanned, version: scan.Version);
+            return result;
+        }, ct);
+
+    private static GuardedOperation ReadOperation(string tableName, ReadOptions? options) =>
+        new("read", tableName, Privilege.Read, new Dictionary<string, string?>
         {
             ["columns"] = options?.Columns is { } c ? string.Join(",", c) : null,
             ["where"] = options?.Predicate?.ToString(),
             ["version"] = options?.Version?.ToString(CultureInfo.InvariantCulture),
             ["timestamp"] = options?.Timestamp?.ToString("O", CultureInfo.InvariantCulture),
-        }), async scope =>
+        });
+
+    private async Task<TableScan> PlanGuardedReadAsync(GuardScope scope, string tableName, ReadOptions options, CancellationToken ct)
+    {
+        var masked = scope.MaskedColumns(tableName);
+        var filtered = (options.Predicate?.Columns().Select(c => c.Split('.')[0]) ?? []).Concat(options.PartitionFilters.Select(f => f.Column))
+            .Where(masked.Contains).Distinct().ToList();
+        if (filtered.Count > 0)
+            throw new AccessDeniedException($"access denied: {scope.Principal.Name} may not filter on excluded column(s) {string.Join(", ", filtered)} of table {tableName}.");
+        var scan = await PlanReadAsync(tableName, options, ct);
+        scan.Mask(masked);
+        if (Parquet.Encryption.TableEncryption.Of(scan.Snapshot.Metadata.Configuration) is { } encryption)
         {
-            var masked = scope.MaskedColumns(tableName);
-            options ??= new ReadOptions();
-            var filtered = (options.Predicate?.Columns().Select(c => c.Split('.')[0]) ?? []).Concat(options.PartitionFilters.Select(f => f.Column))
-                .Where(masked.Contains).Distinct().ToList();
-            if (filtered.Count > 0)
-                throw new AccessDeniedException($"access denied: {scope.Principal.Name} may not filter on excluded column(s) {string.Join(", ", filtered)} of table {tableName}.");
-            var scan = await PlanReadAsync(tableName, options, ct);
-            scan.Mask(masked);
-            if (Parquet.Encryption.TableEncryption.Of(scan.Snapshot.Metadata.Configuration) is { } encryption)
-            {
-                encryption.EnsureKeys(Keys, tableName, scan.Schema.FieldsList.Select(f => f.Name));
-                scan.DecryptionKeys = Keys;
-            }
-            scope.Complete(version: scan.Version);
-            return scan;
-        }, ct);
+            encryption.EnsureKeys(Keys, tableName, scan.Schema.FieldsList.Select(f => f.Name));
+            scan.DecryptionKeys = Keys;
+        }
+        return scan;
+    }
 
     private async Task<TableScan> PlanReadAsync(string tableName, ReadOptions options, CancellationToken ct)
     {
