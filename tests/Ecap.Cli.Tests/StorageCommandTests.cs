@@ -130,6 +130,16 @@ public class StorageCommandTests : IClassFixture<StorageCommandTests.Lake>
     }
 
     [Fact]
+    public void A_where_nested_30000_deep_exits_2_not_a_stack_overflow()
+    {
+        var deep = new string('(', 30_000) + "amount > 1" + new string(')', 30_000);
+        var r = Ecap("data-lake", "storage", "read", "tx", "--where", deep);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("256 levels", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
     public void Values_the_library_would_trip_over_are_bad_input_too()
     {
         // A key given twice is not a duplicate-key crash, a duration too long not an overflow.

@@ -113,7 +113,13 @@ public sealed class DataLakeStorage
     // ------------------------------------------------------------------ reads
 
     /// <summary>Plans a read: resolves the snapshot, prunes files; the batches stream from the returned scan.</summary>
-    public Task<TableScan> ReadPartitionedDataAsync(string tableName, ReadOptions? options = null, CancellationToken ct = default) =>
+    public Task<TableScan> ReadPartitionedDataAsync(string tableName, ReadOptions? options = null, CancellationToken ct = default)
+    {
+        if (options?.Predicate is { } where) Ecap.DataLake.Expressions.Predicate.EnsureDepth(where); // before anything recurses over it
+        return ReadCoreAsync(tableName, options, ct);
+    }
+
+    private Task<TableScan> ReadCoreAsync(string tableName, ReadOptions? options, CancellationToken ct) =>
         Guard.RunAsync(new GuardedOperation("read", tableName, Privilege.Read, new Dictionary<string, string?>
         {
             ["columns"] = options?.Columns is { } c ? string.Join(",", c) : null,
