@@ -90,8 +90,35 @@ internal sealed class CliContext(ParseResult parse)
     /// </summary>
     public Ecap.DataLake.DataLake OpenDataLake() => _lake ??= BuildLake();
 
+    // Commands that only read: a lake folder that does not exist is an error for them (a typo in --lake), and they must not
+    // create it, nor its _ecap/audit folder; only writes create a lake. Keyed "parent command".
+    private static readonly HashSet<string> ReadCommands = new(StringComparer.Ordinal)
+    {
+        "storage list-tables", "storage info", "storage history", "storage read", "compaction analyze", "compaction restore-points",
+        "quality check", "access show", "access whoami", "data-lake audit", "catalog list-tables", "catalog search", "catalog show",
+        "data-lake query", "data-lake monitor", "ingestion stream-status",
+    };
+
+    private bool IsReadCommand =>
+        ReadCommands.Contains($"{(Parse.CommandResult.Parent as System.CommandLine.Parsing.CommandResult)?.Command.Name} {Parse.CommandResult.Command.Name}");
+
+    // Checked before the lake is built, so nothing (store, catalog, audit) touches the folder first.
+    private void EnsureReadable()
+    {
+        if (!IsReadCommand) return;
+        var root = ObjectStoreRegistry.SchemeOf(Lake) switch
+        {
+            null => Lake,
+            var scheme when scheme.Equals("file", StringComparison.OrdinalIgnoreCase) && Uri.TryCreate(Lake, UriKind.Absolute, out var uri) => uri.LocalPath,
+            _ => null, // object stores: a missing bucket fails on its own, and creates nothing
+        };
+        if (root is not null && !Directory.Exists(root))
+            throw new DirectoryNotFoundException($"The lake '{Lake}' does not exist (no folder {Path.GetFullPath(root)}); reads need an existing lake, only writes create one.");
+    }
+
     private Ecap.DataLake.DataLake BuildLake()
     {
+        EnsureReadable();
         var remote = ObjectStoreFactory.IsS3(Lake) || (Catalog is { } c && ObjectStoreFactory.IsS3(c));
         var s3 = remote ? PostgresCommitCoordinator.Resolve(S3Options) : S3Options;
         if (Verbose && remote)

@@ -129,6 +129,22 @@ public class StorageCommandTests : IClassFixture<StorageCommandTests.Lake>
         Assert.Equal("", r.Stdout.Trim());
     }
 
+    [Theory]
+    [InlineData(false, "storage", "list-tables")]
+    [InlineData(true, "storage", "list-tables")]
+    [InlineData(false, "storage", "info", "tx")]
+    [InlineData(false, "access", "whoami")]
+    [InlineData(false, "query", "SELECT 1")]
+    public void A_read_on_a_lake_that_does_not_exist_exits_2_and_creates_nothing(bool fileUri, params string[] command)
+    {
+        using var tmp = new TempDir();
+        var missing = System.IO.Path.Combine(tmp.Path, "no", "lake");
+        var r = EcapProcess.Run(["--lake", fileUri ? new Uri(missing).AbsoluteUri : missing, "data-lake", .. command]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("does not exist", r.Stderr);
+        Assert.False(Directory.Exists(System.IO.Path.Combine(tmp.Path, "no")), "a read created the lake folder");
+    }
+
     [Fact]
     public void A_where_nested_30000_deep_exits_2_not_a_stack_overflow()
     {

@@ -27,6 +27,7 @@ internal static class TableCompaction
         var minSize = options.MinFileSizeBytes ?? target / 4;
         var table = await DataCompactor.OpenExistingAsync(storage, tableName, ct);
         var snapshot = await table.GetSnapshotAsync(ct);
+        SpilledMerge.RemoveStaleFolders(options.TempDirectory); // a killed compaction's sorted runs
 
         var pruning = options.PartitionFilters.Count > 0 ? new FilePruning(snapshot, new ReadOptions { PartitionFilters = options.PartitionFilters }) : null;
         var selected = snapshot.Files.Where(f => pruning is null || pruning.Check(f) != FilePruning.Verdict.PrunedByPartition);
