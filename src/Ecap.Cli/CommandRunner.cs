@@ -38,6 +38,34 @@ internal static class CommandRunner
             }
         });
 
+    /// <summary>Parse errors as usage errors: each on one line naming the option and the expected type, then a hint; exit 2.</summary>
+    public static int ReportParseErrors(ParseResult parse)
+    {
+        foreach (var error in parse.Errors)
+            Console.Error.WriteLine($"error: {System.Text.RegularExpressions.Regex.Replace(error.Message, @"as expected type '([^']+)'", m => "as " + TypeName(m.Groups[1].Value))}");
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult) names.Add(r.Command.Name);
+        names.Reverse();
+        var command = string.Join(' ', names.Skip(1));
+        Console.Error.WriteLine($"hint: `ecap {command} --help` lists the options, their types and an example.");
+        return 2;
+    }
+
+    // System.CommandLine names the CLR type (System.Nullable`1[System.Int64]); people read "an integer".
+    private static string TypeName(string clr)
+    {
+        var type = System.Text.RegularExpressions.Regex.Match(clr, @"System\.(\w+)\]?$").Groups[1].Value;
+        return type switch
+        {
+            "Int16" or "Int32" or "Int64" or "UInt16" or "UInt32" or "UInt64" or "Byte" => "an integer",
+            "Double" or "Single" or "Decimal" => "a number",
+            "Boolean" => "true or false",
+            "DateTime" or "DateTimeOffset" => "a date/time (ISO 8601)",
+            "TimeSpan" => "a duration",
+            _ => $"'{clr}'",
+        };
+    }
+
     private static (int Code, string? Hint) Hint(Exception e) => e switch
     {
         Ecap.DataLake.Security.AccessDeniedException => (1, "ask a table or lake admin (`ecap data-lake access show --table T` lists them) for the grant."),
