@@ -39,6 +39,34 @@ internal static class CommandRunner
             }
         });
 
+    /// <summary>Parse errors as usage errors: each on one line naming the option and the expected type, then a hint; exit 2.</summary>
+    public static int ReportParseErrors(ParseResult parse)
+    {
+        foreach (var error in parse.Errors)
+            Console.Error.WriteLine($"error: {System.Text.RegularExpressions.Regex.Replace(error.Message, @"as expected type '([^']+)'", m => "as " + TypeName(m.Groups[1].Value))}");
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult) names.Add(r.Command.Name);
+        names.Reverse();
+        var command = string.Join(' ', names.Skip(1));
+        Console.Error.WriteLine($"hint: `ecap {command} --help` lists the options, their types and an example.");
+        return 2;
+    }
+
+    // System.CommandLine names the CLR type (System.Nullable`1[System.Int64]); people read "an integer".
+    private static string TypeName(string clr)
+    {
+        var type = System.Text.RegularExpressions.Regex.Match(clr, @"System\.(\w+)\]?$").Groups[1].Value;
+        return type switch
+        {
+            "Int16" or "Int32" or "Int64" or "UInt16" or "UInt32" or "UInt64" or "Byte" => "an integer",
+            "Double" or "Single" or "Decimal" => "a number",
+            "Boolean" => "true or false",
+            "DateTime" or "DateTimeOffset" => "a date/time (ISO 8601)",
+            "TimeSpan" => "a duration",
+            _ => $"'{clr}'",
+        };
+    }
+
     private static (int Code, string? Hint) Hint(Exception e) => e switch
     {
         Ecap.DataLake.Security.AccessDeniedException => (1, "ask a table or lake admin (`ecap data-lake access show --table T` lists them) for the grant."),
@@ -91,8 +119,35 @@ internal sealed class CliContext(ParseResult parse)
     /// </summary>
     public Ecap.DataLake.DataLake OpenDataLake() => _lake ??= BuildLake();
 
+    // Commands that only read: a lake folder that does not exist is an error for them (a typo in --lake), and they must not
+    // create it, nor its _ecap/audit folder; only writes create a lake. Keyed "parent command".
+    private static readonly HashSet<string> ReadCommands = new(StringComparer.Ordinal)
+    {
+        "storage list-tables", "storage info", "storage history", "storage read", "compaction analyze", "compaction restore-points",
+        "quality check", "access show", "access whoami", "data-lake audit", "catalog list-tables", "catalog search", "catalog show",
+        "data-lake query", "data-lake monitor", "ingestion stream-status",
+    };
+
+    private bool IsReadCommand =>
+        ReadCommands.Contains($"{(Parse.CommandResult.Parent as System.CommandLine.Parsing.CommandResult)?.Command.Name} {Parse.CommandResult.Command.Name}");
+
+    // Checked before the lake is built, so nothing (store, catalog, audit) touches the folder first.
+    private void EnsureReadable()
+    {
+        if (!IsReadCommand) return;
+        var root = ObjectStoreRegistry.SchemeOf(Lake) switch
+        {
+            null => Lake,
+            var scheme when scheme.Equals("file", StringComparison.OrdinalIgnoreCase) && Uri.TryCreate(Lake, UriKind.Absolute, out var uri) => uri.LocalPath,
+            _ => null, // object stores: a missing bucket fails on its own, and creates nothing
+        };
+        if (root is not null && !Directory.Exists(root))
+            throw new DirectoryNotFoundException($"The lake '{Lake}' does not exist (no folder {Path.GetFullPath(root)}); reads need an existing lake, only writes create one.");
+    }
+
     private Ecap.DataLake.DataLake BuildLake()
     {
+        EnsureReadable();
         var remote = ObjectStoreFactory.IsS3(Lake) || (Catalog is { } c && ObjectStoreFactory.IsS3(c));
         var s3 = remote ? PostgresCommitCoordinator.Resolve(S3Options) : S3Options;
         if (Verbose && remote)

@@ -129,6 +129,64 @@ public class StorageCommandTests : IClassFixture<StorageCommandTests.Lake>
         Assert.Equal("", r.Stdout.Trim());
     }
 
+    [Theory]
+    [InlineData(false, "storage", "list-tables")]
+    [InlineData(true, "storage", "list-tables")]
+    [InlineData(false, "storage", "info", "tx")]
+    [InlineData(false, "access", "whoami")]
+    [InlineData(false, "query", "SELECT 1")]
+    public void A_read_on_a_lake_that_does_not_exist_exits_2_and_creates_nothing(bool fileUri, params string[] command)
+    {
+        using var tmp = new TempDir();
+        var missing = System.IO.Path.Combine(tmp.Path, "no", "lake");
+        var r = EcapProcess.Run(["--lake", fileUri ? new Uri(missing).AbsoluteUri : missing, "data-lake", .. command]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("does not exist", r.Stderr);
+        Assert.False(Directory.Exists(System.IO.Path.Combine(tmp.Path, "no")), "a read created the lake folder");
+    }
+
+    [Theory]
+    [InlineData("--limit", "abc", "'--limit'", "an integer")]
+    [InlineData("--version", "latest", "'--version'", "an integer")]
+    [InlineData("--partition-filter", "month=abc", "'month'", "int32")]
+    public void Unreadable_option_values_exit_2_naming_the_option_and_the_type(string option, string value, string names, string type)
+    {
+        var r = Ecap("data-lake", "storage", "read", "tx", option, value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("error:", r.Stderr.TrimStart());
+        Assert.Contains(names, r.Stderr);
+        Assert.Contains(type, r.Stderr);
+        Assert.DoesNotContain("'?'", r.Stderr);
+        Assert.DoesNotContain("System.", r.Stderr);
+        Assert.DoesNotContain("Usage:", r.Stderr + r.Stdout); // no help dump
+        Assert.Equal("", r.Stdout.Trim());
+    }
+
+    [Fact]
+    public void A_where_type_error_leaves_no_half_written_json_and_no_partial_out_file()
+    {
+        var json = Ecap("--output", "json", "data-lake", "storage", "read", "tx", "--where", "amount > 'x'");
+        Assert.Equal(2, json.ExitCode);
+        Assert.Contains("'amount'", json.Stderr);
+        Assert.Equal("", json.Stdout.Trim());
+
+        using var tmp = new TempDir();
+        var outFile = System.IO.Path.Combine(tmp.Path, "rows.jsonl");
+        var export = Ecap("data-lake", "storage", "read", "tx", "--where", "amount > 'x'", "--out", outFile);
+        Assert.Equal(2, export.ExitCode);
+        Assert.False(File.Exists(outFile));
+    }
+
+    [Fact]
+    public void A_where_nested_30000_deep_exits_2_not_a_stack_overflow()
+    {
+        var deep = new string('(', 30_000) + "amount > 1" + new string(')', 30_000);
+        var r = Ecap("data-lake", "storage", "read", "tx", "--where", deep);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("256 levels", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
     [Fact]
     public void Values_the_library_would_trip_over_are_bad_input_too()
     {

@@ -118,14 +118,27 @@ internal static class StorageCommands
             // One audited operation from plan to last row: the record says how many rows left.
             var scan = await lake.ReadPartitionedDataAsync(ctx.Get(table), options, async scan =>
             {
+                // The first batch is read before anything is printed or created: a --where that does not fit a column's type
+                // fails there, leaving no half-written JSON and no partial --out file.
+                var batches = await FirstBatchFirstAsync(scan.ReadBatchesAsync(ct), ct);
                 if (outPath != null)
                 {
-                    var rows = await RowExport.WriteAsync(outPath, scan.Schema, scan.ReadBatchesAsync(ct), ct);
+                    var existed = File.Exists(outPath);
+                    long rows;
+                    try
+                    {
+                        rows = await RowExport.WriteAsync(outPath, scan.Schema, batches, ct);
+                    }
+                    catch when (!existed)
+                    {
+                        try { File.Delete(outPath); } catch (IOException) { }
+                        throw;
+                    }
                     ctx.Status.MarkupLine($"[green]exported[/] {rows:N0} rows to {Spectre.Console.Markup.Escape(outPath)}");
                 }
                 else
                 {
-                    await Render.RowsAsync(ctx, scan.Schema, scan.ReadBatchesAsync(ct), ct,
+                    await Render.RowsAsync(ctx, scan.Schema, batches, ct,
                         ctx.Get(stats) ? () => ReadStatsJson.From(scan.Metrics, clock.Elapsed) : null);
                 }
                 return scan;
@@ -143,6 +156,26 @@ internal static class StorageCommands
         var keys = CliValues.Unique(columns.Select(c => c.LastIndexOf(':') is > 0 and var i ? (c[..i].Trim(), c[(i + 1)..].Trim())
             : throw new InvalidInputException($"--encrypt-column '{c}' must look like COLUMN:KEYID.")), "--encrypt-column");
         return new Ecap.DataLake.Parquet.Encryption.TableEncryption(footerKey, keys, EncryptedColumnStats: !noStats);
+    }
+
+    /// <summary>Pulls the first batch now (its errors surface before any output), then streams it and the rest.</summary>
+    private static async Task<IAsyncEnumerable<Apache.Arrow.RecordBatch>> FirstBatchFirstAsync(IAsyncEnumerable<Apache.Arrow.RecordBatch> batches, CancellationToken ct)
+    {
+        var e = batches.GetAsyncEnumerator(ct);
+        var any = false;
+        try { any = await e.MoveNextAsync(); }
+        catch { await e.DisposeAsync(); throw; }
+        return Rest(e, any);
+
+        static async IAsyncEnumerable<Apache.Arrow.RecordBatch> Rest(IAsyncEnumerator<Apache.Arrow.RecordBatch> e, bool any)
+        {
+            await using (e)
+            {
+                if (!any) yield break;
+                yield return e.Current;
+                while (await e.MoveNextAsync()) yield return e.Current;
+            }
+        }
     }
 
     internal static PartitionFilter ParsePartitionFilter(string text)

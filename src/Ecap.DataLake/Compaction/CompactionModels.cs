@@ -160,7 +160,10 @@ public sealed record VacuumOptions
     public DateTimeOffset? Now { get; init; }
 }
 
-/// <summary>One file vacuum deletes (or would): <c>removed</c> (tombstoned longer than the retention) or <c>uncommitted</c> (never in the log).</summary>
+/// <summary>
+/// One file vacuum deletes (or would): <c>removed</c> (tombstoned longer than the retention), <c>uncommitted</c> (never in the log)
+/// or <c>temp</c> (a killed writer's write-beside temp file, e.g. of a commit).
+/// </summary>
 public sealed record VacuumFile(string Path, long SizeBytes, string Reason);
 
 public sealed record VacuumResult(string TableName, TimeSpan Retention, bool DryRun, IReadOnlyList<VacuumFile> Files,

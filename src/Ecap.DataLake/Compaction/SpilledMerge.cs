@@ -31,7 +31,8 @@ internal static class SpilledMerge
             yield break;
         }
 
-        var folder = Path.Combine(tempDirectory ?? Path.GetTempPath(), "ecap-merge-" + Guid.NewGuid().ToString("N")[..12]);
+        // The pid in the name lets the next compaction remove the folder of a process that was killed (RemoveStaleFolders).
+        var folder = Path.Combine(tempDirectory ?? Path.GetTempPath(), $"{FolderPrefix}{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}");
         Directory.CreateDirectory(folder);
         var runs = new RunFiles(folder, fileSchema, tableFiles);
         try
@@ -74,6 +75,50 @@ internal static class SpilledMerge
         {
             try { Directory.Delete(folder, recursive: true); } catch (DirectoryNotFoundException) { }
         }
+    }
+
+    private const string FolderPrefix = "ecap-merge-";
+
+    /// <summary>
+    /// Deletes the spill folders of merges whose process is gone (killed: its finally never ran). A folder of a live
+    /// process is kept (a pid reused by another process only delays the cleanup); a folder without a pid (older
+    /// versions) is removed once a day old. Returns how many were removed; failures are left for the next time.
+    /// </summary>
+    public static int RemoveStaleFolders(string? tempDirectory = null, DateTimeOffset? now = null)
+    {
+        var root = tempDirectory ?? Path.GetTempPath();
+        var removed = 0;
+        string[] folders;
+        try { folders = Directory.GetDirectories(root, FolderPrefix + "*"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return 0; }
+        foreach (var folder in folders)
+        {
+            var rest = Path.GetFileName(folder)[FolderPrefix.Length..];
+            var dash = rest.IndexOf('-');
+            var stale = dash > 0 && int.TryParse(rest[..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                ? !IsRunning(pid)
+                : Directory.GetLastWriteTimeUtc(folder) < (now ?? DateTimeOffset.UtcNow).UtcDateTime - TimeSpan.FromDays(1);
+            if (!stale) continue;
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+                removed++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; } // no such process
+        catch (InvalidOperationException) { return false; }
     }
 
     /// <summary>The run files of one merge: written and read by name inside the merge's folder.</summary>

@@ -27,6 +27,7 @@ internal static class TableCompaction
         var minSize = options.MinFileSizeBytes ?? target / 4;
         var table = await DataCompactor.OpenExistingAsync(storage, tableName, ct);
         var snapshot = await table.GetSnapshotAsync(ct);
+        SpilledMerge.RemoveStaleFolders(options.TempDirectory); // a killed compaction's sorted runs
 
         var pruning = options.PartitionFilters.Count > 0 ? new FilePruning(snapshot, new ReadOptions { PartitionFilters = options.PartitionFilters }) : null;
         var selected = snapshot.Files.Where(f => pruning is null || pruning.Check(f) != FilePruning.Verdict.PrunedByPartition);
@@ -155,7 +156,7 @@ internal static class TableCompaction
             FilesAdded = added,
             BytesRemoved = bytesRemoved,
             BytesAdded = bytesAdded,
-            RowsRewritten = done.Sum(r => r.Added.Sum(a => TableInspector.NumRecords(a) ?? 0)),
+            RowsRewritten = TableInspector.RowCount(done.SelectMany(r => r.Added)),
             RestorePoint = point,
             Duration = clock.Elapsed,
         };
@@ -187,8 +188,11 @@ internal static class TableCompaction
     internal static void CheckRowCount(IReadOnlyList<AddFile> inputs, long rowsWritten, string tableName)
     {
         var counts = inputs.Select(TableInspector.NumRecords).ToList();
-        if (counts.All(c => c is not null) && counts.Sum(c => c!.Value) != rowsWritten)
-            throw new DataLakeException($"Compaction of '{tableName}' read {rowsWritten} rows from files whose stats say {counts.Sum(c => c!.Value)}; " +
+        if (counts.Any(c => c is null)) return;
+        long total = 0;
+        if (counts.Any(c => !TableInspector.TryAddRows(ref total, c!.Value))) return; // stats that overflow are no evidence either way
+        if (total != rowsWritten)
+            throw new DataLakeException($"Compaction of '{tableName}' read {rowsWritten} rows from files whose stats say {total}; " +
                                         "nothing was committed. The files' stats or contents are inconsistent.");
     }
 }

@@ -47,7 +47,7 @@ internal static class TableRetention
         var expired = snapshot.Files.Where(f => AllRowsBefore(f, strategy, timeColumn, schema, cutoff)).ToList();
         var partitions = FileGroup.Of(expired, snapshot.PartitionColumns)
             .GroupBy(g => g.PartitionKey, StringComparer.Ordinal).Select(g => g.First().PartitionValues).ToList();
-        var rows = expired.Sum(f => TableInspector.NumRecords(f) ?? 0);
+        var rows = TableInspector.RowCount(expired);
         long? version = null;
         if (!options.DryRun && expired.Count > 0)
         {

@@ -7,7 +7,8 @@ namespace Ecap.DataLake.Compaction;
 /// than the retention ago (a reader of a recent version may still need it), when an unexpired restore point's
 /// version reads it, or when it was written less than the retention ago (a writer may be about to commit it).
 /// Everything else outside hidden folders (<c>_delta_log</c>, <c>_ecap</c>, names starting with '_' or '.')
-/// is deleted: tombstoned files and files no commit ever added. Expired restore points are deleted too.
+/// is deleted: tombstoned files and files no commit ever added. Write-beside temp files older than the retention are deleted
+/// wherever they are (a killed writer's). Expired restore points are deleted too.
 /// </summary>
 internal static class TableVacuum
 {
@@ -48,8 +49,9 @@ internal static class TableVacuum
         var files = new List<VacuumFile>();
         await foreach (var obj in table.Store.ListAsync("", ct))
         {
-            if (IsHidden(obj.Key) || keep.Contains(obj.Key) || obj.LastModified > cutoff) continue;
-            files.Add(new VacuumFile(obj.Key, obj.Size, tombstoned.Contains(obj.Key) ? "removed" : "uncommitted"));
+            if (keep.Contains(obj.Key) || obj.LastModified > cutoff) continue;
+            if (IsStaleTemp(obj.Key)) files.Add(new VacuumFile(obj.Key, obj.Size, "temp")); // even in _delta_log: a killed writer's leftover
+            else if (!IsHidden(obj.Key)) files.Add(new VacuumFile(obj.Key, obj.Size, tombstoned.Contains(obj.Key) ? "removed" : "uncommitted"));
         }
         // Tombstoned files no longer in the snapshot's tombstones (dropped from checkpoints) show as uncommitted: still unreferenced.
         if (!options.DryRun)
@@ -59,6 +61,18 @@ internal static class TableVacuum
         }
         return new VacuumResult(tableName, options.Retention, options.DryRun, files, files.Sum(f => f.SizeBytes), keptForPoints,
             options.DryRun ? 0 : expired.Count);
+    }
+
+    /// <summary>
+    /// A local store's write-beside temp file (<c>.NAME.GUID.tmp</c>, e.g. <c>_delta_log/.00000000000000000003.json.GUID.tmp</c>):
+    /// renamed into place or deleted by its writer, so one older than the retention belongs to a writer that was killed.
+    /// </summary>
+    internal static bool IsStaleTemp(string key)
+    {
+        var name = key[(key.LastIndexOf('/') + 1)..];
+        if (name.Length < 40 || name[0] != '.' || !name.EndsWith(".tmp", StringComparison.Ordinal)) return false;
+        var guid = name.AsSpan(name.Length - 4 - 32, 32);
+        return name[name.Length - 4 - 33] == '.' && guid.IndexOfAnyExcept("0123456789abcdef") < 0;
     }
 
     /// <summary>Names starting with '_' or '.' are not data (the log, side files, temp files), except partition folders (<c>col=value</c>).</summary>

@@ -386,11 +386,14 @@ public sealed class DeltaTable
         await using var stream = await OpenCommitAsync(key, ct).ConfigureAwait(false);
         using var reader = new StreamReader(stream);
         var lineNumber = 0;
+        var empty = true;
         while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
         {
             lineNumber++;
+            if (empty && !string.IsNullOrWhiteSpace(line)) empty = false;
             if (!prefixes.Any(p => line.StartsWith(p, StringComparison.Ordinal))) continue;
             yield return ActionSerializer.ParseLine(line, key, lineNumber);
         }
+        if (empty) throw ActionSerializer.EmptyCommit(key);
     }
 }

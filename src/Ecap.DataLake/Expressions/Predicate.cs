@@ -35,6 +35,31 @@ public abstract record Predicate
         }
     }
 
+    /// <summary>The deepest predicate tree the evaluators accept (they recurse over it).</summary>
+    internal const int MaxDepth = 256;
+
+    /// <summary>
+    /// Refuses a predicate tree deeper than <see cref="MaxDepth"/> (built in code, e.g. a long left-deep chain of <c>&amp;</c>)
+    /// before anything recurses over it; measured without recursion.
+    /// </summary>
+    internal static void EnsureDepth(Predicate predicate)
+    {
+        var stack = new Stack<(Predicate Node, int Depth)>();
+        stack.Push((predicate, 1));
+        while (stack.Count > 0)
+        {
+            var (node, depth) = stack.Pop();
+            if (depth > MaxDepth)
+                throw new InvalidInputException($"The filter is nested more than {MaxDepth} levels deep; use IN (...) for long lists of values.");
+            switch (node)
+            {
+                case And a: stack.Push((a.Left, depth + 1)); stack.Push((a.Right, depth + 1)); break;
+                case Or o: stack.Push((o.Left, depth + 1)); stack.Push((o.Right, depth + 1)); break;
+                case Not n: stack.Push((n.Inner, depth + 1)); break;
+            }
+        }
+    }
+
     public static Predicate operator &(Predicate left, Predicate right) => new And(left, right);
     public static Predicate operator |(Predicate left, Predicate right) => new Or(left, right);
     public static Predicate operator !(Predicate inner) => new Not(inner);

@@ -31,7 +31,19 @@ public static class PredicateParser
         var result = p.ParseOr();
         p.SkipWs();
         if (!p.AtEnd) throw p.Error($"unexpected '{p.Rest(12)}'");
+        Predicate.EnsureDepth(result);
         return result;
+    }
+
+    /// <summary>
+    /// Builds a chain of ANDs or ORs as a balanced tree (left-heavy, so 2 and 3 terms are the usual left-deep tree): a generated
+    /// filter of thousands of terms stays a few dozen levels deep for the recursive evaluators.
+    /// </summary>
+    private static Predicate Chain(List<Predicate> terms, int from, int count, Func<Predicate, Predicate, Predicate> join)
+    {
+        if (count == 1) return terms[from];
+        var left = (count + 1) / 2;
+        return join(Chain(terms, from, left, join), Chain(terms, from + left, count - left, join));
     }
 
     private sealed class Parser(string s)
@@ -88,27 +100,44 @@ public static class PredicateParser
 
         public Predicate ParseOr()
         {
-            var left = ParseAnd();
-            while (TryKeyword("OR")) left = new Or(left, ParseAnd());
-            return left;
+            var terms = new List<Predicate> { ParseAnd() };
+            while (TryKeyword("OR")) terms.Add(ParseAnd());
+            return Chain(terms, 0, terms.Count, (l, r) => new Or(l, r));
         }
 
         private Predicate ParseAnd()
         {
-            var left = ParseNot();
-            while (TryKeyword("AND")) left = new And(left, ParseNot());
-            return left;
+            var terms = new List<Predicate> { ParseNot() };
+            while (TryKeyword("AND")) terms.Add(ParseNot());
+            return Chain(terms, 0, terms.Count, (l, r) => new And(l, r));
+        }
+
+        // Parentheses and NOTs recurse: bounded, so a hostile --where fails with a message instead of overflowing the stack.
+        private int _nesting;
+
+        private void Enter()
+        {
+            if (++_nesting > Predicate.MaxDepth)
+                throw Error($"the filter nests more than {Predicate.MaxDepth} levels of parentheses or NOT");
         }
 
         private Predicate ParseNot()
         {
-            if (TryKeyword("NOT")) return new Not(ParseNot());
+            if (TryKeyword("NOT"))
+            {
+                Enter();
+                var negated = new Not(ParseNot());
+                _nesting--;
+                return negated;
+            }
             SkipWs();
             if (AtEnd) throw Error("expected a condition but the filter ended");
             if (TryChar('('))
             {
+                Enter();
                 var inner = ParseOr();
                 ExpectChar(')');
+                _nesting--;
                 return inner;
             }
             if (StartsLiteral())

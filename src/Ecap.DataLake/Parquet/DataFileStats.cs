@@ -209,7 +209,8 @@ public sealed class DataFileStats
     {
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
-        var numRecords = root.TryGetProperty("numRecords", out var nr) && nr.ValueKind == JsonValueKind.Number ? nr.GetInt64() : -1;
+        // A count that is not a non-negative integer (1.5, 1e30, -3) is unknown, like a missing one.
+        var numRecords = root.TryGetProperty("numRecords", out var nr) && nr.ValueKind == JsonValueKind.Number && nr.TryGetInt64(out var count) && count >= 0 ? count : -1;
         root.TryGetProperty("minValues", out var mins);
         root.TryGetProperty("maxValues", out var maxs);
         root.TryGetProperty("nullCount", out var nulls);

@@ -43,6 +43,9 @@ public sealed class DataLakeStorage
 
     internal DeltaTableOptions TableOptions => _tableOptions;
 
+    /// <summary>Where a file's unusable stats are reported (they are hints: the count then comes from the footer).</summary>
+    private Microsoft.Extensions.Logging.ILogger? StatsLogger => Options.LoggerFactory?.CreateLogger("Ecap.DataLake.Tables");
+
     public DataLakeStorageOptions Options { get; }
 
     /// <summary>Access control and audit of every operation on this lake (see <see cref="LakeGuard"/>).</summary>
@@ -134,14 +137,17 @@ public sealed class DataLakeStorage
             return result;
         }, ct);
 
-    private static GuardedOperation ReadOperation(string tableName, ReadOptions? options) =>
-        new("read", tableName, Privilege.Read, new Dictionary<string, string?>
+    private static GuardedOperation ReadOperation(string tableName, ReadOptions? options)
+    {
+        if (options?.Predicate is { } where) Ecap.DataLake.Expressions.Predicate.EnsureDepth(where); // before anything recurses over it
+        return new("read", tableName, Privilege.Read, new Dictionary<string, string?>
         {
             ["columns"] = options?.Columns is { } c ? string.Join(",", c) : null,
             ["where"] = options?.Predicate?.ToString(),
             ["version"] = options?.Version?.ToString(CultureInfo.InvariantCulture),
             ["timestamp"] = options?.Timestamp?.ToString("O", CultureInfo.InvariantCulture),
         });
+    }
 
     private async Task<TableScan> PlanGuardedReadAsync(GuardScope scope, string tableName, ReadOptions options, CancellationToken ct)
     {
@@ -186,7 +192,7 @@ public sealed class DataLakeStorage
             scope.Complete(rows: TableInspector.RowCount(snapshot), version: snapshot.Version);
             var encrypted = Parquet.Encryption.TableEncryption.Of(snapshot.Metadata.Configuration);
             encrypted?.EnsureKeys(Keys, tableName);
-            return await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct, encrypted is null ? null : Keys);
+            return await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct, encrypted is null ? null : Keys, StatsLogger);
         }, ct);
 
     /// <summary>Every Delta table directly under the lake root (folders holding a _delta_log), with version, rows and size.</summary>
@@ -204,8 +210,10 @@ public sealed class DataLakeStorage
         foreach (var name in await ListTableNamesAsync(ct))
         {
             if (!scope.CanRead(name)) continue; // with access control on, only the tables the caller may read
-            var snapshot = await new DeltaTable(_lake.Child(name), _tableOptions).GetSnapshotAsync(ct); // any folder name, as listed
-            result.Add(new TableSummary(name, snapshot.Version, TableInspector.RowCount(snapshot), snapshot.TotalSize, snapshot.Files.Count));
+            var store = _lake.Child(name);
+            var snapshot = await new DeltaTable(store, _tableOptions).GetSnapshotAsync(ct); // any folder name, as listed
+            var rows = await TableInspector.RowCountAsync(name, store, snapshot, StatsLogger, ct);
+            result.Add(new TableSummary(name, snapshot.Version, rows, snapshot.TotalSize, snapshot.Files.Count));
         }
         return result;
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Storage;
@@ -9,7 +10,7 @@ namespace Ecap.DataLake.Tables;
 internal static class TableInspector
 {
     public static async Task<TableInfo> InspectAsync(string name, IObjectStore table, Snapshot snapshot, long targetFileSize, CancellationToken ct,
-        Parquet.Encryption.IKeyProvider? decryptionKeys = null)
+        Parquet.Encryption.IKeyProvider? decryptionKeys = null, ILogger? logger = null)
     {
         var files = snapshot.Files.ToList();
         var threshold = targetFileSize / 4;
@@ -20,12 +21,19 @@ internal static class TableInspector
             var footer = await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct, decryptionKeys);
             compressed += footer.CompressedBytes;
             uncompressed += footer.UncompressedBytes;
-            var rows = NumRecords(file) ?? footer.RowCount;
-            records += rows;
+            // The stats' count is a hint: a bad one (or one that overflows the total) gives way to the footer's.
+            var rows = NumRecords(file, out var problem) ?? footer.RowCount;
+            if (problem is not null) logger?.LogWarning("Table {Table}, file {File}: {Problem}; the footer's row count is used", name, file.Path, problem);
+            if (!TryAddRows(ref records, rows))
+            {
+                logger?.LogWarning("Table {Table}, file {File}: numRecords {Rows} overflows the table's total; the footer's row count is used", name, file.Path, rows);
+                rows = footer.RowCount;
+                records = SaturatingAdd(records, rows);
+            }
             var key = DataLakeStorage.PartitionKey(file.PartitionValues, snapshot.PartitionColumns);
             var ordered = snapshot.PartitionColumns.ToDictionary(c => c, c => file.PartitionValues.GetValueOrDefault(c));
             partitions[key] = partitions.TryGetValue(key, out var p)
-                ? (p.Values, p.Files + 1, p.Rows + rows, p.Bytes + file.Size)
+                ? (p.Values, p.Files + 1, SaturatingAdd(p.Rows, rows), p.Bytes + file.Size)
                 : (ordered, 1, rows, file.Size);
         }
 
@@ -80,23 +88,102 @@ internal static class TableInspector
             .ToList();
     }
 
-    /// <summary>Rows of a snapshot from the file stats (files without stats count as unknown: 0).</summary>
-    public static long RowCount(Snapshot snapshot) => snapshot.Files.Sum(f => NumRecords(f) ?? 0);
+    /// <summary>
+    /// Rows of a snapshot from the file stats: files without a usable count are left out (unknown), and so is a count that
+    /// would overflow the total.
+    /// </summary>
+    public static long RowCount(Snapshot snapshot) => RowCount(snapshot.Files);
 
-    /// <summary>numRecords from an add's stats JSON, without parsing the rest.</summary>
-    public static long? NumRecords(AddFile file)
+    /// <inheritdoc cref="RowCount(Snapshot)"/>
+    public static long RowCount(IEnumerable<AddFile> files)
     {
-        if (string.IsNullOrEmpty(file.Stats)) return null;
-        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(file.Stats));
-        while (reader.Read())
+        long total = 0;
+        foreach (var f in files)
+            if (NumRecords(f) is { } rows) TryAddRows(ref total, rows);
+        return total;
+    }
+
+    /// <summary>
+    /// Rows of a snapshot as <see cref="InspectAsync"/> counts them: from the stats, and from the Parquet footer for a file whose
+    /// stats have no usable count (missing, malformed, overflowing the total), so a listing and a table's info agree. A footer
+    /// that cannot be read either leaves that file out, with a warning, rather than failing the listing.
+    /// </summary>
+    public static async Task<long> RowCountAsync(string name, IObjectStore table, Snapshot snapshot, ILogger? logger, CancellationToken ct)
+    {
+        long total = 0;
+        foreach (var file in snapshot.Files)
         {
-            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("numRecords"))
+            var rows = NumRecords(file, out var problem);
+            if (problem is not null) logger?.LogWarning("Table {Table}, file {File}: {Problem}; the footer's row count is used", name, file.Path, problem);
+            if (rows is { } r && TryAddRows(ref total, r)) continue;
+            if (rows is not null)
+                logger?.LogWarning("Table {Table}, file {File}: numRecords {Rows} overflows the table's total; the footer's row count is used", name, file.Path, rows);
+            try
             {
-                reader.Read();
-                return reader.TokenType == JsonTokenType.Number ? reader.GetInt64() : null;
+                total = SaturatingAdd(total, (await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct).ConfigureAwait(false)).RowCount);
             }
-            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= 1) reader.Skip();
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger?.LogWarning("Table {Table}, file {File}: no usable row count (stats: {Problem}; footer: {Error}); the file is not counted",
+                    name, file.Path, problem ?? "none", e.Message);
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Adds a file's rows to a total; false (total unchanged) when the sum would overflow.</summary>
+    internal static bool TryAddRows(ref long total, long rows)
+    {
+        if (rows < 0 || total > long.MaxValue - rows) return false;
+        total += rows;
+        return true;
+    }
+
+    internal static long SaturatingAdd(long total, long rows) => rows > 0 && total > long.MaxValue - rows ? long.MaxValue : total + Math.Max(rows, 0);
+
+    /// <summary>numRecords from an add's stats JSON, without parsing the rest; null when missing or not usable.</summary>
+    public static long? NumRecords(AddFile file) => NumRecords(file, out _);
+
+    /// <summary>
+    /// numRecords from an add's stats JSON. Stats are hints written by any Delta writer: stats that are not JSON, or a numRecords
+    /// that is not a non-negative integer, give null and say why in <paramref name="problem"/> (null when simply absent).
+    /// </summary>
+    internal static long? NumRecords(AddFile file, out string? problem)
+    {
+        problem = null;
+        if (string.IsNullOrEmpty(file.Stats)) return null;
+        try
+        {
+            var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(file.Stats));
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                problem = "its stats are not a JSON object";
+                return null;
+            }
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("numRecords"))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n >= 0) return n;
+                    problem = $"its stats' numRecords ({Raw(ref reader)}) is not a non-negative integer";
+                    return null;
+                }
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= 1) reader.Skip();
+            }
+        }
+        catch (JsonException e)
+        {
+            problem = $"its stats are not valid JSON ({e.Message})";
         }
         return null;
     }
+
+    private static string Raw(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.String => "\"" + reader.GetString() + "\"",
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "an array",
+        _ => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
+    };
 }

@@ -58,6 +58,54 @@ public class MaintenanceTests
     }
 
     [Fact]
+    public async Task Vacuum_deletes_a_killed_writers_temp_files_older_than_the_retention_even_in_the_log()
+    {
+        using var dir = new TempDir();
+        var lake = new DataLakeStorage(dir.Path);
+        await WriteSmallTransactionAppendsAsync(lake, "tx", appends: 2, rows: 100, days: 1);
+        var tableDir = Path.Combine(dir.Path, "tx");
+        var live = (await lake.OpenTable("tx").GetSnapshotAsync()).Files.Select(f => f.ObjectKey).ToList();
+        var partition = Path.GetDirectoryName(Path.Combine(tableDir, live[0]))!;
+        // What kill -9 leaves: a commit's temp file, a data file's, and one a writer is writing right now.
+        var oldCommitTemp = Path.Combine(tableDir, "_delta_log", $".{2:D20}.json.{Guid.NewGuid():N}.tmp");
+        var oldDataTemp = Path.Combine(partition, $".{DataFileName.Create(0)}.{Guid.NewGuid():N}.tmp");
+        var freshTemp = Path.Combine(tableDir, "_delta_log", $".{3:D20}.json.{Guid.NewGuid():N}.tmp");
+        var notTemp = Path.Combine(tableDir, "_delta_log", ".keep.tmp"); // not a write-beside name
+        foreach (var f in new[] { oldCommitTemp, oldDataTemp, freshTemp, notTemp }) await File.WriteAllTextAsync(f, "{\"add\":{\"path\":\"half");
+        foreach (var f in new[] { oldCommitTemp, oldDataTemp, notTemp }) File.SetLastWriteTimeUtc(f, DateTime.UtcNow.AddHours(-2));
+
+        var result = await new DataCompactor(lake).VacuumAsync("tx", new VacuumOptions { Retention = TimeSpan.FromHours(1), Force = true });
+        Assert.Equal(new[] { oldCommitTemp, oldDataTemp }.Select(f => Path.GetRelativePath(tableDir, f).Replace('\\', '/')).Order(),
+            result.Files.Select(f => f.Path).Order());
+        Assert.All(result.Files, f => Assert.Equal("temp", f.Reason));
+        Assert.False(File.Exists(oldCommitTemp));
+        Assert.False(File.Exists(oldDataTemp));
+        Assert.True(File.Exists(freshTemp));
+        Assert.True(File.Exists(notTemp));
+        Assert.Equal(200, (await FingerprintAsync(lake, dir.Path, "tx")).Rows);
+    }
+
+    [Fact]
+    public async Task Compaction_start_removes_the_spill_folders_of_dead_processes_only()
+    {
+        using var dir = new TempDir();
+        using var spill = new TempDir();
+        var lake = new DataLakeStorage(dir.Path);
+        await WriteSmallTransactionAppendsAsync(lake, "tx", appends: 2, rows: 100, days: 1);
+        using var gone = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!;
+        await gone.WaitForExitAsync();
+        var dead = Directory.CreateDirectory(Path.Combine(spill.Path, $"ecap-merge-{gone.Id}-0123456789ab")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(dead, "run-0.arrow"), "rows");
+        var alive = Directory.CreateDirectory(Path.Combine(spill.Path, $"ecap-merge-{Environment.ProcessId}-ba9876543210")).FullName;
+        var other = Directory.CreateDirectory(Path.Combine(spill.Path, "not-ours-1-2")).FullName;
+
+        await new DataCompactor(lake).CompactTableAsync("tx", new CompactOptions { TargetFileSizeBytes = Target, TempDirectory = spill.Path });
+        Assert.False(Directory.Exists(dead));
+        Assert.True(Directory.Exists(alive));
+        Assert.True(Directory.Exists(other));
+    }
+
+    [Fact]
     public async Task A_backup_restore_point_keeps_the_old_files_from_vacuum_until_it_expires_and_restore_returns_the_table_to_it()
     {
         using var dir = new TempDir();

@@ -107,6 +107,23 @@ public class CrashSafetyTests
         Assert.Equal(2, (await At(tmp.Path).GetSnapshotAsync(2)).Version);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("\n\n")]
+    public async Task EmptyCommitFile_IsCorrupt_ForReadsHistoryAndWriters(string content)
+    {
+        var (tmp, table) = await TableWithCommitsAsync(2);
+        using var _tmp = tmp;
+        await File.WriteAllTextAsync(LogFile(tmp.Path, 1), content); // `: > _delta_log/00000000000000000001.json`
+        var e = await Assert.ThrowsAsync<CorruptTableException>(() => At(tmp.Path).GetSnapshotAsync());
+        Assert.Contains($"{1:D20}.json", e.Message);
+        Assert.Contains("empty", e.Message);
+        await Assert.ThrowsAsync<CorruptTableException>(() => At(tmp.Path).GetHistoryAsync());
+        // a writer does not build on it
+        await Assert.ThrowsAsync<CorruptTableException>(() => AppendAsync(At(tmp.Path), FakeAdd("z")));
+        Assert.False(File.Exists(LogFile(tmp.Path, 3)));
+    }
+
     [Fact]
     public async Task MissingCommitInTheMiddle_FailsNamingTheGap()
     {

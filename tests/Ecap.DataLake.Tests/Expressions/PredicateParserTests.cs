@@ -88,4 +88,40 @@ public class PredicateParserTests
         Assert.Contains(fragment, ex.Message);
         Assert.Contains($"position {position1Based}", ex.Message);
     }
+
+    [Theory]
+    [InlineData("(", ")")]
+    [InlineData("NOT (", ")")]
+    [InlineData("NOT ", "")]
+    public void A_filter_nested_30000_deep_is_bad_input_not_a_stack_overflow(string open, string close)
+    {
+        var text = string.Concat(Enumerable.Repeat(open, 30_000)) + "a = 1" + string.Concat(Enumerable.Repeat(close, 30_000));
+        var e = Assert.ThrowsAny<InvalidInputException>(() => Predicate.Parse(text));
+        Assert.Contains("256", e.Message);
+        // 256 levels still parse
+        var ok = string.Concat(Enumerable.Repeat("(", 256)) + "a = 1" + string.Concat(Enumerable.Repeat(")", 256));
+        Assert.Equal(new Comparison("a", ComparisonOp.Equal, 1L), Predicate.Parse(ok));
+    }
+
+    [Fact]
+    public void A_long_chain_of_terms_parses_shallow_and_every_recursive_path_copes()
+    {
+        var text = string.Join(" OR ", Enumerable.Range(0, 20_000).Select(i => $"a = {i}"));
+        var p = Predicate.Parse(text);
+        Assert.Equal(["a"], p.Columns());
+        Assert.Contains("a = 19999", p.ToString());
+        var schema = new Apache.Arrow.Schema([new Apache.Arrow.Field("a", Apache.Arrow.Types.Int64Type.Default, true)], null);
+        var batch = new Apache.Arrow.RecordBatch(schema, [new Apache.Arrow.Int64Array.Builder().Append(5).Append(20_000).Build()], 2);
+        Assert.Equal(1, RowFilter.Filter(batch, p).Length);
+        Assert.True(StatsEvaluator.CanMatch(p, _ => null));
+        Assert.Equal(p, Predicate.Parse(text)); // record equality recurses too
+    }
+
+    [Fact]
+    public void A_deep_predicate_built_in_code_is_refused_before_it_is_evaluated()
+    {
+        Predicate p = new Comparison("a", ComparisonOp.Equal, 0L);
+        for (var i = 1; i < 30_000; i++) p = p & new Comparison("a", ComparisonOp.Equal, (long)i);
+        Assert.Throws<InvalidInputException>(() => Predicate.EnsureDepth(p));
+    }
 }

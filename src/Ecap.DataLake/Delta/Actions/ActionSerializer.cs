@@ -27,6 +27,7 @@ internal static class ActionSerializer
     {
         using var reader = new StreamReader(stream, new UTF8Encoding(false, true), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
         var lineNumber = 0;
+        var actions = 0;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -39,12 +40,24 @@ internal static class ActionSerializer
             {
                 throw new CorruptTableException($"Delta log file '{fileName}' is corrupt after line {lineNumber}: invalid UTF-8.", e);
             }
-            if (line is null) yield break;
+            if (line is null)
+            {
+                if (actions == 0) throw EmptyCommit(fileName);
+                yield break;
+            }
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
+            actions++;
             yield return ParseLine(line, fileName, lineNumber);
         }
     }
+
+    /// <summary>
+    /// A commit holds at least one action, and commits are published whole (rename or put-if-absent), so an empty one is damage
+    /// (a truncated copy, a full disk), never a commit in progress: reading it as "no changes" would hide that version's files.
+    /// </summary>
+    public static CorruptTableException EmptyCommit(string fileName) =>
+        new($"Delta log file '{fileName}' is empty (no actions): the commit is damaged (truncated or zeroed).");
 
     /// <summary>Parses one line of a commit into its action.</summary>
     public static DeltaAction ParseLine(string line, string fileName, int lineNumber)

@@ -82,16 +82,16 @@ internal sealed class FilePruning
     {
         var type = _schema.GetFieldByName(filter.Column)?.DataType ?? StringType.Default;
         if (filter.Values != null)
-            return filter.Values.Any(v => v == null ? value == null : value != null && Compare(type, value, v) == 0);
+            return filter.Values.Any(v => v == null ? value == null : value != null && Compare(type, value, v, filter.Column) == 0);
         if (value == null) return false;
-        return (filter.Min == null || Compare(type, value, filter.Min) >= 0) && (filter.Max == null || Compare(type, value, filter.Max) <= 0);
+        return (filter.Min == null || Compare(type, value, filter.Min, filter.Column) >= 0) && (filter.Max == null || Compare(type, value, filter.Max, filter.Column) <= 0);
     }
 
     /// <summary>Compares a partition value with a filter value in the column's type (numbers as numbers, dates as dates).</summary>
-    private static int Compare(IArrowType type, string value, string filter)
+    private static int Compare(IArrowType type, string value, string filter, string column)
     {
         var a = TypedPartitionValue(type, value);
-        var b = ValueDomain.Coerce(ParseLiteral(type, filter), type);
+        var b = ValueDomain.Coerce(ParseLiteral(type, filter), type, column);
         return a == null || b == null ? string.CompareOrdinal(value, filter) : ValueDomain.Compare(a, b);
     }
 

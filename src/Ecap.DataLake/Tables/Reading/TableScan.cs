@@ -66,6 +66,7 @@ public sealed class TableScan
     /// <param name="include">When given, only files it accepts are read (the others count as pruned by partition).</param>
     internal static TableScan Plan(IObjectStore table, Snapshot snapshot, ReadOptions options, Func<AddFile, bool>? include = null)
     {
+        if (options.Predicate is { } where) Predicate.EnsureDepth(where);
         var tableSchema = snapshot.Schema;
         var available = tableSchema.FieldsList.Select(f => f.Name).ToList();
         var requested = options.Columns ?? available;

@@ -112,38 +112,64 @@ internal sealed class TableWriter(DataLakeStorage storage)
             }
             var adds = await writer.FinishAsync(ct);
 
-            var tx = table.StartTransaction(snapshot, OperationName(mode, snapshot));
-            if (snapshot == null) tx.SetProtocol(Protocol.Default);
-            if (newMetadata != null) tx.SetMetadata(newMetadata);
             var removed = 0;
-            if (snapshot != null && mode == WriteMode.Overwrite)
+            Transaction Build(Snapshot? read, Metadata? metadata)
             {
-                foreach (var file in snapshot.Files) { tx.Remove(RemoveFile.For(file)); removed++; }
-                tx.ReadWholeTable = true;
-            }
-            else if (snapshot != null && mode == WriteMode.OverwritePartitions)
-            {
-                var replaced = adds.Select(a => DataLakeStorage.PartitionKey(a.PartitionValues, snapshot.PartitionColumns)).ToHashSet(StringComparer.Ordinal);
-                foreach (var file in snapshot.Files.Where(file => replaced.Contains(DataLakeStorage.PartitionKey(file.PartitionValues, snapshot.PartitionColumns))))
+                var tx = table.StartTransaction(read, OperationName(mode, read));
+                removed = 0;
+                if (read == null) tx.SetProtocol(Protocol.Default);
+                if (metadata != null) tx.SetMetadata(metadata);
+                if (read != null && mode == WriteMode.Overwrite)
                 {
-                    tx.Remove(RemoveFile.For(file));
-                    removed++;
+                    foreach (var file in read.Files) { tx.Remove(RemoveFile.For(file)); removed++; }
+                    tx.ReadWholeTable = true;
                 }
-                tx.ReadWholeTable = true;
+                else if (read != null && mode == WriteMode.OverwritePartitions)
+                {
+                    var replaced = adds.Select(a => DataLakeStorage.PartitionKey(a.PartitionValues, read.PartitionColumns)).ToHashSet(StringComparer.Ordinal);
+                    foreach (var file in read.Files.Where(file => replaced.Contains(DataLakeStorage.PartitionKey(file.PartitionValues, read.PartitionColumns))))
+                    {
+                        tx.Remove(RemoveFile.For(file));
+                        removed++;
+                    }
+                    tx.ReadWholeTable = true;
+                }
+                foreach (var add in adds) tx.Add(add);
+                tx.OperationParameters["mode"] = mode.Name();
+                tx.OperationParameters["partitionBy"] = "[" + string.Join(",", strategy.PartitionColumns.Select(c => "\"" + c + "\"")) + "]";
+                tx.OperationParameters["dataType"] = dataType.ToName();
+                if (options.SourceName != null) tx.OperationParameters["source"] = options.SourceName;
+                foreach (var (appId, txnVersion) in options.Transactions ?? new Dictionary<string, long>()) tx.SetTxn(appId, txnVersion);
+                foreach (var (key, value) in options.CommitParameters ?? new Dictionary<string, string>()) tx.OperationParameters[key] = value;
+                tx.OperationMetrics["numFiles"] = adds.Count.ToString(CultureInfo.InvariantCulture);
+                tx.OperationMetrics["numOutputRows"] = writer.RowsWritten.ToString(CultureInfo.InvariantCulture);
+                tx.OperationMetrics["numOutputBytes"] = writer.BytesWritten.ToString(CultureInfo.InvariantCulture);
+                tx.OperationMetrics["numRemovedFiles"] = removed.ToString(CultureInfo.InvariantCulture);
+                return tx;
             }
-            foreach (var add in adds) tx.Add(add);
-            tx.OperationParameters["mode"] = mode.Name();
-            tx.OperationParameters["partitionBy"] = "[" + string.Join(",", strategy.PartitionColumns.Select(c => "\"" + c + "\"")) + "]";
-            tx.OperationParameters["dataType"] = dataType.ToName();
-            if (options.SourceName != null) tx.OperationParameters["source"] = options.SourceName;
-            foreach (var (appId, txnVersion) in options.Transactions ?? new Dictionary<string, long>()) tx.SetTxn(appId, txnVersion);
-            foreach (var (key, value) in options.CommitParameters ?? new Dictionary<string, string>()) tx.OperationParameters[key] = value;
-            tx.OperationMetrics["numFiles"] = adds.Count.ToString(CultureInfo.InvariantCulture);
-            tx.OperationMetrics["numOutputRows"] = writer.RowsWritten.ToString(CultureInfo.InvariantCulture);
-            tx.OperationMetrics["numOutputBytes"] = writer.BytesWritten.ToString(CultureInfo.InvariantCulture);
-            tx.OperationMetrics["numRemovedFiles"] = removed.ToString(CultureInfo.InvariantCulture);
+
             commitAttempted = true;
-            var commit = await tx.CommitAsync(ct);
+            CommitResult commit;
+            try
+            {
+                commit = await Build(snapshot, newMetadata).CommitAsync(ct);
+            }
+            catch (TableAlreadyExistsException) when (snapshot == null && mode is WriteMode.Append or WriteMode.Ignore)
+            {
+                // Another writer created the table first (lost the race for version 0). Like any lost race: an append
+                // of files that fit the table it created commits on top of it; an ignore is skipped.
+                var winner = await table.GetSnapshotAsync(ct);
+                if (mode == WriteMode.Ignore)
+                {
+                    await writer.DeleteWrittenFilesAsync();
+                    return (new WriteResult(tableName, winner.Version, 0, 0, 0, 0, 0, Skipped: true, clock.Elapsed), null);
+                }
+                if (LostCreateConflict(winner, newMetadata!, options) is { } reason)
+                    throw new TableAlreadyExistsException(
+                        $"Table '{tableName}' was created by another writer while this write created it, and this write cannot append to it: {reason}. " +
+                        "Nothing was committed; run the write again.");
+                commit = await Build(winner, null).CommitAsync(ct);
+            }
             Metrics.LakeMetrics.RecordWrite(table.Location, writer.RowsWritten, writer.BytesWritten);
             return (new WriteResult(tableName, commit.Version, adds.Count, writer.RowsWritten, writer.BytesWritten, removed,
                 dedup?.Dropped ?? 0, Skipped: false, clock.Elapsed), commit.Version);
@@ -157,6 +183,26 @@ internal sealed class TableWriter(DataLakeStorage storage)
             if (!commitAttempted || e is DataLakeException or InvalidOperationException) await writer.DeleteWrittenFilesAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Why files written for a new table cannot be appended to the table another writer created meanwhile (null: they can):
+    /// the same schema, partitioning and properties (layout, encryption, residency), no dedup against keys it may hold, and
+    /// the write's source positions still where they were expected.
+    /// </summary>
+    private static string? LostCreateConflict(Snapshot winner, Metadata ours, WriteOptions options)
+    {
+        if (winner.Metadata.SchemaString != ours.SchemaString) return "its schema differs";
+        if (!winner.PartitionColumns.SequenceEqual(ours.PartitionColumns)) return "its partition columns differ";
+        var theirs = winner.Metadata.Configuration;
+        if (theirs.Count != ours.Configuration.Count || ours.Configuration.Any(kv => !theirs.TryGetValue(kv.Key, out var v) || v != kv.Value))
+            return "its table properties (layout, encryption, residency) differ";
+        if (options.SkipExistingKeys) return "skip-existing-keys did not see its rows";
+        foreach (var (appId, expected) in options.ExpectedTransactions ?? new Dictionary<string, long>())
+            if ((winner.GetTxnVersion(appId) ?? 0) != expected) return $"it holds txn version {winner.GetTxnVersion(appId)} for '{appId}', not the expected {expected}";
+        foreach (var appId in (options.Transactions ?? new Dictionary<string, long>()).Keys)
+            if (winner.GetTxnVersion(appId) is { } v) return $"it already holds txn version {v} for '{appId}'";
+        return null;
     }
 
     // The keys already in the partitions the input touches, qualified by partition; only those partitions'
