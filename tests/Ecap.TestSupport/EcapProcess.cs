@@ -64,14 +64,15 @@ public static class EcapProcess
         return process;
     }
 
-    /// <summary>`dotnet ecap.dll ARGS` with output redirected, without the caller's ECAP_LAKE/ECAP_CATALOG, plus <paramref name="environment"/>.</summary>
+    /// <summary>`dotnet ecap.dll ARGS` with output redirected, without the caller's ECAP_LAKE/ECAP_CATALOG/identity variables, plus <paramref name="environment"/>.</summary>
     private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("ECAP_LAKE");
-        psi.Environment.Remove("ECAP_CATALOG");
+        // The caller's lake, catalog and identity claims stay out: each test says which it means.
+        foreach (var inherited in new[] { "ECAP_LAKE", "ECAP_CATALOG", "ECAP_PRINCIPAL", "ECAP_GROUPS", "ECAP_TOKEN", "ECAP_OIDC_ISSUER", "ECAP_OIDC_JWKS", "ECAP_OIDC_AUDIENCE" })
+            psi.Environment.Remove(inherited);
         foreach (var (name, value) in environment) psi.Environment[name] = value;
         return psi;
     }

@@ -21,15 +21,10 @@ internal static class TableInspector
             var footer = await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct, decryptionKeys);
             compressed += footer.CompressedBytes;
             uncompressed += footer.UncompressedBytes;
-            // The stats' count is a hint: a bad one (or one that overflows the total) gives way to the footer's.
-            var rows = NumRecords(file, out var problem) ?? footer.RowCount;
+            // The stats' count is a hint: a bad one (or one too large for the table's total) gives way to the footer's.
+            var rows = PlausibleNumRecords(file, files.Count, out var problem) ?? footer.RowCount;
             if (problem is not null) logger?.LogWarning("Table {Table}, file {File}: {Problem}; the footer's row count is used", name, file.Path, problem);
-            if (!TryAddRows(ref records, rows))
-            {
-                logger?.LogWarning("Table {Table}, file {File}: numRecords {Rows} overflows the table's total; the footer's row count is used", name, file.Path, rows);
-                rows = footer.RowCount;
-                records = SaturatingAdd(records, rows);
-            }
+            records = SaturatingAdd(records, rows);
             var key = DataLakeStorage.PartitionKey(file.PartitionValues, snapshot.PartitionColumns);
             var ordered = snapshot.PartitionColumns.ToDictionary(c => c, c => file.PartitionValues.GetValueOrDefault(c));
             partitions[key] = partitions.TryGetValue(key, out var p)
@@ -113,11 +108,13 @@ internal static class TableInspector
         long total = 0;
         foreach (var file in snapshot.Files)
         {
-            var rows = NumRecords(file, out var problem);
+            var rows = PlausibleNumRecords(file, snapshot.Files.Count, out var problem);
             if (problem is not null) logger?.LogWarning("Table {Table}, file {File}: {Problem}; the footer's row count is used", name, file.Path, problem);
-            if (rows is { } r && TryAddRows(ref total, r)) continue;
-            if (rows is not null)
-                logger?.LogWarning("Table {Table}, file {File}: numRecords {Rows} overflows the table's total; the footer's row count is used", name, file.Path, rows);
+            if (rows is { } r)
+            {
+                total = SaturatingAdd(total, r);
+                continue;
+            }
             try
             {
                 total = SaturatingAdd(total, (await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct).ConfigureAwait(false)).RowCount);
@@ -140,6 +137,21 @@ internal static class TableInspector
     }
 
     internal static long SaturatingAdd(long total, long rows) => rows > 0 && total > long.MaxValue - rows ? long.MaxValue : total + Math.Max(rows, 0);
+
+    /// <summary>
+    /// numRecords, unless no table of <paramref name="fileCount"/> files could hold it: above <c>long.MaxValue / fileCount</c> the
+    /// total could overflow. Judged per file, so the answer does not depend on the order files are listed in.
+    /// </summary>
+    internal static long? PlausibleNumRecords(AddFile file, int fileCount, out string? problem)
+    {
+        var rows = NumRecords(file, out problem);
+        if (rows is { } n && n > long.MaxValue / Math.Max(1, fileCount))
+        {
+            problem = $"its stats' numRecords ({n}) is implausible: {fileCount} files of such counts would overflow the table's total";
+            return null;
+        }
+        return rows;
+    }
 
     /// <summary>numRecords from an add's stats JSON, without parsing the rest; null when missing or not usable.</summary>
     public static long? NumRecords(AddFile file) => NumRecords(file, out _);
