@@ -34,6 +34,10 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         _connection.Open();
         // No extension is fetched or loaded behind the caller's back (INSTALL/LOAD are refused by SqlSandbox too).
         Execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false;");
+        // Views cast foreign files' naive timestamps (INT96, isAdjustedToUTC=false) to the table's TIMESTAMPTZ; Delta reads
+        // their numbers as UTC, so the session zone must be UTC for the cast (and text of results) not to shift them.
+        try { Execute("SET TimeZone = 'UTC';"); }
+        catch (DuckDBException) { /* no ICU: DuckDB's timestamps are UTC already */ }
     }
 
     /// <summary>

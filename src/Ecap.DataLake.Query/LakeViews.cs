@@ -75,7 +75,7 @@ public static class LakeViews
                     sb.Append(v == null ? $"CAST(NULL AS {type})" : $"CAST({QuoteLiteral(PartitionLiteral(v, field.DataType))} AS {type})");
                 }
                 else if (present == null || present.Contains(field.Name))
-                    sb.Append(QuoteIdentifier(field.Name));
+                    sb.Append(DataColumn(field));
                 else
                     sb.Append($"CAST(NULL AS {type})"); // a column added after these files were written
                 sb.Append(" AS ").Append(QuoteIdentifier(field.Name));
@@ -100,14 +100,25 @@ public static class LakeViews
         var files = snapshot.Files.OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
         var present = PresentColumns(files, schema);
         var cols = schema.FieldsList.Select(f =>
-            partition.Contains(f.Name) || present == null || present.Contains(f.Name)
-                ? QuoteIdentifier(f.Name)
+            partition.Contains(f.Name) ? QuoteIdentifier(f.Name)
+            : present == null || present.Contains(f.Name)
+                ? DataColumn(f) + " AS " + QuoteIdentifier(f.Name)
                 : $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(f.Name)}");
         var types = string.Join(", ", snapshot.PartitionColumns.Select(c => $"{QuoteLiteral(c)}: {SqlType(schema.GetFieldByName(c).DataType)}"));
         return "SELECT " + string.Join(", ", cols) + " FROM read_parquet([" +
             string.Join(", ", files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))) +
             $"], hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)";
     }
+
+    /// <summary>
+    /// A data column as the table types it. Other writers store a Delta timestamp as INT96 or without isAdjustedToUTC,
+    /// which DuckDB reads as a naive TIMESTAMP: cast to the table's type (a no-op when the file has it already, so
+    /// filters still reach the Parquet scan). The session zone is UTC (<see cref="LakeQuery"/>), as Delta reads them.
+    /// </summary>
+    private static string DataColumn(Field field) =>
+        field.DataType is TimestampType
+            ? $"CAST({QuoteIdentifier(field.Name)} AS {SqlType(field.DataType)})"
+            : QuoteIdentifier(field.Name);
 
     private static bool HivePathsMatchLog(Snapshot snapshot)
     {

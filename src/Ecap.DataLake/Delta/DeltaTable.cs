@@ -226,22 +226,24 @@ public sealed class DeltaTable
             var state = new ReplayState();
             try
             {
+                await CheckHintedSizeAsync(cp, ct).ConfigureAwait(false);
                 await CheckpointReader.ReadAsync(Store, cp, state, ct).ConfigureAwait(false);
+                var (ci, info, read) = await ReplayCommitsAsync(listing.Commits, cp.Version + 1, version, state, ct).ConfigureAwait(false);
+                if (read == 0 && listing.Commits.TryGetValue(cp.Version, out var cpCommit))
+                {
+                    ci = await ReadCommitInfoAsync(cpCommit.Key, ct).ConfigureAwait(false);
+                    info = cpCommit;
+                }
+                return Build(version, state, ci, info, new SnapshotLoadInfo(cp.Version, read, null));
             }
-            catch (CorruptTableException e)
+            catch (DataLakeException e) when (e is CorruptTableException || (e is not UnsupportedProtocolException && CanReplayWithout(listing, cp, version)))
             {
-                // A damaged checkpoint (a crashed writer, a truncated upload): fall back to an older one or to the commits.
+                // A damaged checkpoint (a crashed writer, a truncated upload, garbage that decodes into a bad schema):
+                // fall back to an older one or to the commits, as delta-rs and Spark do.
                 Logger?.LogWarning(e, "Ignoring unreadable checkpoint {Version} of {Table}", cp.Version, Location);
-                checkpointError = e;
+                checkpointError = e as CorruptTableException ?? new CorruptTableException($"Checkpoint {cp.Version} of '{Location}' is damaged: {e.Message}", e);
                 continue;
             }
-            var (ci, info, read) = await ReplayCommitsAsync(listing.Commits, cp.Version + 1, version, state, ct).ConfigureAwait(false);
-            if (read == 0 && listing.Commits.TryGetValue(cp.Version, out var cpCommit))
-            {
-                ci = await ReadCommitInfoAsync(cpCommit.Key, ct).ConfigureAwait(false);
-                info = cpCommit;
-            }
-            return Build(version, state, ci, info, new SnapshotLoadInfo(cp.Version, read, null));
         }
 
         if (!listing.Commits.ContainsKey(0))
@@ -256,6 +258,38 @@ public sealed class DeltaTable
         var full = new ReplayState();
         var (lastCi, lastInfo, count) = await ReplayCommitsAsync(listing.Commits, 0, version, full, ct).ConfigureAwait(false);
         return Build(version, full, lastCi, lastInfo, new SnapshotLoadInfo(null, count, null));
+    }
+
+    /// <summary>True when an older checkpoint or the commits from 0 can rebuild <paramref name="version"/> without <paramref name="cp"/>.</summary>
+    private static bool CanReplayWithout(LogListing listing, CheckpointRef cp, long version) =>
+        listing.Checkpoints.Any(c => c.Version < cp.Version) || (listing.Commits.ContainsKey(0) && listing.FirstMissingCommit(-1, version) is null);
+
+    /// <summary>
+    /// A checkpoint that failed half-way (truncated, or cut short by a crash) often still opens; <c>_last_checkpoint</c>
+    /// names its size in bytes: a part of another size is damaged. The hint is optional and only ever makes a check stricter.
+    /// </summary>
+    private async Task CheckHintedSizeAsync(CheckpointRef cp, CancellationToken ct)
+    {
+        if (cp.PartKeys.Count != 1) return;
+        long? hinted = null;
+        try
+        {
+            var bytes = await Store.ReadAllAsync(DeltaPaths.LastCheckpointKey, ct).ConfigureAwait(false);
+            using var doc = System.Text.Json.JsonDocument.Parse(bytes);
+            var root = doc.RootElement;
+            if (root.TryGetProperty("version", out var v) && v.TryGetInt64(out var hv) && hv == cp.Version &&
+                root.TryGetProperty("sizeInBytes", out var sb) && sb.TryGetInt64(out var size))
+                hinted = size;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return; // no hint, or an unreadable one: the listing is the truth
+        }
+        if (hinted is not { } expected) return;
+        var actual = (await Store.HeadAsync(cp.PartKeys[0], ct).ConfigureAwait(false))?.Size;
+        if (actual is { } a && a != expected)
+            throw new CorruptTableException(
+                $"Checkpoint file '{cp.PartKeys[0]}' is {a} bytes but _last_checkpoint says {expected}: the checkpoint did not finish writing.");
     }
 
     /// <summary>How many new commits a refresh probes for before it lists the log (and maybe uses a checkpoint) instead.</summary>

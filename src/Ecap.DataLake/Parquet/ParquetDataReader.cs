@@ -99,6 +99,8 @@ internal static class ParquetDataReader
         using var arrowProps = ArrowReaderProperties.GetDefault();
         if (options.BatchSize is { } bs) arrowProps.BatchSize = bs;
         arrowProps.UseThreads = options.UseThreads;
+        // INT96 (Spark, Hive, Impala) as microseconds, Delta's unit: as nanoseconds it overflows before 1677 and after 2262.
+        arrowProps.CoerceInt96TimestampUnit = Apache.Arrow.Types.TimeUnit.Microsecond;
         using var reader = source.Path is not null
             ? new FileReader(source.Path, readerProps, arrowProps)
             : new FileReader(source.Stream!, readerProps, arrowProps, leaveOpen: true);
@@ -182,14 +184,16 @@ internal static class ParquetDataReader
                 var batch = await stream.ReadNextRecordBatchAsync(ct);
                 if (batch is null) break;
                 counters?.Add(rows: batch.Length);
-                var result = batch;
+                var result = table is null ? batch : Conform(batch, table, key);
+                var conformed = !ReferenceEquals(result, batch);
                 if (filter is not null && options.FilterRows)
                 {
                     if (missingFilterColumns.Count > 0) result = AddNullColumns(result, missingFilterColumns);
                     result = RowFilter.Filter(result, filter);
                 }
                 result = Project(result, output, missing);
-                ReleaseDropped(batch, result);
+                // A conformed column may share the decoded one's buffers: leave those to the GC.
+                if (!conformed) ReleaseDropped(batch, result);
                 counters?.Add(returned: result.Length);
                 if (result.Length > 0) yield return result;
                 else result.Dispose();
@@ -280,6 +284,27 @@ internal static class ParquetDataReader
         Apache.Arrow.Types.NestedType nested => nested.Fields.Any(f => HasDictionary(f.DataType)),
         _ => false,
     };
+
+    /// <summary>The decoded columns with the table's types (see <see cref="ArrowConform"/>); the batch itself when they have them.</summary>
+    private static RecordBatch Conform(RecordBatch batch, Schema table, string key)
+    {
+        IArrowArray[]? arrays = null;
+        for (var c = 0; c < batch.ColumnCount; c++)
+        {
+            var field = batch.Schema.GetFieldByIndex(c);
+            var index = table.GetFieldIndex(field.Name);
+            if (index < 0) continue;
+            var target = table.GetFieldByIndex(index).DataType;
+            var column = batch.Column(c);
+            var conformed = ArrowConform.To(column, target, field.Name, key);
+            if (ReferenceEquals(conformed, column)) continue;
+            arrays ??= batch.Arrays.ToArray();
+            arrays[c] = conformed;
+        }
+        if (arrays is null) return batch;
+        var fields = batch.Schema.FieldsList.Select((f, i) => ReferenceEquals(arrays[i], batch.Column(i)) ? f : new Field(f.Name, arrays[i].Data.DataType, f.IsNullable, f.Metadata));
+        return new RecordBatch(new Schema(fields, batch.Schema.Metadata), arrays, batch.Length);
+    }
 
     private static RecordBatch AddNullColumns(RecordBatch batch, IReadOnlyList<Field> fields)
     {

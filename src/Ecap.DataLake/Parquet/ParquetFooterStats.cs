@@ -179,9 +179,10 @@ internal static class ParquetFooterStats
         }
     }
 
-    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+    // By remainder, not by adding b - 1: that overflows (and swaps the bounds) for values near the ends of the range.
+    private static long FloorDiv(long a, long b) => Math.DivRem(a, b, out var r) - (r < 0 ? 1 : 0);
 
-    private static long CeilDiv(long a, long b) => -FloorDiv(-a, b);
+    private static long CeilDiv(long a, long b) => Math.DivRem(a, b, out var r) + (r > 0 ? 1 : 0);
 
     private static unsafe string Utf8(IntPtr p, int length) =>
         length == 0 ? "" : System.Text.Encoding.UTF8.GetString((byte*)p, length);
