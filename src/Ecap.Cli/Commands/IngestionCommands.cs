@@ -31,7 +31,7 @@ internal static class IngestionCommands
         var dataType = new Option<string>("--data-type") { Description = "transactions, user_events, product_updates, analytics_results or customer_profiles", Required = true };
         var path = new Option<string>("--path") { Description = "A file, a folder (its .csv/.jsonl/.parquet files) or a glob such as 'in/**/*.csv' (quote it)", Required = true };
         var format = new Option<string?>("--format") { Description = "csv, json (JSON lines) or parquet (default: from each file's extension)" };
-        var schema = new Option<string?>("--schema") { Description = "Column types: a file with a Spark JSON schema or name:type lines (default: the table's, else inferred)" };
+        var schema = new Option<string?>("--schema") { Description = "Column types: a file with a Spark JSON schema or name:type lines (default: the table's, else the data type's canonical schema; other columns inferred)" };
         var maxBad = new Option<double?>("--max-bad-ratio") { Description = "Fail when bad records / records read goes over this (0..1); the commit that would cross it is not made" };
         var delimiter = new Option<string>("--delimiter") { Description = "CSV field separator (one character; 'tab' for a tab)", DefaultValueFactory = _ => "," };
         var noHeader = new Option<bool>("--no-header") { Description = "CSV files have no header line (columns: the schema's, else column_0..)" };
