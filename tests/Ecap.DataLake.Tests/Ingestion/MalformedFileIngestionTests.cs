@@ -74,9 +74,9 @@ public sealed class MalformedFileIngestionTests : IDisposable
     public static TheoryData<bool, int, string> UnclosedQuoteCases => new()
     {
         // The quoted statuses after it close the runaway quote into malformed text.
-        { true, SourceFiles.DefaultBatchRows, "closes into malformed text on line 53" },
+        { true, CsvRecordReader.DefaultMaxQuotedFieldLength, "closes into malformed text on line 53" },
         // Nothing closes it: it runs to the end of the file.
-        { false, SourceFiles.DefaultBatchRows, "is not closed before the end of the file" },
+        { false, CsvRecordReader.DefaultMaxQuotedFieldLength, "is not closed before the end of the file" },
         // Bounded: past the limit the quote is taken to be unclosed without reading on to the end.
         { false, 200, "runs past 200 characters" },
     };
