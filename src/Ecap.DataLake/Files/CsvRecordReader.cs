@@ -87,11 +87,28 @@ internal sealed class CsvRecordReader(Stream stream, char delimiter = ',', strin
                 pos = 0;
                 continue;
             }
+            if (quoted && text[pos] != '"')
+            {
+                // The run of text up to the next quote (or the line end) in one append.
+                var quote = text.IndexOf('"', pos);
+                var end = quote < 0 ? text.Length : quote;
+                _field.Append(text, pos, end - pos);
+                pos = end;
+                continue;
+            }
+            if (!quoted && text[pos] != '"' && text[pos] != delimiter)
+            {
+                // An unquoted run up to the next delimiter (or the line end); quotes inside it are text.
+                var next = text.IndexOf(delimiter, pos);
+                var end = next < 0 ? text.Length : next;
+                _field.Append(text, pos, end - pos);
+                pos = end;
+                continue;
+            }
             var c = text[pos++];
             if (quoted)
             {
-                if (c != '"') _field.Append(c);
-                else if (pos < text.Length && text[pos] == '"') { _field.Append('"'); pos++; }
+                if (pos < text.Length && text[pos] == '"') { _field.Append('"'); pos++; }
                 else
                 {
                     quoted = false;
