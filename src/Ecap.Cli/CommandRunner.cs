@@ -11,7 +11,8 @@ namespace Ecap.Cli;
 
 /// <summary>
 /// Runs a command body with the shared context and turns failures into a message on stderr,
-/// a hint, and a non-zero exit code (1: the operation failed, 2: bad input).
+/// a hint, and a non-zero exit code (1: the operation failed, 2: bad input; `ingestion files --fail-on-dead-letters`
+/// returns 3 itself for a run that completed with dead letters).
 /// </summary>
 internal static class CommandRunner
 {

@@ -309,7 +309,8 @@ public sealed class JsonShapeTests : IClassFixture<JsonShapeTests.Lake>
         var csv = dir.Sub("in.csv");
         File.WriteAllText(csv, "transaction_id,timestamp,amount,status\n1,2026-08-01T12:00:00Z,1.5,paid\n2,2026-08-02T12:00:00Z,2.5,paid\nbad,line\n");
         Pin(
-            "{app_id:string,batches:number,duration_ms:number,files_matched:number,files_read:number,files_skipped:number," +
+            // A run that dead-lettered records names their table.
+            "{app_id:string,batches:number,dead_letter_table:string,duration_ms:number,files_matched:number,files_read:number,files_skipped:number," +
             "last_version:number,records_dead_lettered:number,records_per_second:number,records_read:number," +
             "records_written:number,retries:number,source:string,status:string,table:string,txn_version:number}",
             Shape.Of(JsonIn(dir.Sub("lake"), "ingestion", "files", "tx", "--data-type", "transactions", "--path", csv)));

@@ -22,24 +22,34 @@ internal static class IngestionCommands
         return ingestion;
     }
 
+    /// <summary>The exit code of a files ingestion that completed with dead letters, under --fail-on-dead-letters.</summary>
+    internal const int DeadLettersExitCode = 3;
+
     private static Command Files()
     {
         var table = new Argument<string>("TABLE") { Description = "Table name: a folder under the lake root holding _delta_log" };
         var dataType = new Option<string>("--data-type") { Description = "transactions, user_events, product_updates, analytics_results or customer_profiles", Required = true };
         var path = new Option<string>("--path") { Description = "A file, a folder (its .csv/.jsonl/.parquet files) or a glob such as 'in/**/*.csv' (quote it)", Required = true };
         var format = new Option<string?>("--format") { Description = "csv, json (JSON lines) or parquet (default: from each file's extension)" };
-        var schema = new Option<string?>("--schema") { Description = "Column types: a file with a Spark JSON schema or name:type lines (default: the table's, else inferred)" };
+        var schema = new Option<string?>("--schema") { Description = "Column types: a file with a Spark JSON schema or name:type lines (default: the table's, else the data type's canonical schema; other columns inferred)" };
         var maxBad = new Option<double?>("--max-bad-ratio") { Description = "Fail when bad records / records read goes over this (0..1); the commit that would cross it is not made" };
         var delimiter = new Option<string>("--delimiter") { Description = "CSV field separator (one character; 'tab' for a tab)", DefaultValueFactory = _ => "," };
         var noHeader = new Option<bool>("--no-header") { Description = "CSV files have no header line (columns: the schema's, else column_0..)" };
         var nullValue = new Option<string?>("--null-value") { Description = "CSV text that means null, e.g. NULL or \\N (an empty unquoted field always does)" };
         var batchSize = new Option<long>("--batch-size") { Description = "Records per commit (each commit holds its position)", DefaultValueFactory = _ => 1_000_000 };
+        var failOnDead = new Option<bool>("--fail-on-dead-letters")
+        {
+            Description = $"Exit with code {DeadLettersExitCode} (\"completed with dead letters\") when the run dead-lettered any record; the good rows are committed either way",
+        };
         var command = new Command("files",
             "Ingest CSV, JSON lines or Parquet files into a table. Each commit records which files (and records) are done, " +
-            "so a rerun skips them and a crashed run resumes without duplicates. Bad records go to TABLE__dead_letters.\n\n" +
+            "so a rerun skips them and a crashed run resumes without duplicates. Bad records go to TABLE__dead_letters. " +
+            "A new table gets the data type's canonical column types (values that do not convert are dead letters).\n\n" +
+            $"Exit codes: 0 done (the summary says how many records were dead-lettered and where), 1 failed or over --max-bad-ratio, " +
+            $"2 bad input, {DeadLettersExitCode} completed with dead letters (only with --fail-on-dead-letters).\n\n" +
             "Example:\n  ecap data-lake ingestion files transactions --data-type transactions --path 'landing/*.csv' --max-bad-ratio 0.01 --output json")
         {
-            table, dataType, path, format, schema, maxBad, delimiter, noHeader, nullValue, batchSize,
+            table, dataType, path, format, schema, maxBad, delimiter, noHeader, nullValue, batchSize, failOnDead,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -70,7 +80,7 @@ internal static class IngestionCommands
             {
                 var report = await ingester.IngestAsync(source, ctx.Get(table), type, options, ct);
                 Report(ctx, report, null);
-                return 0;
+                return report.RecordsDeadLettered > 0 && ctx.Get(failOnDead) ? DeadLettersExitCode : 0;
             }
             catch (IngestionThresholdExceededException e)
             {
@@ -139,8 +149,10 @@ internal static class IngestionCommands
             CliJson.Write(IngestionJson.From(r, error));
             return;
         }
+        var lead = error != null ? "[red]stopped[/]"
+            : r.RecordsDeadLettered > 0 ? $"[yellow]ingested with {r.RecordsDeadLettered:N0} dead-lettered record(s)[/]" : "[green]ingested[/]";
         AnsiConsole.MarkupLine(
-            $"[{(error == null ? "green]ingested" : "red]stopped")}[/] {Markup.Escape(r.Table)}: {r.RecordsRead:N0} records read, {r.RecordsWritten:N0} written, " +
+            $"{lead} {Markup.Escape(r.Table)}: {r.RecordsRead:N0} records read, {r.RecordsWritten:N0} written, " +
             $"{r.RecordsDeadLettered:N0} dead-lettered{(r.RecordsDeadLettered > 0 ? $" (in {Markup.Escape(TableNames.DeadLetterTable(r.Table))})" : "")}, " +
             $"{r.Batches} commit(s), {r.Retries} retries, " +
             string.Join(", ", r.SourceCounters.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key.Replace('_', ' ')} {k.Value}")) +

@@ -173,17 +173,21 @@ internal sealed record ConstraintJson(string Name, string Expression);
 
 // ---- ingestion
 
+/// <summary>Status: ok, completed_with_dead_letters (some records are in <see cref="DeadLetterTable"/>) or failed.</summary>
 internal sealed record IngestionJson(string Table, string Source, string AppId, string Status,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error,
-    long RecordsRead, long RecordsWritten, long RecordsDeadLettered, long Batches, long Retries, long DurationMs, double RecordsPerSecond,
+    long RecordsRead, long RecordsWritten, long RecordsDeadLettered,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DeadLetterTable,
+    long Batches, long Retries, long DurationMs, double RecordsPerSecond,
     long? LastVersion, long TxnVersion)
 {
     /// <summary>The source's own counters (files: files_matched, ...; database: rows_read, ...) as top-level keys, sorted.</summary>
     [JsonExtensionData]
     public Dictionary<string, object> SourceCounters { get; init; } = [];
 
-    public static IngestionJson From(IngestionReport r, string? error) => new(r.Table, r.Source, r.AppId, error == null ? "ok" : "failed", error,
-        r.RecordsRead, r.RecordsWritten, r.RecordsDeadLettered, r.Batches, r.Retries, CliJson.Ms(r.Duration), Math.Round(r.RecordsPerSecond, 1),
+    public static IngestionJson From(IngestionReport r, string? error) => new(r.Table, r.Source, r.AppId,
+        error != null ? "failed" : r.RecordsDeadLettered > 0 ? "completed_with_dead_letters" : "ok", error,
+        r.RecordsRead, r.RecordsWritten, r.RecordsDeadLettered, r.RecordsDeadLettered > 0 ? Ecap.DataLake.Storage.TableNames.DeadLetterTable(r.Table) : null, r.Batches, r.Retries, CliJson.Ms(r.Duration), Math.Round(r.RecordsPerSecond, 1),
         r.LastVersion, r.TxnVersion)
     {
         SourceCounters = r.SourceCounters.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => (object)k.Value),

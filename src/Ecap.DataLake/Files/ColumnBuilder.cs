@@ -39,10 +39,13 @@ internal sealed class ColumnBuilder
 
     public int Length => _builder.Length;
 
-    /// <summary>Appends a text value; empty text or null is a null. Throws FormatException naming the column on bad values.</summary>
+    /// <summary>
+    /// Appends a text value; empty text or null is a null, which a required (non-nullable) column refuses. Throws
+    /// FormatException naming the column on bad values.
+    /// </summary>
     public void AppendText(string? text)
     {
-        if (string.IsNullOrEmpty(text)) { AppendNull(); return; }
+        if (string.IsNullOrEmpty(text)) { AppendRequiredNull(); return; }
         try
         {
             _appendText(text);
@@ -78,7 +81,7 @@ internal sealed class ColumnBuilder
     {
         switch (reader.TokenType)
         {
-            case JsonTokenType.Null: AppendNull(); return;
+            case JsonTokenType.Null: AppendRequiredNull(); return;
             case JsonTokenType.StartObject or JsonTokenType.StartArray:
                 using (var doc = JsonDocument.ParseValue(ref reader)) AppendJson(doc.RootElement);
                 return;
@@ -106,7 +109,7 @@ internal sealed class ColumnBuilder
                 if (_builder is StringArray.Builder strings)
                 {
                     // Unescaped text is already the UTF-8 the column stores: no string in between.
-                    if (reader.ValueSpan.Length == 0) strings.AppendNull();
+                    if (reader.ValueSpan.Length == 0) AppendRequiredNull();
                     else if (!reader.ValueIsEscaped) strings.Append(reader.ValueSpan);
                     else strings.Append(reader.GetString());
                     return;
@@ -124,8 +127,15 @@ internal sealed class ColumnBuilder
         }
     }
 
-    /// <summary>Appends a null; non-nullable columns are checked against the table schema on write.</summary>
+    /// <summary>Appends a null whatever the column's nullability (a failed row's padding; callers check required columns).</summary>
     public void AppendNull() => _appendNull();
+
+    /// <summary>A null from the input: a value of its own in a nullable column, a bad value in a required one (the table would hold a null it forbids).</summary>
+    private void AppendRequiredNull()
+    {
+        if (!_field.IsNullable) throw new FormatException($"column '{_field.Name}' is required but missing or null");
+        _appendNull();
+    }
 
     public IArrowArray Build() => _builder switch
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.Unicode;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
@@ -35,7 +36,8 @@ public static class SourceFiles
     {
         await foreach (var chunk in ReadRecordsAsync(path, new SourceFileOptions { Format = format, Schema = target, BatchRows = batchRows }, 0, ct))
         {
-            if (chunk.Bad.Count > 0) throw new InvalidInputException($"{path} line {chunk.Bad[0].Line}: {chunk.Bad[0].Error}");
+            if (chunk.Bad.Count > 0)
+                throw new InvalidInputException($"{path} {(chunk.Bad[0].Line > 0 ? $"line {chunk.Bad[0].Line}" : $"record {chunk.Bad[0].RecordNumber}")}: {chunk.Bad[0].Error}");
             yield return chunk.Rows!;
         }
     }
@@ -53,7 +55,7 @@ public static class SourceFiles
         var format = options.Format ?? FileFormats.FromPath(path);
         if (format == FileFormat.Parquet)
         {
-            await foreach (var chunk in ReadParquet(path, options.BatchRows, skipRecords, ct)) yield return chunk;
+            await foreach (var chunk in ReadParquet(path, options.BatchRows, options.Schema, skipRecords, ct)) yield return chunk;
             yield break;
         }
         var chunks = format switch
@@ -69,7 +71,8 @@ public static class SourceFiles
         }
     }
 
-    private static async IAsyncEnumerable<SourceChunk> ReadParquet(string path, int batchRows, long skipRecords, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>A Parquet file's batches; with a target schema its columns are cast to the target's types (<see cref="SchemaConversion"/>).</summary>
+    private static async IAsyncEnumerable<SourceChunk> ReadParquet(string path, int batchRows, Schema? target, long skipRecords, [EnumeratorCancellation] CancellationToken ct)
     {
         // The Parquet reader of the table layer: threaded decoding, batches of batchRows.
         var full = Path.GetFullPath(path);
@@ -101,19 +104,26 @@ public static class SourceFiles
             next += batch.Length;
             if (next <= skipRecords) continue;
             if (first < skipRecords) batch = batch.Slice((int)(skipRecords - first), (int)(next - skipRecords));
-            yield return new SourceChunk(batch, [], Math.Max(first, skipRecords), batch.Length);
+            var start = Math.Max(first, skipRecords);
+            if (target == null)
+            {
+                yield return new SourceChunk(batch, [], start, batch.Length);
+                continue;
+            }
+            var (rows, unconverted) = SchemaConversion.Convert(batch, target, start);
+            yield return new SourceChunk(rows, unconverted, start, batch.Length);
         }
     }
 
     private static IEnumerable<SourceChunk> ReadCsv(string path, SourceFileOptions options, long skipRecords)
     {
-        using var text = new StreamReader(path);
-        var csv = new CsvRecordReader(text, options.Delimiter, options.NullText);
+        using var csv = new CsvRecordReader(File.OpenRead(path), options.Delimiter, options.NullText, options.MaxQuotedFieldLength);
         List<string> names;
-        var sample = new List<(long Line, List<string?> Fields, string? Error)>();
+        var sample = new List<CsvRecord>();
         if (options.HasHeader)
         {
             var header = csv.Read() ?? throw new InvalidInputException($"'{path}' is empty: a CSV file needs a header line.");
+            if (csv.RecordError != null) throw new InvalidInputException($"'{path}': the header line cannot be read: {csv.RecordError}");
             names = header.Select((h, i) => string.IsNullOrWhiteSpace(h) ? $"column_{i}" : h!.Trim()).ToList();
         }
         else
@@ -122,21 +132,20 @@ public static class SourceFiles
         }
 
         // Buffer a sample for inference, then stream the rest.
-        while (sample.Count < InferenceSampleRows && csv.Read() is { } rec) sample.Add((csv.RecordStartLine, rec, csv.RecordError));
+        while (sample.Count < InferenceSampleRows && csv.Read() is { } rec) sample.Add(new CsvRecord(csv.RecordStartLine, rec, csv.RecordError, csv.RecordRaw));
         if (!options.HasHeader)
             names = options.Schema?.FieldsList.Select(f => f.Name).ToList()
                 ?? Enumerable.Range(0, sample.Count > 0 ? sample[0].Fields.Count : 0).Select(i => $"column_{i}").ToList();
         var schema = ResolveSchema(names, options.Schema, i => Infer(sample.Where(s => s.Error == null && s.Fields.Count == names.Count).Select(s => s.Fields[i])));
 
-        IEnumerable<(long, List<string?>, string?)> All()
+        IEnumerable<CsvRecord> All()
         {
             foreach (var s in sample) yield return s;
-            while (csv.Read() is { } rec) yield return (csv.RecordStartLine, rec, csv.RecordError);
+            while (csv.Read() is { } rec) yield return new CsvRecord(csv.RecordStartLine, rec, csv.RecordError, csv.RecordRaw);
         }
 
-        var delimiter = options.Delimiter;
         var rows = new ColumnRows(schema);
-        Func<ColumnBuilder[], (long, List<string?> Fields, string? Error), string?> append = (columns, record) =>
+        Func<ColumnBuilder[], CsvRecord, string?> append = (columns, record) =>
         {
             if (record.Error != null) return record.Error;
             if (record.Fields.Count != names.Count) return $"{record.Fields.Count} fields where the header has {names.Count}";
@@ -144,14 +153,12 @@ public static class SourceFiles
             return null;
         };
         // Iterated here (not returned) so the reader stays open while the chunks stream.
-        foreach (var chunk in Batch(options.BatchRows, All(), skipRecords, r => rows.TryAppend(r, append), rows.Build,
-                     r => r.Item1, r => CsvText(r.Item2, delimiter)))
+        foreach (var chunk in Batch(options.BatchRows, All(), skipRecords, r => rows.TryAppend(r, append), rows.Build, r => r.Line, r => r.Raw))
             yield return chunk;
     }
 
-    /// <summary>A record's fields joined back into one CSV line (quoted where needed): the raw text of a dead letter.</summary>
-    private static string CsvText(List<string?> fields, char delimiter) => string.Join(delimiter, fields.Select(f =>
-        f == null ? "" : f.Length == 0 || f.IndexOfAny(['"', delimiter, '\n', '\r']) >= 0 ? "\"" + f.Replace("\"", "\"\"") + "\"" : f));
+    /// <summary>A CSV record: the line it starts on, its fields, why it is malformed (else null) and its text as in the file.</summary>
+    private sealed record CsvRecord(long Line, List<string?> Fields, string? Error, string Raw);
 
     /// <summary>
     /// JSON lines: the column names come from a sample of the first lines (in order of first appearance), then every
@@ -165,7 +172,7 @@ public static class SourceFiles
         var sample = new List<(long Line, ReadOnlyMemory<byte> Bytes)>();
         while (sample.Count < InferenceSampleRows && lines.Next() is { } first) sample.Add((lines.LineNumber, first.ToArray()));
         // Bad lines of the sample are skipped here and become bad records when they are read for real.
-        var inferred = JsonRecordBatchBuilder.InferSchema(sample.Select(s => s.Bytes))?.FieldsList ?? [];
+        var inferred = JsonRecordBatchBuilder.InferSchema(sample.Where(s => Utf8.IsValid(s.Bytes.Span)).Select(s => s.Bytes))?.FieldsList ?? [];
         var schema = ResolveSchema(inferred.Select(f => f.Name).ToList(), options.Schema, i => inferred[i].DataType);
 
         IEnumerable<(long Line, ReadOnlyMemory<byte> Bytes)> All()
@@ -176,9 +183,19 @@ public static class SourceFiles
 
         var builder = new JsonRecordBatchBuilder(schema, recordNoun: "line");
         // Iterated here (not returned) so the reader stays open while the chunks stream.
-        foreach (var chunk in Batch(options.BatchRows, All(), skipRecords, r => builder.TryAppend(r.Bytes), builder.Build,
-                     r => r.Line, r => System.Text.Encoding.UTF8.GetString(r.Bytes.Span)))
+        // A line that is not UTF-8 is a bad record with its bytes (base64) as raw: never text with replacement characters.
+        foreach (var chunk in Batch(options.BatchRows, All(), skipRecords, r => InvalidUtf8(r.Bytes.Span) ?? builder.TryAppend(r.Bytes), builder.Build,
+                     r => r.Line, r => Utf8.IsValid(r.Bytes.Span) ? System.Text.Encoding.UTF8.GetString(r.Bytes.Span) : Convert.ToBase64String(r.Bytes.Span)))
             yield return chunk;
+    }
+
+    /// <summary>Why bytes are not UTF-8 (the first bad byte and where it is), or null when they are.</summary>
+    private static string? InvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        if (Utf8.IsValid(bytes)) return null;
+        var at = 0;
+        while (System.Text.Rune.DecodeFromUtf8(bytes[at..], out _, out var consumed) == System.Buffers.OperationStatus.Done) at += consumed;
+        return $"not valid UTF-8: byte 0x{bytes[at]:X2} at byte {at}; raw holds the line's bytes in base64";
     }
 
     /// <summary>
@@ -259,6 +276,12 @@ public sealed record SourceFileOptions
 
     /// <summary>CSV: an unquoted field with this text is null (an unquoted empty field always is).</summary>
     public string? NullText { get; init; }
+
+    /// <summary>
+    /// CSV: the characters a quoted field may hold once it runs across a line end. Past it the quote is taken to be
+    /// unclosed: the record is dead-lettered as the line the quote opened on, and the lines after it are read as records.
+    /// </summary>
+    public int MaxQuotedFieldLength { get; init; } = CsvRecordReader.DefaultMaxQuotedFieldLength;
 }
 
 /// <summary>A record that did not parse or convert: its number in the file (from 0), line (0 when none), raw text and the error.</summary>

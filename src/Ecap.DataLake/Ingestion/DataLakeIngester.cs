@@ -118,7 +118,10 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             unitRecords = unitBytes = 0;
         }
 
-        var context = new IngestionContext(committed, snapshot?.Schema, retry);
+        var context = new IngestionContext(committed, snapshot?.Schema, retry)
+        {
+            NewTableSchema = snapshot == null ? Tables.SampleData.CanonicalSchemas.For(dataType) : null,
+        };
         await foreach (var batch in source.ReadAsync(context, ct))
         {
             unit.Add(batch);

@@ -64,8 +64,10 @@ public sealed class FileIngestionSource : IIngestionSource
             throw new CorruptTableException($"The table's commits record ingested files ({DoneParameter}, {PartialParameter}) that cannot be read: {e.Message}", e);
         }
 
-        // Later files convert to the table's types (or the first file's when the table is new), so one commit has one schema.
-        var target = _options.Schema ?? context.TableSchema;
+        // Types: the given schema, else the table's, else (a new table) the data type's canonical one; columns none of them
+        // knows are inferred from the first file and later files convert to the same, so one commit has one schema.
+        var target = _options.Schema ?? context.TableSchema ?? context.NewTableSchema;
+        var fixExtraColumns = _options.Schema == null && context.TableSchema == null;
         foreach (var path in Files)
         {
             var key = Path.GetRelativePath(Root, path).Replace('\\', '/');
@@ -80,7 +82,11 @@ public sealed class FileIngestionSource : IIngestionSource
             var end = skip;
             await foreach (var chunk in SourceFiles.ReadRecordsAsync(path, _options with { Schema = target }, skip, ct))
             {
-                if (chunk.Rows != null) target ??= chunk.Rows.Schema;
+                if (chunk.Rows != null && (target == null || fixExtraColumns))
+                {
+                    target = WithColumnsOf(chunk.Rows.Schema, target);
+                    fixExtraColumns = false;
+                }
                 end = chunk.FirstRecord + chunk.RecordCount;
                 var dead = chunk.Bad.Select(b => new DeadLetter(key,
                     b.Line > 0 ? $"record {b.RecordNumber} (line {b.Line})" : $"record {b.RecordNumber}", b.Raw, b.Error)).ToList();
@@ -89,6 +95,16 @@ public sealed class FileIngestionSource : IIngestionSource
             _counters["files_read"]++;
             yield return new SourceBatch(null, [], 0, new FilePosition(key, end, true));
         }
+    }
+
+    /// <summary>The columns of <paramref name="first"/>, then those of <paramref name="rest"/> it lacks.</summary>
+    private static Apache.Arrow.Schema WithColumnsOf(Apache.Arrow.Schema first, Apache.Arrow.Schema? rest)
+    {
+        if (rest == null) return first;
+        var builder = new Apache.Arrow.Schema.Builder();
+        foreach (var f in first.FieldsList) builder.Field(f);
+        foreach (var f in rest.FieldsList.Where(f => first.GetFieldIndex(f.Name) < 0)) builder.Field(f);
+        return builder.Build();
     }
 
     public IReadOnlyDictionary<string, string> CommitParameters(IReadOnlyList<SourceBatch> unit)

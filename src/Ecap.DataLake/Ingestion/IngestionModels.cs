@@ -30,7 +30,14 @@ public interface IIngestionSource
 public sealed record IngestionContext(
     IReadOnlyList<IReadOnlyDictionary<string, string>> CommittedPositions,
     Schema? TableSchema,
-    ResiliencePipeline Retry);
+    ResiliencePipeline Retry)
+{
+    /// <summary>
+    /// When the table does not exist yet: the columns it is to get, the data type's canonical schema
+    /// (<see cref="Tables.SampleData.CanonicalSchemas"/>). Sources convert to these types instead of inferring them.
+    /// </summary>
+    public Schema? NewTableSchema { get; init; }
+}
 
 /// <summary>
 /// Records of a source: the good ones as <see cref="Rows"/> (null or empty when none), the bad ones as dead
