@@ -32,7 +32,7 @@ internal static class SortedMerge
         {
             var plain = new ParquetReadOptions { TableSchema = fileSchema, BatchSize = batchRows, DecryptionKeys = decryptionKeys };
             foreach (var file in files)
-                await foreach (var batch in ParquetDataReader.ReadAsync(store, file.ObjectKey, plain, ct: ct)) yield return batch;
+                await foreach (var batch in DeletionVectors.ReadLiveRowsAsync(store, file, plain, ct: ct)) yield return batch;
             yield break;
         }
 
@@ -51,7 +51,7 @@ internal static class SortedMerge
         async Task OpenNextAsync()
         {
             var (file, _) = pending.Dequeue();
-            var batches = open is null ? ParquetDataReader.ReadAsync(store, file.ObjectKey, read, ct: ct) : open(file, ct);
+            var batches = open is null ? DeletionVectors.ReadLiveRowsAsync(store, file, read, ct: ct) : open(file, ct);
             var input = new Input(batches.GetAsyncEnumerator(ct), keys);
             await input.AdvanceAsync();
             if (input.Batch is null) await input.DisposeAsync();

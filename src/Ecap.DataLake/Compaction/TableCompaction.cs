@@ -32,8 +32,9 @@ internal static class TableCompaction
         var pruning = options.PartitionFilters.Count > 0 ? new FilePruning(snapshot, new ReadOptions { PartitionFilters = options.PartitionFilters }) : null;
         var selected = snapshot.Files.Where(f => pruning is null || pruning.Check(f) != FilePruning.Verdict.PrunedByPartition);
         var work = FileGroup.Of(selected, snapshot.PartitionColumns)
-            .Select(g => (Group: g, Small: InKeyOrder(g.Files.Where(f => f.Size < minSize), snapshot)))
-            .Where(w => w.Small.Count > 1).ToList();
+            // A file with a deletion vector is rewritten even alone: that drops its deleted rows and the vector (the purge).
+            .Select(g => (Group: g, Small: InKeyOrder(g.Files.Where(f => f.Size < minSize || f.DeletionVector is not null), snapshot)))
+            .Where(w => w.Small.Count > 1 || w.Small.Any(f => f.DeletionVector is not null)).ToList();
         var fileSchema = DataFileSchema(snapshot);
         var tableFiles = TableFiles.For(storage, snapshot, tableName);
         var keys = TableLayout.FromMetadata(snapshot.Metadata).SortColumns
@@ -81,7 +82,7 @@ internal static class TableCompaction
                             bin.Add(item.Small[next++]);
                             binBytes += bin[^1].Size;
                         }
-                        if (bin.Count == 1) break;
+                        if (bin.Count == 1 && bin[0].DeletionVector is null) break;
                         // Bins whose key ranges follow each other share one writer, so files roll at the target across
                         // bins and stay sorted; a bin that overlaps the previous one starts a new file.
                         var binMin = binUnknown ? (long?)null : binRanges.Min(r => r!.Value.Min);
@@ -220,9 +221,10 @@ internal sealed class RewriteCommitter(DeltaTable table, Snapshot read, CompactO
         try
         {
             var latest = await table.GetSnapshotAsync(ct);
-            var live = latest.Files.Select(f => f.ObjectKey).ToHashSet(StringComparer.Ordinal);
+            // By path and deletion vector: an input whose vector changed since it was read is no longer the file read.
+            var live = latest.Files.Select(f => f.Key).ToHashSet();
             // A concurrent rewrite (another compaction, a delete) already replaced some input: this one loses.
-            var ready = rewrites.Where(r => r.Removed.Count > 0 && r.Removed.All(f => live.Contains(f.ObjectKey))).ToList();
+            var ready = rewrites.Where(r => r.Removed.Count > 0 && r.Removed.All(f => live.Contains(f.Key))).ToList();
             if (ready.Count == 0) return;
             var tx = table.StartTransaction(latest, "OPTIMIZE");
             foreach (var r in ready)

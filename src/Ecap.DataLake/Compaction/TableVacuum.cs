@@ -26,8 +26,15 @@ internal static class TableVacuum
         var snapshot = await table.GetSnapshotAsync(ct);
 
         var keep = snapshot.Files.Select(f => f.ObjectKey).ToHashSet(StringComparer.Ordinal);
+        // A deletion vector file is kept with every kept file that points at it (deletionVectors feature).
+        bool KeepVector(DeletionVectorDescriptor? dv) => DeletionVectorKey(dv, table.Store.Location) is { } key && keep.Add(key);
+        foreach (var f in snapshot.Files) KeepVector(f.DeletionVector);
         foreach (var t in snapshot.Tombstones)
-            if ((t.DeletionTimestamp ?? long.MaxValue) >= cutoffMs) keep.Add(t.ObjectKey);
+            if ((t.DeletionTimestamp ?? long.MaxValue) >= cutoffMs)
+            {
+                keep.Add(t.ObjectKey);
+                KeepVector(t.DeletionVector);
+            }
         var tombstoned = snapshot.Tombstones.Select(t => t.ObjectKey).ToHashSet(StringComparer.Ordinal);
 
         var keptForPoints = 0;
@@ -43,7 +50,10 @@ internal static class TableVacuum
             try { then = await table.GetSnapshotAsync(point.Version, ct); }
             catch (VersionNotAvailableException) { continue; }
             foreach (var f in then.Files)
+            {
                 if (keep.Add(f.ObjectKey)) keptForPoints++;
+                if (KeepVector(f.DeletionVector)) keptForPoints++;
+            }
         }
 
         var files = new List<VacuumFile>();
@@ -61,6 +71,14 @@ internal static class TableVacuum
         }
         return new VacuumResult(tableName, options.Retention, options.DryRun, files, files.Sum(f => f.SizeBytes), keptForPoints,
             options.DryRun ? 0 : expired.Count);
+    }
+
+    /// <summary>The key of a deletion vector's file inside the table; null for inline vectors and for 'p' paths outside the table.</summary>
+    private static string? DeletionVectorKey(DeletionVectorDescriptor? dv, string location)
+    {
+        if (dv is null) return null;
+        try { return DeletionVectors.ObjectKey(dv, location); }
+        catch (UnsupportedProtocolException) { return null; } // outside the table: not under the folder vacuum lists
     }
 
     /// <summary>

@@ -66,7 +66,7 @@ internal static class ZOrderRewrite
                 var read = new ParquetReadOptions { TableSchema = fileSchema, DecryptionKeys = tableFiles.Keys };
                 foreach (var file in group.Files)
                 {
-                    await foreach (var batch in ParquetDataReader.ReadAsync(table.Store, file.ObjectKey, read, ct: ct))
+                    await foreach (var batch in DeletionVectors.ReadLiveRowsAsync(table.Store, file, read, ct: ct))
                     {
                         chunk.Add(batch);
                         chunkBytes += ArrowSizes.Of(batch);

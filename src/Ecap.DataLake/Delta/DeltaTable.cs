@@ -158,6 +158,13 @@ public sealed class DeltaTable
         return tx.CommitAsync(ct);
     }
 
+    /// <summary>
+    /// The physical row indexes (0-based over the whole file, sorted, distinct) that the file's deletion vector deletes;
+    /// empty when it has none. For readers outside this library (SQL) that must skip them as the library's readers do.
+    /// </summary>
+    public async Task<long[]> ReadDeletedRowsAsync(AddFile file, CancellationToken ct = default) =>
+        file.DeletionVector is { } dv ? await DeletionVectors.LoadAsync(Store, dv, ct).ConfigureAwait(false) : [];
+
     /// <summary>The live files of a snapshot whose data file does not exist (vacuumed or lost): reading them would fail.</summary>
     public async Task<IReadOnlyList<AddFile>> FindMissingFilesAsync(Snapshot snapshot, CancellationToken ct = default)
     {

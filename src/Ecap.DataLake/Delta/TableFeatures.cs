@@ -13,6 +13,7 @@ internal static class TableFeatures
     /// <summary>Reader features whose data this library reads correctly.</summary>
     public static IReadOnlySet<string> SupportedReaderFeatures { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
+        "deletionVectors",
         "timestampNtz",
         "vacuumProtocolCheck",
     };
@@ -22,6 +23,8 @@ internal static class TableFeatures
     {
         "appendOnly",
         "checkConstraints",
+        // Writes keep every file's vector (removes carry it) and compaction drops deleted rows; none writes new vectors.
+        "deletionVectors",
         "invariants",
         "timestampNtz",
         "vacuumProtocolCheck",

@@ -37,6 +37,12 @@ internal sealed record ParquetReadOptions
 
     /// <summary>Let the native reader decode the columns of a row group in parallel.</summary>
     public bool UseThreads { get; init; } = true;
+
+    /// <summary>
+    /// Physical row indexes of the file (0-based over all its row groups, sorted, distinct) that are deleted (a Delta
+    /// deletion vector): dropped before the filter sees the rows. Null: none.
+    /// </summary>
+    public long[]? DeletedRows { get; init; }
 }
 
 /// <summary>What a read touched. Thread-safe; one instance may be shared by the reads of a scan.</summary>
@@ -151,13 +157,21 @@ internal static class ParquetDataReader
         var numRowGroups = md.NumRowGroups;
         counters?.Add(total: numRowGroups);
 
-        for (var g = 0; g < numRowGroups; g++)
+        var deleted = options.DeletedRows is { Length: > 0 } d ? d : null;
+        long groupStart = 0, groupRows = 0; // physical index of the group's first row: counts pruned groups too
+        for (var g = 0; g < numRowGroups; g++, groupStart += groupRows)
         {
             ct.ThrowIfCancellationRequested();
             long bytes = 0;
             using (var rg = parquet.RowGroup(g))
             {
                 var meta = rg.MetaData;
+                groupRows = meta.NumRows;
+                if (deleted is not null && CountDeleted(deleted, groupStart, groupRows) == groupRows)
+                {
+                    counters?.Add(pruned: 1);
+                    continue;
+                }
                 if (filter is not null)
                 {
                     var bounds = ParquetFooterStats.RowGroupBounds(meta, leaves!);
@@ -179,11 +193,15 @@ internal static class ParquetDataReader
             counters?.Add(read: 1, bytes: bytes);
 
             using var stream = reader.GetRecordBatchReader([g], leafIndices.Length == 0 ? null : leafIndices);
+            var position = groupStart;
             while (true)
             {
-                var batch = await stream.ReadNextRecordBatchAsync(ct);
-                if (batch is null) break;
-                counters?.Add(rows: batch.Length);
+                var decoded = await stream.ReadNextRecordBatchAsync(ct);
+                if (decoded is null) break;
+                counters?.Add(rows: decoded.Length);
+                var batch = deleted is null ? decoded : WithoutDeleted(decoded, deleted, position);
+                position += decoded.Length;
+                if (!ReferenceEquals(batch, decoded)) ReleaseDropped(decoded, batch);
                 var result = table is null ? batch : Conform(batch, table, key);
                 var conformed = !ReferenceEquals(result, batch);
                 if (filter is not null && options.FilterRows)
@@ -199,6 +217,36 @@ internal static class ParquetDataReader
                 else result.Dispose();
             }
         }
+    }
+
+    /// <summary>How many of the sorted <paramref name="deleted"/> rows fall in [start, start + length).</summary>
+    private static long CountDeleted(long[] deleted, long start, long length)
+    {
+        var from = LowerBound(deleted, start);
+        return LowerBound(deleted, start + length) - from;
+    }
+
+    private static int LowerBound(long[] sorted, long value)
+    {
+        var i = System.Array.BinarySearch(sorted, value);
+        return i >= 0 ? i : ~i;
+    }
+
+    /// <summary>The batch without the rows whose physical index (<paramref name="start"/> + row) is deleted; the batch itself when none is.</summary>
+    private static RecordBatch WithoutDeleted(RecordBatch batch, long[] deleted, long start)
+    {
+        var from = LowerBound(deleted, start);
+        var to = LowerBound(deleted, start + batch.Length);
+        if (from == to) return batch;
+        var keep = new int[batch.Length - (to - from)];
+        var k = 0;
+        var next = from;
+        for (var row = 0; row < batch.Length; row++)
+        {
+            if (next < to && deleted[next] == start + row) { next++; continue; }
+            keep[k++] = row;
+        }
+        return ArrowGather.Take(batch, keep);
     }
 
     /// <summary>Footer facts of a file: rows, row groups, compressed and uncompressed sizes.</summary>

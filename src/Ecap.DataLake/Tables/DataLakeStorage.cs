@@ -260,10 +260,11 @@ public sealed class DataLakeStorage
         var table = OpenTable(tableName);
         var current = await table.GetSnapshotAsync(ct);
         var target = await table.GetSnapshotAsync(version, ct);
-        var now = current.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
-        var then = target.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
-        var toAdd = target.Files.Where(f => !now.Contains(f.Path)).ToList();
-        var toRemove = current.Files.Where(f => !then.Contains(f.Path)).ToList();
+        // Files are compared by path and deletion vector: the same file with another vector holds other rows.
+        var now = current.Files.Select(f => f.Key).ToHashSet();
+        var then = target.Files.Select(f => f.Key).ToHashSet();
+        var toAdd = target.Files.Where(f => !now.Contains(f.Key)).ToList();
+        var toRemove = current.Files.Where(f => !then.Contains(f.Key)).ToList();
         // The old version's schema and layout come back; the table's current constraints, encryption and residency stay
         // (a writer must not shed them by restoring; restored rows are not re-checked).
         var restored = target.Metadata with { Configuration = WithGovernance(target.Metadata.Configuration, current.Metadata) };

@@ -22,7 +22,7 @@ internal static class TableInspector
             compressed += footer.CompressedBytes;
             uncompressed += footer.UncompressedBytes;
             // The stats' count is a hint: a bad one (or one too large for the table's total) gives way to the footer's.
-            var rows = PlausibleNumRecords(file, files.Count, out var problem) ?? footer.RowCount;
+            var rows = PlausibleNumRecords(file, files.Count, out var problem) ?? Live(file, footer.RowCount);
             if (problem is not null) logger?.LogWarning("Table {Table}, file {File}: {Problem}; the footer's row count is used", name, file.Path, problem);
             records = SaturatingAdd(records, rows);
             var key = DataLakeStorage.PartitionKey(file.PartitionValues, snapshot.PartitionColumns);
@@ -117,7 +117,7 @@ internal static class TableInspector
             }
             try
             {
-                total = SaturatingAdd(total, (await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct).ConfigureAwait(false)).RowCount);
+                total = SaturatingAdd(total, Live(file, (await ParquetDataReader.ReadMetadataAsync(table, file.ObjectKey, ct).ConfigureAwait(false)).RowCount));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -177,7 +177,8 @@ internal static class TableInspector
                 if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("numRecords"))
                 {
                     reader.Read();
-                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n >= 0) return n;
+                    // Rows a deletion vector deletes are not in the table: numRecords - cardinality.
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n >= 0) return Live(file, n);
                     problem = $"its stats' numRecords ({Raw(ref reader)}) is not a non-negative integer";
                     return null;
                 }
@@ -190,6 +191,9 @@ internal static class TableInspector
         }
         return null;
     }
+
+    /// <summary>A file's rows less those its deletion vector deletes.</summary>
+    internal static long Live(AddFile file, long physicalRows) => Math.Max(0, physicalRows - (file.DeletionVector?.Cardinality ?? 0));
 
     private static string Raw(ref Utf8JsonReader reader) => reader.TokenType switch
     {

@@ -23,6 +23,15 @@ internal static class CheckpointWriter
         new Field("lastUpdated", Int64Type.Default, true),
     ]);
 
+    // Written on every add and remove (null without a vector): replay keys files by path and vector id.
+    private static readonly StructType DeletionVectorType = new([
+        new Field("storageType", StringType.Default, true),
+        new Field("pathOrInlineDv", StringType.Default, true),
+        new Field("offset", Int32Type.Default, true),
+        new Field("sizeInBytes", Int32Type.Default, true),
+        new Field("cardinality", Int64Type.Default, true),
+    ]);
+
     private static readonly StructType AddType = new([
         new Field("path", StringType.Default, true),
         new Field("partitionValues", StringMap, true),
@@ -31,6 +40,7 @@ internal static class CheckpointWriter
         new Field("dataChange", BooleanType.Default, true),
         new Field("tags", StringMap, true),
         new Field("stats", StringType.Default, true),
+        new Field("deletionVector", DeletionVectorType, true),
     ]);
 
     private static readonly StructType RemoveType = new([
@@ -40,6 +50,7 @@ internal static class CheckpointWriter
         new Field("extendedFileMetadata", BooleanType.Default, true),
         new Field("partitionValues", StringMap, true),
         new Field("size", Int64Type.Default, true),
+        new Field("deletionVector", DeletionVectorType, true),
     ]);
 
     private static readonly StructType FormatType = new([
@@ -111,9 +122,9 @@ internal static class CheckpointWriter
         foreach (var t in txns)
             Row(txn, b => b.Begin().Str(t.AppId).Long(t.Version).Long(t.LastUpdated));
         foreach (var a in adds)
-            Row(add, b => b.Begin().Str(a.Path).Map(a.PartitionValues).Long(a.Size).Long(a.ModificationTime).Bool(a.DataChange).Map(a.Tags).Str(a.Stats));
+            Row(add, b => b.Begin().Str(a.Path).Map(a.PartitionValues).Long(a.Size).Long(a.ModificationTime).Bool(a.DataChange).Map(a.Tags).Str(a.Stats).Dv(a.DeletionVector));
         foreach (var r in tombstones)
-            Row(remove, b => b.Begin().Str(r.Path).Long(r.DeletionTimestamp).Bool(r.DataChange).Bool(r.ExtendedFileMetadata).Map(r.PartitionValues).Long(r.Size));
+            Row(remove, b => b.Begin().Str(r.Path).Long(r.DeletionTimestamp).Bool(r.DataChange).Bool(r.ExtendedFileMetadata).Map(r.PartitionValues).Long(r.Size).Dv(r.DeletionVector));
 
         var rows = 2 + txns.Count + adds.Count + tombstones.Count;
         using var batch = new RecordBatch(CheckpointSchema, all.Select(b => b.Build()).ToList(), rows);
@@ -185,6 +196,16 @@ internal static class CheckpointWriter
         public StructBuilder Map(IReadOnlyDictionary<string, string?>? v) { Next().Map(v); return this; }
         public StructBuilder List(IReadOnlyList<string>? v) { Next().List(v); return this; }
         public StructBuilder Struct(Action<StructBuilder> fill) { Next().Struct!.Apply(fill); return this; }
+
+        public StructBuilder Dv(DeletionVectorDescriptor? dv)
+        {
+            if (dv is null)
+            {
+                Next().AppendNull();
+                return this;
+            }
+            return Struct(s => s.Begin().Str(dv.StorageType).Str(dv.PathOrInlineDv).Int(dv.Offset).Int(dv.SizeInBytes).Long(dv.Cardinality));
+        }
 
         private void Apply(Action<StructBuilder> fill)
         {

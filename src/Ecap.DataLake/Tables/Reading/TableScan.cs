@@ -211,7 +211,8 @@ public sealed class TableScan
         if (await _table.HeadAsync(file.ObjectKey, ct) == null)
             throw new CorruptTableException(
                 $"Data file '{file.ObjectKey}' of version {_snapshot.Version} is missing (deleted by vacuum or by hand); this version can no longer be read.");
-        await foreach (var raw in ParquetDataReader.ReadAsync(_table, file.ObjectKey, plan.FileOptions, counters, ct))
+        // Rows deleted by the file's deletion vector go before the filter (positions are physical, file-global).
+        await foreach (var raw in DeletionVectors.ReadLiveRowsAsync(_table, file, plan.FileOptions, counters, ct))
         {
             var batch = WithPartitionColumns(raw, file, plan.NeededSchema, plan.PartitionColumns);
             if (plan.Predicate != null && plan.FilePredicate == null) batch = RowFilter.Filter(batch, plan.Predicate);
