@@ -219,8 +219,11 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
             throw new InvalidInputException($"Table '{table}' is encrypted (Parquet modular encryption), which DuckDB cannot read; read it with `ecap data-lake storage read {table}` instead.");
         if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version && existing.Masked.SetEquals(masked)) return existing;
 
+        Dictionary<string, long[]>? deletedRows = null;
+        foreach (var file in snapshot.Files.Where(f => f.DeletionVector is not null))
+            (deletedRows ??= new(StringComparer.Ordinal))[file.Path] = await delta.ReadDeletedRowsAsync(file, ct);
         var viewSql = LakeViews.ViewSql(snapshot, key => delta.Store.TryGetLocalPath(key)
-            ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."), PreferHivePaths);
+            ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."), PreferHivePaths, deletedRows);
         if (masked.Count > 0)
         {
             // Excluded columns keep their name and type but read as NULL, so filters and joins on them see nothing.

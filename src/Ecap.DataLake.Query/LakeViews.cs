@@ -44,8 +44,19 @@ public static class LakeViews
 
     /// <summary>The SELECT defining the view of <paramref name="snapshot"/>; <paramref name="localPath"/> maps an object key to a file path.</summary>
     /// <remarks>With <paramref name="hivePaths"/> and paths checked equal to the log, one hive-partitioned scan instead of the union.</remarks>
-    public static string ViewSql(Snapshot snapshot, Func<string, string> localPath, bool hivePaths = true)
+    public static string ViewSql(Snapshot snapshot, Func<string, string> localPath, bool hivePaths = true) =>
+        ViewSql(snapshot, localPath, hivePaths, null);
+
+    /// <summary>
+    /// The view SQL; <paramref name="deletedRows"/> holds, per <see cref="AddFile.Path"/> of each file with a deletion vector, the
+    /// physical rows it deletes: that file gets its own branch, anti-joined on DuckDB's <c>file_row_number</c>.
+    /// </summary>
+    internal static string ViewSql(Snapshot snapshot, Func<string, string> localPath, bool hivePaths, IReadOnlyDictionary<string, long[]>? deletedRows)
     {
+        var withVectors = snapshot.Files.Where(f => f.DeletionVector is not null).ToList();
+        if (withVectors.Any(f => deletedRows is null || !deletedRows.ContainsKey(f.Path)))
+            throw new UnsupportedProtocolException(
+                "The table has deletion vectors (Delta feature deletionVectors): its SQL view needs the deleted rows of each file; query it through LakeQuery.");
         var schema = snapshot.Schema;
         var partition = new HashSet<string>(snapshot.PartitionColumns, StringComparer.Ordinal);
         var groups = Group(snapshot);
@@ -55,10 +66,21 @@ public static class LakeViews
             var cols = schema.FieldsList.Select(f => $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(f.Name)}");
             return "SELECT " + string.Join(", ", cols) + " WHERE false";
         }
-        if (hivePaths && partition.Count > 0 && HivePathsMatchLog(snapshot))
+        if (hivePaths && partition.Count > 0 && withVectors.Count == 0 && HivePathsMatchLog(snapshot))
             return HiveViewSql(snapshot, localPath);
         var sb = new StringBuilder();
-        foreach (var group in groups)
+        foreach (var whole in groups)
+        {
+            // Files whose vector deletes rows each get a branch of their own; the others share one.
+            var plain = whole.Files.Where(f => f.DeletionVector is null || deletedRows![f.Path].Length == 0).ToList();
+            var branches = whole.Files.Except(plain).Select(f => (Files: (IReadOnlyList<AddFile>)[f], Deleted: deletedRows![f.Path])).ToList();
+            if (plain.Count > 0) branches.Insert(0, (plain, []));
+            foreach (var (files, deleted) in branches)
+                AppendBranch(sb, whole with { Files = files }, deleted);
+        }
+        return sb.ToString();
+
+        void AppendBranch(StringBuilder sb, FileGroup group, long[] deleted)
         {
             if (sb.Length > 0) sb.Append("\nUNION ALL\n");
             var present = PresentColumns(group.Files, schema);
@@ -82,9 +104,21 @@ public static class LakeViews
             }
             sb.Append(" FROM read_parquet([")
               .Append(string.Join(", ", group.Files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))))
-              .Append("], hive_partitioning = false, union_by_name = true)");
+              .Append("], hive_partitioning = false, union_by_name = true");
+            if (deleted.Length == 0)
+            {
+                sb.Append(')');
+                return;
+            }
+            // file_row_number is the physical row index in the file, as deletion vectors count rows.
+            sb.Append(", file_row_number = true) WHERE file_row_number NOT IN (SELECT unnest([");
+            for (var i = 0; i < deleted.Length; i++)
+            {
+                if (i > 0) sb.Append(',');
+                sb.Append(deleted[i].ToString(CultureInfo.InvariantCulture));
+            }
+            sb.Append("]::BIGINT[]))");
         }
-        return sb.ToString();
     }
 
     /// <summary>
