@@ -21,6 +21,7 @@ using Ecap.DataLake.Tables.SampleData;
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- governance [rows] [runs]  (access/audit, encryption, constraints overheads)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- kafka [messages] [runs] [batch size]   (Kafka -> table vs a bare consumer, see KafkaBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- s3 [rows] [runs]      (S3 server vs local folder, see S3Bench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- deletion-vectors [rows] [deleted] [runs]  (see DeletionVectorBench.cs)
 if (args.Length > 0 && args[0] == "csv")
 {
     await CsvBench.RunAsync(args.Skip(1).ToArray());
@@ -54,6 +55,11 @@ if (args.Length > 0 && args[0] == "governance")
 if (args.Length > 0 && args[0] == "s3")
 {
     await S3Bench.RunAsync(args[1..]);
+    return;
+}
+if (args.Length > 0 && args[0] == "deletion-vectors")
+{
+    await DeletionVectorBench.RunAsync(args[1..]);
     return;
 }
 if (args.Length > 0 && args[0] == "query")

@@ -219,9 +219,9 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
             throw new InvalidInputException($"Table '{table}' is encrypted (Parquet modular encryption), which DuckDB cannot read; read it with `ecap data-lake storage read {table}` instead.");
         if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version && existing.Masked.SetEquals(masked)) return existing;
 
-        Dictionary<string, long[]>? deletedRows = null;
+        Dictionary<string, string>? deletedRows = null;
         foreach (var file in snapshot.Files.Where(f => f.DeletionVector is not null))
-            (deletedRows ??= new(StringComparer.Ordinal))[file.Path] = await delta.ReadDeletedRowsAsync(file, ct);
+            (deletedRows ??= new(StringComparer.Ordinal))[file.Path] = await DeletedRowsTableAsync(delta, file, ct);
         var viewSql = LakeViews.ViewSql(snapshot, key => delta.Store.TryGetLocalPath(key)
             ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."), PreferHivePaths, deletedRows);
         if (masked.Count > 0)
@@ -262,6 +262,27 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         using var command = _connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    private readonly HashSet<string> _deletedRowTables = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A table (one BIGINT column <c>pos</c>) of the rows a file's deletion vector deletes, for its view to anti-join on
+    /// <c>file_row_number</c>; named by the table, file and vector, so it is filled once per connection. Users cannot name it:
+    /// <see cref="SqlSandbox"/> lets queries read registered views only.
+    /// </summary>
+    private async Task<string> DeletedRowsTableAsync(DeltaTable delta, AddFile file, CancellationToken ct)
+    {
+        var id = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(delta.Store.Location + "\n" + file.Path + "\n" + file.DeletionVector!.UniqueId)))[..24];
+        var name = "__ecap_deleted_rows_" + id.ToLowerInvariant();
+        if (_deletedRowTables.Contains(name)) return name;
+        var rows = await delta.ReadDeletedRowsAsync(file, ct);
+        Execute($"CREATE OR REPLACE TABLE {LakeViews.QuoteIdentifier(name)} (pos BIGINT NOT NULL)");
+        using (var appender = _connection.CreateAppender(name))
+            foreach (var row in rows) appender.CreateRow().AppendValue(row).EndRow();
+        _deletedRowTables.Add(name);
+        return name;
     }
 
     public void Dispose() => _connection.Dispose();

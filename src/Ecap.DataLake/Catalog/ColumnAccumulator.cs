@@ -43,7 +43,8 @@ internal sealed class ColumnAccumulator(Field field, bool isPartition)
             return;
         }
         var b = stats?.GetBounds(Field.Name);
-        if (b is null || rows is null) { _nulls = null; _boundsExact = false; return; }
+        // A deletion vector's rows are still in the file's stats: its null count and bounds are not the table's.
+        if (b is null || rows is null || file.DeletionVector is not null) { _nulls = null; _boundsExact = false; return; }
         _nulls = b.NullCount is { } n ? _nulls + n : null;
         var nonNull = rows.Value - (b.NullCount ?? 0);
         if (nonNull <= 0) return;

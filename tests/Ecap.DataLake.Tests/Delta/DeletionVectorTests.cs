@@ -290,6 +290,26 @@ public class DeletionVectorTests
         Assert.Contains("4000|v4000", await ScanRowsAsync(new DataLakeStorage(dir.Sub("lake")), "kinds"));
     }
 
+    [Fact]
+    public void Row_counts_subtract_the_cardinality_and_column_statistics_do_not_take_a_vector_files_null_count()
+    {
+        var field = new Field("id", Apache.Arrow.Types.Int64Type.Default, true);
+        const string json = "{\"numRecords\":10,\"minValues\":{\"id\":0},\"maxValues\":{\"id\":9},\"nullCount\":{\"id\":2}}";
+        Assert.True(Ecap.DataLake.Parquet.DataFileStats.TryParse(json, new Schema([field], null), out var stats));
+        var file = new AddFile { Path = "a.parquet", Size = 1, ModificationTime = 0, Stats = json };
+        var withVector = file with { DeletionVector = new DeletionVectorDescriptor("i", "", null, 0, 3) };
+        Assert.Equal(10, TableInspector.NumRecords(file));
+        Assert.Equal(7, TableInspector.NumRecords(withVector));
+
+        var plain = new Ecap.DataLake.Catalog.ColumnAccumulator(field, false);
+        plain.AddFile(file, 10, stats);
+        Assert.Equal(2, plain.Result(false).NullCount);
+        // The 2 nulls may be among the 3 deleted rows: the count is unknown, not 2.
+        var deleted = new Ecap.DataLake.Catalog.ColumnAccumulator(field, false);
+        deleted.AddFile(withVector, 7, stats);
+        Assert.Null(deleted.Result(false).NullCount);
+    }
+
     private static DeletionVectorDescriptor ParseInline(string json)
     {
         using var doc = System.Text.Json.JsonDocument.Parse(json);
