@@ -55,6 +55,19 @@ public class DeletionVectorQueryTests
     }
 
     [Fact]
+    public async Task The_deleted_rows_tables_behind_the_views_cannot_be_queried()
+    {
+        using var dir = new TempDir();
+        TempDir.CopyDirectory(Path.Combine(Modern("dv-partitioned-with-checkpoint"), "delta"), dir.Sub("dv"));
+        using var q = new LakeQuery(new DataLakeStorage(dir.Path));
+        Assert.Equal(["35"], await RowsAsync(q, "SELECT count(*) FROM dv"));
+        var tables = (HashSet<string>)typeof(LakeQuery).GetField("_deletedRowTables", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(q)!;
+        Assert.NotEmpty(tables);
+        foreach (var name in tables)
+            await Assert.ThrowsAnyAsync<InvalidInputException>(() => RowsAsync(q, $"SELECT * FROM \"{name}\""));
+    }
+
+    [Fact]
     public async Task The_public_view_sql_refuses_a_table_with_vectors_it_was_not_given()
     {
         using var dir = new TempDir();
