@@ -29,7 +29,6 @@ internal static class CommandRunner
                 Console.Error.WriteLine("cancelled");
                 return 130;
             }
-            // Only the library's own failures and the file system's: anything else is a bug and crashes with its stack trace.
             catch (Exception e) when (e is DataLakeException or IOException or UnauthorizedAccessException)
             {
                 var (code, hint) = Hint(e);
@@ -37,6 +36,14 @@ internal static class CommandRunner
                 if (hint != null) Console.Error.WriteLine($"hint: {hint}");
                 if (context.Verbose) Console.Error.WriteLine(e.ToString());
                 return code;
+            }
+            // Anything else is a failure this program did not foresee (a bug, or a native library's error): still one line
+            // for people, the stack trace with --verbose.
+            catch (Exception e)
+            {
+                Console.Error.WriteLine($"error: {e.Message.Split('\n')[0].Trim()} ({e.GetType().Name})");
+                Console.Error.WriteLine(context.Verbose ? e.ToString() : "hint: this was not expected; rerun with --verbose for the details and report it.");
+                return 1;
             }
         });
 

@@ -248,7 +248,14 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         using (var command = _connection.CreateCommand())
         {
             command.CommandText = $"CREATE OR REPLACE VIEW {LakeViews.QuoteIdentifier(reference)} AS {viewSql}";
-            await command.ExecuteNonQueryAsync(ct);
+            // DuckDB opens the snapshot's files here: one missing or not Parquet is the table's damage, not the user's SQL.
+            try { await command.ExecuteNonQueryAsync(ct); }
+            catch (DuckDBException e)
+            {
+                throw new CorruptTableException(
+                    $"Table '{table}' (version {snapshot.Version}) cannot be read: {e.Message.Split('\n')[0].Trim()}. " +
+                    "A data file of this version is missing or damaged (deleted by hand, or by vacuum with a short retention).", e);
+            }
         }
         var view = new RegisteredView(reference, table, snapshot.Version, snapshot.Files.Count, LakeViews.Group(snapshot)) { Masked = masked.ToHashSet() };
         _views[reference] = view;
