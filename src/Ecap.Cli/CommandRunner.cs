@@ -156,7 +156,15 @@ internal sealed class CliContext(ParseResult parse)
         };
         if (root is not null && !Directory.Exists(root))
             throw new DirectoryNotFoundException($"The lake '{Lake}' does not exist (no folder {Path.GetFullPath(root)}); reads need an existing lake, only writes create one.");
+        _readsAFolderThatIsNoLake = root is not null && !IsLakeFolder(root);
     }
+
+    private bool _readsAFolderThatIsNoLake;
+
+    // A folder is a lake once ecap (or another engine) put something of a lake in it: its catalog, its _ecap folder, a table.
+    private static bool IsLakeFolder(string root) =>
+        Directory.Exists(Path.Combine(root, "_catalog")) || Directory.Exists(Path.Combine(root, "_ecap")) ||
+        Directory.EnumerateDirectories(root).Any(d => Directory.Exists(Path.Combine(d, "_delta_log")));
 
     private Ecap.DataLake.DataLake BuildLake()
     {
@@ -170,7 +178,11 @@ internal sealed class CliContext(ParseResult parse)
             Status.MarkupLine(Markup.Escape(
                 $"s3 store {Lake}: endpoint {s3.Endpoint ?? "AWS"}, region {s3.Region ?? "us-east-1"}, path-style {s3.PathStyle}, compat {s3.Compat}, commit coordinator {coordinator}"));
         }
-        return new DataLakeBuilder(Lake)
+        var builder = new DataLakeBuilder(Lake);
+        // A read of a folder that holds nothing of a lake (--lake /etc): nothing to govern, and its audit must not create
+        // an _ecap folder there. It reads as an empty lake.
+        if (_readsAFolderThatIsNoLake) builder.Unguarded();
+        return builder
             .UseS3(s3)
             .UseCatalogSetting(Catalog)
             .UseGuardOptions(new LakeGuardOptions
