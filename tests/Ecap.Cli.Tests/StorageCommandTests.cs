@@ -145,6 +145,19 @@ public class StorageCommandTests : IClassFixture<StorageCommandTests.Lake>
         Assert.False(Directory.Exists(System.IO.Path.Combine(tmp.Path, "no")), "a read created the lake folder");
     }
 
+    [Fact]
+    public void A_read_of_a_folder_that_is_no_lake_lists_nothing_and_writes_nothing_there()
+    {
+        using var tmp = new TempDir();
+        var folder = tmp.Sub("etc-like");
+        Directory.CreateDirectory(Path.Combine(folder, "some-config"));
+        File.WriteAllText(Path.Combine(folder, "hosts"), "127.0.0.1 localhost\n");
+        var r = EcapProcess.Run("--lake", new Uri(folder).AbsoluteUri, "--output", "json", "data-lake", "storage", "list-tables");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Empty(r.Json().EnumerateArray());
+        Assert.Equal(["hosts", "some-config"], Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName).Order());
+    }
+
     [Theory]
     [InlineData("--limit", "abc", "'--limit'", "an integer")]
     [InlineData("--version", "latest", "'--version'", "an integer")]
