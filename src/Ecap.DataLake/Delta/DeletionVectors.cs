@@ -81,24 +81,18 @@ internal static class DeletionVectors
 
     private static string ResolveAbsolute(string path, string tableLocation)
     {
-        // Same form as add.path: a URI. Only a file inside this table is read; anything else is refused.
-        var root = tableLocation.TrimEnd('/');
-        string candidate;
-        if (path.StartsWith("file:", StringComparison.Ordinal) && !root.Contains("://", StringComparison.Ordinal))
-            candidate = new Uri(path).LocalPath;
-        else if (root.Contains("://", StringComparison.Ordinal))
-            candidate = Uri.UnescapeDataString(path.StartsWith("s3a://", StringComparison.Ordinal) || path.StartsWith("s3n://", StringComparison.Ordinal) ? "s3" + path[3..] : path);
-        else
-            candidate = Uri.UnescapeDataString(path);
-        if (!root.Contains("://", StringComparison.Ordinal) && root.StartsWith('/'))
-            candidate = candidate.StartsWith('/') ? Path.GetFullPath(candidate) : candidate;
-        if (!candidate.StartsWith(root + "/", StringComparison.Ordinal))
+        // Same form as add.path (a URI), resolved as data paths are: only a file inside this table is read.
+        // Spark (Hadoop Path) writes local files as file:/x, which .NET would read as host 'x': make it file:///x.
+        var uri = path.StartsWith("file:/", StringComparison.Ordinal) && !path.StartsWith("file://", StringComparison.Ordinal) ? "file://" + path[5..] : path;
+        try
+        {
+            return DeltaPaths.DecodePath(DeltaPaths.InTable(uri, tableLocation));
+        }
+        catch (InvalidPathException)
+        {
             throw new UnsupportedProtocolException(
                 $"Deletion vector path '{path}' is outside the table '{tableLocation}'; this library reads deletion vectors only from inside the table.");
-        var key = candidate[(root.Length + 1)..];
-        if (key.Split('/').Any(s => s is "" or "." or ".."))
-            throw new UnsupportedProtocolException($"Deletion vector path '{path}' is not a plain path inside the table '{tableLocation}'.");
-        return key;
+        }
     }
 
     internal static CorruptTableException Corrupt(DeletionVectorDescriptor dv, string why) =>

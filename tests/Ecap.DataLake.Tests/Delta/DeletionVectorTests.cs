@@ -203,6 +203,11 @@ public class DeletionVectorTests
         Assert.Contains("cardinality", (await Assert.ThrowsAsync<CorruptTableException>(() => DeletionVectors.LoadAsync(table.Store, wrongCount))).Message);
         var outside = c.DeletionVector! with { StorageType = "p", PathOrInlineDv = new Uri(Path.Combine(dir.Path, "elsewhere.bin")).AbsoluteUri };
         Assert.Contains("outside the table", (await Assert.ThrowsAsync<UnsupportedProtocolException>(() => DeletionVectors.LoadAsync(table.Store, outside))).Message);
+        var climbing = outside with { PathOrInlineDv = new Uri(table.Store.Location + "/").AbsoluteUri + "../elsewhere.bin" };
+        Assert.Contains("outside the table", (await Assert.ThrowsAsync<UnsupportedProtocolException>(() => DeletionVectors.LoadAsync(table.Store, climbing))).Message);
+        // Spark writes local paths as file:/... (one slash): inside the table it is the same file.
+        var sparkStyle = outside with { PathOrInlineDv = "file:" + Path.Combine(t.Dir, key), Offset = 1, SizeInBytes = c.DeletionVector!.SizeInBytes, Cardinality = 12 };
+        Assert.Equal(12, (await DeletionVectors.LoadAsync(table.Store, sparkStyle)).Length);
 
         var bytes = await File.ReadAllBytesAsync(Path.Combine(t.Dir, key));
         bytes[^6] ^= 0x40; // a bitmap byte: the CRC no longer matches
