@@ -252,6 +252,19 @@ public class DeletionVectorTests
     }
 
     [Fact]
+    public async Task Z_ordering_rewrites_only_the_live_rows_into_files_without_vectors()
+    {
+        using var dir = new TempDir();
+        var (storage, t, deleted) = StorageKindsLake(dir);
+        var before = await ScanRowsAsync(storage, "kinds");
+        await new DataCompactor(storage).ZOrderAsync("kinds", ["id", "v"]);
+        var snapshot = await storage.OpenTable("kinds").GetSnapshotAsync();
+        Assert.DoesNotContain(snapshot.Files, f => f.DeletionVector is not null);
+        Assert.Equal(DuckDbExpected(t, deleted), await ScanRowsAsync(storage, "kinds"));
+        Assert.Equal(before, await ScanRowsAsync(storage, "kinds"));
+    }
+
+    [Fact]
     public async Task An_append_and_a_checkpoint_keep_every_files_vector()
     {
         using var dir = new TempDir();
