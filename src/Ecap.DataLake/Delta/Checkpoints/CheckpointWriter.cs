@@ -21,8 +21,11 @@ internal static class CheckpointWriter
     private static readonly MapType StringMap = new(new Field("key", StringType.Default, false), new Field("value", StringType.Default, true));
     private static readonly ListType StringList = new(new Field("element", StringType.Default, true));
 
-    /// <summary>At most this many add/remove actions go into one sidecar file (tests lower it to get several).</summary>
-    internal static int SidecarActionLimit { get; set; } = 100_000;
+    /// <summary>At most this many add/remove actions go into one sidecar file.</summary>
+    private static int SidecarActionLimit => SidecarActionLimitOverride.Value ?? 100_000;
+
+    /// <summary>Tests lower the limit (for their own async flow only) to get several sidecars.</summary>
+    internal static readonly AsyncLocal<int?> SidecarActionLimitOverride = new();
 
     private static readonly StructType TxnType = new([
         new Field("appId", StringType.Default, true),
