@@ -80,6 +80,22 @@ public class V2CheckpointTests
     }
 
     [Fact]
+    public async Task A_classic_named_checkpoint_with_v2_content_the_compatibility_form_reads_the_expected_rows()
+    {
+        using var dir = new TempDir();
+        var table = CopyConformance(dir, "compat");
+        var log = Path.Combine(table, "_delta_log");
+        // The same V2 content under the classic name older readers look for; _last_checkpoint still names the UUID file.
+        File.Move(Path.Combine(log, SparkCheckpoint), Path.Combine(log, $"{2:D20}.checkpoint.parquet"));
+        File.Delete(LogFile(table, 0));
+        File.Delete(LogFile(table, 1));
+        var snapshot = await At(table).GetSnapshotAsync();
+        Assert.Equal(2, snapshot.LoadInfo.CheckpointVersion);
+        Assert.Equal(4, snapshot.Files.Count);
+        Assert.Equal(ExpectedIds(), await ScanIdsAsync(dir.Path, "compat"));
+    }
+
+    [Fact]
     public async Task Json_v2_checkpoint_with_sidecars_reads_the_expected_rows()
     {
         using var dir = new TempDir();
