@@ -29,7 +29,6 @@ internal static class CommandRunner
                 Console.Error.WriteLine("cancelled");
                 return 130;
             }
-            // Only the library's own failures and the file system's: anything else is a bug and crashes with its stack trace.
             catch (Exception e) when (e is DataLakeException or IOException or UnauthorizedAccessException)
             {
                 var (code, hint) = Hint(e);
@@ -37,6 +36,14 @@ internal static class CommandRunner
                 if (hint != null) Console.Error.WriteLine($"hint: {hint}");
                 if (context.Verbose) Console.Error.WriteLine(e.ToString());
                 return code;
+            }
+            // Anything else is a failure this program did not foresee (a bug, or a native library's error): still one line
+            // for people, the stack trace with --verbose.
+            catch (Exception e)
+            {
+                Console.Error.WriteLine($"error: {e.Message.Split('\n')[0].Trim()} ({e.GetType().Name})");
+                Console.Error.WriteLine(context.Verbose ? e.ToString() : "hint: this was not expected; rerun with --verbose for the details and report it.");
+                return 1;
             }
         });
 
@@ -78,7 +85,12 @@ internal static class CommandRunner
         Ecap.DataLake.Residency.ResidencyViolationException => (1, "write from a lake in the table's region (set ECAP_LAKE_REGION to the region the lake's storage is in)."),
         CommitValidationException => (1, "the commit breaks a rule of the table (see the message); nothing was written."),
         TableNotFoundException => (1, "list the lake's tables with `ecap data-lake storage list-tables --lake PATH`."),
-        SchemaMismatchException => (2, "use --merge-schema to add new columns, or --mode overwrite with --overwrite-schema to replace the schema."),
+        // The schema hint only where a schema option helps: the input's columns differ from the table's.
+        SchemaMismatchException when e.Message.StartsWith("The input does not match the table's schema", StringComparison.Ordinal) =>
+            (2, "use --merge-schema to add new columns, or --mode overwrite with --overwrite-schema to replace the schema."),
+        SchemaMismatchException when e.Message.StartsWith("Time column", StringComparison.Ordinal) =>
+            (2, "the data type's time column drives its partitions: rename the source column, or pick the data type that matches the data."),
+        SchemaMismatchException => (2, "check the column named above against the data (`ecap data-lake storage info TABLE` shows the table's schema)."),
         ConcurrentModificationException => (1, "another writer changed the table; run the command again."),
         UnsupportedProtocolException => (1, "the table needs a newer Delta reader/writer than this version of ecap."),
         StoreNotConfiguredException => (2, "for s3:// lakes on servers without conditional writes, pass --commit-coordinator jdbc:postgresql://host/db (or 'single-writer'); see README \"Lakes on S3\"."),

@@ -83,6 +83,23 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         return Guarded("query", sql, _ => QueryCoreAsync(sql, ct), ct);
     }
 
+    /// <summary>
+    /// Runs a query and hands its result to <paramref name="consume"/> within one audited operation: the record names the rows
+    /// returned, and an error while the rows stream (a cast that does not hold) is audited as a failure, not a success.
+    /// </summary>
+    public Task<T> QueryAsync<T>(string sql, Func<QueryResult, Task<T>> consume, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        return Guarded("query", sql, async scope =>
+        {
+            await using var result = await QueryCoreAsync(sql, ct);
+            var value = await consume(result);
+            result.Dispose(); // completes the stats
+            scope.Complete(rows: result.Stats.RowsReturned, bytes: result.Stats.BytesScanned);
+            return value;
+        }, ct);
+    }
+
     private async Task<QueryResult> QueryCoreAsync(string sql, CancellationToken ct)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -231,7 +248,14 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         using (var command = _connection.CreateCommand())
         {
             command.CommandText = $"CREATE OR REPLACE VIEW {LakeViews.QuoteIdentifier(reference)} AS {viewSql}";
-            await command.ExecuteNonQueryAsync(ct);
+            // DuckDB opens the snapshot's files here: one missing or not Parquet is the table's damage, not the user's SQL.
+            try { await command.ExecuteNonQueryAsync(ct); }
+            catch (DuckDBException e)
+            {
+                throw new CorruptTableException(
+                    $"Table '{table}' (version {snapshot.Version}) cannot be read: {e.Message.Split('\n')[0].Trim()}. " +
+                    "A data file of this version is missing or damaged (deleted by hand, or by vacuum with a short retention).", e);
+            }
         }
         var view = new RegisteredView(reference, table, snapshot.Version, snapshot.Files.Count, LakeViews.Group(snapshot)) { Masked = masked.ToHashSet() };
         _views[reference] = view;

@@ -29,6 +29,27 @@ public class QueryCommandTests : IClassFixture<QueryCommandTests.Lake>
     private EcapProcess.Result Ecap(params string[] args) => EcapProcess.Run(["--lake", _lake.Path, .. args]);
 
     [Fact]
+    public void A_query_that_fails_while_its_rows_stream_prints_one_line_no_json_and_is_audited_as_failed()
+    {
+        // The cast fails on the rows themselves (DuckDB's streaming mode raises it when the first rows are fetched).
+        var r = Ecap("--output", "json", "data-lake", "query", "SELECT CAST(status AS INTEGER) AS s FROM tx");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("Query failed", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.Equal("", r.Stdout.Trim()); // no half-written JSON array
+        var audit = Ecap("--output", "json", "data-lake", "audit", "--limit", "0").Json().EnumerateArray()
+            .Where(x => x.GetProperty("operation").GetString() == "query" && x.GetProperty("parameters").GetProperty("sql").GetString()!.Contains("CAST(status"))
+            .ToList();
+        Assert.Equal("failed", Assert.Single(audit).GetProperty("outcome").GetString());
+
+        // A successful query's record counts its rows.
+        Assert.Equal(0, Ecap("--output", "json", "data-lake", "query", "SELECT transaction_id FROM tx LIMIT 7").ExitCode);
+        var ok = Ecap("--output", "json", "data-lake", "audit", "--limit", "0").Json().EnumerateArray()
+            .Last(x => x.GetProperty("operation").GetString() == "query" && x.GetProperty("parameters").GetProperty("sql").GetString()!.Contains("LIMIT 7"));
+        Assert.Equal(("succeeded", 7L), (ok.GetProperty("outcome").GetString(), ok.GetProperty("rows").GetInt64()));
+    }
+
+    [Fact]
     public void Json_output_is_an_array_of_row_objects_matching_duckdb()
     {
         var r = Ecap("--output", "json", "data-lake", "query", "SELECT day, count(*) AS n, sum(amount) AS total FROM tx GROUP BY day ORDER BY day");

@@ -45,55 +45,64 @@ internal static class QueryCommand
 
             // A large result never floods the terminal: the table view stops at 20 rows unless asked.
             var max = userLimit ?? (ctx.Json ? long.MaxValue : Output.Render.DefaultTerminalRows);
-            await using var result = await query.QueryAsync(text, ct);
-            var shown = 0L;
-            var more = false;
-            if (ctx.Json)
+            // One audited operation to the last row: a failure while rows stream is audited as failed, the record counts the rows.
+            var result = await query.QueryAsync(text, async result =>
             {
-                await using var stdout = Console.OpenStandardOutput();
-                await using var writer = new Utf8JsonWriter(stdout);
-                if (ctx.Get(withStats))
+                var shown = 0L;
+                var more = false;
+                // The first row is computed before anything is printed: most SQL errors (a cast that does not hold) surface
+                // there, so they leave no half-written JSON behind.
+                await using var rows = result.ReadRowsAsync(ct).GetAsyncEnumerator(ct);
+                var hasRow = await rows.MoveNextAsync();
+                if (ctx.Json)
                 {
-                    writer.WriteStartObject();
-                    writer.WritePropertyName("rows");
-                }
-                writer.WriteStartArray();
-                await foreach (var row in result.ReadRowsAsync(ct))
-                {
-                    if (shown >= max) { more = true; break; }
-                    writer.WriteStartObject();
-                    for (var i = 0; i < row.Length; i++)
+                    await using var stdout = Console.OpenStandardOutput();
+                    await using var writer = new Utf8JsonWriter(stdout);
+                    if (ctx.Get(withStats))
                     {
-                        writer.WritePropertyName(result.Columns[i]);
-                        SqlValues.WriteJson(writer, row[i]);
+                        writer.WriteStartObject();
+                        writer.WritePropertyName("rows");
                     }
-                    writer.WriteEndObject();
-                    if (++shown % 1024 == 0) await writer.FlushAsync(ct);
+                    writer.WriteStartArray();
+                    for (; hasRow; hasRow = await rows.MoveNextAsync())
+                    {
+                        var row = rows.Current;
+                        if (shown >= max) { more = true; break; }
+                        writer.WriteStartObject();
+                        for (var i = 0; i < row.Length; i++)
+                        {
+                            writer.WritePropertyName(result.Columns[i]);
+                            SqlValues.WriteJson(writer, row[i]);
+                        }
+                        writer.WriteEndObject();
+                        if (++shown % 1024 == 0) await writer.FlushAsync(ct);
+                    }
+                    writer.WriteEndArray();
+                    if (ctx.Get(withStats))
+                    {
+                        result.Dispose(); // completes the stats
+                        writer.WritePropertyName("stats");
+                        CliJson.Write(writer, QueryStatsJson.From(result.Stats));
+                        writer.WriteEndObject();
+                    }
+                    await writer.FlushAsync(ct);
+                    stdout.Write("\n"u8);
                 }
-                writer.WriteEndArray();
-                if (ctx.Get(withStats))
+                else
                 {
-                    result.Dispose(); // completes the stats
-                    writer.WritePropertyName("stats");
-                    CliJson.Write(writer, QueryStatsJson.From(result.Stats));
-                    writer.WriteEndObject();
+                    var table = new Table().Border(TableBorder.Rounded);
+                    foreach (var c in result.Columns) table.AddColumn(Markup.Escape(c));
+                    for (; hasRow; hasRow = await rows.MoveNextAsync())
+                    {
+                        if (shown >= max) { more = true; break; }
+                        table.AddRow(rows.Current.Select(v => Markup.Escape(SqlValues.Format(v) ?? "null")).ToArray());
+                        shown++;
+                    }
+                    AnsiConsole.Write(table);
+                    AnsiConsole.MarkupLine($"[grey]{shown:N0} row(s){(more ? " shown; more not shown (use --limit N or --out FILE)" : "")}[/]");
                 }
-                await writer.FlushAsync(ct);
-                stdout.Write("\n"u8);
-            }
-            else
-            {
-                var table = new Table().Border(TableBorder.Rounded);
-                foreach (var c in result.Columns) table.AddColumn(Markup.Escape(c));
-                await foreach (var row in result.ReadRowsAsync(ct))
-                {
-                    if (shown >= max) { more = true; break; }
-                    table.AddRow(row.Select(v => Markup.Escape(SqlValues.Format(v) ?? "null")).ToArray());
-                    shown++;
-                }
-                AnsiConsole.Write(table);
-                AnsiConsole.MarkupLine($"[grey]{shown:N0} row(s){(more ? " shown; more not shown (use --limit N or --out FILE)" : "")}[/]");
-            }
+                return result;
+            }, ct);
             result.Dispose(); // completes the stats
             var s = result.Stats;
             if (ctx.Verbose || !ctx.Json)

@@ -223,7 +223,7 @@ public sealed class DeltaTable
             var cp = listing.Checkpoints[i];
             if (cp.Version > version) continue;
             if (listing.FirstMissingCommit(cp.Version, version) is { } gap) throw Gap(listing, gap);
-            var state = new ReplayState();
+            var state = new ReplayState { TableRoot = Location };
             try
             {
                 await CheckHintedSizeAsync(cp, ct).ConfigureAwait(false);
@@ -255,7 +255,7 @@ public sealed class DeltaTable
             throw new VersionNotAvailableException(message, earliest, latest);
         }
         if (listing.FirstMissingCommit(-1, version) is { } missing) throw Gap(listing, missing);
-        var full = new ReplayState();
+        var full = new ReplayState { TableRoot = Location };
         var (lastCi, lastInfo, count) = await ReplayCommitsAsync(listing.Commits, 0, version, full, ct).ConfigureAwait(false);
         return Build(version, full, lastCi, lastInfo, new SnapshotLoadInfo(null, count, null));
     }

@@ -89,6 +89,28 @@ internal sealed record ParquetFileInfo(long RowCount, long FileSizeBytes, long C
 /// </summary>
 internal static class ParquetDataReader
 {
+    // A data file that is not Parquet (damaged, truncated, replaced) is the table's damage, said in one line naming the file.
+    private static FileReader Open(Source source, ReaderProperties readerProps, ArrowReaderProperties arrowProps, string key)
+    {
+        try
+        {
+            return source.Path is not null
+                ? new FileReader(source.Path, readerProps, arrowProps)
+                : new FileReader(source.Stream!, readerProps, arrowProps, leaveOpen: true);
+        }
+        catch (ParquetException e) when (e.Message.Contains("magic bytes", StringComparison.Ordinal) || e.Message.Contains("too small", StringComparison.Ordinal)
+                                         || e.Message.Contains("Couldn't deserialize", StringComparison.Ordinal))
+        {
+            throw new CorruptTableException($"Data file '{key}' is not a readable Parquet file ({FirstLine(e.Message)}): it was damaged or replaced after it was committed.");
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        var m = message.IndexOf("message: '", StringComparison.Ordinal) is var i and >= 0 ? message[(i + 10)..].TrimEnd('\'', ')') : message;
+        return m.Split('\n')[0].Trim();
+    }
+
     public static async IAsyncEnumerable<RecordBatch> ReadAsync(IObjectStore store, string key, ParquetReadOptions? options = null,
         ParquetReadCounters? counters = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
@@ -101,9 +123,7 @@ internal static class ParquetDataReader
         arrowProps.UseThreads = options.UseThreads;
         // INT96 (Spark, Hive, Impala) as microseconds, Delta's unit: as nanoseconds it overflows before 1677 and after 2262.
         arrowProps.CoerceInt96TimestampUnit = Apache.Arrow.Types.TimeUnit.Microsecond;
-        using var reader = source.Path is not null
-            ? new FileReader(source.Path, readerProps, arrowProps)
-            : new FileReader(source.Stream!, readerProps, arrowProps, leaveOpen: true);
+        using var reader = Open(source, readerProps, arrowProps, key);
 
         var schema = reader.Schema;
         var fieldIndex = schema.FieldsList.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);

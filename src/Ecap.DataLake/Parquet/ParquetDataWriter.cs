@@ -68,6 +68,20 @@ internal sealed class ParquetDataWriter : IDisposable
     /// <summary>Writes a batch; a new file is opened synchronously when needed.</summary>
     public void Write(RecordBatch batch, CancellationToken ct = default)
     {
+        try { WriteCore(batch, ct); }
+        catch (ParquetException e) when (IsNoSpace(e)) { throw NoSpace(e); }
+    }
+
+    // The native writer reports a full disk as a ParquetException with errno 28: say it the way people do, naming the file.
+    private static bool IsNoSpace(ParquetException e) =>
+        e.Message.Contains("No space left on device", StringComparison.Ordinal) || e.Message.Contains("errno 28", StringComparison.Ordinal);
+
+    private IOException NoSpace(ParquetException e) =>
+        new($"No space left on device while writing '{_current?.Key ?? _files.LastOrDefault()?.Key}' in {_store.Location}. " +
+            "Free some space and run it again.", e);
+
+    private void WriteCore(RecordBatch batch, CancellationToken ct)
+    {
         if (!ReferenceEquals(batch.Schema, _schema))
         {
             if (!SchemaMatches(batch.Schema))
@@ -131,13 +145,13 @@ internal sealed class ParquetDataWriter : IDisposable
     public Task<IReadOnlyList<WrittenFile>> CompleteAsync(CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
-        CloseCurrent();
-        return Task.FromResult<IReadOnlyList<WrittenFile>>(_files);
+        return Task.FromResult(Complete());
     }
 
     public IReadOnlyList<WrittenFile> Complete()
     {
-        CloseCurrent();
+        try { CloseCurrent(); }
+        catch (ParquetException e) when (IsNoSpace(e)) { throw NoSpace(e); }
         return _files;
     }
 
@@ -227,8 +241,8 @@ internal sealed class ParquetDataWriter : IDisposable
     {
         var f = _current;
         if (f is null) return;
+        f.Writer.Close(); // a failure here (a full disk) leaves the file current, so Dispose deletes what was half written
         _current = null;
-        f.Writer.Close();
         f.Writer.Dispose();
         f.Output?.Dispose();
         long size;

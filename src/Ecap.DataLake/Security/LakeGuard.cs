@@ -161,12 +161,11 @@ public sealed class LakeGuard
                 report(record, e);
                 return;
             }
-            var what = operationError is null
-                ? $"'{record.Operation}' completed" + (record.TableVersion is { } v ? $" (table version {v.ToString(CultureInfo.InvariantCulture)})" : "")
-                : $"'{record.Operation}' did not complete ({operationError.Message})";
-            throw new AuditFailedException(
-                $"The audit record of {what} could not be written to {Audit.Table.Location}: {e.Message}. Fix the lake's _ecap folder (space, permissions).",
-                e)
+            var message = operationError is null
+                ? $"The audit record of '{record.Operation}' completed" + (record.TableVersion is { } v ? $" (table version {v.ToString(CultureInfo.InvariantCulture)})" : "") +
+                  $" could not be written to {Audit.Table.Location}: {e.Message}."
+                : $"'{record.Operation}' failed: {operationError.Message} Its audit record could not be written either ({Audit.Table.Location}: {e.Message}).";
+            throw new AuditFailedException(message + " Fix the lake's _ecap folder (space, permissions).", e)
             { OperationError = operationError };
         }
     }

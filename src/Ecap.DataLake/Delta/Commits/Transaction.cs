@@ -315,7 +315,7 @@ public sealed class Transaction
             var read = ReadSnapshot;
             if (read is null || read.Version == version - 1)
             {
-                var state = read is null ? new ReplayState() : new ReplayState(read);
+                var state = read is null ? new ReplayState { TableRoot = _table.Location } : new ReplayState(read);
                 foreach (var a in actions) state.Apply(a);
                 var info = await _table.Store.HeadAsync(DeltaPaths.CommitKey(version), ct).ConfigureAwait(false);
                 var ci = actions[0].CommitInfo;

@@ -29,6 +29,32 @@ internal static class DeltaPaths
         return Uri.UnescapeDataString(path);
     }
 
+    /// <summary>
+    /// An absolute data path (allowed by the protocol; shallow clones and some writers use them) as a path relative to the table
+    /// at <paramref name="tableRoot"/>, when it lies inside it: <c>file:///lake/t/a.parquet</c> for a table at <c>/lake/t</c>, or
+    /// <c>s3://b/lake/t/a.parquet</c> for one at <c>s3://b/lake/t</c>. Any other absolute path (another folder, another bucket, a
+    /// <c>..</c> that climbs out) is refused: the table's own files are the only ones a reader of it opens.
+    /// </summary>
+    public static string InTable(string path, string? tableRoot)
+    {
+        if (tableRoot is not null && Uri.TryCreate(path, UriKind.Absolute, out var uri))
+        {
+            if (uri.IsFile && !tableRoot.Contains("://", StringComparison.Ordinal))
+            {
+                var root = System.IO.Path.GetFullPath(tableRoot).TrimEnd('/');
+                var local = uri.LocalPath; // percent-decoded, dot segments resolved
+                if (local.StartsWith(root + "/", StringComparison.Ordinal)) return EncodePath(local[(root.Length + 1)..]);
+            }
+            else if (tableRoot.Contains("://", StringComparison.Ordinal) && !uri.IsFile)
+            {
+                var root = tableRoot.TrimEnd('/') + "/";
+                var absolute = uri.GetLeftPart(UriPartial.Path); // dot segments resolved
+                if (absolute.StartsWith(root, StringComparison.Ordinal)) return absolute[root.Length..];
+            }
+        }
+        throw new InvalidPathException($"Data file path '{path}' lies outside the table ({tableRoot ?? "unknown location"}): only files inside the table's folder are read.");
+    }
+
     /// <summary>URI-encodes an object key for the log: everything except unreserved characters and '/', '=', '+' is percent-encoded.</summary>
     public static string EncodePath(string objectKey)
     {

@@ -17,6 +17,9 @@ internal sealed class ReplayState
     public Protocol? Protocol { get; set; }
     public Metadata? Metadata { get; set; }
 
+    /// <summary>The table's location: absolute data paths inside it (<c>file:///...</c>, written by shallow clones) are made relative.</summary>
+    public string? TableRoot { get; init; }
+
     public ReplayState()
     {
         Files = ImmutableDictionary.CreateBuilder<FileKey, AddFile>();
@@ -33,6 +36,7 @@ internal sealed class ReplayState
         Domains = from.DomainMap.ToBuilder();
         Protocol = from.Protocol;
         Metadata = from.Metadata;
+        TableRoot = from.Location;
     }
 
     /// <summary>Applies one action of a commit (in log order).</summary>
@@ -40,12 +44,14 @@ internal sealed class ReplayState
     {
         if (action.Add is { } add)
         {
+            if (add.Path.Contains("://", StringComparison.Ordinal)) add = add with { Path = DeltaPaths.InTable(add.Path, TableRoot) };
             var key = add.Key;
             Files[key] = add;
             Tombstones.Remove(key);
         }
         else if (action.Remove is { } remove)
         {
+            if (remove.Path.Contains("://", StringComparison.Ordinal)) remove = remove with { Path = DeltaPaths.InTable(remove.Path, TableRoot) };
             var key = remove.Key;
             Files.Remove(key);
             Tombstones[key] = remove;
@@ -63,7 +69,11 @@ internal sealed class ReplayState
     /// <summary>Applies one action of a checkpoint: removes there are tombstones only, never applied to adds.</summary>
     public void ApplyCheckpointAction(in DeltaAction action)
     {
-        if (action.Remove is { } remove) Tombstones[remove.Key] = remove;
+        if (action.Remove is { } remove)
+        {
+            if (remove.Path.Contains("://", StringComparison.Ordinal)) remove = remove with { Path = DeltaPaths.InTable(remove.Path, TableRoot) };
+            Tombstones[remove.Key] = remove;
+        }
         else Apply(action);
     }
 }
