@@ -148,32 +148,39 @@ internal static class TableFeatures
         var writer = new List<string>();
         var reader = new List<string>();
         if (InCommitTimestampsEnabled(metadata)) writer.Add("inCommitTimestamp");
-        if (IsEnabled(metadata, "delta.enableChangeDataFeed") && protocol.MinWriterVersion < 4) writer.Add("changeDataFeed");
+        if (IsEnabled(metadata, "delta.enableChangeDataFeed")) writer.Add("changeDataFeed");
         if (string.Equals(metadata.Configuration.GetValueOrDefault("delta.checkpointPolicy"), "v2", StringComparison.OrdinalIgnoreCase))
         {
             writer.Add("v2Checkpoint");
             reader.Add("v2Checkpoint");
         }
-        var hasWriter = protocol.MinWriterVersion == 7 ? protocol.WriterFeatures ?? [] : [];
+        var hasWriter = protocol.MinWriterVersion == 7 ? protocol.WriterFeatures ?? [] : ImpliedWriterFeatures(protocol.MinWriterVersion);
         var hasReader = protocol.MinReaderVersion == 3 ? protocol.ReaderFeatures ?? [] : [];
         writer.RemoveAll(f => hasWriter.Contains(f, StringComparer.Ordinal));
         reader.RemoveAll(f => hasReader.Contains(f, StringComparer.Ordinal));
         if (writer.Count == 0 && reader.Count == 0) return protocol;
         // Writer 7 lists every feature the older writer version implied (PROTOCOL.md "Table Features for New and Existing Tables").
-        var writerFeatures = protocol.MinWriterVersion == 7 ? new List<string>(hasWriter) : ImpliedWriterFeatures(protocol.MinWriterVersion);
+        var writerFeatures = new List<string>(hasWriter);
         writerFeatures.AddRange(writer);
         var readerVersion = reader.Count > 0 ? 3 : protocol.MinReaderVersion;
-        List<string>? readerFeatures = readerVersion == 3 ? new List<string>(hasReader).Concat(reader).ToList() : null;
+        // Reader 2 implied column mapping; reader 3 lists it.
+        List<string>? readerFeatures = readerVersion == 3
+            ? (protocol.MinReaderVersion == 2 ? ["columnMapping"] : new List<string>(hasReader)).Concat(reader).ToList()
+            : null;
         return new Protocol(readerVersion, 7, readerFeatures, writerFeatures);
     }
 
-    /// <summary>The writer features a legacy writer version (1..3) implies; later legacy versions are not written by this library.</summary>
-    private static List<string> ImpliedWriterFeatures(int writerVersion) => writerVersion switch
+    /// <summary>The writer features a legacy writer version (1..6) implies (PROTOCOL.md "Writer Version Requirements").</summary>
+    private static List<string> ImpliedWriterFeatures(int writerVersion)
     {
-        <= 1 => [],
-        2 => ["appendOnly", "invariants"],
-        _ => ["appendOnly", "invariants", "checkConstraints"],
-    };
+        var implied = new List<string>();
+        if (writerVersion >= 2) implied.AddRange(["appendOnly", "invariants"]);
+        if (writerVersion >= 3) implied.Add("checkConstraints");
+        if (writerVersion >= 4) implied.AddRange(["changeDataFeed", "generatedColumns"]);
+        if (writerVersion >= 5) implied.Add("columnMapping");
+        if (writerVersion >= 6) implied.Add("identityColumns");
+        return implied;
+    }
 
     private static bool IsEnabled(Metadata metadata, string key) =>
         metadata.Configuration.TryGetValue(key, out var v) && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase);

@@ -99,6 +99,34 @@ public class TableFeatureTests
         Assert.False(CommitInfos(dir.Path, 3)[1].TryGetProperty("inCommitTimestamp", out _));
     }
 
+    [Theory]
+    [InlineData("1/2", "delta.enableChangeDataFeed=true", "1/7 [] [appendOnly,invariants,changeDataFeed]")]
+    [InlineData("1/7 [] [appendOnly]", "delta.enableChangeDataFeed=true", "1/7 [] [appendOnly,changeDataFeed]")]
+    [InlineData("3/7 [timestampNtz] [timestampNtz]", "delta.checkpointPolicy=v2", "3/7 [timestampNtz,v2Checkpoint] [timestampNtz,v2Checkpoint]")]
+    [InlineData("1/3", "delta.enableInCommitTimestamps=true", "1/7 [] [appendOnly,invariants,checkConstraints,inCommitTimestamp]")]
+    [InlineData("2/5", "delta.checkpointPolicy=v2",
+        "3/7 [columnMapping,v2Checkpoint] [appendOnly,invariants,checkConstraints,changeDataFeed,generatedColumns,columnMapping,v2Checkpoint]")]
+    [InlineData("1/2", "delta.appendOnly=true", "1/2")]
+    public void Table_properties_bring_the_features_they_need_into_the_protocol(string from, string property, string expected)
+    {
+        static Protocol Parse(string p)
+        {
+            var parts = p.Split(' ');
+            var versions = parts[0].Split('/').Select(int.Parse).ToArray();
+            List<string>? List(int i) => parts.Length > i && parts[i] != "[]" ? parts[i].Trim('[', ']').Split(',').ToList() : null;
+            return new Protocol(versions[0], versions[1], List(1), List(2));
+        }
+        static string Show(Protocol p) =>
+            $"{p.MinReaderVersion}/{p.MinWriterVersion}" + (p.MinWriterVersion == 7
+                ? $" [{string.Join(",", p.ReaderFeatures ?? [])}] [{string.Join(",", p.WriterFeatures ?? [])}]" : "");
+        var kv = property.Split('=');
+        var metadata = Metadata.Create(IdSchema, configuration: new Dictionary<string, string> { [kv[0]] = kv[1] });
+        var protocol = Parse(from);
+        var result = TableFeatures.WithConfiguredFeatures(protocol, metadata);
+        Assert.Equal(expected, Show(result));
+        if (expected == from) Assert.Same(protocol, result);
+    }
+
     // ---------------------------------------------------------------- domainMetadata, clustering
 
     [Fact]
