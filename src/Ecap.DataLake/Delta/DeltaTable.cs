@@ -108,6 +108,15 @@ public sealed class DeltaTable
         var earliest = EarliestReconstructable(listing);
         var versions = listing.Commits.Keys.Where(v => v >= earliest).ToList();
         if (versions.Count == 0) return await GetSnapshotAsync(latest, ct).ConfigureAwait(false);
+        // In-commit timestamps enabled at version E, time T (PROTOCOL.md "In-Commit Timestamps"): a time at or after T is
+        // looked up among versions from E on (their inCommitTimestamps), an earlier one among the versions before E.
+        var configuration = (await GetSnapshotAsync(latest, ct).ConfigureAwait(false)).Metadata.Configuration;
+        if (configuration.TryGetValue("delta.inCommitTimestampEnablementVersion", out var ev) && long.TryParse(ev, out var enabledAt) &&
+            configuration.TryGetValue("delta.inCommitTimestampEnablementTimestamp", out var et) && long.TryParse(et, out var enabledTime))
+        {
+            var part = versions.Where(v => timestamp.ToUnixTimeMilliseconds() >= enabledTime ? v >= enabledAt : v < enabledAt).ToList();
+            if (part.Count > 0) versions = part;
+        }
         var firstTs = await CommitTimestampAsync(listing, versions[0], ct).ConfigureAwait(false);
         if (timestamp < firstTs)
             throw new VersionNotAvailableException(

@@ -99,6 +99,31 @@ public class TableFeatureTests
         Assert.False(CommitInfos(dir.Path, 3)[1].TryGetProperty("inCommitTimestamp", out _));
     }
 
+    [Fact]
+    public async Task Time_travel_after_enabling_in_commit_timestamps_looks_only_at_the_versions_that_have_them()
+    {
+        using var dir = new TempDir();
+        var t0 = new DateTimeOffset(2035, 1, 1, 0, 0, 0, TimeSpan.Zero); // after the commit files' real times
+        var clock = new TableWriteTests.SteppedClock(t0);
+        var table = await CreateIdTableAsync(dir.Path, new DeltaTableOptions { Clock = clock });
+        clock.Now = t0.AddMinutes(1);
+        await AppendAsync(table, FakeAdd("a"));
+        clock.Now = t0.AddMinutes(2);
+        var tx = await table.StartTransactionAsync("SET TBLPROPERTIES");
+        tx.SetMetadata(tx.ReadSnapshot!.Metadata with { Configuration = new Dictionary<string, string> { ["delta.enableInCommitTimestamps"] = "true" } });
+        await tx.CommitAsync();
+        clock.Now = t0.AddMinutes(3);
+        await AppendAsync(table, FakeAdd("b"));
+        // The commits before the enablement got file times later than the in-commit timestamps after it (a skewed clock).
+        File.SetLastWriteTimeUtc(LogFile(dir.Path, 0), t0.AddMinutes(10).UtcDateTime);
+        File.SetLastWriteTimeUtc(LogFile(dir.Path, 1), t0.AddMinutes(11).UtcDateTime);
+
+        var reader = At(dir.Path, new DeltaTableOptions { TimestampSource = CommitTimestampSource.FileModificationTime });
+        Assert.Equal(2, (await reader.GetSnapshotAtAsync(t0.AddMinutes(2.5))).Version);
+        Assert.Equal(3, (await reader.GetSnapshotAtAsync(t0.AddMinutes(3))).Version);
+        Assert.Equal(3, (await reader.GetSnapshotAtAsync(t0.AddMinutes(10.5))).Version);
+    }
+
     [Theory]
     [InlineData("1/2", "delta.enableChangeDataFeed=true", "1/7 [] [appendOnly,invariants,changeDataFeed]")]
     [InlineData("1/7 [] [appendOnly]", "delta.enableChangeDataFeed=true", "1/7 [] [appendOnly,changeDataFeed]")]

@@ -104,7 +104,12 @@ public sealed class Transaction
         // inCommitTimestamp, or (the commit enabling them) the file time of the previous commit.
         var inCommitTimestamps = TableFeatures.InCommitTimestampsEnabled(metadata);
         if (inCommitTimestamps && ReadSnapshot is not null)
+        {
             previousTimestamp = Math.Max(previousTimestamp, ReadSnapshot.Timestamp.ToUnixTimeMilliseconds());
+            if (!TableFeatures.InCommitTimestampsEnabled(ReadSnapshot.Metadata) &&
+                await _table.Store.HeadAsync(DeltaPaths.CommitKey(ReadSnapshot.Version), ct).ConfigureAwait(false) is { } previous)
+                previousTimestamp = Math.Max(previousTimestamp, previous.LastModified.ToUnixTimeMilliseconds());
+        }
         var txnId = Guid.NewGuid().ToString();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
