@@ -107,8 +107,12 @@ public class V2CheckpointTests
         var lines = new List<string>();
         foreach (var action in last.RootElement.GetProperty("v2Checkpoint").GetProperty("nonFileActions").EnumerateArray())
             lines.Add(action.GetRawText());
+        // The first sidecar by file name (as Spark writes), the second by an absolute URI inside the table (as the protocol allows).
         foreach (var sidecar in SparkSidecars)
-            lines.Add($"{{\"sidecar\":{{\"path\":\"{sidecar}\",\"sizeInBytes\":{new FileInfo(Path.Combine(log, "_sidecars", sidecar)).Length},\"modificationTime\":1714496113961,\"tags\":{{}}}}}}");
+        {
+            var path = sidecar == SparkSidecars[0] ? sidecar : new Uri(Path.Combine(log, "_sidecars", sidecar)).AbsoluteUri;
+            lines.Add($"{{\"sidecar\":{{\"path\":\"{path}\",\"sizeInBytes\":{new FileInfo(Path.Combine(log, "_sidecars", sidecar)).Length},\"modificationTime\":1714496113961,\"tags\":{{}}}}}}");
+        }
         File.WriteAllLines(Path.Combine(log, $"{2:D20}.checkpoint.3a0d65cd-4056-49b8-937b-95f9e3ee90e5.json"), lines);
         File.Delete(Path.Combine(log, SparkCheckpoint));
         File.Delete(Path.Combine(log, "_last_checkpoint"));

@@ -59,7 +59,7 @@ internal static class CheckpointReader
                 $"V2 checkpoint '{first}' holds add/remove actions and sidecar files; the protocol allows one or the other.");
         foreach (var sidecar in v2.Sidecars)
         {
-            var key = SidecarKey(sidecar.Path, first);
+            var key = SidecarKey(sidecar.Path, first, state.TableRoot);
             try
             {
                 var head = await store.HeadAsync(key, ct).ConfigureAwait(false)
@@ -76,9 +76,19 @@ internal static class CheckpointReader
         }
     }
 
-    /// <summary>The object key of a sidecar: its path is relative to <c>_delta_log/_sidecars/</c> (only a file name, as writers are told to store).</summary>
-    internal static string SidecarKey(string path, string checkpointKey)
+    /// <summary>
+    /// The object key of a sidecar: its path is relative to <c>_delta_log/_sidecars/</c> (a file name, as writers are told to
+    /// store), or an absolute URI of a file in that folder of this table.
+    /// </summary>
+    internal static string SidecarKey(string path, string checkpointKey, string? tableRoot)
     {
+        if (path.Contains("://", StringComparison.Ordinal))
+        {
+            var key = DeltaPaths.DecodePath(DeltaPaths.InTable(path, tableRoot));
+            if (!key.StartsWith(SidecarPrefix, StringComparison.Ordinal) || key.IndexOf('/', SidecarPrefix.Length) >= 0)
+                throw new CorruptTableException($"Checkpoint '{checkpointKey}' names sidecar '{path}', which is not a file inside the table's _delta_log/_sidecars/.");
+            return key;
+        }
         var name = DeltaPaths.DecodePath(path);
         if (name.Length == 0 || name.Contains('/') || name.Contains('\\') || name is "." or "..")
             throw new CorruptTableException($"Checkpoint '{checkpointKey}' names sidecar '{path}', which is not a file name inside _delta_log/_sidecars/.");
