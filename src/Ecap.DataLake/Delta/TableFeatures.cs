@@ -115,11 +115,36 @@ internal static class TableFeatures
     }
 
     /// <summary>
-    /// Throws <see cref="UnsupportedProtocolException"/> unless this library may vacuum the table: it must read it and write
-    /// its writer version and features (PROTOCOL.md "VACUUM Protocol Check"). Column-level write rules (generated columns,
-    /// identity columns, invariants) do not matter to vacuum, so the schema is not checked.
+    /// Throws <see cref="UnsupportedProtocolException"/> unless this library may vacuum the table. With
+    /// <c>vacuumProtocolCheck</c> (PROTOCOL.md "VACUUM Protocol Check") it must read the table and write its writer version and
+    /// features. Without it, it must read the table and know every writer feature not to need files vacuum would take for
+    /// unreferenced (deletion vector files, Iceberg metadata of UniForm tables, features it does not know). Column-level write
+    /// rules (generated columns, identity columns, invariants) do not matter to vacuum, so the schema is not checked.
     /// </summary>
-    public static void EnsureVacuumable(Protocol protocol, string location) => EnsureWritable(protocol, null, location);
+    public static void EnsureVacuumable(Protocol protocol, string location)
+    {
+        var writerFeatures = protocol.MinWriterVersion == 7 ? protocol.WriterFeatures ?? [] : [];
+        if (writerFeatures.Contains("vacuumProtocolCheck", StringComparer.Ordinal) ||
+            (protocol.ReaderFeatures ?? []).Contains("vacuumProtocolCheck", StringComparer.Ordinal))
+        {
+            EnsureWritable(protocol, null, location);
+            return;
+        }
+        EnsureReadable(protocol, null, location);
+        if (protocol.MinWriterVersion > MaxWriterVersion || protocol.MinWriterVersion < 1)
+            throw new UnsupportedProtocolException($"Table '{location}' requires Delta writer version {protocol.MinWriterVersion}; this library does not vacuum it.");
+        var unknown = writerFeatures.Where(f => !SupportedWriterFeatures.Contains(f) && !VacuumSafeWriterFeatures.Contains(f)).ToList();
+        if (unknown.Count > 0)
+            throw new UnsupportedProtocolException(
+                $"Table '{location}' uses Delta writer feature(s) {string.Join(", ", unknown)}, whose files vacuum could delete as unreferenced; " +
+                "this library does not vacuum it. Vacuum it with a Delta writer that supports them.");
+    }
+
+    /// <summary>Writer features this library does not write but whose tables hold no files beyond the data files and the log.</summary>
+    private static readonly HashSet<string> VacuumSafeWriterFeatures = new(StringComparer.Ordinal)
+    {
+        "allowColumnDefaults", "columnMapping", "rowTracking", "typeWidening", "typeWidening-preview",
+    };
 
     /// <summary>
     /// Refuses a commit the table's enabled features would need more for: with the change data feed on

@@ -212,7 +212,8 @@ public class TableFeatureTests
     public async Task Row_tracking_tables_are_read_but_writes_and_vacuum_are_refused_naming_the_feature()
     {
         using var dir = new TempDir();
-        var table = HandMade(dir.Path, "{\"minReaderVersion\":1,\"minWriterVersion\":7,\"writerFeatures\":[\"rowTracking\",\"domainMetadata\"]}",
+        var table = HandMade(dir.Path,
+            "{\"minReaderVersion\":3,\"minWriterVersion\":7,\"readerFeatures\":[\"vacuumProtocolCheck\"],\"writerFeatures\":[\"rowTracking\",\"domainMetadata\",\"vacuumProtocolCheck\"]}",
             extra: ["{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{},\"size\":1,\"modificationTime\":1,\"dataChange\":true,\"baseRowId\":0,\"defaultRowCommitVersion\":0}}"]);
         Assert.Equal(0L, Assert.Single((await table.GetSnapshotAsync()).Files).BaseRowId);
         var e = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => AppendAsync(table, FakeAdd("b")));
@@ -223,6 +224,18 @@ public class TableFeatureTests
             TableVacuum.RunAsync(table, "t", new VacuumOptions { Retention = TimeSpan.Zero, Force = true, Now = DateTimeOffset.UtcNow.AddDays(1) }, default));
         Assert.Contains("rowTracking", v.Message);
         Assert.True(File.Exists(dir.Sub("stray.parquet")));
+
+        // Without vacuumProtocolCheck, row tracking needs no files beyond data files: vacuum goes ahead. A feature whose files
+        // vacuum could take for unreferenced (UniForm's Iceberg metadata, deletion vector files) stops it.
+        using var other = new TempDir();
+        var plain = HandMade(other.Sub("rt"), "{\"minReaderVersion\":1,\"minWriterVersion\":7,\"writerFeatures\":[\"rowTracking\",\"domainMetadata\"]}");
+        File.WriteAllText(Path.Combine(other.Sub("rt"), "stray.parquet"), "x");
+        var done = await TableVacuum.RunAsync(plain, "rt", new VacuumOptions { Retention = TimeSpan.Zero, Force = true, Now = DateTimeOffset.UtcNow.AddDays(1) }, default);
+        Assert.Equal(["stray.parquet"], done.Files.Select(f => f.Path));
+        var iceberg = HandMade(other.Sub("ice"), "{\"minReaderVersion\":1,\"minWriterVersion\":7,\"writerFeatures\":[\"icebergCompatV2\",\"columnMapping\"]}");
+        var refused = await Assert.ThrowsAsync<UnsupportedProtocolException>(() =>
+            TableVacuum.RunAsync(iceberg, "ice", new VacuumOptions { DryRun = true }, default));
+        Assert.Contains("icebergCompatV2", refused.Message);
     }
 
     [Fact]
