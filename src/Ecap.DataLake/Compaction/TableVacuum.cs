@@ -24,6 +24,9 @@ internal static class TableVacuum
         var cutoff = now - options.Retention;
         var cutoffMs = cutoff.ToUnixTimeMilliseconds();
         var snapshot = await table.GetSnapshotAsync(ct);
+        // Vacuum deletes what it does not know to be referenced: a table with a writer feature this library does not write
+        // (deletion vector files, say) could lose files it needs. vacuumProtocolCheck makes this check a rule; it is done always.
+        TableFeatures.EnsureVacuumable(snapshot.Protocol, table.Location);
 
         var keep = snapshot.Files.Select(f => f.ObjectKey).ToHashSet(StringComparer.Ordinal);
         // A deletion vector file is kept with every kept file that points at it (deletionVectors feature).

@@ -108,6 +108,15 @@ public sealed class DeltaTable
         var earliest = EarliestReconstructable(listing);
         var versions = listing.Commits.Keys.Where(v => v >= earliest).ToList();
         if (versions.Count == 0) return await GetSnapshotAsync(latest, ct).ConfigureAwait(false);
+        // In-commit timestamps enabled at version E, time T (PROTOCOL.md "In-Commit Timestamps"): a time at or after T is
+        // looked up among versions from E on (their inCommitTimestamps), an earlier one among the versions before E.
+        var configuration = (await GetSnapshotAsync(latest, ct).ConfigureAwait(false)).Metadata.Configuration;
+        if (configuration.TryGetValue("delta.inCommitTimestampEnablementVersion", out var ev) && long.TryParse(ev, out var enabledAt) &&
+            configuration.TryGetValue("delta.inCommitTimestampEnablementTimestamp", out var et) && long.TryParse(et, out var enabledTime))
+        {
+            var part = versions.Where(v => timestamp.ToUnixTimeMilliseconds() >= enabledTime ? v >= enabledAt : v < enabledAt).ToList();
+            if (part.Count > 0) versions = part;
+        }
         var firstTs = await CommitTimestampAsync(listing, versions[0], ct).ConfigureAwait(false);
         if (timestamp < firstTs)
             throw new VersionNotAvailableException(
@@ -284,9 +293,19 @@ public sealed class DeltaTable
             var bytes = await Store.ReadAllAsync(DeltaPaths.LastCheckpointKey, ct).ConfigureAwait(false);
             using var doc = System.Text.Json.JsonDocument.Parse(bytes);
             var root = doc.RootElement;
-            if (root.TryGetProperty("version", out var v) && v.TryGetInt64(out var hv) && hv == cp.Version &&
-                root.TryGetProperty("sizeInBytes", out var sb) && sb.TryGetInt64(out var size))
-                hinted = size;
+            if (root.TryGetProperty("version", out var v) && v.TryGetInt64(out var hv) && hv == cp.Version)
+            {
+                // With V2 checkpoints, sizeInBytes counts the sidecars too; v2Checkpoint names the top-level file and its own size.
+                var name = cp.PartKeys[0][DeltaPaths.LogPrefix.Length..];
+                if (root.TryGetProperty("v2Checkpoint", out var v2) && v2.ValueKind == System.Text.Json.JsonValueKind.Object)
+                {
+                    if (v2.TryGetProperty("path", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String && p.GetString() == name &&
+                        v2.TryGetProperty("sizeInBytes", out var vs) && vs.TryGetInt64(out var v2Size))
+                        hinted = v2Size;
+                }
+                else if (!cp.UuidNamed && root.TryGetProperty("sizeInBytes", out var sb) && sb.TryGetInt64(out var size))
+                    hinted = size;
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -151,6 +151,37 @@ public abstract class TableWriteTests : IDisposable
         Assert.Equal("3", duck.Scalar($"SELECT add.tags['bucket'] FROM read_parquet('{cpFile}') WHERE add.path = 'part=1/f13'")?.ToString());
     }
 
+    [Fact]
+    public async Task V2Checkpoint_WithSidecars_LoadsLikeFullReplay_AndDuckDbReadsTheSidecars()
+    {
+        var store = Stores.NewStore();
+        var table = At(Stores.Reopen(store));
+        await table.CreateAsync(Metadata.Create(IdSchema, configuration: new Dictionary<string, string> { ["delta.checkpointPolicy"] = "v2" }));
+        for (var i = 1; i <= 10; i++) await AppendAsync(table, FakeAdd($"f{i}") with { Stats = $"{{\"numRecords\":{i}}}" });
+        // Version 10 is checkpointed by the commit; as a V2 checkpoint, since the table has the feature.
+        Assert.Null(await store.HeadAsync($"_delta_log/{10:D20}.checkpoint.parquet"));
+        var keys = new List<string>();
+        await foreach (var o in store.ListAsync("_delta_log/")) keys.Add(o.Key);
+        var checkpoint = Assert.Single(keys, k => k.StartsWith($"_delta_log/{10:D20}.checkpoint.", StringComparison.Ordinal));
+        var sidecar = Assert.Single(keys, k => k.StartsWith("_delta_log/_sidecars/", StringComparison.Ordinal));
+
+        var fromCheckpoint = await At(Stores.Reopen(store)).GetSnapshotAsync();
+        Assert.Equal(10, fromCheckpoint.LoadInfo.CheckpointVersion);
+        var copy = Stores.NewStore();
+        await foreach (var o in store.ListAsync(""))
+            if (!o.Key.Contains(".checkpoint.", StringComparison.Ordinal)) await copy.WriteAsync(o.Key, await store.ReadAllAsync(o.Key));
+        var replayed = await At(copy).GetSnapshotAsync();
+        Assert.Null(replayed.LoadInfo.CheckpointVersion);
+        Assert.Equal(Describe(replayed), Describe(fromCheckpoint));
+        Assert.Equal(replayed.Protocol.WriterFeatures, fromCheckpoint.Protocol.WriterFeatures);
+
+        using var duck = new DuckDbReader();
+        var sidecarFile = (await LocalFileAsync(store, sidecar)).Replace("'", "''");
+        var checkpointFile = (await LocalFileAsync(store, checkpoint)).Replace("'", "''");
+        Assert.Equal(10L, Convert.ToInt64(duck.Scalar($"SELECT count(*) FROM read_parquet('{sidecarFile}') WHERE add IS NOT NULL")));
+        Assert.Equal(sidecar["_delta_log/_sidecars/".Length..], duck.Scalar($"SELECT sidecar.path FROM read_parquet('{checkpointFile}') WHERE sidecar IS NOT NULL"));
+    }
+
     private static List<string> Describe(Snapshot s) => s.Files
         .Select(f => $"{f.Path}|{string.Join(",", f.PartitionValues.Select(p => p.Key + "=" + (p.Value ?? "<null>")))}|{f.Size}|{f.ModificationTime}|{f.DataChange}|{f.Stats}|{string.Join(",", f.Tags?.Select(t => t.Key + "=" + t.Value) ?? [])}")
         .Order(StringComparer.Ordinal).ToList();

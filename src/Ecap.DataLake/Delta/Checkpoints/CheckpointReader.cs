@@ -5,29 +5,97 @@ using Ecap.DataLake.Storage;
 namespace Ecap.DataLake.Delta;
 
 /// <summary>
-/// Reads a Parquet checkpoint (one file or all parts of a multi-part one) with ParquetSharp's Arrow reader.
-/// Columns are structs named after the actions (add, remove, metaData, protocol, txn, domainMetadata); a row
-/// is the action whose struct is not null. Columns a writer left out (stats_parsed, tags, deletionVector)
-/// read as absent.
+/// Reads a checkpoint into a replay state: a classic or multi-part Parquet checkpoint with ParquetSharp's Arrow reader,
+/// or a V2 one (PROTOCOL.md "V2 Spec": UUID-named, in JSON or Parquet, or classic-named with V2 content). Parquet columns
+/// are structs named after the actions (add, remove, metaData, protocol, txn, domainMetadata, checkpointMetadata, sidecar);
+/// a row is the action whose struct is not null. Columns a writer left out (stats_parsed, tags, deletionVector) read as
+/// absent. A V2 checkpoint's <c>sidecar</c> actions name Parquet files in <c>_delta_log/_sidecars/</c> holding its add and
+/// remove actions: they are read after the checkpoint itself, one file at a time, batch by batch.
 /// </summary>
 internal static class CheckpointReader
 {
+    public const string SidecarPrefix = DeltaPaths.LogPrefix + "_sidecars/";
+
+    /// <summary>A sidecar action: a file of <c>_delta_log/_sidecars/</c> (path relative to it, URI-encoded) and its size.</summary>
+    internal sealed record Sidecar(string Path, long SizeInBytes, long? ModificationTime);
+
+    /// <summary>What the V2-only actions of a checkpoint said: checkpointMetadata versions and sidecars.</summary>
+    private sealed class V2Actions
+    {
+        public List<long?> CheckpointMetadataVersions { get; } = new();
+        public List<Sidecar> Sidecars { get; } = new();
+        public long FileActions;
+    }
+
     public static async Task ReadAsync(IObjectStore store, CheckpointRef checkpoint, ReplayState state, CancellationToken ct)
     {
+        var v2 = new V2Actions();
         foreach (var key in checkpoint.PartKeys)
         {
             try
             {
-                await ReadPartAsync(store, key, state, ct);
+                if (key.EndsWith(".json", StringComparison.Ordinal)) await ReadJsonAsync(store, key, state, v2, ct).ConfigureAwait(false);
+                else await ReadPartAsync(store, key, state, v2, sidecar: false, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException and not DataLakeException)
             {
                 throw new CorruptTableException($"Checkpoint file '{key}' cannot be read: {e.Message}", e);
             }
         }
+        var first = checkpoint.PartKeys[0];
+        var isV2 = checkpoint.UuidNamed || v2.CheckpointMetadataVersions.Count > 0 || v2.Sidecars.Count > 0;
+        if (!isV2) return;
+        // PROTOCOL.md "V2 Spec": exactly one checkpointMetadata; sidecars only in a single-file checkpoint; all file
+        // actions either inline or in sidecars. A checkpoint breaking these rules is damage (or a writer's bug): not trusted.
+        if (v2.CheckpointMetadataVersions.Count != 1)
+            throw new CorruptTableException(
+                $"V2 checkpoint '{first}' has {v2.CheckpointMetadataVersions.Count} checkpointMetadata actions; the protocol requires exactly one.");
+        if (v2.CheckpointMetadataVersions[0] is { } mv && mv != checkpoint.Version)
+            throw new CorruptTableException($"V2 checkpoint '{first}' says it is of version {mv} (checkpointMetadata) but its name says {checkpoint.Version}.");
+        if (checkpoint.PartKeys.Count > 1)
+            throw new CorruptTableException($"Multi-part checkpoint '{first}' holds V2 actions (checkpointMetadata, sidecar), which multi-part checkpoints cannot.");
+        if (v2.Sidecars.Count > 0 && v2.FileActions > 0)
+            throw new CorruptTableException(
+                $"V2 checkpoint '{first}' holds add/remove actions and sidecar files; the protocol allows one or the other.");
+        foreach (var sidecar in v2.Sidecars)
+        {
+            var key = SidecarKey(sidecar.Path, first, state.TableRoot);
+            try
+            {
+                var head = await store.HeadAsync(key, ct).ConfigureAwait(false)
+                           ?? throw new CorruptTableException($"Sidecar file '{key}' of checkpoint '{first}' does not exist.");
+                if (head.Size != sidecar.SizeInBytes)
+                    throw new CorruptTableException(
+                        $"Sidecar file '{key}' of checkpoint '{first}' is {head.Size} bytes but the checkpoint says {sidecar.SizeInBytes}: it is damaged or not the one referenced.");
+                await ReadPartAsync(store, key, state, v2, sidecar: true, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not DataLakeException)
+            {
+                throw new CorruptTableException($"Sidecar file '{key}' of checkpoint '{first}' cannot be read: {e.Message}", e);
+            }
+        }
     }
 
-    private static async Task ReadPartAsync(IObjectStore store, string key, ReplayState state, CancellationToken ct)
+    /// <summary>
+    /// The object key of a sidecar: its path is relative to <c>_delta_log/_sidecars/</c> (a file name, as writers are told to
+    /// store), or an absolute URI of a file in that folder of this table.
+    /// </summary>
+    internal static string SidecarKey(string path, string checkpointKey, string? tableRoot)
+    {
+        if (path.Contains("://", StringComparison.Ordinal))
+        {
+            var key = DeltaPaths.DecodePath(DeltaPaths.InTable(path, tableRoot));
+            if (!key.StartsWith(SidecarPrefix, StringComparison.Ordinal) || key.IndexOf('/', SidecarPrefix.Length) >= 0)
+                throw new CorruptTableException($"Checkpoint '{checkpointKey}' names sidecar '{path}', which is not a file inside the table's _delta_log/_sidecars/.");
+            return key;
+        }
+        var name = DeltaPaths.DecodePath(path);
+        if (name.Length == 0 || name.Contains('/') || name.Contains('\\') || name is "." or "..")
+            throw new CorruptTableException($"Checkpoint '{checkpointKey}' names sidecar '{path}', which is not a file name inside _delta_log/_sidecars/.");
+        return SidecarPrefix + name;
+    }
+
+    private static async Task ReadPartAsync(IObjectStore store, string key, ReplayState state, V2Actions v2, bool sidecar, CancellationToken ct)
     {
         var local = store.TryGetLocalPath(key);
         Stream? stream = null;
@@ -45,7 +113,10 @@ internal static class CheckpointReader
             while (await batches.ReadNextRecordBatchAsync(ct) is { } batch)
             {
                 using (batch)
-                    ReadBatch(batch, state, key);
+                {
+                    if (sidecar) ReadSidecarBatch(batch, state, key);
+                    else ReadBatch(batch, state, key, v2);
+                }
             }
         }
         finally
@@ -55,8 +126,84 @@ internal static class CheckpointReader
         }
     }
 
-    private static void ReadBatch(RecordBatch batch, ReplayState state, string key)
+    // A V2 checkpoint in JSON: one action per line, as in a commit; checkpointMetadata and sidecar lines are V2's own.
+    private static async Task ReadJsonAsync(IObjectStore store, string key, ReplayState state, V2Actions v2, CancellationToken ct)
     {
+        await using var stream = await store.OpenReadAsync(key, ct).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, new System.Text.UTF8Encoding(false, true), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+        var lineNumber = 0;
+        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            switch (FirstPropertyName(line))
+            {
+                case "checkpointMetadata":
+                    using (var doc = ParseJson(line, key, lineNumber))
+                    {
+                        var cm = doc.RootElement.GetProperty("checkpointMetadata");
+                        v2.CheckpointMetadataVersions.Add(cm.TryGetProperty("version", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number ? v.GetInt64() : null);
+                    }
+                    break;
+                case "sidecar":
+                    using (var doc = ParseJson(line, key, lineNumber))
+                    {
+                        var sc = doc.RootElement.GetProperty("sidecar");
+                        if (!sc.TryGetProperty("path", out var p) || p.ValueKind != System.Text.Json.JsonValueKind.String ||
+                            !sc.TryGetProperty("sizeInBytes", out var size) || size.ValueKind != System.Text.Json.JsonValueKind.Number)
+                            throw new CorruptTableException($"Checkpoint file '{key}' line {lineNumber}: a sidecar action needs path and sizeInBytes.");
+                        v2.Sidecars.Add(new Sidecar(p.GetString()!, size.GetInt64(),
+                            sc.TryGetProperty("modificationTime", out var mt) && mt.ValueKind == System.Text.Json.JsonValueKind.Number ? mt.GetInt64() : null));
+                    }
+                    break;
+                default:
+                    var action = ActionSerializer.ParseLine(line, key, lineNumber);
+                    if (action.CommitInfo is not null || action.Other is not null) continue; // not state (cdc, commitInfo)
+                    if (action.Add is not null || action.Remove is not null) v2.FileActions++;
+                    state.ApplyCheckpointAction(action);
+                    break;
+            }
+        }
+        if (lineNumber == 0) throw new CorruptTableException($"Checkpoint file '{key}' is empty.");
+    }
+
+    private static System.Text.Json.JsonDocument ParseJson(string line, string key, int lineNumber)
+    {
+        try
+        {
+            return System.Text.Json.JsonDocument.Parse(line);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new CorruptTableException($"Checkpoint file '{key}' line {lineNumber} is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The name of the first property of a one-line JSON object (<c>{"add":...}</c> gives add), or null.</summary>
+    private static string? FirstPropertyName(string line)
+    {
+        var open = line.IndexOf('"');
+        if (open < 0 || line.AsSpan(0, open).Trim() is not "{") return null;
+        var close = line.IndexOf('"', open + 1);
+        return close < 0 ? null : line[(open + 1)..close];
+    }
+
+    private static void ReadSidecarBatch(RecordBatch batch, ReplayState state, string key)
+    {
+        // Sidecars hold only add and remove actions (PROTOCOL.md "Sidecar Files").
+        var add = Column(batch, "add");
+        var remove = Column(batch, "remove");
+        for (var i = 0; i < batch.Length; i++)
+        {
+            if (add is not null && !add.IsNull(i)) state.ApplyCheckpointAction(new DeltaAction(Add: ReadAdd(add, i, key)));
+            else if (remove is not null && !remove.IsNull(i)) state.ApplyCheckpointAction(new DeltaAction(Remove: ReadRemove(remove, i, key)));
+        }
+    }
+
+    private static void ReadBatch(RecordBatch batch, ReplayState state, string key, V2Actions v2)
+    {
+        var checkpointMetadata = Column(batch, "checkpointMetadata");
+        var sidecar = Column(batch, "sidecar");
         var add = Column(batch, "add");
         var remove = Column(batch, "remove");
         var metaData = Column(batch, "metaData");
@@ -65,8 +212,23 @@ internal static class CheckpointReader
         var domain = Column(batch, "domainMetadata");
         for (var i = 0; i < batch.Length; i++)
         {
-            if (add is not null && !add.IsNull(i)) state.ApplyCheckpointAction(new DeltaAction(Add: ReadAdd(add, i, key)));
-            else if (remove is not null && !remove.IsNull(i)) state.ApplyCheckpointAction(new DeltaAction(Remove: ReadRemove(remove, i, key)));
+            if (add is not null && !add.IsNull(i))
+            {
+                v2.FileActions++;
+                state.ApplyCheckpointAction(new DeltaAction(Add: ReadAdd(add, i, key)));
+            }
+            else if (remove is not null && !remove.IsNull(i))
+            {
+                v2.FileActions++;
+                state.ApplyCheckpointAction(new DeltaAction(Remove: ReadRemove(remove, i, key)));
+            }
+            else if (checkpointMetadata is not null && !checkpointMetadata.IsNull(i))
+                v2.CheckpointMetadataVersions.Add(Long(Child(checkpointMetadata, "version"), i));
+            else if (sidecar is not null && !sidecar.IsNull(i))
+                v2.Sidecars.Add(new Sidecar(
+                    Str(Child(sidecar, "path"), i) ?? throw Missing(key, "sidecar.path"),
+                    Long(Child(sidecar, "sizeInBytes"), i) ?? throw Missing(key, "sidecar.sizeInBytes"),
+                    Long(Child(sidecar, "modificationTime"), i)));
             else if (metaData is not null && !metaData.IsNull(i)) state.ApplyCheckpointAction(new DeltaAction(Metadata: ReadMetadata(metaData, i, key)));
             else if (protocol is not null && !protocol.IsNull(i))
                 state.ApplyCheckpointAction(new DeltaAction(Protocol: new Protocol(

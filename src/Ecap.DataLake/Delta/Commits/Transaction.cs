@@ -100,13 +100,23 @@ public sealed class Transaction
         var options = _table.Options;
         var version = (ReadSnapshot?.Version ?? -1) + 1;
         var previousTimestamp = ReadSnapshot?.CommitInfoTimestamp ?? 0;
+        // In-commit timestamps (PROTOCOL.md "In-Commit Timestamps"): one more than the previous commit's, which is its
+        // inCommitTimestamp, or (the commit enabling them) the file time of the previous commit.
+        var inCommitTimestamps = TableFeatures.InCommitTimestampsEnabled(metadata);
+        if (inCommitTimestamps && ReadSnapshot is not null)
+        {
+            previousTimestamp = Math.Max(previousTimestamp, ReadSnapshot.Timestamp.ToUnixTimeMilliseconds());
+            if (!TableFeatures.InCommitTimestampsEnabled(ReadSnapshot.Metadata) &&
+                await _table.Store.HeadAsync(DeltaPaths.CommitKey(ReadSnapshot.Version), ct).ConfigureAwait(false) is { } previous)
+                previousTimestamp = Math.Max(previousTimestamp, previous.LastModified.ToUnixTimeMilliseconds());
+        }
         var txnId = Guid.NewGuid().ToString();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {
             ct.ThrowIfCancellationRequested();
             var timestamp = Math.Max(previousTimestamp + 1, options.Clock.GetUtcNow().ToUnixTimeMilliseconds());
-            var actions = BuildActions(timestamp, txnId);
+            var actions = BuildActions(timestamp, txnId, version, inCommitTimestamps);
             var buffer = new ArrayBufferWriter<byte>(4096 + 512 * actions.Count);
             ActionSerializer.Write(actions, buffer);
             var key = DeltaPaths.CommitKey(version);
@@ -135,7 +145,7 @@ public sealed class Transaction
                         $"{reason}. Nothing was committed; start a new transaction from the latest snapshot and redo the change.");
                 }
                 foreach (var ci in winner.Select(a => a.CommitInfo).OfType<CommitInfo>())
-                    previousTimestamp = Math.Max(previousTimestamp, ci.Timestamp ?? 0);
+                    previousTimestamp = Math.Max(previousTimestamp, Math.Max(ci.Timestamp ?? 0, ci.InCommitTimestamp ?? 0));
                 version++;
             }
             _table.Logger?.LogDebug("Commit of {Operation} to {Table} rebased from version {From} to {To}", Operation, _table.Location, firstWinner, version);
@@ -192,7 +202,11 @@ public sealed class Transaction
             protocol = _protocol ?? ReadSnapshot.Protocol;
             TableFeatures.EnsureWritable(ReadSnapshot.Protocol, ReadSnapshot.Metadata, location);
         }
+        // Table properties that need a feature (in-commit timestamps, V2 checkpoints, change data feed) bring it into the protocol.
+        var configured = TableFeatures.WithConfiguredFeatures(protocol, metadata);
+        if (!ReferenceEquals(configured, protocol)) _protocol = protocol = configured;
         TableFeatures.EnsureWritable(protocol, metadata, location);
+        TableFeatures.EnsureCommitAllowed(metadata, _adds, _removes, location);
 
         var schema = DeltaSchema.ToArrowSchema(metadata.SchemaString);
         foreach (var column in metadata.PartitionColumns)
@@ -221,14 +235,26 @@ public sealed class Transaction
         return (protocol, metadata);
     }
 
-    private List<DeltaAction> BuildActions(long timestamp, string txnId)
+    private List<DeltaAction> BuildActions(long timestamp, string txnId, long version, bool inCommitTimestamps)
     {
         var attribution = CommitAttribution.Current;
+        var metadata = _metadata;
+        if (inCommitTimestamps && ReadSnapshot is not null && metadata is not null && !TableFeatures.InCommitTimestampsEnabled(ReadSnapshot.Metadata))
+        {
+            // Enabled on a table with older commits: readers learn from these where in-commit timestamps start.
+            var configuration = new Dictionary<string, string>(metadata.Configuration)
+            {
+                ["delta.inCommitTimestampEnablementVersion"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["delta.inCommitTimestampEnablementTimestamp"] = timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            metadata = metadata with { Configuration = configuration };
+        }
         var actions = new List<DeltaAction>(4 + _adds.Count + _removes.Count + _txns.Count)
         {
             new(CommitInfo: new CommitInfo
             {
                 Timestamp = timestamp,
+                InCommitTimestamp = inCommitTimestamps ? timestamp : null,
                 Operation = Operation,
                 OperationParameters = new Dictionary<string, string>(OperationParameters),
                 OperationMetrics = new Dictionary<string, string>(OperationMetrics),
@@ -244,12 +270,12 @@ public sealed class Transaction
         if (ReadSnapshot is null)
         {
             actions.Add(new(Protocol: _protocol ?? TableFeatures.ProtocolFor(DeltaSchema.ToArrowSchema(_metadata!.SchemaString))));
-            actions.Add(new(Metadata: _metadata));
+            actions.Add(new(Metadata: metadata));
         }
         else
         {
             if (_protocol is not null) actions.Add(new(Protocol: _protocol));
-            if (_metadata is not null) actions.Add(new(Metadata: _metadata));
+            if (metadata is not null) actions.Add(new(Metadata: metadata));
         }
         foreach (var t in _txns.Values) actions.Add(new(Txn: t));
         foreach (var r in _removes) actions.Add(new(Remove: r));

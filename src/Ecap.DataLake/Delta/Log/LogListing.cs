@@ -6,7 +6,8 @@ namespace Ecap.DataLake.Delta;
 /// <summary>
 /// What <c>_delta_log</c> holds: commit files by version and complete checkpoints (single or multi-part).
 /// The listing is the truth; <c>_last_checkpoint</c> is only a hint other readers use. Temp files, .crc
-/// files, v2 checkpoints and sub-folders are ignored.
+/// files and sub-folders (<c>_sidecars/</c>, <c>_commits/</c>) are ignored. UUID-named V2 checkpoints
+/// (<c>n.checkpoint.UUID.json|parquet</c>) are listed beside the classic ones.
 /// </summary>
 internal sealed class LogListing
 {
@@ -43,6 +44,7 @@ internal sealed class LogListing
     {
         var listing = new LogListing();
         var parts = new Dictionary<(long Version, int Parts), SortedDictionary<int, string>>();
+        var uuidNamed = new List<CheckpointRef>();
         await foreach (var info in store.ListAsync(DeltaPaths.LogPrefix, ct))
         {
             var name = info.Key[DeltaPaths.LogPrefix.Length..];
@@ -58,8 +60,10 @@ internal sealed class LogListing
             else if (rest.StartsWith("checkpoint.", StringComparison.Ordinal) && rest.EndsWith(".parquet", StringComparison.Ordinal))
             {
                 var pieces = rest.Split('.');
-                // checkpoint.PART.PARTS.parquet (a UUID-named v2 checkpoint has 3 pieces and is ignored)
-                if (pieces.Length == 4 && pieces[1].Length == 10 && pieces[2].Length == 10 &&
+                // checkpoint.PART.PARTS.parquet, or checkpoint.UUID.parquet (V2)
+                if (pieces.Length == 3 && Guid.TryParseExact(pieces[1], "D", out _))
+                    uuidNamed.Add(new CheckpointRef(version, [info.Key], UuidNamed: true));
+                else if (pieces.Length == 4 && pieces[1].Length == 10 && pieces[2].Length == 10 &&
                     int.TryParse(pieces[1], NumberStyles.None, CultureInfo.InvariantCulture, out var part) &&
                     int.TryParse(pieces[2], NumberStyles.None, CultureInfo.InvariantCulture, out var total) && part >= 1 && part <= total)
                 {
@@ -67,12 +71,24 @@ internal sealed class LogListing
                     set[part] = info.Key;
                 }
             }
+            else if (rest.StartsWith("checkpoint.", StringComparison.Ordinal) && rest.EndsWith(".json", StringComparison.Ordinal) &&
+                     rest.Split('.') is { Length: 3 } jp && Guid.TryParseExact(jp[1], "D", out _))
+                uuidNamed.Add(new CheckpointRef(version, [info.Key], UuidNamed: true));
         }
         foreach (var ((version, total), set) in parts.OrderBy(p => p.Key.Version).ThenBy(p => p.Key.Parts))
         {
             if (set.Count != total) continue; // incomplete multi-part checkpoint: a crashed writer, ignored
             if (listing.Checkpoints.Count > 0 && listing.Checkpoints[^1].Version == version) continue;
             listing.Checkpoints.Add(new CheckpointRef(version, set.Values.ToList()));
+        }
+        // A version may have a classic and UUID-named checkpoints (the classic one for older readers): all are kept, UUID-named
+        // last (tried first by replay, which walks newest to oldest and falls back to the next on a damaged one).
+        if (uuidNamed.Count > 0)
+        {
+            var all = listing.Checkpoints.Concat(uuidNamed.OrderBy(c => c.PartKeys[0], StringComparer.Ordinal))
+                .OrderBy(c => c.Version).ThenBy(c => c.UuidNamed).ToList(); // stable: classic before UUID-named per version
+            listing.Checkpoints.Clear();
+            listing.Checkpoints.AddRange(all);
         }
         return listing;
     }
@@ -86,5 +102,5 @@ internal sealed class LogListing
     }
 }
 
-/// <summary>A complete checkpoint: its version and the keys of its parts in part order.</summary>
-internal sealed record CheckpointRef(long Version, IReadOnlyList<string> PartKeys);
+/// <summary>A complete checkpoint: its version and the keys of its parts in part order; a UUID-named (V2) one has one key, .json or .parquet.</summary>
+internal sealed record CheckpointRef(long Version, IReadOnlyList<string> PartKeys, bool UuidNamed = false);
