@@ -55,7 +55,13 @@ public static class LakeViews
             var cols = schema.FieldsList.Select(f => $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(f.Name)}");
             return "SELECT " + string.Join(", ", cols) + " WHERE false";
         }
-        if (hivePaths && partition.Count > 0 && HivePathsMatchLog(snapshot))
+        var mapping = snapshot.Metadata.Configuration.GetValueOrDefault(ColumnMappingModeKey) ?? "none";
+        if (mapping != "none" && mapping != "name")
+            // DuckDB's read_parquet matches columns by name; mode id needs the Parquet field ids.
+            throw new UnsupportedProtocolException(
+                $"Table '{snapshot.Location}' uses column mapping mode '{mapping}' (delta.columnMapping.mode): SQL views match columns by name " +
+                "and cannot read it; read it with 'ecap data-lake storage read' instead.");
+        if (mapping == "none" && hivePaths && partition.Count > 0 && HivePathsMatchLog(snapshot))
             return HiveViewSql(snapshot, localPath);
         var sb = new StringBuilder();
         foreach (var group in groups)
@@ -115,10 +121,52 @@ public static class LakeViews
     /// which DuckDB reads as a naive TIMESTAMP: cast to the table's type (a no-op when the file has it already, so
     /// filters still reach the Parquet scan). The session zone is UTC (<see cref="LakeQuery"/>), as Delta reads them.
     /// </summary>
-    private static string DataColumn(Field field) =>
-        field.DataType is TimestampType
-            ? $"CAST({QuoteIdentifier(field.Name)} AS {SqlType(field.DataType)})"
-            : QuoteIdentifier(field.Name);
+    /// <remarks>
+    /// Column mapping (mode name): the files name columns, and struct fields at any depth, by their physical names; the
+    /// view reads those and rebuilds structs (also inside lists and maps) with the logical field names.
+    /// </remarks>
+    private static string DataColumn(Field field)
+    {
+        var column = QuoteIdentifier(PhysicalName(field));
+        if (Renames(field.DataType)) return Logical(column, field.DataType, 0);
+        return field.DataType is TimestampType ? $"CAST({column} AS {SqlType(field.DataType)})" : column;
+    }
+
+    private const string ColumnMappingModeKey = "delta.columnMapping.mode";
+
+    private static string PhysicalName(Field field) =>
+        field.HasMetadata && field.Metadata.TryGetValue("delta.columnMapping.physicalName", out var p) && !string.IsNullOrEmpty(p) ? p : field.Name;
+
+    /// <summary>True when some struct field inside the type has a physical name other than its logical one.</summary>
+    private static bool Renames(IArrowType type) => type switch
+    {
+        StructType st => st.Fields.Any(f => PhysicalName(f) != f.Name || Renames(f.DataType)),
+        MapType mt => Renames(mt.KeyField.DataType) || Renames(mt.ValueField.DataType),
+        ListType lt => Renames(lt.ValueDataType),
+        _ => false,
+    };
+
+    /// <summary>A SQL expression giving the (physical) value <paramref name="expr"/> the logical field names of <paramref name="type"/>.</summary>
+    private static string Logical(string expr, IArrowType type, int depth)
+    {
+        if (!Renames(type)) return type is TimestampType ? $"CAST({expr} AS {SqlType(type)})" : expr;
+        var x = "x" + depth.ToString(CultureInfo.InvariantCulture);
+        switch (type)
+        {
+            case StructType st:
+                var fields = st.Fields.Select(f =>
+                    $"{QuoteIdentifier(f.Name)} := {Logical($"struct_extract({expr}, {QuoteLiteral(PhysicalName(f))})", f.DataType, depth + 1)}");
+                return $"CASE WHEN {expr} IS NULL THEN NULL ELSE struct_pack({string.Join(", ", fields)}) END";
+            case MapType mt:
+                return $"map_from_entries(list_transform(map_entries({expr}), lambda {x}: struct_pack(" +
+                    $"\"key\" := {Logical($"struct_extract({x}, 'key')", mt.KeyField.DataType, depth + 1)}, " +
+                    $"\"value\" := {Logical($"struct_extract({x}, 'value')", mt.ValueField.DataType, depth + 1)})))";
+            case ListType lt:
+                return $"list_transform({expr}, lambda {x}: {Logical(x, lt.ValueDataType, depth + 1)})";
+            default:
+                return expr;
+        }
+    }
 
     private static bool HivePathsMatchLog(Snapshot snapshot)
     {

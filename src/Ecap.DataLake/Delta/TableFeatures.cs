@@ -13,7 +13,10 @@ internal static class TableFeatures
     /// <summary>Reader features whose data this library reads correctly.</summary>
     public static IReadOnlySet<string> SupportedReaderFeatures { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
+        "columnMapping",
         "timestampNtz",
+        "typeWidening",
+        "typeWidening-preview",
         "vacuumProtocolCheck",
     };
 
@@ -48,16 +51,20 @@ internal static class TableFeatures
                     $"Table '{location}' uses Delta reader feature(s) {string.Join(", ", unsupported)}, which this library does not support " +
                     $"(supported: {string.Join(", ", SupportedReaderFeatures)}).");
         }
-        var mode = metadata?.Configuration.GetValueOrDefault("delta.columnMapping.mode");
-        if (protocol.MinReaderVersion >= 2 && mode is not null && mode != "none")
-            throw new UnsupportedProtocolException(
-                $"Table '{location}' uses column mapping (delta.columnMapping.mode = {mode}), which this library does not support.");
+        // Column mapping (modes name and id) is read: files by physical name or field id, users see logical names.
+        // An unknown mode is refused rather than guessed.
+        try { ColumnMapping.ModeOf(metadata); }
+        catch (UnsupportedProtocolException e) { throw new UnsupportedProtocolException($"Table '{location}': {e.Message}"); }
     }
 
     /// <summary>Throws <see cref="UnsupportedProtocolException"/> when writing could break a rule of the table's protocol.</summary>
     public static void EnsureWritable(Protocol protocol, Metadata? metadata, string location)
     {
         EnsureReadable(protocol, metadata, location);
+        if (metadata is not null && ColumnMapping.IsMapped(metadata))
+            throw new UnsupportedProtocolException(
+                $"Table '{location}' uses column mapping (delta.columnMapping.mode = {metadata.Configuration[ColumnMapping.ModeKey]}); " +
+                "this library reads such tables but does not write to them yet.");
         var w = protocol.MinWriterVersion;
         // Writer 3 adds CHECK constraints, which DataLakeStorage enforces on every write (Quality/TableConstraints).
         if (w is >= 4 and <= 6 || w > MaxWriterVersion || w < 1)

@@ -35,6 +35,9 @@ internal sealed record ParquetReadOptions
     /// <summary>Rows per returned batch (the native reader's batch size); null for its default (64Ki).</summary>
     public int? BatchSize { get; init; }
 
+    /// <summary>How the file names the columns of <see cref="TableSchema"/> (column mapping: physical names or field ids).</summary>
+    public Delta.ColumnMappingMode ColumnMapping { get; init; }
+
     /// <summary>Let the native reader decode the columns of a row group in parallel.</summary>
     public bool UseThreads { get; init; } = true;
 }
@@ -105,9 +108,13 @@ internal static class ParquetDataReader
             ? new FileReader(source.Path, readerProps, arrowProps)
             : new FileReader(source.Stream!, readerProps, arrowProps, leaveOpen: true);
 
-        var schema = reader.Schema;
-        var fieldIndex = schema.FieldsList.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
+        var fileSchema = reader.Schema;
         var table = options.TableSchema;
+        // Under column mapping the file's columns are relabelled with their logical names once, here; all below sees those.
+        var schema = table is not null && options.ColumnMapping != Delta.ColumnMappingMode.None
+            ? Delta.ColumnMapping.LogicalFileSchema(fileSchema, table, options.ColumnMapping)
+            : fileSchema;
+        var fieldIndex = schema.FieldsList.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
         var output = options.Columns ?? (table ?? schema).FieldsList.Select(f => f.Name).ToList();
         // Columns of the table schema the file lacks: returned as nulls, seen as nulls by the filter.
         var missing = new Dictionary<string, Field>(StringComparer.Ordinal);
@@ -163,7 +170,10 @@ internal static class ParquetDataReader
                     var bounds = ParquetFooterStats.RowGroupBounds(meta, leaves!);
                     var rows = meta.NumRows;
                     ColumnBounds? Lookup(string c) =>
-                        bounds.GetValueOrDefault(c) ?? (IsMissing(c) ? new ColumnBounds(Apache.Arrow.Types.NullType.Default, null, null, rows, rows) : null);
+                        bounds.GetValueOrDefault(c) is { } b
+                            // A date column widened to timestamp_ntz: its day numbers are not comparable with timestamps.
+                            ? b.Type is Apache.Arrow.Types.Date32Type && table is not null && TypeAt(table, c) is Apache.Arrow.Types.TimestampType ? null : b
+                            : IsMissing(c) ? new ColumnBounds(Apache.Arrow.Types.NullType.Default, null, null, rows, rows) : null;
                     if (!StatsEvaluator.CanMatch(filter, Lookup))
                     {
                         counters?.Add(pruned: 1);
@@ -183,6 +193,7 @@ internal static class ParquetDataReader
             {
                 var batch = await stream.ReadNextRecordBatchAsync(ct);
                 if (batch is null) break;
+                if (!ReferenceEquals(schema, fileSchema)) batch = Delta.ColumnMapping.Relabel(batch, schema, batch.ColumnCount == schema.FieldsList.Count ? null : readFields);
                 counters?.Add(rows: batch.Length);
                 var result = table is null ? batch : Conform(batch, table, key);
                 var conformed = !ReferenceEquals(result, batch);
@@ -256,6 +267,16 @@ internal static class ParquetDataReader
         stream.Position = 0;
         using var r = new FileReader(stream, leaveOpen: true);
         return r.Schema;
+    }
+
+    /// <summary>The type of a (dotted) column in a schema, or null.</summary>
+    private static Apache.Arrow.Types.IArrowType? TypeAt(Schema schema, string dotted)
+    {
+        var parts = dotted.Split('.');
+        var field = schema.GetFieldByName(parts[0]);
+        for (var i = 1; i < parts.Length && field is not null; i++)
+            field = field.DataType is Apache.Arrow.Types.StructType st ? st.Fields.FirstOrDefault(f => f.Name == parts[i]) : null;
+        return field?.DataType;
     }
 
     private static IEnumerable<int> LeafIndices(SchemaField field) =>

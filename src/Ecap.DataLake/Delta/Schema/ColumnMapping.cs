@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+
+namespace Ecap.DataLake.Delta;
+
+/// <summary>How a table's data files name its columns (PROTOCOL.md, "Column Mapping").</summary>
+internal enum ColumnMappingMode
+{
+    /// <summary>Files use the logical (schema) names.</summary>
+    None,
+
+    /// <summary>Files use each field's <c>delta.columnMapping.physicalName</c>.</summary>
+    Name,
+
+    /// <summary>Files are matched by Parquet field id (<c>delta.columnMapping.id</c>), else by physical name.</summary>
+    Id,
+}
+
+/// <summary>
+/// Column mapping: users see logical names everywhere, while data files, <c>add.partitionValues</c> and
+/// <c>add.stats</c> use physical names (or Parquet field ids). The translation happens at the two edges: a
+/// mapped snapshot hands out its files with logical partition-value and stats keys (<see cref="LogicalFile"/>),
+/// and the Parquet reader relabels a file's columns to logical names right after decoding
+/// (<see cref="LogicalFileSchema"/>, <see cref="Relabel"/>), so pruning, filters and projections in between
+/// only ever see logical names.
+/// </summary>
+internal static class ColumnMapping
+{
+    public const string ModeKey = "delta.columnMapping.mode";
+    public const string IdKey = "delta.columnMapping.id";
+    public const string PhysicalNameKey = "delta.columnMapping.physicalName";
+    public const string MaxColumnIdKey = "delta.columnMapping.maxColumnId";
+
+    /// <summary>The Arrow field metadata key the Parquet reader and writer use for a field id.</summary>
+    public const string ParquetFieldIdKey = "PARQUET:field_id";
+
+    /// <summary>The name a file column that maps to no table column gets, so it can never shadow a logical name.</summary>
+    private const string UnmappedPrefix = "\u0000unmapped:";
+
+    /// <summary>The table's mode; an unknown mode is refused (a reader that guessed would read the wrong columns).</summary>
+    public static ColumnMappingMode ModeOf(Metadata? metadata) => metadata?.Configuration.GetValueOrDefault(ModeKey) switch
+    {
+        null or "none" => ColumnMappingMode.None,
+        "name" => ColumnMappingMode.Name,
+        "id" => ColumnMappingMode.Id,
+        var other => throw new UnsupportedProtocolException(
+            $"The table's column mapping mode '{other}' (delta.columnMapping.mode) is not one this library knows (none, name, id)."),
+    };
+
+    /// <summary>True when the table maps columns (mode name or id); unknown modes count as mapped.</summary>
+    public static bool IsMapped(Metadata metadata) =>
+        metadata.Configuration.GetValueOrDefault(ModeKey) is { } mode && mode != "none";
+
+    /// <summary>The name a data file uses for the field.</summary>
+    public static string PhysicalName(Field field) =>
+        field.HasMetadata && field.Metadata.TryGetValue(PhysicalNameKey, out var p) && !string.IsNullOrEmpty(p) ? p : field.Name;
+
+    /// <summary>The field's column mapping id, or null.</summary>
+    public static int? ColumnId(Field field) =>
+        field.HasMetadata && field.Metadata.TryGetValue(IdKey, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    private static int? FileFieldId(Field field) =>
+        field.HasMetadata && field.Metadata.TryGetValue(ParquetFieldIdKey, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    // ---------------------------------------------------------------- log side: partition values and stats
+
+    /// <summary>The file with partition values and stats keyed by logical names (the file itself when nothing changes).</summary>
+    public static AddFile LogicalFile(AddFile file, Schema schema, IReadOnlyList<string> partitionColumns)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var column in partitionColumns)
+        {
+            var field = schema.GetFieldByName(column);
+            if (field is not null && file.PartitionValues.TryGetValue(PhysicalName(field), out var v)) values[column] = v;
+        }
+        return file with { PartitionValues = values, Stats = LogicalStats(file.Stats, schema) };
+    }
+
+    /// <summary>Stats JSON with its per-column objects keyed by logical names; keys of dropped columns are left out.</summary>
+    public static string? LogicalStats(string? json, Schema schema)
+    {
+        if (string.IsNullOrEmpty(json)) return json;
+        JsonObject? root;
+        try { root = JsonNode.Parse(json) as JsonObject; }
+        catch (System.Text.Json.JsonException) { return null; } // unreadable stats prune nothing
+        if (root is null) return null;
+        foreach (var key in new[] { "minValues", "maxValues", "nullCount" })
+            if (root[key] is JsonObject values) root[key] = Rename(values, schema.FieldsList);
+        return root.ToJsonString();
+    }
+
+    private static JsonObject Rename(JsonObject values, IReadOnlyList<Field> fields)
+    {
+        var result = new JsonObject();
+        foreach (var field in fields)
+        {
+            if (!values.TryGetPropertyValue(PhysicalName(field), out var v)) continue;
+            result[field.Name] = field.DataType is StructType st && v is JsonObject nested ? Rename(nested, st.Fields) : v?.DeepClone();
+        }
+        return result;
+    }
+
+    // ---------------------------------------------------------------- file side: the decoded columns
+
+    /// <summary>
+    /// The file's schema with each column (nested struct fields too) named by the table column it maps to:
+    /// by field id in mode id (falling back to the physical name when the file has no ids), by physical name
+    /// in mode name. File columns no table column maps to get a name no logical name can equal.
+    /// Returns <paramref name="file"/> itself when every name already matches.
+    /// </summary>
+    public static Schema LogicalFileSchema(Schema file, Schema table, ColumnMappingMode mode)
+    {
+        var fields = MapFields(file.FieldsList, table.FieldsList, mode, out var changed);
+        return changed ? new Schema(fields, file.Metadata) : file;
+    }
+
+    private static List<Field> MapFields(IReadOnlyList<Field> fileFields, IReadOnlyList<Field> tableFields, ColumnMappingMode mode, out bool changed)
+    {
+        var byPhysical = new Dictionary<string, Field>(StringComparer.Ordinal);
+        var byId = new Dictionary<int, Field>();
+        foreach (var t in tableFields)
+        {
+            byPhysical.TryAdd(PhysicalName(t), t);
+            if (mode == ColumnMappingMode.Id && ColumnId(t) is { } id) byId.TryAdd(id, t);
+        }
+        changed = false;
+        var result = new List<Field>(fileFields.Count);
+        foreach (var f in fileFields)
+        {
+            Field? t = null;
+            if (mode == ColumnMappingMode.Id && FileFieldId(f) is { } id) byId.TryGetValue(id, out t);
+            if (t is null) byPhysical.TryGetValue(f.Name, out t);
+            if (t is null)
+            {
+                result.Add(new Field(UnmappedPrefix + f.Name, f.DataType, f.IsNullable, f.Metadata));
+                changed = true;
+                continue;
+            }
+            var type = LogicalType(f.DataType, t.DataType, mode, out var typeChanged);
+            changed |= typeChanged || f.Name != t.Name;
+            result.Add(typeChanged || f.Name != t.Name ? new Field(t.Name, type, f.IsNullable, f.Metadata) : f);
+        }
+        return result;
+    }
+
+    private static IArrowType LogicalType(IArrowType file, IArrowType table, ColumnMappingMode mode, out bool changed)
+    {
+        changed = false;
+        switch (file, table)
+        {
+            case (StructType fs, StructType ts):
+                var fields = MapFields(fs.Fields, ts.Fields, mode, out changed);
+                return changed ? new StructType(fields) : file;
+            case (MapType fm, MapType tm):
+            {
+                var key = LogicalType(fm.KeyField.DataType, tm.KeyField.DataType, mode, out var k);
+                var value = LogicalType(fm.ValueField.DataType, tm.ValueField.DataType, mode, out var v);
+                changed = k || v;
+                return changed
+                    ? new MapType(new Field(fm.KeyField.Name, key, fm.KeyField.IsNullable, fm.KeyField.Metadata),
+                        new Field(fm.ValueField.Name, value, fm.ValueField.IsNullable, fm.ValueField.Metadata), keySorted: fm.KeySorted)
+                    : file;
+            }
+            case (ListType fl, ListType tl):
+            {
+                var element = LogicalType(fl.ValueDataType, tl.ValueDataType, mode, out changed);
+                return changed ? new ListType(new Field(fl.ValueField.Name, element, fl.ValueField.IsNullable, fl.ValueField.Metadata)) : file;
+            }
+            default:
+                return file;
+        }
+    }
+
+    /// <summary>The decoded batch labelled with <paramref name="schema"/> (from <see cref="LogicalFileSchema"/>): same buffers, new names.</summary>
+    /// <param name="batch">The decoded columns.</param>
+    /// <param name="schema">The file's logical schema.</param>
+    /// <param name="fileFields">The file field index of each batch column (null: the batch holds every field, in order).</param>
+    public static RecordBatch Relabel(RecordBatch batch, Schema schema, IReadOnlyList<int>? fileFields)
+    {
+        var arrays = new IArrowArray[batch.ColumnCount];
+        var fields = new Field[batch.ColumnCount];
+        for (var i = 0; i < arrays.Length; i++)
+        {
+            var column = batch.Column(i);
+            fields[i] = schema.GetFieldByIndex(fileFields?[i] ?? i);
+            var data = RelabelData(column.Data, fields[i].DataType);
+            arrays[i] = ReferenceEquals(data, column.Data) ? column : ArrowArrayFactory.BuildArray(data);
+        }
+        return new RecordBatch(new Schema(fields, batch.Schema.Metadata), arrays, batch.Length);
+    }
+
+    private static ArrayData RelabelData(ArrayData data, IArrowType type)
+    {
+        ArrayData[] children;
+        switch (type)
+        {
+            case StructType st:
+                children = new ArrayData[data.Children.Length];
+                for (var i = 0; i < children.Length; i++) children[i] = RelabelData(data.Children[i], st.Fields[i].DataType);
+                break;
+            case MapType mt:
+                children = [RelabelData(data.Children[0], mt.KeyValueType)];
+                break;
+            case ListType lt:
+                children = [RelabelData(data.Children[0], lt.ValueDataType)];
+                break;
+            default:
+                return data;
+        }
+        return new ArrayData(type, data.Length, data.NullCount, data.Offset, data.Buffers, children, data.Dictionary);
+    }
+}
