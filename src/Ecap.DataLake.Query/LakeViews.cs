@@ -57,8 +57,8 @@ public static class LakeViews
         }
         var mapping = snapshot.Metadata.Configuration.GetValueOrDefault(ColumnMappingModeKey) ?? "none";
         if (mapping != "none" && mapping != "name")
-            // DuckDB's read_parquet matches columns by name; mode id needs the Parquet field ids.
-            throw new UnsupportedProtocolException(
+            // DuckDB's read_parquet matches columns by name; mode id needs the Parquet field ids. Refused, not guessed.
+            throw new InvalidInputException(
                 $"Table '{snapshot.Location}' uses column mapping mode '{mapping}' (delta.columnMapping.mode): SQL views match columns by name " +
                 "and cannot read it; read it with 'ecap data-lake storage read' instead.");
         if (mapping == "none" && hivePaths && partition.Count > 0 && HivePathsMatchLog(snapshot))
@@ -201,9 +201,20 @@ public static class LakeViews
         {
             if (!DataFileStats.TryParse(f.Stats, schema, out var stats) || stats.Columns.Count == 0) return null;
             present.UnionWith(stats.Columns.Keys);
+            // Stats are keyed by leaf (s.x): a struct is present when one of its leaves is.
+            present.UnionWith(stats.Columns.Keys.Where(k => k.Contains('.')).Select(k => k[..k.IndexOf('.')]));
         }
+        // Lists and maps never have stats: take them as present (a file lacking one reads it as NULL by name).
+        present.UnionWith(schema.FieldsList.Where(f => !HasStatsLeaf(f.DataType)).Select(f => f.Name));
         return present;
     }
+
+    private static bool HasStatsLeaf(IArrowType type) => type switch
+    {
+        StructType st => st.Fields.Any(f => HasStatsLeaf(f.DataType)),
+        NestedType => false,
+        _ => true,
+    };
 
     // Delta writes timestamp partition values as "yyyy-MM-dd HH:mm:ss[.ffffff]" in UTC; DuckDB casts that text as is.
     private static string PartitionLiteral(string value, IArrowType type) =>
