@@ -58,14 +58,28 @@ internal static class TableFeatures
     }
 
     /// <summary>Throws <see cref="UnsupportedProtocolException"/> when writing could break a rule of the table's protocol.</summary>
-    public static void EnsureWritable(Protocol protocol, Metadata? metadata, string location)
+    /// <param name="protocol">The protocol written under.</param>
+    /// <param name="metadata">The table's metadata.</param>
+    /// <param name="location">The table, for messages.</param>
+    /// <param name="columnMappingAware">The commit's files and actions use physical names (appends and column changes do; others refuse mapped tables).</param>
+    public static void EnsureWritable(Protocol protocol, Metadata? metadata, string location, bool columnMappingAware = false)
     {
         EnsureReadable(protocol, metadata, location);
-        if (metadata is not null && ColumnMapping.IsMapped(metadata))
+        var mapped = metadata is not null && ColumnMapping.IsMapped(metadata);
+        if (mapped && !columnMappingAware)
             throw new UnsupportedProtocolException(
-                $"Table '{location}' uses column mapping (delta.columnMapping.mode = {metadata.Configuration[ColumnMapping.ModeKey]}); " +
-                "this library reads such tables but does not write to them yet.");
+                $"Table '{location}' uses column mapping (delta.columnMapping.mode = {metadata!.Configuration[ColumnMapping.ModeKey]}); " +
+                "this library appends to such tables and alters their columns, but does not run this operation on them.");
         var w = protocol.MinWriterVersion;
+        // Writer 5 is column mapping (on top of 4: change data feed and generated columns, refused below when in use).
+        if (mapped && w is 5 or 6 && metadata is not null)
+        {
+            if (w == 6 || metadata.SchemaString.Contains("\"delta.generationExpression\"", StringComparison.Ordinal) ||
+                (metadata.Configuration.TryGetValue("delta.enableChangeDataFeed", out var cdf) && string.Equals(cdf, "true", StringComparison.OrdinalIgnoreCase)))
+                throw new UnsupportedProtocolException(
+                    $"Table '{location}' requires Delta writer version {w} with change data feed, generated or identity columns, which this library does not write.");
+            w = 3;
+        }
         // Writer 3 adds CHECK constraints, which DataLakeStorage enforces on every write (Quality/TableConstraints).
         if (w is >= 4 and <= 6 || w > MaxWriterVersion || w < 1)
             throw new UnsupportedProtocolException(
@@ -76,7 +90,7 @@ internal static class TableFeatures
                 $"Table '{location}' has column invariants (delta.invariants), which this library cannot enforce; it does not write to such tables.");
         if (w == 7)
         {
-            var unsupported = (protocol.WriterFeatures ?? []).Where(f => !SupportedWriterFeatures.Contains(f)).ToList();
+            var unsupported = (protocol.WriterFeatures ?? []).Where(f => !SupportedWriterFeatures.Contains(f) && !(columnMappingAware && f == "columnMapping")).ToList();
             if (unsupported.Count > 0)
                 throw new UnsupportedProtocolException(
                     $"Table '{location}' uses Delta writer feature(s) {string.Join(", ", unsupported)}, which this library cannot write safely " +

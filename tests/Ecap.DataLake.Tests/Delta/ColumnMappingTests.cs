@@ -142,16 +142,31 @@ public class ColumnMappingTests
         Assert.Equal(["400:b", "500:b", "600:b"], values.Order(StringComparer.Ordinal));
     }
 
-    [Fact]
-    public async Task Writes_to_a_mapped_table_are_refused_naming_column_mapping()
+    [Theory]
+    [InlineData("name")]
+    [InlineData("id")]
+    public async Task Appending_to_a_mapped_table_keeps_every_row_readable_and_operations_that_are_not_mapping_aware_are_refused(string mode)
     {
         using var dir = new TempDir();
-        MappedTable.Write(dir.Sub("t"), "name");
+        MappedTable.Write(dir.Sub("t"), mode);
         var storage = new DataLakeStorage(dir.Path);
-        var scan = await storage.ReadPartitionedDataAsync("t");
         var batches = new List<RecordBatch>();
-        await foreach (var b in scan.ReadBatchesAsync()) batches.Add(b);
-        var e = await Assert.ThrowsAnyAsync<DataLakeException>(() => storage.WritePartitionedDataAsync(batches, "t", Ecap.DataLake.Tables.Partitioning.DataType.AnalyticsResults));
+        await foreach (var b in (await storage.ReadPartitionedDataAsync("t")).ReadBatchesAsync()) batches.Add(b);
+        await storage.WritePartitionedDataAsync(batches, "t", Ecap.DataLake.Tables.Partitioning.DataType.AnalyticsResults);
+        Assert.Equal(MappedTable.ExpectedRows.Concat(MappedTable.ExpectedRows).Order(StringComparer.Ordinal),
+            await RowsAsync(await storage.ReadPartitionedDataAsync("t")));
+        // Every data file, the appended ones too, names the columns physically and carries the field ids.
+        using var duck = new DuckDbReader();
+        var files = Directory.GetFiles(dir.Sub("t"), "*.parquet", SearchOption.AllDirectories);
+        Assert.True(files.Length >= 4);
+        foreach (var file in files)
+        {
+            Assert.Equal(1, Convert.ToInt32(duck.Scalar($"SELECT field_id FROM parquet_schema({Lit(file)}) WHERE name = 'col-id'"), CultureInfo.InvariantCulture));
+            Assert.Equal(0L, Convert.ToInt64(duck.Scalar($"SELECT count(*) FROM parquet_schema({Lit(file)}) WHERE name IN ('id', 'name', 's', 'x', 'y', 'p')"), CultureInfo.InvariantCulture));
+        }
+
+        // Compaction rewrites files without knowing physical names: refused, naming the feature.
+        var e = await Assert.ThrowsAnyAsync<DataLakeException>(() => new Ecap.DataLake.Compaction.DataCompactor(storage).CompactTableAsync("t"));
         Assert.Contains("column mapping", e.Message);
     }
 

@@ -173,6 +173,37 @@ internal static class ColumnMapping
         }
     }
 
+    /// <summary>
+    /// The schema a data file of a mapped table is written with: <paramref name="logical"/>'s fields (a batch in table
+    /// names, maybe without the partition columns) under their physical names, nested fields too, each carrying its
+    /// column mapping id as the Parquet field id.
+    /// </summary>
+    public static Schema PhysicalSchema(Schema logical, Schema table) =>
+        new(logical.FieldsList.Select(f => PhysicalField(f, table.GetFieldByName(f.Name))).ToList(), logical.Metadata);
+
+    private static Field PhysicalField(Field field, Field? tableField)
+    {
+        if (tableField is null) throw new SchemaMismatchException($"Column '{field.Name}' is not a column of the table.");
+        var metadata = ColumnId(tableField) is { } id
+            ? new Dictionary<string, string> { [ParquetFieldIdKey] = id.ToString(CultureInfo.InvariantCulture) }
+            : null;
+        return new Field(PhysicalName(tableField), PhysicalType(field.DataType, tableField.DataType), field.IsNullable, metadata);
+    }
+
+    private static IArrowType PhysicalType(IArrowType type, IArrowType table) => (type, table) switch
+    {
+        (StructType s, StructType t) => new StructType(s.Fields.Select(f => PhysicalField(f, t.Fields.FirstOrDefault(x => x.Name == f.Name))).ToList()),
+        (MapType m, MapType t) => new MapType(
+            new Field(m.KeyField.Name, PhysicalType(m.KeyField.DataType, t.KeyField.DataType), m.KeyField.IsNullable),
+            new Field(m.ValueField.Name, PhysicalType(m.ValueField.DataType, t.ValueField.DataType), m.ValueField.IsNullable), keySorted: m.KeySorted),
+        (ListType l, ListType t) => new ListType(new Field(l.ValueField.Name, PhysicalType(l.ValueDataType, t.ValueDataType), l.ValueField.IsNullable)),
+        _ => type,
+    };
+
+    /// <summary>Partition values keyed by the partition columns' physical names (for <c>add.partitionValues</c>).</summary>
+    public static IReadOnlyDictionary<string, string?> PhysicalPartitionValues(IReadOnlyDictionary<string, string?> values, Schema table) =>
+        values.ToDictionary(kv => table.GetFieldByName(kv.Key) is { } f ? PhysicalName(f) : kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
     /// <summary>The decoded batch labelled with <paramref name="schema"/> (from <see cref="LogicalFileSchema"/>): same buffers, new names.</summary>
     /// <param name="batch">The decoded columns.</param>
     /// <param name="schema">The file's logical schema.</param>
