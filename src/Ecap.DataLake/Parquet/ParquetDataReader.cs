@@ -36,7 +36,7 @@ internal sealed record ParquetReadOptions
     public int? BatchSize { get; init; }
 
     /// <summary>How the file names the columns of <see cref="TableSchema"/> (column mapping: physical names or field ids).</summary>
-    public Delta.ColumnMappingMode ColumnMapping { get; init; }
+    public ColumnMappingMode ColumnMapping { get; init; }
 
     /// <summary>Let the native reader decode the columns of a row group in parallel.</summary>
     public bool UseThreads { get; init; } = true;
@@ -111,8 +111,8 @@ internal static class ParquetDataReader
         var fileSchema = reader.Schema;
         var table = options.TableSchema;
         // Under column mapping the file's columns are relabelled with their logical names once, here; all below sees those.
-        var schema = table is not null && options.ColumnMapping != Delta.ColumnMappingMode.None
-            ? Delta.ColumnMapping.LogicalFileSchema(fileSchema, table, options.ColumnMapping)
+        var schema = table is not null && options.ColumnMapping != ColumnMappingMode.None
+            ? FieldMapping.LogicalFileSchema(fileSchema, table, options.ColumnMapping)
             : fileSchema;
         var fieldIndex = schema.FieldsList.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
         var output = options.Columns ?? (table ?? schema).FieldsList.Select(f => f.Name).ToList();
@@ -193,7 +193,7 @@ internal static class ParquetDataReader
             {
                 var batch = await stream.ReadNextRecordBatchAsync(ct);
                 if (batch is null) break;
-                if (!ReferenceEquals(schema, fileSchema)) batch = Delta.ColumnMapping.Relabel(batch, schema, batch.ColumnCount == schema.FieldsList.Count ? null : readFields);
+                if (!ReferenceEquals(schema, fileSchema)) batch = FieldMapping.Relabel(batch, schema, batch.ColumnCount == schema.FieldsList.Count ? null : readFields);
                 counters?.Add(rows: batch.Length);
                 var result = table is null ? batch : Conform(batch, table, key);
                 var conformed = !ReferenceEquals(result, batch);

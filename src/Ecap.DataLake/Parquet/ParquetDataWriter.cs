@@ -43,7 +43,7 @@ internal sealed class ParquetDataWriter : IDisposable
         _store = store;
         // Column mapping: everything below (stats, dictionary and encoding choices) sees the physical names.
         _logical = options?.ColumnMapping is { } table ? schema : null;
-        _schema = options?.ColumnMapping is { } mapped ? Delta.ColumnMapping.PhysicalSchema(schema, mapped) : schema;
+        _schema = options?.ColumnMapping is { } mapped ? FieldMapping.PhysicalSchema(schema, mapped) : schema;
         _nameFile = nameFile;
         _options = options ?? ParquetWriteOptions.Default;
         _floatColumns = schema.FieldsList.Select((f, i) => (f, i))
@@ -75,7 +75,7 @@ internal sealed class ParquetDataWriter : IDisposable
         {
             if (batch.ColumnCount != _logical.FieldsList.Count || batch.Schema.FieldsList.Where((f, i) => f.Name != _logical.FieldsList[i].Name).Any())
                 throw new SchemaMismatchException($"Batch schema ({Describe(batch.Schema)}) differs from the writer's schema ({Describe(_logical)}).");
-            batch = Delta.ColumnMapping.Relabel(batch, _schema, null);
+            batch = FieldMapping.Relabel(batch, _schema, null);
         }
         if (!ReferenceEquals(batch.Schema, _schema))
         {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Ecap.DataLake.Delta;
+using Ecap.DataLake.Parquet;
 using Ecap.DataLake.Tables.Partitioning;
 
 namespace Ecap.DataLake.Tables;

@@ -137,7 +137,7 @@ internal sealed class PartitionedFileWriter
             _adds.Add(new AddFile
             {
                 Path = AddFile.EncodePath(file.Key),
-                PartitionValues = _columnMapping is null ? group.PartitionValues : ColumnMapping.PhysicalPartitionValues(group.PartitionValues, _columnMapping),
+                PartitionValues = _columnMapping is null ? group.PartitionValues : Parquet.FieldMapping.PhysicalPartitionValues(group.PartitionValues, _columnMapping),
                 Size = file.SizeBytes,
                 ModificationTime = now,
                 DataChange = true,
