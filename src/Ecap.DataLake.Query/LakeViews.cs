@@ -86,9 +86,16 @@ public static class LakeViews
                     sb.Append($"CAST(NULL AS {type})"); // a column added after these files were written
                 sb.Append(" AS ").Append(QuoteIdentifier(field.Name));
             }
-            sb.Append(" FROM read_parquet([")
-              .Append(string.Join(", ", group.Files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))))
-              .Append("], hive_partitioning = false, union_by_name = true)");
+            var scan = "read_parquet([" + string.Join(", ", group.Files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))) +
+                "], hive_partitioning = false, union_by_name = true)";
+            // A mapped table's files without stats may all lack a column added later (under a physical name no file has):
+            // an empty typed branch gives DuckDB every such column, as NULL where the files lack it.
+            var unknown = mapping != "none" && present == null
+                ? schema.FieldsList.Where(f => !partition.Contains(f.Name) && f.DataType is not NestedType).ToList()
+                : [];
+            sb.Append(" FROM ").Append(unknown.Count == 0 ? scan
+                : $"(SELECT * FROM {scan} UNION ALL BY NAME SELECT " +
+                  string.Join(", ", unknown.Select(f => $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(PhysicalName(f))}")) + " WHERE false)");
         }
         return sb.ToString();
     }
