@@ -27,6 +27,9 @@ internal static class TableFeatures
         "checkConstraints",
         "invariants",
         "timestampNtz",
+        // Writes never change a column's type (SchemaAlignment refuses) and write the table's types; rewrites read old files widened.
+        "typeWidening",
+        "typeWidening-preview",
         "vacuumProtocolCheck",
     };
 
@@ -55,6 +58,8 @@ internal static class TableFeatures
         // An unknown mode is refused rather than guessed.
         try { ColumnMapping.ModeOf(metadata); }
         catch (UnsupportedProtocolException e) { throw new UnsupportedProtocolException($"Table '{location}': {e.Message}"); }
+        // Type widening: old files are read as the widened type; a recorded change this library cannot convert is refused.
+        if (metadata is not null) TypeWidening.EnsureSupported(metadata, location);
     }
 
     /// <summary>Throws <see cref="UnsupportedProtocolException"/> when writing could break a rule of the table's protocol.</summary>

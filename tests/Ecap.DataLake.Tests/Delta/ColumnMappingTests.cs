@@ -190,6 +190,48 @@ public class ColumnMappingTests
             duck.Rows($"SELECT typeof(i), typeof(d), typeof(f), typeof(dt), typeof(b) FROM read_parquet({Lit(export)}) LIMIT 1")[0].Cast<string>());
     }
 
+    [Fact]
+    public async Task Appends_and_compaction_of_a_widened_table_write_the_table_types()
+    {
+        using var dir = new TempDir();
+        MappedTable.WriteWidened(dir.Sub("w"));
+        var storage = new DataLakeStorage(dir.Path);
+        var batches = new List<RecordBatch>();
+        await foreach (var b in (await storage.ReadPartitionedDataAsync("w")).ReadBatchesAsync()) batches.Add(b);
+        await storage.WritePartitionedDataAsync(batches, "w", Ecap.DataLake.Tables.Partitioning.DataType.AnalyticsResults);
+        await new Ecap.DataLake.Compaction.DataCompactor(storage).CompactTableAsync("w");
+        var snapshot = await storage.OpenTable("w").GetSnapshotAsync();
+        var live = snapshot.Files.Select(f => dir.Sub("w/" + f.ObjectKey)).ToList();
+        Assert.Single(live); // the narrow, the wide and the appended file, compacted into one
+
+        using var duck = new DuckDbReader();
+        Assert.Equal(["BIGINT", "DECIMAL(10,2)", "DOUBLE", "TIMESTAMP", "INTEGER"],
+            duck.Rows($"SELECT typeof(i), typeof(d), typeof(f), typeof(dt), typeof(b) FROM read_parquet({DuckDbReader.FileList(live)}) LIMIT 1")[0].Cast<string>());
+        const string cols = "CAST(i AS BIGINT) AS i, CAST(d AS DECIMAL(10,2)) AS d, CAST(f AS DOUBLE) AS f, CAST(dt AS TIMESTAMP) AS dt, CAST(b AS INTEGER) AS b";
+        var raw = $"SELECT {cols} FROM read_parquet({Lit(dir.Sub("w/" + MappedTable.WideA))}) UNION ALL SELECT {cols} FROM read_parquet({Lit(dir.Sub("w/" + MappedTable.WideB))})";
+        Assert.Equal(0, MultisetDifference(duck, $"SELECT i, d, f, dt, b FROM read_parquet({DuckDbReader.FileList(live)})", $"{raw} UNION ALL {raw}"));
+    }
+
+    [Fact]
+    public async Task A_recorded_type_change_this_library_cannot_convert_is_refused_naming_the_column()
+    {
+        using var dir = new TempDir();
+        MappedTable.WriteWidened(dir.Sub("w"));
+        var log = dir.Sub("w/_delta_log/00000000000000000000.json");
+        // Rewrite the metaData line with a change no Delta reader can apply (string -> long).
+        var lines = File.ReadAllLines(log).Select(line =>
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(line)!.AsObject();
+            if (node["metaData"] is not { } md) return line;
+            md["schemaString"] = md["schemaString"]!.GetValue<string>().Replace("\"fromType\":\"integer\"", "\"fromType\":\"string\"");
+            return node.ToJsonString();
+        }).ToList();
+        Assert.Contains(lines, l => l.Contains("string") && l.Contains("fromType"));
+        File.WriteAllLines(log, lines);
+        var e = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => new DataLakeStorage(dir.Path).ReadPartitionedDataAsync("w"));
+        Assert.Contains("column 'i' from string to long", e.Message);
+    }
+
     [Theory]
     [InlineData("i > 2147483646", 2)]
     [InlineData("i >= 5000000000", 1)]
