@@ -172,4 +172,47 @@ public class ColumnAlterTests
         Assert.Contains(message, e.Message);
         Assert.Equal(0, (await storage.OpenTable("customers").GetSnapshotAsync()).Version); // nothing committed
     }
+
+    [Fact]
+    public async Task Renaming_a_partition_column_of_a_mapped_table_keeps_its_values_and_pruning()
+    {
+        using var dir = new TempDir();
+        MappedTable.Write(dir.Sub("t"), "name");
+        var storage = new DataLakeStorage(dir.Path);
+        await storage.AlterColumnsAsync("t", [("p", "part"), ("s", "point")], [], []);
+        var metadata = LastCommit(dir.Sub("t"), "metaData");
+        Assert.Equal(["part"], metadata.GetProperty("partitionColumns").EnumerateArray().Select(e => e.GetString()));
+        var scan = await storage.ReadPartitionedDataAsync("t", new ReadOptions
+        {
+            Columns = ["id", "part"],
+            PartitionFilters = [new PartitionFilter("part", Values: ["a"])],
+            Predicate = Predicate.Parse("point.x >= 10"),
+        });
+        Assert.Equal(1, scan.Metrics.FilesPrunedByPartition);
+        var rows = new List<string>();
+        await foreach (var batch in scan.ReadBatchesAsync())
+            foreach (var r in ArrowRows.Rows(batch)) rows.Add($"{r["id"]}:{r["part"]}");
+        Assert.Equal(["1:a", "2:a"], rows.Order());
+    }
+
+    [Fact]
+    public async Task Overwriting_a_mapped_table_removes_its_files_with_the_logs_physical_keys()
+    {
+        using var dir = new TempDir();
+        MappedTable.Write(dir.Sub("t"), "id");
+        var storage = new DataLakeStorage(dir.Path);
+        var batches = new List<RecordBatch>();
+        await foreach (var b in (await storage.ReadPartitionedDataAsync("t", new ReadOptions { Predicate = Predicate.Parse("id <= 2") })).ReadBatchesAsync()) batches.Add(b);
+        await storage.WritePartitionedDataAsync(batches, "t", DataType.AnalyticsResults, WriteMode.Overwrite);
+        Assert.Equal([1L, 2L], (await ReadAsync(storage, "t", new ReadOptions { Columns = ["id", "name", "p"] })).Select(r => (long)r["id"]!).Order());
+
+        var last = Directory.GetFiles(dir.Sub("t/_delta_log"), "*.json").Order(StringComparer.Ordinal).Last();
+        var actions = File.ReadAllLines(last).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var removes = actions.Where(a => a.TryGetProperty("remove", out _)).Select(a => a.GetProperty("remove")).ToList();
+        Assert.Equal(2, removes.Count);
+        Assert.All(removes, r => Assert.True(r.GetProperty("partitionValues").TryGetProperty("col-p", out _)));
+        var adds = actions.Where(a => a.TryGetProperty("add", out _)).Select(a => a.GetProperty("add")).ToList();
+        Assert.All(adds, a => Assert.Equal("a", a.GetProperty("partitionValues").GetProperty("col-p").GetString()));
+        Assert.All(adds, a => Assert.Contains("\"col-id\"", a.GetProperty("stats").GetString()));
+    }
 }
