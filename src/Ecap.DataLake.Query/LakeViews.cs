@@ -80,22 +80,15 @@ public static class LakeViews
                     group.PartitionValues.TryGetValue(field.Name, out var v);
                     sb.Append(v == null ? $"CAST(NULL AS {type})" : $"CAST({QuoteLiteral(PartitionLiteral(v, field.DataType))} AS {type})");
                 }
-                else if (present == null || present.Contains(field.Name))
-                    sb.Append(DataColumn(field));
+                else if (present == null || present.Contains(field.Name) || field.DataType is not NestedType)
+                    sb.Append(DataColumn(field)); // a column no stats show is read too: see Guarded
                 else
                     sb.Append($"CAST(NULL AS {type})"); // a column added after these files were written
                 sb.Append(" AS ").Append(QuoteIdentifier(field.Name));
             }
             var scan = "read_parquet([" + string.Join(", ", group.Files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))) +
                 "], hive_partitioning = false, union_by_name = true)";
-            // A mapped table's files without stats may all lack a column added later (under a physical name no file has):
-            // an empty typed branch gives DuckDB every such column, as NULL where the files lack it.
-            var unknown = mapping != "none" && present == null
-                ? schema.FieldsList.Where(f => !partition.Contains(f.Name) && f.DataType is not NestedType).ToList()
-                : [];
-            sb.Append(" FROM ").Append(unknown.Count == 0 ? scan
-                : $"(SELECT * FROM {scan} UNION ALL BY NAME SELECT " +
-                  string.Join(", ", unknown.Select(f => $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(PhysicalName(f))}")) + " WHERE false)");
+            sb.Append(" FROM ").Append(Guarded(scan, schema, partition, present, mapping != "none"));
         }
         return sb.ToString();
     }
@@ -114,13 +107,29 @@ public static class LakeViews
         var present = PresentColumns(files, schema);
         var cols = schema.FieldsList.Select(f =>
             partition.Contains(f.Name) ? QuoteIdentifier(f.Name)
-            : present == null || present.Contains(f.Name)
+            : present == null || present.Contains(f.Name) || f.DataType is not NestedType
                 ? DataColumn(f) + " AS " + QuoteIdentifier(f.Name)
                 : $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(f.Name)}");
         var types = string.Join(", ", snapshot.PartitionColumns.Select(c => $"{QuoteLiteral(c)}: {SqlType(schema.GetFieldByName(c).DataType)}"));
-        return "SELECT " + string.Join(", ", cols) + " FROM read_parquet([" +
-            string.Join(", ", files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))) +
+        var scan = "read_parquet([" + string.Join(", ", files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))) +
             $"], hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)";
+        return "SELECT " + string.Join(", ", cols) + " FROM " + Guarded(scan, schema, partition, present, mapped: false);
+    }
+
+    /// <summary>
+    /// The scan, with an empty typed branch (<c>UNION ALL BY NAME ... WHERE false</c>) for the data columns no stats show
+    /// in its files. Stats may leave columns out (Spark indexes the first 32; old files predate added columns): such a
+    /// column is read from the files that have it and is NULL in the others, instead of NULL everywhere. Without any stats
+    /// every column is assumed present, except under column mapping (an added column has a physical name no file has).
+    /// Nested columns are not guarded (a typed NULL of a struct is not expressible here).
+    /// </summary>
+    private static string Guarded(string scan, Schema schema, HashSet<string> partition, HashSet<string>? present, bool mapped)
+    {
+        var unknown = schema.FieldsList.Where(f => !partition.Contains(f.Name) && f.DataType is not NestedType &&
+            (present == null ? mapped : !present.Contains(f.Name))).ToList();
+        if (unknown.Count == 0) return scan;
+        return $"(SELECT * FROM {scan} UNION ALL BY NAME SELECT " +
+            string.Join(", ", unknown.Select(f => $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(PhysicalName(f))}")) + " WHERE false)";
     }
 
     /// <summary>
@@ -136,7 +145,9 @@ public static class LakeViews
     {
         var column = QuoteIdentifier(PhysicalName(field));
         if (Renames(field.DataType)) return Logical(column, field.DataType, 0);
-        return field.DataType is TimestampType ? $"CAST({column} AS {SqlType(field.DataType)})" : column;
+        // Type widening: files written before the change hold the narrower type (exact casts: int to bigint, date to timestamp).
+        var widened = field.HasMetadata && field.Metadata.ContainsKey("delta.typeChanges") && field.DataType is not NestedType;
+        return field.DataType is TimestampType || widened ? $"CAST({column} AS {SqlType(field.DataType)})" : column;
     }
 
     private const string ColumnMappingModeKey = "delta.columnMapping.mode";

@@ -54,3 +54,28 @@ public class ColumnMappingQueryTests
         Assert.Contains("column mapping mode 'id'", e.Message);
     }
 }
+
+/// <summary>SQL views over a table whose columns were widened: the table's types, the values DuckDB reads from the raw files.</summary>
+public class TypeWideningQueryTests
+{
+    [Fact]
+    public async Task The_view_of_a_widened_table_has_the_table_types_and_the_raw_values()
+    {
+        using var dir = new TempDir();
+        MappedTable.WriteWidened(dir.Sub("w"));
+        using var q = new LakeQuery(new DataLakeStorage(dir.Path));
+        await using (var types = await q.QueryAsync("SELECT typeof(i), typeof(d), typeof(f), typeof(dt), typeof(b) FROM w LIMIT 1"))
+            await foreach (var row in types.ReadRowsAsync())
+                Assert.Equal(["BIGINT", "DECIMAL(10,2)", "DOUBLE", "TIMESTAMP", "INTEGER"], row.Cast<string>().ToArray());
+
+        const string cols = "CAST(i AS BIGINT)::VARCHAR, CAST(d AS DECIMAL(10,2))::VARCHAR, CAST(f AS DOUBLE)::VARCHAR, CAST(dt AS TIMESTAMP)::VARCHAR, CAST(b AS INTEGER)::VARCHAR";
+        var actual = new List<string>();
+        await using (var result = await q.QueryAsync($"SELECT {cols} FROM w"))
+            await foreach (var row in result.ReadRowsAsync()) actual.Add(string.Join("|", row));
+        using var duck = new DuckDbReader();
+        var expected = duck.Rows($"SELECT {cols} FROM read_parquet('{dir.Sub("w/" + MappedTable.WideA)}') UNION ALL SELECT {cols} FROM read_parquet('{dir.Sub("w/" + MappedTable.WideB)}')")
+            .Select(r => string.Join("|", r)).ToList();
+        Assert.Equal(5, expected.Count);
+        Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
+    }
+}
