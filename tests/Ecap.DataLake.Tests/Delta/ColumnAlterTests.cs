@@ -215,4 +215,18 @@ public class ColumnAlterTests
         Assert.All(adds, a => Assert.Equal("a", a.GetProperty("partitionValues").GetProperty("col-p").GetString()));
         Assert.All(adds, a => Assert.Contains("\"col-id\"", a.GetProperty("stats").GetString()));
     }
+
+    [Fact]
+    public async Task Constraints_on_a_mapped_table_name_logical_columns_and_are_enforced_on_appends()
+    {
+        using var dir = new TempDir();
+        var storage = new DataLakeStorage(dir.Path);
+        await storage.WritePartitionedDataAsync([Customers([1, 2], ["ann", "bob"], "name", null)], "customers", DataType.CustomerProfiles);
+        await storage.AlterColumnsAsync("customers", [("name", "full_name")], [], []);
+        await new Ecap.DataLake.Quality.DataQuality(storage).AddConstraintAsync("customers", "named", "full_name <> 'nobody'");
+        await Assert.ThrowsAsync<Ecap.DataLake.Delta.ConstraintViolationException>(() =>
+            storage.WritePartitionedDataAsync([Customers([3], ["nobody"], "full_name", null)], "customers", DataType.CustomerProfiles));
+        await storage.WritePartitionedDataAsync([Customers([3], ["cy"], "full_name", null)], "customers", DataType.CustomerProfiles);
+        Assert.Equal(["ann", "bob", "cy"], (await ReadAsync(storage, "customers")).Select(r => (string)r["full_name"]!).Order());
+    }
 }
