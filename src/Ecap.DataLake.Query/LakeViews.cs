@@ -67,7 +67,13 @@ public static class LakeViews
             var cols = schema.FieldsList.Select(f => $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(f.Name)}");
             return "SELECT " + string.Join(", ", cols) + " WHERE false";
         }
-        if (hivePaths && partition.Count > 0 && withVectors.Count == 0 && HivePathsMatchLog(snapshot))
+        var mapping = snapshot.Metadata.Configuration.GetValueOrDefault(ColumnMappingModeKey) ?? "none";
+        if (mapping != "none" && mapping != "name")
+            // DuckDB's read_parquet matches columns by name; mode id needs the Parquet field ids. Refused, not guessed.
+            throw new InvalidInputException(
+                $"Table '{snapshot.Location}' uses column mapping mode '{mapping}' (delta.columnMapping.mode): SQL views match columns by name " +
+                "and cannot read it; read it with 'ecap data-lake storage read' instead.");
+        if (mapping == "none" && hivePaths && partition.Count > 0 && withVectors.Count == 0 && HivePathsMatchLog(snapshot))
             return HiveViewSql(snapshot, localPath);
         var sb = new StringBuilder();
         foreach (var whole in groups)
@@ -97,23 +103,19 @@ public static class LakeViews
                     group.PartitionValues.TryGetValue(field.Name, out var v);
                     sb.Append(v == null ? $"CAST(NULL AS {type})" : $"CAST({QuoteLiteral(PartitionLiteral(v, field.DataType))} AS {type})");
                 }
-                else if (present == null || present.Contains(field.Name))
-                    sb.Append(DataColumn(field));
+                else if (present == null || present.Contains(field.Name) || field.DataType is not NestedType)
+                    sb.Append(DataColumn(field)); // a column no stats show is read too: see Guarded
                 else
                     sb.Append($"CAST(NULL AS {type})"); // a column added after these files were written
                 sb.Append(" AS ").Append(QuoteIdentifier(field.Name));
             }
-            sb.Append(" FROM read_parquet([")
-              .Append(string.Join(", ", group.Files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))))
-              .Append("], hive_partitioning = false, union_by_name = true");
-            if (deleted is null)
-            {
-                sb.Append(')');
-                return;
-            }
             // file_row_number is the physical row index in the file, as deletion vectors count rows. The positions are a
             // table (a list literal of a million numbers takes DuckDB seconds to bind; the anti-join on a table, milliseconds).
-            sb.Append(", file_row_number = true) WHERE file_row_number NOT IN (SELECT pos FROM ").Append(QuoteIdentifier(deleted)).Append(')');
+            var scan = "read_parquet([" + string.Join(", ", group.Files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))) +
+                "], hive_partitioning = false, union_by_name = true" + (deleted is null ? ")" : ", file_row_number = true)");
+            sb.Append(" FROM ").Append(Guarded(scan, schema, partition, present, mapping != "none"));
+            if (deleted is not null)
+                sb.Append(" WHERE file_row_number NOT IN (SELECT pos FROM ").Append(QuoteIdentifier(deleted)).Append(')');
         }
     }
 
@@ -131,13 +133,29 @@ public static class LakeViews
         var present = PresentColumns(files, schema);
         var cols = schema.FieldsList.Select(f =>
             partition.Contains(f.Name) ? QuoteIdentifier(f.Name)
-            : present == null || present.Contains(f.Name)
+            : present == null || present.Contains(f.Name) || f.DataType is not NestedType
                 ? DataColumn(f) + " AS " + QuoteIdentifier(f.Name)
                 : $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(f.Name)}");
         var types = string.Join(", ", snapshot.PartitionColumns.Select(c => $"{QuoteLiteral(c)}: {SqlType(schema.GetFieldByName(c).DataType)}"));
-        return "SELECT " + string.Join(", ", cols) + " FROM read_parquet([" +
-            string.Join(", ", files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))) +
+        var scan = "read_parquet([" + string.Join(", ", files.Select(f => QuoteLiteral(localPath(f.ObjectKey)))) +
             $"], hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)";
+        return "SELECT " + string.Join(", ", cols) + " FROM " + Guarded(scan, schema, partition, present, mapped: false);
+    }
+
+    /// <summary>
+    /// The scan, with an empty typed branch (<c>UNION ALL BY NAME ... WHERE false</c>) for the data columns no stats show
+    /// in its files. Stats may leave columns out (Spark indexes the first 32; old files predate added columns): such a
+    /// column is read from the files that have it and is NULL in the others, instead of NULL everywhere. Without any stats
+    /// every column is assumed present, except under column mapping (an added column has a physical name no file has).
+    /// Nested columns are not guarded (a typed NULL of a struct is not expressible here).
+    /// </summary>
+    private static string Guarded(string scan, Schema schema, HashSet<string> partition, HashSet<string>? present, bool mapped)
+    {
+        var unknown = schema.FieldsList.Where(f => !partition.Contains(f.Name) && f.DataType is not NestedType &&
+            (present == null ? mapped : !present.Contains(f.Name))).ToList();
+        if (unknown.Count == 0) return scan;
+        return $"(SELECT * FROM {scan} UNION ALL BY NAME SELECT " +
+            string.Join(", ", unknown.Select(f => $"CAST(NULL AS {SqlType(f.DataType)}) AS {QuoteIdentifier(PhysicalName(f))}")) + " WHERE false)";
     }
 
     /// <summary>
@@ -145,10 +163,54 @@ public static class LakeViews
     /// which DuckDB reads as a naive TIMESTAMP: cast to the table's type (a no-op when the file has it already, so
     /// filters still reach the Parquet scan). The session zone is UTC (<see cref="LakeQuery"/>), as Delta reads them.
     /// </summary>
-    private static string DataColumn(Field field) =>
-        field.DataType is TimestampType
-            ? $"CAST({QuoteIdentifier(field.Name)} AS {SqlType(field.DataType)})"
-            : QuoteIdentifier(field.Name);
+    /// <remarks>
+    /// Column mapping (mode name): the files name columns, and struct fields at any depth, by their physical names; the
+    /// view reads those and rebuilds structs (also inside lists and maps) with the logical field names.
+    /// </remarks>
+    private static string DataColumn(Field field)
+    {
+        var column = QuoteIdentifier(PhysicalName(field));
+        if (Renames(field.DataType)) return Logical(column, field.DataType, 0);
+        // Type widening: files written before the change hold the narrower type (exact casts: int to bigint, date to timestamp).
+        var widened = field.HasMetadata && field.Metadata.ContainsKey("delta.typeChanges") && field.DataType is not NestedType;
+        return field.DataType is TimestampType || widened ? $"CAST({column} AS {SqlType(field.DataType)})" : column;
+    }
+
+    private const string ColumnMappingModeKey = "delta.columnMapping.mode";
+
+    private static string PhysicalName(Field field) =>
+        field.HasMetadata && field.Metadata.TryGetValue("delta.columnMapping.physicalName", out var p) && !string.IsNullOrEmpty(p) ? p : field.Name;
+
+    /// <summary>True when some struct field inside the type has a physical name other than its logical one.</summary>
+    private static bool Renames(IArrowType type) => type switch
+    {
+        StructType st => st.Fields.Any(f => PhysicalName(f) != f.Name || Renames(f.DataType)),
+        MapType mt => Renames(mt.KeyField.DataType) || Renames(mt.ValueField.DataType),
+        ListType lt => Renames(lt.ValueDataType),
+        _ => false,
+    };
+
+    /// <summary>A SQL expression giving the (physical) value <paramref name="expr"/> the logical field names of <paramref name="type"/>.</summary>
+    private static string Logical(string expr, IArrowType type, int depth)
+    {
+        if (!Renames(type)) return type is TimestampType ? $"CAST({expr} AS {SqlType(type)})" : expr;
+        var x = "x" + depth.ToString(CultureInfo.InvariantCulture);
+        switch (type)
+        {
+            case StructType st:
+                var fields = st.Fields.Select(f =>
+                    $"{QuoteIdentifier(f.Name)} := {Logical($"struct_extract({expr}, {QuoteLiteral(PhysicalName(f))})", f.DataType, depth + 1)}");
+                return $"CASE WHEN {expr} IS NULL THEN NULL ELSE struct_pack({string.Join(", ", fields)}) END";
+            case MapType mt:
+                return $"map_from_entries(list_transform(map_entries({expr}), lambda {x}: struct_pack(" +
+                    $"\"key\" := {Logical($"struct_extract({x}, 'key')", mt.KeyField.DataType, depth + 1)}, " +
+                    $"\"value\" := {Logical($"struct_extract({x}, 'value')", mt.ValueField.DataType, depth + 1)})))";
+            case ListType lt:
+                return $"list_transform({expr}, lambda {x}: {Logical(x, lt.ValueDataType, depth + 1)})";
+            default:
+                return expr;
+        }
+    }
 
     private static bool HivePathsMatchLog(Snapshot snapshot)
     {
@@ -183,9 +245,20 @@ public static class LakeViews
         {
             if (!DataFileStats.TryParse(f.Stats, schema, out var stats) || stats.Columns.Count == 0) return null;
             present.UnionWith(stats.Columns.Keys);
+            // Stats are keyed by leaf (s.x): a struct is present when one of its leaves is.
+            present.UnionWith(stats.Columns.Keys.Where(k => k.Contains('.')).Select(k => k[..k.IndexOf('.')]));
         }
+        // Lists and maps never have stats: take them as present (a file lacking one reads it as NULL by name).
+        present.UnionWith(schema.FieldsList.Where(f => !HasStatsLeaf(f.DataType)).Select(f => f.Name));
         return present;
     }
+
+    private static bool HasStatsLeaf(IArrowType type) => type switch
+    {
+        StructType st => st.Fields.Any(f => HasStatsLeaf(f.DataType)),
+        NestedType => false,
+        _ => true,
+    };
 
     // Delta writes timestamp partition values as "yyyy-MM-dd HH:mm:ss[.ffffff]" in UTC; DuckDB casts that text as is.
     private static string PartitionLiteral(string value, IArrowType type) =>

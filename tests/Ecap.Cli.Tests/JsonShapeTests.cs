@@ -159,7 +159,7 @@ public sealed class JsonShapeTests : IClassFixture<JsonShapeTests.Lake>
         Pin(
             "{lineage:{all_downstream:[],all_upstream:[string],direct_downstream:[],direct_upstream:[string]," +
             "edges:[{downstream:string,upstream:string}],table:string},schema_changes:[{added:[string],changed:[]," +
-            "columns:[{name:string,nullable:bool,type:string}],removed:[],timestamp:time(+00:00),version:number}]," +
+            "columns:[{name:string,nullable:bool,type:string}],removed:[],renamed:[],timestamp:time(+00:00),version:number}]," +
             "table:{columns:[{name:string,nullable:bool,type:string}],created_at:time(+00:00),database:string," +
             "description:string,file_count:number,is_reserved:bool,name:string,owner:string,partition_columns:[string]," +
             "path:string,qualified_name:string,row_count:number,schema_history:[{columns:[{name:string,nullable:bool," +

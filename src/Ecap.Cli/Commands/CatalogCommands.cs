@@ -204,10 +204,11 @@ internal static class CatalogCommands
         Row("updated", entry.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
         AnsiConsole.Write(new Panel(about).Header("catalog entry").Border(BoxBorder.Rounded));
 
-        var changes = new Table().Border(TableBorder.Rounded).Title("schema history").AddColumns("version", "timestamp (UTC)", "columns", "added", "removed", "changed");
+        var changes = new Table().Border(TableBorder.Rounded).Title("schema history").AddColumns("version", "timestamp (UTC)", "columns", "added", "removed", "renamed", "changed");
         foreach (var h in history)
             changes.AddRow(h.Version.ToString(CultureInfo.InvariantCulture), h.Timestamp?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-",
-                h.Columns.Count.ToString(CultureInfo.InvariantCulture), Markup.Escape(string.Join(", ", h.Added)), Markup.Escape(string.Join(", ", h.Removed)), Markup.Escape(string.Join(", ", h.Changed)));
+                h.Columns.Count.ToString(CultureInfo.InvariantCulture), Markup.Escape(string.Join(", ", h.Added)), Markup.Escape(string.Join(", ", h.Removed)),
+                Markup.Escape(string.Join(", ", h.Renamed.Select(r => r.From + " -> " + r.To))), Markup.Escape(string.Join(", ", h.Changed)));
         AnsiConsole.Write(changes);
 
         if (entry.Statistics is { } stats) RenderStatistics(stats);

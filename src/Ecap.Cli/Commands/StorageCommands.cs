@@ -22,6 +22,7 @@ internal static class StorageCommands
         storage.Add(ListTables());
         storage.Add(History());
         storage.Add(Restore());
+        storage.Add(Alter());
         return storage;
     }
 
@@ -265,4 +266,42 @@ internal static class StorageCommands
         });
         return command;
     }
+
+    private static Command Alter()
+    {
+        var table = TableArgument();
+        var rename = new Option<string[]>("--rename-column") { Description = "OLD=NEW, repeatable: rename a top-level column (no data file is rewritten)" };
+        var drop = new Option<string[]>("--drop-column") { Description = "NAME, repeatable: drop a top-level column (its values stay in the files, unread)" };
+        var add = new Option<string[]>("--add-column") { Description = "NAME:TYPE, repeatable: add a nullable column (long, string, double, date, timestamp, decimal(10,2), ...)" };
+        var command = new Command("alter",
+            "Rename, drop or add columns with one metadata-only commit. A rename or drop turns on Delta column mapping (mode name) " +
+            "first if the table has none, as Delta does: readers that do not support column mapping can no longer read the table.\n\n" +
+            "Examples:\n  ecap data-lake storage alter transactions --rename-column amount=amount_eur\n" +
+            "  ecap data-lake storage alter transactions --drop-column legacy_flag --add-column channel:string")
+            { table, rename, drop, add };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var renames = (ctx.Get(rename) ?? []).Select(r =>
+            {
+                var eq = r.IndexOf('=');
+                if (eq <= 0 || eq == r.Length - 1) throw new InvalidInputException($"--rename-column '{r}' is not OLD=NEW.");
+                return (r[..eq].Trim(), r[(eq + 1)..].Trim());
+            }).ToList();
+            var adds = (ctx.Get(add) ?? []).Select(a =>
+            {
+                var colon = a.IndexOf(':');
+                if (colon <= 0 || colon == a.Length - 1) throw new InvalidInputException($"--add-column '{a}' is not NAME:TYPE.");
+                return (a[..colon].Trim(), a[(colon + 1)..].Trim());
+            }).ToList();
+            var drops = (ctx.Get(drop) ?? []).Select(d => d.Trim()).ToList();
+            var version = await ctx.OpenDataLake().Storage.AlterColumnsAsync(ctx.Get(table), renames, drops, adds, ct);
+            if (ctx.Json) CliJson.Write(new AlterJson(version, renames.Select(r => r.Item1 + "=" + r.Item2).ToList(), drops, adds.Select(a => a.Item1 + ":" + a.Item2).ToList()));
+            else Spectre.Console.AnsiConsole.MarkupLine(Spectre.Console.Markup.Escape(
+                $"altered {ctx.Get(table)} as v{version}: {renames.Count} renamed, {drops.Count} dropped, {adds.Count} added"));
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed record AlterJson(long Version, IReadOnlyList<string> Renamed, IReadOnlyList<string> Dropped, IReadOnlyList<string> Added);
 }

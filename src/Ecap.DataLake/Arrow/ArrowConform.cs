@@ -11,6 +11,8 @@ namespace Ecap.DataLake.Arrow;
 /// isAdjustedToUTC, decimals of a smaller precision, legacy list/map layouts whose child names differ);
 /// the native reader hands back the file's form, and a batch labelled with the table's schema over such an
 /// array is read wrongly by anything that trusts the schema (a Parquet export wrote nanoseconds as micros).
+/// Type widening (a column widened after files were written: byte/short/int/long upward, float or small integers
+/// to double, date to timestamp_ntz, decimals and integers to a wider decimal) reads the old files as the new type.
 /// Values are converted exactly or refused with a message naming the column: never silently changed.
 /// </summary>
 internal static class ArrowConform
@@ -83,8 +85,109 @@ internal static class ArrowConform
                     : data;
             }
             default:
+                // Type widening (PROTOCOL.md "Type Widening"): files written before a column was widened hold the narrower type.
+                return IsWidening(source, target) ? Widen(data, target, column, where) : data;
+        }
+    }
+
+    private static int IntegerRank(IArrowType type) => type switch
+    {
+        Int8Type => 1,
+        Int16Type => 2,
+        Int32Type => 3,
+        Int64Type => 4,
+        _ => 0,
+    };
+
+    /// <summary>The widenings Delta allows: byte/short/int/long upward, float or byte/short/int to double, date to timestamp_ntz, integers to decimal.</summary>
+    private static bool IsWidening(IArrowType source, IArrowType target)
+    {
+        var from = IntegerRank(source);
+        return target switch
+        {
+            Int16Type or Int32Type or Int64Type => from > 0 && from < IntegerRank(target),
+            DoubleType => source is FloatType || from is > 0 and <= 3,
+            TimestampType ts => source is Date32Type && string.IsNullOrEmpty(ts.Timezone),
+            Decimal128Type => from > 0,
+            _ => false,
+        };
+    }
+
+    private static long Integer(IArrowArray array, int i) => array switch
+    {
+        Int8Array a => a.GetValue(i)!.Value,
+        Int16Array a => a.GetValue(i)!.Value,
+        Int32Array a => a.GetValue(i)!.Value,
+        Int64Array a => a.GetValue(i)!.Value,
+        _ => throw new InvalidOperationException($"not an integer array: {array.Data.DataType.Name}"),
+    };
+
+    private static ArrayData Widen(ArrayData data, IArrowType target, string column, string where)
+    {
+        var array = ArrowArrayFactory.BuildArray(data);
+        var n = data.Length;
+        byte[] values;
+        switch (target)
+        {
+            case Int16Type:
+            {
+                var r = new short[n];
+                for (var i = 0; i < n; i++) if (array.IsValid(i)) r[i] = (short)Integer(array, i);
+                values = MemoryMarshal.AsBytes(r.AsSpan()).ToArray();
+                break;
+            }
+            case Int32Type:
+            {
+                var r = new int[n];
+                for (var i = 0; i < n; i++) if (array.IsValid(i)) r[i] = (int)Integer(array, i);
+                values = MemoryMarshal.AsBytes(r.AsSpan()).ToArray();
+                break;
+            }
+            case Int64Type:
+            {
+                var r = new long[n];
+                for (var i = 0; i < n; i++) if (array.IsValid(i)) r[i] = Integer(array, i);
+                values = MemoryMarshal.AsBytes(r.AsSpan()).ToArray();
+                break;
+            }
+            case DoubleType:
+            {
+                var r = new double[n];
+                for (var i = 0; i < n; i++)
+                    if (array.IsValid(i)) r[i] = array is FloatArray f ? f.GetValue(i)!.Value : Integer(array, i);
+                values = MemoryMarshal.AsBytes(r.AsSpan()).ToArray();
+                break;
+            }
+            case TimestampType ts:
+            {
+                // A date is midnight of that day as a timestamp_ntz (a wall-clock time, no zone).
+                var perDay = 86_400L * 1_000_000_000 / Factor(ts.Unit);
+                var days = (Date32Array)array;
+                var r = new long[n];
+                for (var i = 0; i < n; i++) if (array.IsValid(i)) r[i] = days.Values[i] * perDay;
+                values = MemoryMarshal.AsBytes(r.AsSpan()).ToArray();
+                break;
+            }
+            case Decimal128Type d:
+            {
+                var factor = (Int128)BigInteger.Pow(10, d.Scale);
+                var limit = (Int128)BigInteger.Pow(10, d.Precision);
+                var r = new Int128[n];
+                for (var i = 0; i < n; i++)
+                {
+                    if (!array.IsValid(i)) continue;
+                    var v = (Int128)Integer(array, i) * factor;
+                    if (v >= limit || v <= -limit)
+                        throw new SchemaMismatchException($"Column '{column}' of '{where}' holds {Integer(array, i)}, which the table's decimal({d.Precision},{d.Scale}) cannot hold.");
+                    r[i] = v;
+                }
+                values = MemoryMarshal.AsBytes(r.AsSpan()).ToArray();
+                break;
+            }
+            default:
                 return data;
         }
+        return new ArrayData(target, n, data.NullCount, 0, [Validity(array), new ArrowBuffer(values)]);
     }
 
     private static ArrayData WithChildren(this ArrayData data, IArrowType type, ArrayData[] children) =>

@@ -22,14 +22,25 @@ public static class TableStatuses
 }
 
 /// <summary>One column of a table schema (top-level field), with its Delta type name.</summary>
-public sealed record CatalogColumn(string Name, string Type, bool Nullable);
+public sealed record CatalogColumn(string Name, string Type, bool Nullable)
+{
+    /// <summary>The name the data files use for the column under Delta column mapping (null without): a rename keeps it.</summary>
+    public string? PhysicalName { get; init; }
+}
+
+/// <summary>A column renamed between two schema versions (same physical name under column mapping, another name).</summary>
+public sealed record ColumnRename(string From, string To);
 
 /// <summary>A schema the table had from <see cref="Version"/> on (recorded when it first appeared in the log).</summary>
 public sealed record SchemaVersion(long Version, DateTimeOffset? Timestamp, IReadOnlyList<CatalogColumn> Columns);
 
 /// <summary>A schema version with what changed against the previous one.</summary>
 public sealed record SchemaChange(long Version, DateTimeOffset? Timestamp, IReadOnlyList<CatalogColumn> Columns,
-    IReadOnlyList<string> Added, IReadOnlyList<string> Removed, IReadOnlyList<string> Changed);
+    IReadOnlyList<string> Added, IReadOnlyList<string> Removed, IReadOnlyList<string> Changed)
+{
+    /// <summary>Columns renamed at this version (column mapping), not listed as removed and added.</summary>
+    public IReadOnlyList<ColumnRename> Renamed { get; init; } = [];
+}
 
 public sealed record ValueCount(string? Value, long Count);
 

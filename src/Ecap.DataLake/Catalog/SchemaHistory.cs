@@ -31,10 +31,22 @@ internal sealed class SchemaHistory(CatalogLocations locations, Func<string, Can
         {
             var before = previous.ToDictionary(c => c.Name, StringComparer.Ordinal);
             var after = s.Columns.ToDictionary(c => c.Name, StringComparer.Ordinal);
+            // Column mapping: the same physical name under another name is a rename, not a drop and an add (the first
+            // rename of a table turns mapping on with physical names equal to the names before).
+            var beforeByPhysical = new Dictionary<string, CatalogColumn>(StringComparer.Ordinal);
+            foreach (var c in previous) beforeByPhysical.TryAdd(c.PhysicalName ?? c.Name, c);
+            var renamed = s.Columns.Where(c => c.PhysicalName is { } p && beforeByPhysical.TryGetValue(p, out var b) && b.Name != c.Name && !after.ContainsKey(b.Name))
+                .Select(c => new ColumnRename(beforeByPhysical[c.PhysicalName!].Name, c.Name)).ToList();
+            var from = renamed.Select(r => r.From).ToHashSet(StringComparer.Ordinal);
+            var to = renamed.Select(r => r.To).ToHashSet(StringComparer.Ordinal);
             result.Add(new SchemaChange(s.Version, s.Timestamp, s.Columns,
-                s.Columns.Where(c => !before.ContainsKey(c.Name)).Select(c => c.Name).ToList(),
-                previous.Where(c => !after.ContainsKey(c.Name)).Select(c => c.Name).ToList(),
-                s.Columns.Where(c => before.TryGetValue(c.Name, out var b) && b != c).Select(c => c.Name).ToList()));
+                s.Columns.Where(c => !before.ContainsKey(c.Name) && !to.Contains(c.Name)).Select(c => c.Name).ToList(),
+                previous.Where(c => !after.ContainsKey(c.Name) && !from.Contains(c.Name)).Select(c => c.Name).ToList(),
+                // Physical names assigned when column mapping is turned on change nothing a reader sees.
+                s.Columns.Where(c => before.TryGetValue(c.Name, out var b) && b with { PhysicalName = c.PhysicalName } != c).Select(c => c.Name).ToList())
+            {
+                Renamed = renamed,
+            });
             previous = s.Columns;
         }
         return result;
@@ -76,7 +88,7 @@ internal sealed class SchemaHistory(CatalogLocations locations, Func<string, Can
         commitInfo?.OperationParameters is { } p && p.TryGetValue("source", out var source) && source is { Length: > 0 } ? source : null;
 
     public static List<CatalogColumn> Columns(Schema schema) =>
-        schema.FieldsList.Select(f => new CatalogColumn(f.Name, DeltaSchema.TypeName(f.DataType), f.IsNullable)).ToList();
+        schema.FieldsList.Select(f => new CatalogColumn(f.Name, DeltaSchema.TypeName(f.DataType), f.IsNullable) { PhysicalName = f.HasMetadata ? f.Metadata.GetValueOrDefault(ColumnMapping.PhysicalNameKey) : null }).ToList();
 
     /// <summary>An entry's history merged with newly read schemas by version (unchanged schemas dropped), ending at the snapshot's schema.</summary>
     public static List<SchemaVersion> Merge(IEnumerable<SchemaVersion> history, IEnumerable<SchemaVersion> read, Snapshot snapshot, IReadOnlyList<CatalogColumn> columns)

@@ -25,6 +25,7 @@ internal static class TableRetention
         if (days is { } d) configuration[DataCompactor.RetentionDaysProperty] = d.ToString(CultureInfo.InvariantCulture);
         else configuration.Remove(DataCompactor.RetentionDaysProperty);
         var tx = table.StartTransaction(snapshot, days is null ? "UNSET TBLPROPERTIES" : "SET TBLPROPERTIES");
+        tx.ColumnMappingAware = true; // a property only: no file names a column
         tx.SetMetadata(snapshot.Metadata with { Configuration = configuration });
         tx.OperationParameters["properties"] = $"{{\"{DataCompactor.RetentionDaysProperty}\":\"{days}\"}}";
         var commit = await tx.CommitAsync(ct);
@@ -52,6 +53,7 @@ internal static class TableRetention
         if (!options.DryRun && expired.Count > 0)
         {
             var tx = table.StartTransaction(snapshot, "DELETE");
+            tx.ColumnMappingAware = true; // removes only, written with the log's physical keys
             foreach (var f in expired) tx.Remove(f, dataChange: true);
             tx.OperationParameters["predicate"] = $"[\"{timeColumn} < '{cutoff.UtcDateTime:O}'\"]";
             tx.OperationParameters["retentionDays"] = days.ToString(CultureInfo.InvariantCulture);

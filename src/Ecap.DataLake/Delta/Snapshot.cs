@@ -26,7 +26,11 @@ public sealed class Snapshot
         LoadInfo = loadInfo;
         Location = location;
         _schema = new Lazy<Apache.Arrow.Schema>(() => DeltaSchema.ToArrowSchema(Metadata.SchemaString));
-        Files = new FileCollection(FileMap);
+        // Column mapping: files keep their physical partition-value and stats keys in the log (FileMap, checkpoints);
+        // readers get them keyed by logical names.
+        Files = ColumnMapping.IsMapped(Metadata)
+            ? new LogicalFileCollection(FileMap, this)
+            : new FileCollection(FileMap);
     }
 
     /// <summary>The table version this snapshot is at.</summary>
@@ -79,6 +83,23 @@ public sealed class Snapshot
     {
         public int Count => map.Count;
         public IEnumerator<AddFile> GetEnumerator() => map.Values.GetEnumerator();
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    private sealed class LogicalFileCollection : IReadOnlyCollection<AddFile>
+    {
+        private readonly ImmutableDictionary<FileKey, AddFile> _map;
+        private readonly Lazy<List<AddFile>> _files;
+
+        public LogicalFileCollection(ImmutableDictionary<FileKey, AddFile> map, Snapshot snapshot)
+        {
+            _map = map;
+            _files = new Lazy<List<AddFile>>(() =>
+                map.Values.Select(f => ColumnMapping.LogicalFile(f, snapshot.Schema, snapshot.PartitionColumns)).ToList());
+        }
+
+        public int Count => _map.Count;
+        public IEnumerator<AddFile> GetEnumerator() => _files.Value.GetEnumerator();
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
     }
 

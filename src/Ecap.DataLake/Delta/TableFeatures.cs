@@ -13,8 +13,11 @@ internal static class TableFeatures
     /// <summary>Reader features whose data this library reads correctly.</summary>
     public static IReadOnlySet<string> SupportedReaderFeatures { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
+        "columnMapping",
         "deletionVectors",
         "timestampNtz",
+        "typeWidening",
+        "typeWidening-preview",
         "v2Checkpoint",
         "vacuumProtocolCheck",
     };
@@ -34,6 +37,9 @@ internal static class TableFeatures
         "inCommitTimestamp",   // monotonic commitInfo.inCommitTimestamp (Transaction)
         "invariants",
         "timestampNtz",
+        // Writes never change a column's type (SchemaAlignment refuses) and write the table's types; rewrites read old files widened.
+        "typeWidening",
+        "typeWidening-preview",
         "v2Checkpoint",        // V2 checkpoints with sidecars (CheckpointWriter)
         "vacuumProtocolCheck", // vacuum checks the protocol first (TableVacuum)
     };
@@ -76,17 +82,37 @@ internal static class TableFeatures
                     $"Table '{location}' uses Delta reader feature(s) {string.Join(", ", unsupported)}, which this library does not support " +
                     $"(supported: {string.Join(", ", SupportedReaderFeatures)}).");
         }
-        var mode = metadata?.Configuration.GetValueOrDefault("delta.columnMapping.mode");
-        if (protocol.MinReaderVersion >= 2 && mode is not null && mode != "none")
-            throw new UnsupportedProtocolException(
-                $"Table '{location}' uses column mapping (delta.columnMapping.mode = {mode}), which this library does not support.");
+        // Column mapping (modes name and id) is read: files by physical name or field id, users see logical names.
+        // An unknown mode is refused rather than guessed.
+        try { ColumnMapping.ModeOf(metadata); }
+        catch (UnsupportedProtocolException e) { throw new UnsupportedProtocolException($"Table '{location}': {e.Message}"); }
+        // Type widening: old files are read as the widened type; a recorded change this library cannot convert is refused.
+        if (metadata is not null) TypeWidening.EnsureSupported(metadata, location);
     }
 
     /// <summary>Throws <see cref="UnsupportedProtocolException"/> when writing could break a rule of the table's protocol.</summary>
-    public static void EnsureWritable(Protocol protocol, Metadata? metadata, string location)
+    /// <param name="protocol">The protocol written under.</param>
+    /// <param name="metadata">The table's metadata.</param>
+    /// <param name="location">The table, for messages.</param>
+    /// <param name="columnMappingAware">The commit's files and actions use physical names (appends and column changes do; others refuse mapped tables).</param>
+    public static void EnsureWritable(Protocol protocol, Metadata? metadata, string location, bool columnMappingAware = false)
     {
         EnsureReadable(protocol, metadata, location);
+        var mapped = metadata is not null && ColumnMapping.IsMapped(metadata);
+        if (mapped && !columnMappingAware)
+            throw new UnsupportedProtocolException(
+                $"Table '{location}' uses column mapping (delta.columnMapping.mode = {metadata!.Configuration[ColumnMapping.ModeKey]}); " +
+                "this library appends to such tables and alters their columns, but does not run this operation on them.");
         var w = protocol.MinWriterVersion;
+        // Writer 5 is column mapping (on top of 4: change data feed and generated columns, refused below when in use).
+        if (mapped && w is 5 or 6 && metadata is not null)
+        {
+            if (w == 6 || metadata.SchemaString.Contains("\"delta.generationExpression\"", StringComparison.Ordinal) ||
+                (metadata.Configuration.TryGetValue("delta.enableChangeDataFeed", out var cdf) && string.Equals(cdf, "true", StringComparison.OrdinalIgnoreCase)))
+                throw new UnsupportedProtocolException(
+                    $"Table '{location}' requires Delta writer version {w} with change data feed, generated or identity columns, which this library does not write.");
+            w = 3;
+        }
         // Writer 3 adds CHECK constraints, which DataLakeStorage enforces on every write (Quality/TableConstraints).
         if (w is >= 4 and <= 6 || w > MaxWriterVersion || w < 1)
             throw new UnsupportedProtocolException(
@@ -109,7 +135,7 @@ internal static class TableFeatures
                 if (RefusedWriterFeatures.TryGetValue(f, out var why))
                     throw new UnsupportedProtocolException(
                         $"Table '{location}' uses Delta writer feature {f}, which this library does not write: {why}. Write to it with a newer Delta writer.");
-            var unsupported = (protocol.WriterFeatures ?? []).Where(f => !SupportedWriterFeatures.Contains(f)).ToList();
+            var unsupported = (protocol.WriterFeatures ?? []).Where(f => !SupportedWriterFeatures.Contains(f) && !(columnMappingAware && f == "columnMapping")).ToList();
             if (unsupported.Count > 0)
                 throw new UnsupportedProtocolException(
                     $"Table '{location}' uses Delta writer feature(s) {string.Join(", ", unsupported)}, which this library cannot write safely " +

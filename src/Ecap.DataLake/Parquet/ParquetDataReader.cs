@@ -35,6 +35,9 @@ internal sealed record ParquetReadOptions
     /// <summary>Rows per returned batch (the native reader's batch size); null for its default (64Ki).</summary>
     public int? BatchSize { get; init; }
 
+    /// <summary>How the file names the columns of <see cref="TableSchema"/> (column mapping: physical names or field ids).</summary>
+    public ColumnMappingMode ColumnMapping { get; init; }
+
     /// <summary>Let the native reader decode the columns of a row group in parallel.</summary>
     public bool UseThreads { get; init; } = true;
 
@@ -131,9 +134,13 @@ internal static class ParquetDataReader
         arrowProps.CoerceInt96TimestampUnit = Apache.Arrow.Types.TimeUnit.Microsecond;
         using var reader = Open(source, readerProps, arrowProps, key);
 
-        var schema = reader.Schema;
-        var fieldIndex = schema.FieldsList.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
+        var fileSchema = reader.Schema;
         var table = options.TableSchema;
+        // Under column mapping the file's columns are relabelled with their logical names once, here; all below sees those.
+        var schema = table is not null && options.ColumnMapping != ColumnMappingMode.None
+            ? FieldMapping.LogicalFileSchema(fileSchema, table, options.ColumnMapping)
+            : fileSchema;
+        var fieldIndex = schema.FieldsList.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
         var output = options.Columns ?? (table ?? schema).FieldsList.Select(f => f.Name).ToList();
         // Columns of the table schema the file lacks: returned as nulls, seen as nulls by the filter.
         var missing = new Dictionary<string, Field>(StringComparer.Ordinal);
@@ -197,7 +204,10 @@ internal static class ParquetDataReader
                     var bounds = ParquetFooterStats.RowGroupBounds(meta, leaves!);
                     var rows = meta.NumRows;
                     ColumnBounds? Lookup(string c) =>
-                        bounds.GetValueOrDefault(c) ?? (IsMissing(c) ? new ColumnBounds(Apache.Arrow.Types.NullType.Default, null, null, rows, rows) : null);
+                        bounds.GetValueOrDefault(c) is { } b
+                            // A date column widened to timestamp_ntz: its day numbers are not comparable with timestamps.
+                            ? b.Type is Apache.Arrow.Types.Date32Type && table is not null && TypeAt(table, c) is Apache.Arrow.Types.TimestampType ? null : b
+                            : IsMissing(c) ? new ColumnBounds(Apache.Arrow.Types.NullType.Default, null, null, rows, rows) : null;
                     if (!StatsEvaluator.CanMatch(filter, Lookup))
                     {
                         counters?.Add(pruned: 1);
@@ -218,6 +228,7 @@ internal static class ParquetDataReader
             {
                 var decoded = await stream.ReadNextRecordBatchAsync(ct);
                 if (decoded is null) break;
+                if (!ReferenceEquals(schema, fileSchema)) decoded = FieldMapping.Relabel(decoded, schema, decoded.ColumnCount == schema.FieldsList.Count ? null : readFields);
                 counters?.Add(rows: decoded.Length);
                 var batch = deleted is null ? decoded : WithoutDeleted(decoded, deleted, position);
                 position += decoded.Length;
@@ -324,6 +335,16 @@ internal static class ParquetDataReader
         stream.Position = 0;
         using var r = new FileReader(stream, leaveOpen: true);
         return r.Schema;
+    }
+
+    /// <summary>The type of a (dotted) column in a schema, or null.</summary>
+    private static Apache.Arrow.Types.IArrowType? TypeAt(Schema schema, string dotted)
+    {
+        var parts = dotted.Split('.');
+        var field = schema.GetFieldByName(parts[0]);
+        for (var i = 1; i < parts.Length && field is not null; i++)
+            field = field.DataType is Apache.Arrow.Types.StructType st ? st.Fields.FirstOrDefault(f => f.Name == parts[i]) : null;
+        return field?.DataType;
     }
 
     private static IEnumerable<int> LeafIndices(SchemaField field) =>

@@ -26,6 +26,7 @@ internal sealed class ParquetDataWriter : IDisposable
 {
     private readonly IObjectStore _store;
     private readonly Schema _schema;
+    private readonly Schema? _logical;
     private readonly Func<int, string> _nameFile;
     private readonly ParquetWriteOptions _options;
     private readonly List<WrittenFile> _files = [];
@@ -40,7 +41,9 @@ internal sealed class ParquetDataWriter : IDisposable
     public ParquetDataWriter(IObjectStore store, Schema schema, Func<int, string> nameFile, ParquetWriteOptions? options = null)
     {
         _store = store;
-        _schema = schema;
+        // Column mapping: everything below (stats, dictionary and encoding choices) sees the physical names.
+        _logical = options?.ColumnMapping is { } table ? schema : null;
+        _schema = options?.ColumnMapping is { } mapped ? FieldMapping.PhysicalSchema(schema, mapped) : schema;
         _nameFile = nameFile;
         _options = options ?? ParquetWriteOptions.Default;
         _floatColumns = schema.FieldsList.Select((f, i) => (f, i))
@@ -82,6 +85,12 @@ internal sealed class ParquetDataWriter : IDisposable
 
     private void WriteCore(RecordBatch batch, CancellationToken ct)
     {
+        if (_logical is not null && !ReferenceEquals(batch.Schema, _schema))
+        {
+            if (batch.ColumnCount != _logical.FieldsList.Count || batch.Schema.FieldsList.Where((f, i) => f.Name != _logical.FieldsList[i].Name).Any())
+                throw new SchemaMismatchException($"Batch schema ({Describe(batch.Schema)}) differs from the writer's schema ({Describe(_logical)}).");
+            batch = FieldMapping.Relabel(batch, _schema, null);
+        }
         if (!ReferenceEquals(batch.Schema, _schema))
         {
             if (!SchemaMatches(batch.Schema))

@@ -48,6 +48,9 @@ internal sealed record ParquetWriteOptions
     public Encryption.TableEncryption? Encryption { get; init; }
 
     public Encryption.IKeyProvider? Keys { get; init; }
+
+    /// <summary>A column-mapped table's schema: files are written with its physical names and field ids (null: names as given).</summary>
+    public Apache.Arrow.Schema? ColumnMapping { get; init; }
 }
 
 /// <summary>

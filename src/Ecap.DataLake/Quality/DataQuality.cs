@@ -49,6 +49,7 @@ public sealed partial class DataQuality(DataLakeStorage storage)
 
             var config = new Dictionary<string, string>(snapshot.Metadata.Configuration) { [key] = expression };
             var tx = delta.StartTransaction(snapshot, "ADD CONSTRAINT");
+            tx.ColumnMappingAware = true; // a property only; constraints name logical columns, as Delta's do
             tx.SetMetadata(snapshot.Metadata with { Configuration = config });
             tx.SetProtocol(WithCheckConstraints(snapshot.Protocol));
             tx.ReadWholeTable = true; // a concurrent append could bring rows the check above did not see
@@ -70,6 +71,7 @@ public sealed partial class DataQuality(DataLakeStorage storage)
                 throw new InvalidInputException($"Table '{table}' has no constraint named {name}.");
             var config = snapshot.Metadata.Configuration.Where(kv => kv.Key != key).ToDictionary(kv => kv.Key, kv => kv.Value);
             var tx = delta.StartTransaction(snapshot, "DROP CONSTRAINT");
+            tx.ColumnMappingAware = true;
             tx.SetMetadata(snapshot.Metadata with { Configuration = config });
             tx.OperationParameters["name"] = name;
             var commit = await tx.CommitAsync(ct);

@@ -243,6 +243,41 @@ public sealed class DataLakeStorage
         }, ct);
 
     /// <summary>
+    /// Renames, drops and adds top-level columns in one metadata-only commit (no data file is rewritten). A rename or
+    /// drop turns on column mapping (mode name) first when the table has none, as Delta does; returns the new version.
+    /// </summary>
+    /// <param name="tableName">The table.</param>
+    /// <param name="renames">Columns to rename, old name to new name.</param>
+    /// <param name="drops">Columns to drop (not partition columns).</param>
+    /// <param name="adds">Columns to add (nullable) with their Delta type names (long, string, decimal(10,2), ...).</param>
+    /// <param name="ct">Cancels the operation.</param>
+    public Task<long> AlterColumnsAsync(string tableName, IReadOnlyList<(string From, string To)> renames, IReadOnlyList<string> drops,
+        IReadOnlyList<(string Name, string Type)> adds, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("alter", TableNames.ValidateWritable(tableName), Privilege.Admin, new Dictionary<string, string?>
+        {
+            ["rename"] = string.Join(",", renames.Select(r => r.From + "=" + r.To)),
+            ["drop"] = string.Join(",", drops),
+            ["add"] = string.Join(",", adds.Select(a => a.Name + ":" + a.Type)),
+        }), async scope =>
+        {
+            var table = OpenTable(tableName);
+            if (!await table.ExistsAsync(ct))
+                throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
+            var snapshot = await table.GetSnapshotAsync(ct);
+            var (metadata, protocol, operation) = ColumnAlter.Apply(snapshot, tableName, renames, drops, adds);
+            var tx = table.StartTransaction(snapshot, operation);
+            tx.ColumnMappingAware = true; // metadata only: no file names anything
+            tx.SetMetadata(metadata);
+            if (protocol != snapshot.Protocol) tx.SetProtocol(protocol);
+            if (renames.Count > 0) tx.OperationParameters["renamed"] = string.Join(",", renames.Select(r => r.From + "=" + r.To));
+            if (drops.Count > 0) tx.OperationParameters["columns"] = string.Join(",", drops);
+            if (adds.Count > 0) tx.OperationParameters["added"] = string.Join(",", adds.Select(a => a.Name + ":" + a.Type));
+            var commit = await tx.CommitAsync(ct);
+            scope.Complete(version: commit.Version);
+            return commit.Version;
+        }, ct);
+
+    /// <summary>
     /// Returns the table to an earlier version with a new commit: files live then but not now are added
     /// back, files live now but not then are removed. Fails clearly when vacuum already deleted a needed file.
     /// </summary>

@@ -192,6 +192,29 @@ public abstract class MetadataManagerTests
     }
 
     [Fact]
+    public async Task A_column_rename_shows_in_the_schema_history_as_a_rename_and_a_drop_as_a_removal()
+    {
+        using var dir = new TempDir();
+        var catalog = OpenCatalog(dir);
+        var lake = new DataLakeStorage(dir.Path, catalog.WithCatalog());
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 20), "tx", DataType.Transactions);
+        var column = (await lake.ReadPartitionedDataAsync("tx")).Schema.FieldsList
+            .Select(f => f.Name).First(n => n is "amount" or "currency" or "status" or "payment_method");
+        await lake.AlterColumnsAsync("tx", [(column, column + "_v2")], [], []);
+        await lake.AlterColumnsAsync("tx", [], [column + "_v2"], [("note", "string")]);
+
+        var history = await catalog.GetSchemaHistoryAsync("tx");
+        Assert.Equal([0L, 1L, 2L], history.Select(h => h.Version));
+        Assert.Equal([new ColumnRename(column, column + "_v2")], history[1].Renamed);
+        Assert.Empty(history[1].Added);
+        Assert.Empty(history[1].Removed);
+        Assert.Empty(history[1].Changed); // turning column mapping on changes nothing a reader sees
+        Assert.Empty(history[2].Renamed);
+        Assert.Equal([column + "_v2"], history[2].Removed);
+        Assert.Equal(["note"], history[2].Added);
+    }
+
+    [Fact]
     public async Task The_sources_written_into_a_table_become_its_upstream_lineage()
     {
         using var dir = new TempDir();

@@ -357,20 +357,27 @@ public abstract class TableWriteTests : IDisposable
     }
 
     [Fact]
-    public async Task ColumnMappingTables_AreRefusedForReads()
+    public async Task ColumnMappingTables_AreRead_WritersThatAreNotMappingAwareAndUnknownModesAreRefused()
     {
         var store = Stores.NewStore();
         var table = At(Stores.Reopen(store));
         var tx = table.StartTransaction(null, "CREATE TABLE");
         tx.SetMetadata(Metadata.Create(IdSchema) with { Configuration = new Dictionary<string, string> { ["delta.columnMapping.mode"] = "name" } });
         tx.SetProtocol(new Protocol(2, 5));
-        // Writing such a table is refused too, so write its log by hand.
-        await Assert.ThrowsAsync<UnsupportedProtocolException>(() => tx.CommitAsync());
+        // A transaction whose writer does not say it writes physical names cannot commit to a mapped table.
+        var refused = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => tx.CommitAsync());
+        Assert.Contains("column mapping", refused.Message);
         await store.WriteAsync(DeltaPaths.CommitKey(0), Encoding.UTF8.GetBytes(
             "{\"protocol\":{\"minReaderVersion\":2,\"minWriterVersion\":5}}\n" +
             "{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{\"delta.columnMapping.mode\":\"name\"}}}\n"));
-        var e = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => At(Stores.Reopen(store)).GetSnapshotAsync());
-        Assert.Contains("column mapping", e.Message);
+        Assert.Equal(0, (await At(Stores.Reopen(store)).GetSnapshotAsync()).Version);
+
+        var other = Stores.NewStore();
+        await other.WriteAsync(DeltaPaths.CommitKey(0), Encoding.UTF8.GetBytes(
+            "{\"protocol\":{\"minReaderVersion\":2,\"minWriterVersion\":5}}\n" +
+            "{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{\"delta.columnMapping.mode\":\"banana\"}}}\n"));
+        var e = await Assert.ThrowsAsync<UnsupportedProtocolException>(() => At(Stores.Reopen(other)).GetSnapshotAsync());
+        Assert.Contains("banana", e.Message);
     }
 
     [Fact]

@@ -58,6 +58,12 @@ public sealed class Transaction
 
     internal bool ChangesMetadataOrProtocol => _metadata is not null || _protocol is not null;
 
+    /// <summary>
+    /// Set by writers whose files and adds use physical names (column mapping): only such commits may go to a mapped
+    /// table. Removes are written with the log's own (physical) partition values and stats whatever the caller passed.
+    /// </summary>
+    internal bool ColumnMappingAware { get; set; }
+
     public IReadOnlyList<AddFile> Adds => _adds;
 
     public IReadOnlyList<RemoveFile> Removes => _removes;
@@ -200,12 +206,12 @@ public sealed class Transaction
         {
             metadata = _metadata ?? ReadSnapshot.Metadata;
             protocol = _protocol ?? ReadSnapshot.Protocol;
-            TableFeatures.EnsureWritable(ReadSnapshot.Protocol, ReadSnapshot.Metadata, location);
+            TableFeatures.EnsureWritable(ReadSnapshot.Protocol, ReadSnapshot.Metadata, location, ColumnMappingAware);
         }
         // Table properties that need a feature (in-commit timestamps, V2 checkpoints, change data feed) bring it into the protocol.
         var configured = TableFeatures.WithConfiguredFeatures(protocol, metadata);
         if (!ReferenceEquals(configured, protocol)) _protocol = protocol = configured;
-        TableFeatures.EnsureWritable(protocol, metadata, location);
+        TableFeatures.EnsureWritable(protocol, metadata, location, ColumnMappingAware);
         TableFeatures.EnsureCommitAllowed(metadata, _adds, _removes, location);
 
         var schema = DeltaSchema.ToArrowSchema(metadata.SchemaString);
@@ -215,7 +221,10 @@ public sealed class Transaction
         if (_metadata is not null && ReadSnapshot is not null && ReadSnapshot.Metadata.Id != _metadata.Id)
             throw new CommitValidationException("New metadata must keep the table id.");
 
-        var partitionColumns = metadata.PartitionColumns.ToHashSet(StringComparer.Ordinal);
+        // Under column mapping add.partitionValues is keyed by the partition columns' physical names.
+        var partitionColumns = (ColumnMapping.IsMapped(metadata)
+            ? metadata.PartitionColumns.Select(c => ColumnMapping.PhysicalName(schema.GetFieldByName(c)))
+            : metadata.PartitionColumns).ToHashSet(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var add in _adds)
         {
@@ -278,7 +287,9 @@ public sealed class Transaction
             if (metadata is not null) actions.Add(new(Metadata: metadata));
         }
         foreach (var t in _txns.Values) actions.Add(new(Txn: t));
-        foreach (var r in _removes) actions.Add(new(Remove: r));
+        var physical = ReadSnapshot is not null && ColumnMapping.IsMapped(ReadSnapshot.Metadata) ? ReadSnapshot.FileMap : null;
+        foreach (var r in _removes)
+            actions.Add(new(Remove: physical is not null && physical.TryGetValue(r.Key, out var add) ? r with { PartitionValues = add.PartitionValues, Stats = r.Stats is null ? null : add.Stats } : r));
         foreach (var a in _adds) actions.Add(new(Add: a));
         return actions;
     }

@@ -192,6 +192,7 @@ public sealed class TableScan
             {
                 Columns = needed.Where(c => !PartitionColumns.Contains(c)).ToList(),
                 TableSchema = tableSchema,
+                ColumnMapping = ColumnMapping.ModeOf(snapshot.Metadata),
                 Filter = FilePredicate,
                 BatchSize = options.BatchSize,
                 UseThreads = false, // files are read in parallel instead

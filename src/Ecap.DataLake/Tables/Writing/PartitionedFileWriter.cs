@@ -32,9 +32,13 @@ internal sealed class PartitionedFileWriter
     private readonly Parquet.Encryption.TableEncryption? _encryption;
     private readonly Parquet.Encryption.IKeyProvider? _keys;
 
+    // A column-mapped table's schema: files and partition values use its physical names.
+    private readonly Schema? _columnMapping;
+
     public PartitionedFileWriter(IObjectStore table, BatchPartitioner partitioner, WriteOptions options, long maxBufferBytes,
-        Parquet.Encryption.TableEncryption? encryption = null, Parquet.Encryption.IKeyProvider? keys = null)
+        Parquet.Encryption.TableEncryption? encryption = null, Parquet.Encryption.IKeyProvider? keys = null, Schema? columnMapping = null)
     {
+        _columnMapping = columnMapping;
         _encryption = encryption;
         _keys = keys;
         _table = table;
@@ -113,6 +117,7 @@ internal sealed class PartitionedFileWriter
                    TargetFileSizeBytes = _options.TargetFileSizeBytes,
                    Encryption = _encryption,
                    Keys = _keys,
+                   ColumnMapping = _columnMapping,
                }))
         {
             // Each buffered batch arrived sorted. When the runs also follow each other in order (the usual
@@ -132,7 +137,7 @@ internal sealed class PartitionedFileWriter
             _adds.Add(new AddFile
             {
                 Path = AddFile.EncodePath(file.Key),
-                PartitionValues = group.PartitionValues,
+                PartitionValues = _columnMapping is null ? group.PartitionValues : Parquet.FieldMapping.PhysicalPartitionValues(group.PartitionValues, _columnMapping),
                 Size = file.SizeBytes,
                 ModificationTime = now,
                 DataChange = true,

@@ -86,7 +86,17 @@ internal sealed class TableWriter(DataLakeStorage storage)
         Residency.DataResidency.EnsureWritable(newMetadata ?? snapshot!.Metadata, tableName, storage.Options.Region, storage.Location);
         var encryption = Parquet.Encryption.TableEncryption.Of((newMetadata ?? snapshot!.Metadata).Configuration);
         encryption?.EnsureKeys(storage.Keys, tableName);
-        var writer = new PartitionedFileWriter(table.Store, partitioner, options, storage.Options.WriteBufferBytes, encryption, encryption is null ? null : storage.Keys);
+        // Column mapping: appends and overwrites of the data write physical names; changing the schema by a write is refused
+        // (new columns would need ids and physical names: `storage alter --add-column` assigns them).
+        var mapped = snapshot != null && ColumnMapping.IsMapped(snapshot.Metadata);
+        if (mapped && newMetadata != null)
+            throw new InvalidInputException(
+                $"Table '{tableName}' uses column mapping (delta.columnMapping.mode): a write cannot change its schema (--merge-schema, --overwrite-schema); " +
+                "add columns with `ecap data-lake storage alter --add-column` first.");
+        if (mapped && encryption != null)
+            throw new UnsupportedProtocolException($"Table '{tableName}' uses column mapping and encryption together, which this library does not write.");
+        var writer = new PartitionedFileWriter(table.Store, partitioner, options, storage.Options.WriteBufferBytes, encryption, encryption is null ? null : storage.Keys,
+            mapped ? tableSchema : null);
         var dedup = options.DeduplicateKeys is { Count: > 0 } keys ? new Deduplicator(keys, options.DeduplicateOrderBy, storage.Options.WriteBufferBytes) : null;
         var commitAttempted = false;
         try
@@ -116,6 +126,7 @@ internal sealed class TableWriter(DataLakeStorage storage)
             Transaction Build(Snapshot? read, Metadata? metadata)
             {
                 var tx = table.StartTransaction(read, OperationName(mode, read));
+                tx.ColumnMappingAware = mapped;
                 removed = 0;
                 if (read == null) tx.SetProtocol(Protocol.Default);
                 if (metadata != null) tx.SetMetadata(metadata);
@@ -126,7 +137,10 @@ internal sealed class TableWriter(DataLakeStorage storage)
                 }
                 else if (read != null && mode == WriteMode.OverwritePartitions)
                 {
-                    var replaced = adds.Select(a => DataLakeStorage.PartitionKey(a.PartitionValues, read.PartitionColumns)).ToHashSet(StringComparer.Ordinal);
+                    // Adds carry physical partition-value keys under column mapping; the snapshot's files logical ones.
+                    var replaced = adds.Select(a => DataLakeStorage.PartitionKey(
+                        mapped ? ColumnMapping.LogicalFile(a, read.Schema, read.PartitionColumns).PartitionValues : a.PartitionValues,
+                        read.PartitionColumns)).ToHashSet(StringComparer.Ordinal);
                     foreach (var file in read.Files.Where(file => replaced.Contains(DataLakeStorage.PartitionKey(file.PartitionValues, read.PartitionColumns))))
                     {
                         tx.Remove(RemoveFile.For(file));
