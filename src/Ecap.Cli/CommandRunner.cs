@@ -94,7 +94,9 @@ internal static class CommandRunner
         ConcurrentModificationException => (1, "another writer changed the table; run the command again."),
         UnsupportedProtocolException => (1, "the table needs a newer Delta reader/writer than this version of ecap."),
         StoreNotConfiguredException => (2, "for s3:// lakes on servers without conditional writes, pass --commit-coordinator jdbc:postgresql://host/db (or 'single-writer'); see README \"Lakes on S3\"."),
-        CorruptTableException => (1, "the table's _delta_log is damaged; `storage history` shows the versions that still read."),
+        CorruptTableException => (1, "the file named above is damaged or missing; earlier versions may still read (`storage read TABLE --version N`)."),
+        InvalidPathException when e.Message.StartsWith("Data file path", StringComparison.Ordinal) =>
+            (1, "the table's log names a data file outside the table's folder; ecap reads only the table's own files."),
         InvalidPathException => (2, "table names are folder names: letters, digits, '_', '-', '.'."),
         InvalidInputException => (2, "see --help for the command's options and an example."),
         FileNotFoundException or DirectoryNotFoundException => (2, "check the path."),

@@ -40,6 +40,18 @@ public sealed class DamagedDataFileCommandTests : IDisposable
         AssertOneClearLine(Ecap("data-lake", "storage", "read", "tx", "--out", _dir.Sub("x.csv")), name);
         Assert.False(File.Exists(_dir.Sub("x.csv")));
         AssertOneClearLine(Ecap("data-lake", "query", "SELECT count(*) FROM tx"), "Table 'tx' (version 0) cannot be read");
+        Assert.Contains("hint: the file named above is damaged or missing", Ecap("data-lake", "storage", "read", "tx").Stderr);
+    }
+
+    [Fact]
+    public void An_empty_commit_is_named_and_the_hint_does_not_send_you_to_a_command_that_fails_too()
+    {
+        WriteTable();
+        File.WriteAllText(Path.Combine(Lake, "tx", "_delta_log", $"{1:D20}.json"), "");
+        var read = Ecap("data-lake", "storage", "read", "tx", "--limit", "1");
+        AssertOneClearLine(read, "00000000000000000001.json");
+        Assert.DoesNotContain("storage history", read.Stderr);
+        Assert.Equal(0, Ecap("data-lake", "storage", "read", "tx", "--version", "0", "--limit", "1").ExitCode); // the hint's way out works
     }
 
     [Fact]
