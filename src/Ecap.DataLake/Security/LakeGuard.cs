@@ -126,7 +126,7 @@ public sealed class LakeGuard
         {
             _current.Value = null;
             var outcome = e is AccessDeniedException || scope.DeniedAll ? AuditOutcome.Denied : AuditOutcome.Failed;
-            await WriteAuditAsync(scope.ToRecord(outcome, AuditRedaction.RedactValue(e.Message)), e, attribution.Committed.Count > 0, CancellationToken.None);
+            await WriteAuditAsync(scope.ToRecord(outcome, AuditRedaction.RedactValue(e.Message)), e, attribution.Commits > 0, CancellationToken.None);
             throw;
         }
         finally
@@ -134,7 +134,7 @@ public sealed class LakeGuard
             _current.Value = null;
         }
         var succeeded = scope.DeniedAll ? AuditOutcome.Denied : AuditOutcome.Succeeded;
-        await WriteAuditAsync(scope.ToRecord(succeeded, scope.DeniedAll ? scope.DenialSummary : null), null, attribution.Committed.Count > 0, CancellationToken.None);
+        await WriteAuditAsync(scope.ToRecord(succeeded, scope.DeniedAll ? scope.DenialSummary : null), null, attribution.Commits > 0, CancellationToken.None);
         return result;
     }
 

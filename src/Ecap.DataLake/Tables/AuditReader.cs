@@ -13,15 +13,9 @@ public static class AuditReader
     /// <summary>Records matching the filter, oldest first within each file; streamed, never all in memory.</summary>
     public static async IAsyncEnumerable<AuditRecord> ReadAsync(this AuditLog log, AuditFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        if (!await log.Table.ExistsAsync(ct)) yield break;
-        await foreach (var record in ReadAsync(log, await log.Table.GetSnapshotAsync(ct), filter, ct))
-            yield return record;
-    }
-
-    /// <summary>Records of one version of the trail (a reconciler decides from one snapshot what is missing).</summary>
-    internal static async IAsyncEnumerable<AuditRecord> ReadAsync(AuditLog log, Delta.Snapshot snapshot, AuditFilter? filter, [EnumeratorCancellation] CancellationToken ct)
-    {
         filter ??= new AuditFilter();
+        if (!await log.Table.ExistsAsync(ct)) yield break;
+        var snapshot = await log.Table.GetSnapshotAsync(ct);
         Predicate? predicate = null;
         if (filter.Since is { } since) predicate = new Comparison("time", ComparisonOp.GreaterThanOrEqual, since);
         if (filter.Principal is { } p) predicate = Combine(predicate, new Comparison("principal", ComparisonOp.Equal, p));
@@ -30,6 +24,30 @@ public static class AuditReader
             foreach (var record in FromBatch(batch))
                 if (filter.Table is null || record.Names(filter.Table))
                     yield return record;
+    }
+
+    /// <summary>
+    /// What a reconciler needs of each record of one version of the trail (audit id, table, version, outcome): only those
+    /// columns are read, with no parameters to parse. Trails written before audit ids existed read the id as null.
+    /// </summary>
+    internal static async IAsyncEnumerable<(string? AuditId, string? Table, long? Version, string Outcome)> ReadKeysAsync(
+        AuditLog log, Delta.Snapshot snapshot, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var hasId = snapshot.Schema.GetFieldIndex("audit_id") >= 0;
+        string[] columns = hasId ? ["audit_id", "table", "table_version", "outcome"] : ["table", "table_version", "outcome"];
+        var scan = TableScan.Plan(log.Table.Store, snapshot, new ReadOptions { Columns = columns });
+        await foreach (var batch in scan.ReadBatchesAsync(ct))
+        {
+            using (batch)
+            {
+                var id = hasId ? (StringArray)batch.Column(batch.Schema.GetFieldIndex("audit_id")) : null;
+                var table = (StringArray)batch.Column(batch.Schema.GetFieldIndex("table"));
+                var version = (Int64Array)batch.Column(batch.Schema.GetFieldIndex("table_version"));
+                var outcome = (StringArray)batch.Column(batch.Schema.GetFieldIndex("outcome"));
+                for (var i = 0; i < batch.Length; i++)
+                    yield return (id?.GetString(i), table.GetString(i), version.GetValue(i), outcome.GetString(i));
+            }
+        }
     }
 
     private static Predicate Combine(Predicate? left, Predicate right) => left is null ? right : left & right;

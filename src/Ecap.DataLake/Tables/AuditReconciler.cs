@@ -80,10 +80,10 @@ public sealed class AuditReconciler(DataLakeStorage storage)
         var auditedIds = new HashSet<string>(StringComparer.Ordinal);
         var auditedVersions = new HashSet<(string Table, long Version)>();
         if (trail is not null)
-            await foreach (var r in AuditReader.ReadAsync(audit, trail, null, ct))
+            await foreach (var (auditId, recordTable, recordVersion, outcome) in AuditReader.ReadKeysAsync(audit, trail, ct))
             {
-                if (r.AuditId is { } id) auditedIds.Add(id);
-                if (r.Table is { } t && r.TableVersion is { } v && r.Outcome == AuditOutcome.Succeeded) auditedVersions.Add((t, v));
+                if (auditId is { } id) auditedIds.Add(id);
+                if (recordTable is { } t && recordVersion is { } v && outcome == AuditOutcome.Succeeded) auditedVersions.Add((t, v));
             }
 
         var tables = options.Table is { } only ? [TableNames.Validate(only)] : await storage.ListTableNamesAsync(ct);

@@ -84,17 +84,18 @@ internal static class TableInspector
     }
 
     /// <summary>
-    /// Rows of a snapshot from the file stats: files without a usable count are left out (unknown), and so is a count that
-    /// would overflow the total.
+    /// Rows of a snapshot from the file stats: files without a usable count are left out (unknown), and so is a count too large
+    /// for a table of that many files (the same rule as <see cref="RowCountAsync"/>, so the answer never depends on file order).
     /// </summary>
     public static long RowCount(Snapshot snapshot) => RowCount(snapshot.Files);
 
     /// <inheritdoc cref="RowCount(Snapshot)"/>
     public static long RowCount(IEnumerable<AddFile> files)
     {
+        var list = files as IReadOnlyCollection<AddFile> ?? files.ToList();
         long total = 0;
-        foreach (var f in files)
-            if (NumRecords(f) is { } rows) TryAddRows(ref total, rows);
+        foreach (var f in list)
+            if (PlausibleNumRecords(f, list.Count, out _) is { } rows) total = SaturatingAdd(total, rows);
         return total;
     }
 

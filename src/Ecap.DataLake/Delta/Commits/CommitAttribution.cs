@@ -5,7 +5,7 @@ namespace Ecap.DataLake.Delta;
 /// operation and identity source), so the attribution is atomic with the data: a process killed between its commit and its
 /// audit record still leaves the commit attributable, and the audit can be reconciled from the log.
 /// The governance layer opens one per guarded operation (<see cref="Begin"/>); every transaction committed in that async flow
-/// carries it and is recorded in the scope (<see cref="AttributionScope.Committed"/>).
+/// carries it and is counted by the scope (<see cref="AttributionScope.Commits"/>).
 /// </summary>
 /// <param name="AuditId">The id of the audit record that describes the operation (one record for all of its commits).</param>
 /// <param name="Principal">The caller, as the identity provider named them.</param>
@@ -21,7 +21,12 @@ public sealed record CommitAttribution(string AuditId, string Principal, string 
     /// <summary>The attribution of the operation running in this async flow, if any.</summary>
     public static CommitAttribution? Current => s_current.Value?.Attribution;
 
-    private sealed record Scope(CommitAttribution Attribution, List<(string Table, long Version)> Committed);
+    // The open attribution and how many commits were made under it (whether an operation committed decides how its audit failure is handled).
+    internal sealed class Scope(CommitAttribution attribution)
+    {
+        public CommitAttribution Attribution { get; } = attribution;
+        public int Commits;
+    }
 
     /// <summary>
     /// Attributes the commits of this async flow to <paramref name="attribution"/> until the returned scope is disposed.
@@ -29,18 +34,17 @@ public sealed record CommitAttribution(string AuditId, string Principal, string 
     /// </summary>
     public static AttributionScope Begin(CommitAttribution attribution)
     {
-        if (s_current.Value is { } outer) return new AttributionScope(outer.Committed, restore: false);
-        var scope = new Scope(attribution, []);
+        if (s_current.Value is { } outer) return new AttributionScope(outer, restore: false);
+        var scope = new Scope(attribution);
         s_current.Value = scope;
-        return new AttributionScope(scope.Committed, restore: true);
+        return new AttributionScope(scope, restore: true);
     }
 
     internal static void End() => s_current.Value = null;
 
-    internal static void RecordCommit(string table, long version)
+    internal static void RecordCommit()
     {
-        if (s_current.Value is { } scope)
-            lock (scope.Committed) scope.Committed.Add((table, version));
+        if (s_current.Value is { } scope) Interlocked.Increment(ref scope.Commits);
     }
 
     internal IReadOnlyDictionary<string, string> ToCommitInfo()
@@ -57,23 +61,20 @@ public sealed record CommitAttribution(string AuditId, string Principal, string 
             : null;
 }
 
-/// <summary>An open <see cref="CommitAttribution"/>: the versions committed under it so far; disposing ends it.</summary>
+/// <summary>An open <see cref="CommitAttribution"/>: how many commits were made under it so far; disposing ends it.</summary>
 public sealed class AttributionScope : IDisposable
 {
-    private readonly List<(string Table, long Version)> _committed;
+    private readonly CommitAttribution.Scope _scope;
     private readonly bool _restore;
 
-    internal AttributionScope(List<(string Table, long Version)> committed, bool restore)
+    internal AttributionScope(CommitAttribution.Scope scope, bool restore)
     {
-        _committed = committed;
+        _scope = scope;
         _restore = restore;
     }
 
-    /// <summary>The (table location, version) pairs committed under this attribution, in commit order.</summary>
-    public IReadOnlyList<(string Table, long Version)> Committed
-    {
-        get { lock (_committed) return _committed.ToList(); }
-    }
+    /// <summary>The number of commits made under this attribution (by every table).</summary>
+    public int Commits => Volatile.Read(ref _scope.Commits);
 
     public void Dispose()
     {

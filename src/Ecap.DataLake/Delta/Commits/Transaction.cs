@@ -298,7 +298,7 @@ public sealed class Transaction
         CancellationToken ct)
     {
         _committed = true;
-        CommitAttribution.RecordCommit(_table.Location, version);
+        CommitAttribution.RecordCommit();
         var snapshot = await AfterCommitAsync(version, actions, metadata, ct).ConfigureAwait(false);
         Metrics.LakeMetrics.RecordCommit(_table.Location, Operation, System.Diagnostics.Stopwatch.GetElapsedTime(started), attempt,
             actions.Count(a => a.Add != null), actions.Count(a => a.Remove != null));
