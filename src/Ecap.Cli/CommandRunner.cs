@@ -140,16 +140,17 @@ internal sealed class CliContext(ParseResult parse)
     {
         "storage list-tables", "storage info", "storage history", "storage read", "compaction analyze", "compaction restore-points",
         "quality check", "access show", "access whoami", "data-lake audit", "catalog list-tables", "catalog search", "catalog show",
-        "data-lake query", "data-lake monitor", "ingestion stream-status",
+        "data-lake query", "data-lake monitor", "ingestion stream-status", "identity show",
     };
 
     private bool IsReadCommand =>
         ReadCommands.Contains($"{(Parse.CommandResult.Parent as System.CommandLine.Parsing.CommandResult)?.Command.Name} {Parse.CommandResult.Command.Name}");
 
-    // Checked before the lake is built, so nothing (store, catalog, audit) touches the folder first.
-    private void EnsureReadable()
+    // Checked before the lake is built, so nothing (store, catalog, audit) touches the folder first. True when a read
+    // command reads a folder that holds nothing of a lake.
+    private bool EnsureReadable()
     {
-        if (!IsReadCommand) return;
+        if (!IsReadCommand) return false;
         var root = ObjectStoreRegistry.SchemeOf(Lake) switch
         {
             null => Lake,
@@ -158,10 +159,8 @@ internal sealed class CliContext(ParseResult parse)
         };
         if (root is not null && !Directory.Exists(root))
             throw new DirectoryNotFoundException($"The lake '{Lake}' does not exist (no folder {Path.GetFullPath(root)}); reads need an existing lake, only writes create one.");
-        _readsAFolderThatIsNoLake = root is not null && !IsLakeFolder(root);
+        return root is not null && !IsLakeFolder(root);
     }
-
-    private bool _readsAFolderThatIsNoLake;
 
     // A folder is a lake once ecap (or another engine) put something of a lake in it: its catalog, its _ecap folder, a table.
     private static bool IsLakeFolder(string root) =>
@@ -170,7 +169,7 @@ internal sealed class CliContext(ParseResult parse)
 
     private Ecap.DataLake.DataLake BuildLake()
     {
-        EnsureReadable();
+        var readsAFolderThatIsNoLake = EnsureReadable();
         var remote = ObjectStoreFactory.IsS3(Lake) || (Catalog is { } c && ObjectStoreFactory.IsS3(c));
         var s3 = remote ? PostgresCommitCoordinator.Resolve(S3Options) : S3Options;
         if (Verbose && remote)
@@ -183,7 +182,7 @@ internal sealed class CliContext(ParseResult parse)
         var builder = new DataLakeBuilder(Lake);
         // A read of a folder that holds nothing of a lake (--lake /etc): nothing to govern, and its audit must not create
         // an _ecap folder there. It reads as an empty lake.
-        if (_readsAFolderThatIsNoLake) builder.Unguarded();
+        if (readsAFolderThatIsNoLake) builder.Unguarded();
         return builder
             .UseS3(s3)
             .UseCatalogSetting(Catalog)

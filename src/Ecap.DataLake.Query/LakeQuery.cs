@@ -237,7 +237,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version && existing.Masked.SetEquals(masked)) return existing;
 
         Dictionary<string, string>? deletedRows = null;
-        foreach (var file in snapshot.Files.Where(f => f.DeletionVector is not null))
+        foreach (var file in snapshot.Files.Where(f => f.DeletionVector is { Cardinality: > 0 })) // a vector that deletes nothing needs no table
             (deletedRows ??= new(StringComparer.Ordinal))[file.Path] = await DeletedRowsTableAsync(delta, file, ct);
         var viewSql = LakeViews.ViewSql(snapshot, key => delta.Store.TryGetLocalPath(key)
             ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."), PreferHivePaths, deletedRows);

@@ -54,7 +54,7 @@ public static class LakeViews
     /// </summary>
     internal static string ViewSql(Snapshot snapshot, Func<string, string> localPath, bool hivePaths, IReadOnlyDictionary<string, string>? deletedRows)
     {
-        var withVectors = snapshot.Files.Where(f => f.DeletionVector is not null).ToList();
+        var withVectors = snapshot.Files.Where(f => f.DeletionVector is { Cardinality: > 0 }).ToList();
         if (withVectors.Any(f => deletedRows is null || !deletedRows.ContainsKey(f.Path)))
             throw new UnsupportedProtocolException(
                 "The table has deletion vectors (Delta feature deletionVectors): its SQL view needs the deleted rows of each file; query it through LakeQuery.");

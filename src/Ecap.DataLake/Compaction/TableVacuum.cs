@@ -28,10 +28,11 @@ internal static class TableVacuum
         // (deletion vector files, say) could lose files it needs. vacuumProtocolCheck makes this check a rule; it is done always.
         TableFeatures.EnsureVacuumable(snapshot.Protocol, table.Location);
 
-        var keep = snapshot.Files.Select(f => f.ObjectKey).ToHashSet(StringComparer.Ordinal);
+        // FileMap, not Files: vacuum needs keys and vectors only, not a column-mapped table's logical stats per file.
+        var keep = snapshot.FileMap.Values.Select(f => f.ObjectKey).ToHashSet(StringComparer.Ordinal);
         // A deletion vector file is kept with every kept file that points at it (deletionVectors feature).
         bool KeepVector(DeletionVectorDescriptor? dv) => DeletionVectorKey(dv, table.Store.Location) is { } key && keep.Add(key);
-        foreach (var f in snapshot.Files) KeepVector(f.DeletionVector);
+        foreach (var f in snapshot.FileMap.Values) KeepVector(f.DeletionVector);
         foreach (var t in snapshot.Tombstones)
             if ((t.DeletionTimestamp ?? long.MaxValue) >= cutoffMs)
             {
@@ -52,7 +53,7 @@ internal static class TableVacuum
             Snapshot then;
             try { then = await table.GetSnapshotAsync(point.Version, ct); }
             catch (VersionNotAvailableException) { continue; }
-            foreach (var f in then.Files)
+            foreach (var f in then.FileMap.Values)
             {
                 if (keep.Add(f.ObjectKey)) keptForPoints++;
                 if (KeepVector(f.DeletionVector)) keptForPoints++;

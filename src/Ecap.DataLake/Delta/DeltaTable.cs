@@ -244,22 +244,23 @@ public sealed class DeltaTable
             {
                 await CheckHintedSizeAsync(cp, ct).ConfigureAwait(false);
                 await CheckpointReader.ReadAsync(Store, cp, state, ct).ConfigureAwait(false);
-                var (ci, info, read) = await ReplayCommitsAsync(listing.Commits, cp.Version + 1, version, state, ct).ConfigureAwait(false);
-                if (read == 0 && listing.Commits.TryGetValue(cp.Version, out var cpCommit))
-                {
-                    ci = await ReadCommitInfoAsync(cpCommit.Key, ct).ConfigureAwait(false);
-                    info = cpCommit;
-                }
-                return Build(version, state, ci, info, new SnapshotLoadInfo(cp.Version, read, null));
             }
             catch (DataLakeException e) when (e is CorruptTableException || (e is not UnsupportedProtocolException && CanReplayWithout(listing, cp, version)))
             {
                 // A damaged checkpoint (a crashed writer, a truncated upload, garbage that decodes into a bad schema):
-                // fall back to an older one or to the commits, as delta-rs and Spark do.
+                // fall back to an older one or to the commits, as delta-rs and Spark do. Only the checkpoint: a damaged
+                // commit after it is the table's damage, whichever checkpoint the replay starts from.
                 Logger?.LogWarning(e, "Ignoring unreadable checkpoint {Version} of {Table}", cp.Version, Location);
                 checkpointError = e as CorruptTableException ?? new CorruptTableException($"Checkpoint {cp.Version} of '{Location}' is damaged: {e.Message}", e);
                 continue;
             }
+            var (ci, info, read) = await ReplayCommitsAsync(listing.Commits, cp.Version + 1, version, state, ct).ConfigureAwait(false);
+            if (read == 0 && listing.Commits.TryGetValue(cp.Version, out var cpCommit))
+            {
+                ci = await ReadCommitInfoAsync(cpCommit.Key, ct).ConfigureAwait(false);
+                info = cpCommit;
+            }
+            return Build(version, state, ci, info, new SnapshotLoadInfo(cp.Version, read, null));
         }
 
         if (!listing.Commits.ContainsKey(0))

@@ -256,6 +256,5 @@ internal static class TableFeatures
     }
 
     /// <summary>True when the table is append-only (delta.appendOnly = true): data-changing removes are refused.</summary>
-    public static bool IsAppendOnly(Metadata metadata) =>
-        metadata.Configuration.TryGetValue("delta.appendOnly", out var v) && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase);
+    public static bool IsAppendOnly(Metadata metadata) => IsEnabled(metadata, "delta.appendOnly");
 }

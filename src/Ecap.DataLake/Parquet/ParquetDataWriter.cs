@@ -42,7 +42,7 @@ internal sealed class ParquetDataWriter : IDisposable
     {
         _store = store;
         // Column mapping: everything below (stats, dictionary and encoding choices) sees the physical names.
-        _logical = options?.ColumnMapping is { } table ? schema : null;
+        _logical = options?.ColumnMapping is not null ? schema : null;
         _schema = options?.ColumnMapping is { } mapped ? FieldMapping.PhysicalSchema(schema, mapped) : schema;
         _nameFile = nameFile;
         _options = options ?? ParquetWriteOptions.Default;
@@ -87,7 +87,8 @@ internal sealed class ParquetDataWriter : IDisposable
     {
         if (_logical is not null && !ReferenceEquals(batch.Schema, _schema))
         {
-            if (batch.ColumnCount != _logical.FieldsList.Count || batch.Schema.FieldsList.Where((f, i) => f.Name != _logical.FieldsList[i].Name).Any())
+            if (batch.ColumnCount != _logical.FieldsList.Count ||
+                batch.Schema.FieldsList.Where((f, i) => f.Name != _logical.FieldsList[i].Name || !TypesEqual(f.DataType, _logical.FieldsList[i].DataType)).Any())
                 throw new SchemaMismatchException($"Batch schema ({Describe(batch.Schema)}) differs from the writer's schema ({Describe(_logical)}).");
             batch = FieldMapping.Relabel(batch, _schema, null);
         }

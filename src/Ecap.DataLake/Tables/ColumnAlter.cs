@@ -87,8 +87,9 @@ internal static class ColumnAlter
             if (fields.Count == 1) throw new InvalidInputException($"Cannot drop column '{name}': it is the last column of '{table}'.");
             fields.RemoveAt(i);
         }
-        var nextId = metadata.Configuration.TryGetValue(ColumnMapping.MaxColumnIdKey, out var max) &&
-            long.TryParse(max, NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) ? m : 0;
+        // New ids start above both the recorded high-water mark and every id in use (a foreign writer's mark may lag behind).
+        var nextId = Math.Max(metadata.Configuration.TryGetValue(ColumnMapping.MaxColumnIdKey, out var max) &&
+            long.TryParse(max, NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) ? m : 0, MaxId(fields));
         foreach (var (name, type) in adds)
         {
             EnsureFree(name);

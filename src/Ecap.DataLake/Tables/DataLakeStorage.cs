@@ -44,7 +44,9 @@ public sealed class DataLakeStorage
     internal DeltaTableOptions TableOptions => _tableOptions;
 
     /// <summary>Where a file's unusable stats are reported (they are hints: the count then comes from the footer).</summary>
-    private Microsoft.Extensions.Logging.ILogger? StatsLogger => Options.LoggerFactory?.CreateLogger("Ecap.DataLake.Tables");
+    private Microsoft.Extensions.Logging.ILogger? StatsLogger => _statsLogger ??= Options.LoggerFactory?.CreateLogger("Ecap.DataLake.Tables");
+
+    private Microsoft.Extensions.Logging.ILogger? _statsLogger;
 
     public DataLakeStorageOptions Options { get; }
 
@@ -189,10 +191,11 @@ public sealed class DataLakeStorage
             if (!await table.ExistsAsync(ct))
                 throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
             var snapshot = await table.GetSnapshotAsync(ct);
-            scope.Complete(rows: TableInspector.RowCount(snapshot), version: snapshot.Version);
             var encrypted = Parquet.Encryption.TableEncryption.Of(snapshot.Metadata.Configuration);
             encrypted?.EnsureKeys(Keys, tableName);
-            return await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct, encrypted is null ? null : Keys, StatsLogger);
+            var info = await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct, encrypted is null ? null : Keys, StatsLogger);
+            scope.Complete(rows: info.RecordCount, version: snapshot.Version); // the count info shows, footers included
+            return info;
         }, ct);
 
     /// <summary>Every Delta table directly under the lake root (folders holding a _delta_log), with version, rows and size.</summary>

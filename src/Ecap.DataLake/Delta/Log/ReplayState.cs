@@ -44,14 +44,14 @@ internal sealed class ReplayState
     {
         if (action.Add is { } add)
         {
-            if (add.Path.Contains("://", StringComparison.Ordinal)) add = add with { Path = DeltaPaths.InTable(add.Path, TableRoot) };
+            if (IsAbsolute(add.Path)) add = add with { Path = DeltaPaths.InTable(add.Path, TableRoot) };
             var key = add.Key;
             Files[key] = add;
             Tombstones.Remove(key);
         }
         else if (action.Remove is { } remove)
         {
-            if (remove.Path.Contains("://", StringComparison.Ordinal)) remove = remove with { Path = DeltaPaths.InTable(remove.Path, TableRoot) };
+            remove = InTable(remove);
             var key = remove.Key;
             Files.Remove(key);
             Tombstones[key] = remove;
@@ -71,9 +71,13 @@ internal sealed class ReplayState
     {
         if (action.Remove is { } remove)
         {
-            if (remove.Path.Contains("://", StringComparison.Ordinal)) remove = remove with { Path = DeltaPaths.InTable(remove.Path, TableRoot) };
+            remove = InTable(remove);
             Tombstones[remove.Key] = remove;
         }
         else Apply(action);
     }
+
+    private static bool IsAbsolute(string path) => path.Contains("://", StringComparison.Ordinal);
+
+    private RemoveFile InTable(RemoveFile remove) => IsAbsolute(remove.Path) ? remove with { Path = DeltaPaths.InTable(remove.Path, TableRoot) } : remove;
 }
