@@ -54,6 +54,20 @@ public sealed class DataCompactor
             return result;
         }, ct);
 
+    /// <summary>
+    /// Rewrites the files whose deletion vectors delete at least <paramref name="threshold"/> of their rows (0: every file with a
+    /// vector) without those rows, committed with <c>dataChange=false</c> as Delta's REORG TABLE ... APPLY (PURGE): a later
+    /// vacuum then removes the deleted rows' bytes for good.
+    /// </summary>
+    public Task<Ecap.DataLake.Tables.Changes.ChangeResult> PurgeDeletedRowsAsync(string tableName, double threshold = 0.1, CancellationToken ct = default) =>
+        Guarded("purge", tableName, Privilege.Write, new() { ["threshold"] = threshold.ToString(CultureInfo.InvariantCulture) }, async scope =>
+        {
+            if (threshold is < 0 or > 1 || double.IsNaN(threshold)) throw new InvalidInputException($"The purge threshold {threshold} is not a fraction between 0 and 1.");
+            var result = await new Ecap.DataLake.Tables.Changes.RowChanges(_storage).PurgeAsync(tableName, threshold, ct);
+            scope.Complete(rows: result.RowsDeleted, bytes: result.BytesWritten, version: result.Version);
+            return result;
+        }, ct);
+
     /// <summary>Analyzes every table and compacts those that need it, a bounded number at a time; a failing table does not stop the others.</summary>
     public Task<IReadOnlyList<TableOptimizeSummary>> OptimizeAllTablesAsync(OptimizeAllOptions? options = null, CancellationToken ct = default) =>
         Guarded("optimize-all", null, null, null, async scope =>

@@ -95,6 +95,54 @@ internal static class DeletionVectors
         }
     }
 
+    /// <summary>
+    /// Writes one deletion vector file at the table root (<c>deletion_vector_&lt;uuid&gt;.bin</c>, storage type 'u') holding
+    /// one vector per entry of <paramref name="vectors"/> (each sorted, distinct physical row indexes) and returns their
+    /// descriptors in order. One file per operation, as Spark writes one per task: fewer objects than one per data file.
+    /// </summary>
+    public static async Task<(string ObjectKey, IReadOnlyList<DeletionVectorDescriptor> Descriptors)> WriteFileAsync(IObjectStore table,
+        IReadOnlyList<long[]> vectors, CancellationToken ct = default)
+    {
+        var uuid = Guid.NewGuid();
+        var id = Z85.Encode(uuid.ToByteArray(bigEndian: true));
+        using var file = new MemoryStream();
+        file.WriteByte(1); // format version
+        var descriptors = new List<DeletionVectorDescriptor>(vectors.Count);
+        Span<byte> be = stackalloc byte[4];
+        foreach (var rows in vectors)
+        {
+            var bitmap = RoaringBitmapArray.Encode(rows);
+            var offset = checked((int)file.Position);
+            BinaryPrimitives.WriteInt32BigEndian(be, bitmap.Length);
+            file.Write(be);
+            file.Write(bitmap);
+            BinaryPrimitives.WriteUInt32BigEndian(be, Crc32.Compute(bitmap));
+            file.Write(be);
+            descriptors.Add(new DeletionVectorDescriptor("u", id, offset, bitmap.Length, rows.LongLength));
+        }
+        var key = "deletion_vector_" + uuid.ToString("D") + ".bin";
+        await table.WriteAsync(key, file.GetBuffer().AsMemory(0, (int)file.Length), ct).ConfigureAwait(false);
+        return (key, descriptors);
+    }
+
+    /// <summary>The sorted union of two sorted, distinct row index arrays.</summary>
+    public static long[] Union(long[] a, long[] b)
+    {
+        if (a.Length == 0) return b;
+        if (b.Length == 0) return a;
+        var result = new long[a.Length + b.Length];
+        int i = 0, j = 0, k = 0;
+        while (i < a.Length || j < b.Length)
+        {
+            long next;
+            if (j >= b.Length || (i < a.Length && a[i] < b[j])) next = a[i++];
+            else if (i >= a.Length || b[j] < a[i]) next = b[j++];
+            else { next = a[i++]; j++; }
+            result[k++] = next;
+        }
+        return result.AsSpan(0, k).ToArray();
+    }
+
     internal static CorruptTableException Corrupt(DeletionVectorDescriptor dv, string why) =>
         new($"Deletion vector {dv.StorageType}:{(dv.PathOrInlineDv.Length > 40 ? dv.PathOrInlineDv[..40] + "..." : dv.PathOrInlineDv)} is corrupt: {why}.");
 }
@@ -111,6 +159,23 @@ internal static class Z85
         System.Array.Fill(v, (sbyte)-1);
         for (var i = 0; i < Alphabet.Length; i++) v[Alphabet[i]] = (sbyte)i;
         return v;
+    }
+
+    /// <summary>Z85 of <paramref name="data"/> (its length a multiple of 4, as a UUID's 16 bytes are).</summary>
+    public static string Encode(ReadOnlySpan<byte> data)
+    {
+        if (data.Length % 4 != 0) throw new ArgumentException("Z85 encodes groups of 4 bytes.", nameof(data));
+        var text = new char[data.Length / 4 * 5];
+        for (int i = 0, o = 0; i < data.Length; i += 4, o += 5)
+        {
+            var value = BinaryPrimitives.ReadUInt32BigEndian(data[i..]);
+            for (var k = 4; k >= 0; k--)
+            {
+                text[o + k] = Alphabet[(int)(value % 85)];
+                value /= 85;
+            }
+        }
+        return new string(text);
     }
 
     public static byte[] Decode(string text)
@@ -163,6 +228,77 @@ internal static class RoaringBitmapArray
     private const int NativeMagic = 1681511376;
     private const int SerialCookieNoRun = 12346;
     private const int SerialCookie = 12347;
+
+    /// <summary>
+    /// Encodes sorted, distinct row indexes in the portable format: one 32-bit bitmap per high key, each in the no-run
+    /// layout (cookie 12346, container count, key/cardinality pairs, offsets) with array containers up to 4096 values and
+    /// 65536-bit bitmap containers above.
+    /// </summary>
+    public static byte[] Encode(long[] rows)
+    {
+        using var ms = new MemoryStream(16 + rows.Length * 2);
+        using var w = new BinaryWriter(ms); // little endian, as the format
+        w.Write(PortableMagic);
+        var buckets = new List<(uint High, int From, int To)>();
+        for (var i = 0; i < rows.Length;)
+        {
+            if (rows[i] < 0 || (i > 0 && rows[i] <= rows[i - 1])) throw new ArgumentException("Row indexes must be sorted, distinct and non-negative.", nameof(rows));
+            var high = (uint)(rows[i] >> 32);
+            var j = i;
+            while (j < rows.Length && (uint)(rows[j] >> 32) == high) j++;
+            buckets.Add((high, i, j));
+            i = j;
+        }
+        w.Write((long)buckets.Count);
+        foreach (var (high, from, to) in buckets)
+        {
+            w.Write(high);
+            Encode32(w, rows.AsSpan(from, to - from));
+        }
+        w.Flush();
+        return ms.ToArray();
+    }
+
+    private static void Encode32(BinaryWriter w, ReadOnlySpan<long> rows)
+    {
+        var containers = new List<(ushort Key, int From, int To)>();
+        for (var i = 0; i < rows.Length;)
+        {
+            var key = (ushort)((uint)rows[i] >> 16);
+            var j = i;
+            while (j < rows.Length && (ushort)((uint)rows[j] >> 16) == key) j++;
+            containers.Add((key, i, j));
+            i = j;
+        }
+        w.Write((uint)SerialCookieNoRun);
+        w.Write(containers.Count);
+        foreach (var (key, from, to) in containers)
+        {
+            w.Write(key);
+            w.Write((ushort)(to - from - 1));
+        }
+        var offset = 8 + 8 * containers.Count; // cookie, count, key/cardinality pairs, the offsets themselves
+        foreach (var (_, from, to) in containers)
+        {
+            w.Write(offset);
+            offset += to - from <= 4096 ? 2 * (to - from) : 8192;
+        }
+        foreach (var (_, from, to) in containers)
+        {
+            if (to - from <= 4096)
+            {
+                for (var i = from; i < to; i++) w.Write((ushort)rows[i]);
+                continue;
+            }
+            var words = new ulong[1024];
+            for (var i = from; i < to; i++)
+            {
+                var low = (ushort)rows[i];
+                words[low >> 6] |= 1UL << (low & 63);
+            }
+            foreach (var word in words) w.Write(word);
+        }
+    }
 
     public static long[] Decode(ReadOnlySpan<byte> data, DeletionVectorDescriptor dv)
     {

@@ -10,6 +10,13 @@ internal static class TableFeatures
     public const int MaxReaderVersion = 3;
     public const int MaxWriterVersion = 7;
 
+    /// <summary>The table property that lets writers create deletion vectors (the feature comes with it on commit).</summary>
+    public const string DeletionVectorsProperty = "delta.enableDeletionVectors";
+
+    /// <summary>True when new deletion vectors may be written: the property is on and the protocol has the feature.</summary>
+    public static bool DeletionVectorsEnabled(Protocol protocol, Metadata metadata) =>
+        IsEnabled(metadata, DeletionVectorsProperty) && protocol.MinWriterVersion == 7 && (protocol.WriterFeatures ?? []).Contains("deletionVectors", StringComparer.Ordinal);
+
     /// <summary>Reader features whose data this library reads correctly.</summary>
     public static IReadOnlySet<string> SupportedReaderFeatures { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -29,7 +36,7 @@ internal static class TableFeatures
         "changeDataFeed",      // commits that would need cdc files are refused (EnsureCommitAllowed)
         "checkConstraints",
         "clustering",          // the delta.clustering domain is kept; new files are not clustered (as any append)
-        // Writes keep every file's vector (removes carry it) and compaction drops deleted rows; none writes new vectors.
+        // DELETE, UPDATE and MERGE write vectors (Tables/Changes); rewrites (compaction, purge) drop deleted rows; removes carry the vector.
         "deletionVectors",
         "domainMetadata",      // domains are kept by replay and written into checkpoints
         "generatedColumns",    // writes refused while a column has a generation expression (EnsureWritable)
@@ -203,6 +210,11 @@ internal static class TableFeatures
         var reader = new List<string>();
         if (InCommitTimestampsEnabled(metadata)) writer.Add("inCommitTimestamp");
         if (IsEnabled(metadata, "delta.enableChangeDataFeed")) writer.Add("changeDataFeed");
+        if (IsEnabled(metadata, DeletionVectorsProperty))
+        {
+            writer.Add("deletionVectors");
+            reader.Add("deletionVectors");
+        }
         if (string.Equals(metadata.Configuration.GetValueOrDefault("delta.checkpointPolicy"), "v2", StringComparison.OrdinalIgnoreCase))
         {
             writer.Add("v2Checkpoint");

@@ -46,6 +46,12 @@ internal sealed record ParquetReadOptions
     /// deletion vector): dropped before the filter sees the rows. Null: none.
     /// </summary>
     public long[]? DeletedRows { get; init; }
+
+    /// <summary>
+    /// When set, every batch gets one more int64 column of this name, last: each row's physical index in the file (the
+    /// position a deletion vector names). Row-level changes (DELETE, UPDATE, MERGE) read through it.
+    /// </summary>
+    public string? RowIndexColumn { get; init; }
 }
 
 /// <summary>What a read touched. Thread-safe; one instance may be shared by the reads of a scan.</summary>
@@ -142,10 +148,12 @@ internal static class ParquetDataReader
             : fileSchema;
         var fieldIndex = schema.FieldsList.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
         var output = options.Columns ?? (table ?? schema).FieldsList.Select(f => f.Name).ToList();
+        var rowIndex = options.RowIndexColumn;
         // Columns of the table schema the file lacks: returned as nulls, seen as nulls by the filter.
         var missing = new Dictionary<string, Field>(StringComparer.Ordinal);
         foreach (var c in output)
         {
+            if (c == rowIndex) continue;
             if (fieldIndex.ContainsKey(c)) continue;
             var tf = table?.FieldsList.FirstOrDefault(f => f.Name == c)
                 ?? throw new SchemaMismatchException($"Column '{c}' is not in '{key}'; its columns are: {string.Join(", ", fieldIndex.Keys)}.");
@@ -153,7 +161,8 @@ internal static class ParquetDataReader
         }
 
         var filter = options.Filter;
-        var readNames = output.Where(fieldIndex.ContainsKey).ToList();
+        var readNames = output.Where(c => c != rowIndex && fieldIndex.ContainsKey(c)).ToList();
+        if (rowIndex is not null && !output.Contains(rowIndex)) output = [.. output, rowIndex];
         var missingFilterColumns = new List<Field>();
         if (filter is not null)
         {
@@ -229,6 +238,7 @@ internal static class ParquetDataReader
                 var decoded = await stream.ReadNextRecordBatchAsync(ct);
                 if (decoded is null) break;
                 if (!ReferenceEquals(schema, fileSchema)) decoded = FieldMapping.Relabel(decoded, schema, decoded.ColumnCount == schema.FieldsList.Count ? null : readFields);
+                if (rowIndex is not null) decoded = WithRowIndex(decoded, rowIndex, position);
                 counters?.Add(rows: decoded.Length);
                 var batch = deleted is null ? decoded : WithoutDeleted(decoded, deleted, position);
                 position += decoded.Length;
@@ -248,6 +258,16 @@ internal static class ParquetDataReader
                 else result.Dispose();
             }
         }
+    }
+
+    /// <summary>The batch with an int64 column <paramref name="name"/> of physical row indexes start, start + 1, ... appended.</summary>
+    private static RecordBatch WithRowIndex(RecordBatch batch, string name, long start)
+    {
+        var values = new long[batch.Length];
+        for (var i = 0; i < values.Length; i++) values[i] = start + i;
+        var column = new Int64Array(new ArrowBuffer(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray()), ArrowBuffer.Empty, values.Length, 0, 0);
+        return new RecordBatch(new Schema([.. batch.Schema.FieldsList, new Field(name, Apache.Arrow.Types.Int64Type.Default, false)], batch.Schema.Metadata),
+            [.. batch.Arrays, column], batch.Length);
     }
 
     /// <summary>How many of the sorted <paramref name="deleted"/> rows fall in [start, start + length).</summary>

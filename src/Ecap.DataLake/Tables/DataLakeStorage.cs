@@ -112,6 +112,103 @@ public sealed class DataLakeStorage
     internal static string PartitionKey(IReadOnlyDictionary<string, string?> values, IEnumerable<string> columns) =>
         string.Join("\u0001", columns.Select(c => values.TryGetValue(c, out var v) && !string.IsNullOrEmpty(v) ? v : "\u0000")); // "" is null (protocol)
 
+    // ------------------------------------------------------------------ row-level changes
+
+    /// <summary>
+    /// Deletes the rows matching <paramref name="where"/> (DELETE FROM ... WHERE): files the predicate cannot match (partitions,
+    /// buckets, stats) are not opened; matched rows get a deletion vector when the table has them on, else their files are
+    /// rewritten without them. Committed as operation DELETE with Delta's metrics; retried from the new snapshot on a conflict.
+    /// </summary>
+    public Task<Changes.ChangeResult> DeleteAsync(string tableName, Ecap.DataLake.Expressions.Predicate where, CancellationToken ct = default) =>
+        Guard.RunAsync(ChangeOperation("delete", tableName, where), async scope =>
+        {
+            var result = await new Changes.RowChanges(this).DeleteAsync(tableName, where, ct);
+            scope.Complete(rows: result.RowsDeleted, bytes: result.BytesWritten, version: result.Version);
+            return result;
+        }, ct);
+
+    /// <summary>
+    /// Sets columns to literal values on the rows matching <paramref name="where"/> (all rows when null): the old rows are deleted
+    /// as by <see cref="DeleteAsync"/> and the new ones written into the table's partitions (a changed partition column moves them).
+    /// </summary>
+    public Task<Changes.ChangeResult> UpdateAsync(string tableName, IReadOnlyList<Changes.ColumnAssignment> assignments,
+        Ecap.DataLake.Expressions.Predicate? where, CancellationToken ct = default) =>
+        Guard.RunAsync(ChangeOperation("update", tableName, where, ("set", string.Join(",", assignments.Select(a => a.Column + "=" + (a.Literal ?? "NULL"))))), async scope =>
+        {
+            if (assignments.Count == 0) throw new InvalidInputException("UPDATE needs at least one assignment (--set COLUMN=VALUE).");
+            var result = await new Changes.RowChanges(this).UpdateAsync(tableName, assignments, where, ct);
+            scope.Complete(rows: result.RowsUpdated, bytes: result.BytesWritten, version: result.Version);
+            return result;
+        }, ct);
+
+    /// <summary>
+    /// Merges <paramref name="source"/> into the table by key (MERGE INTO ... ON keys WHEN MATCHED ... WHEN NOT MATCHED ...): only
+    /// the files that may hold a source key are opened; matched rows are updated or deleted through deletion vectors, unmatched
+    /// source rows inserted. The source is held in memory (bounded by <see cref="DataLakeStorageOptions.WriteBufferBytes"/>).
+    /// </summary>
+    public Task<Changes.ChangeResult> MergeAsync(string tableName, IAsyncEnumerable<RecordBatch> source, Changes.MergeOptions options, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("merge", TableNames.ValidateWritable(tableName), Privilege.Write, new Dictionary<string, string?>
+        {
+            ["on"] = string.Join(",", options.On), ["when_matched"] = options.WhenMatched.ToString().ToLowerInvariant(),
+            ["when_not_matched"] = options.WhenNotMatched.ToString().ToLowerInvariant(),
+            ["when_not_matched_by_source"] = options.WhenNotMatchedBySource.ToString().ToLowerInvariant(),
+            ["delete_when"] = options.DeleteWhen?.ToString(), ["source"] = options.SourceName,
+        }), async scope =>
+        {
+            var result = await new Changes.RowChanges(this).MergeAsync(tableName, source, options, ct);
+            scope.Complete(rows: result.RowsInserted + result.RowsUpdated + result.RowsDeleted, bytes: result.BytesWritten, version: result.Version);
+            return result;
+        }, ct);
+
+    /// <summary>
+    /// Erases the rows matching <paramref name="where"/> (right to erasure): deletes them and rewrites every file they were in,
+    /// and every file the predicate could match that carries a deletion vector, so that no live file holds their bytes. Old
+    /// versions still reference the old files until vacuum removes them (after the retention period).
+    /// </summary>
+    public Task<Changes.ChangeResult> EraseAsync(string tableName, Ecap.DataLake.Expressions.Predicate where, CancellationToken ct = default) =>
+        Guard.RunAsync(ChangeOperation("erase", tableName, where), async scope =>
+        {
+            var result = await new Changes.RowChanges(this).EraseAsync(tableName, where, ct);
+            scope.Complete(rows: result.RowsDeleted, bytes: result.BytesWritten, version: result.Version);
+            return result;
+        }, ct);
+
+    /// <summary>
+    /// Turns deletion vectors on for an existing table (<c>delta.enableDeletionVectors = true</c>, reader 3 / writer 7 feature
+    /// <c>deletionVectors</c>): one metadata and protocol commit. Readers without the feature can no longer read the table.
+    /// Returns the new version (the current one when they were on already).
+    /// </summary>
+    public Task<long> EnableDeletionVectorsAsync(string tableName, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("alter", TableNames.ValidateWritable(tableName), Privilege.Admin,
+            new Dictionary<string, string?> { ["enable"] = "deletionVectors" }), async scope =>
+        {
+            var table = OpenTable(tableName);
+            if (!await table.ExistsAsync(ct))
+                throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
+            var snapshot = await table.GetSnapshotAsync(ct);
+            if (TableFeatures.DeletionVectorsEnabled(snapshot.Protocol, snapshot.Metadata))
+            {
+                scope.Complete(version: snapshot.Version);
+                return snapshot.Version;
+            }
+            var configuration = snapshot.Metadata.Configuration.ToDictionary(kv => kv.Key, kv => kv.Value);
+            configuration[TableFeatures.DeletionVectorsProperty] = "true";
+            var tx = table.StartTransaction(snapshot, "SET TBLPROPERTIES");
+            tx.SetMetadata(snapshot.Metadata with { Configuration = configuration });
+            tx.OperationParameters["properties"] = "{\"" + TableFeatures.DeletionVectorsProperty + "\":\"true\"}";
+            var commit = await tx.CommitAsync(ct);
+            scope.Complete(version: commit.Version);
+            return commit.Version;
+        }, ct);
+
+    private static GuardedOperation ChangeOperation(string name, string tableName, Ecap.DataLake.Expressions.Predicate? where, (string Key, string Value)? extra = null)
+    {
+        if (where is not null) Ecap.DataLake.Expressions.Predicate.EnsureDepth(where);
+        var parameters = new Dictionary<string, string?> { ["where"] = where?.ToString() };
+        if (extra is { } e) parameters[e.Key] = e.Value;
+        return new(name, TableNames.ValidateWritable(tableName), Privilege.Write, parameters);
+    }
+
     // ------------------------------------------------------------------ reads
 
     /// <summary>

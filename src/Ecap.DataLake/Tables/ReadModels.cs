@@ -41,6 +41,9 @@ public sealed record ReadOptions
 
     /// <summary>Rows per returned batch, at most.</summary>
     public int BatchSize { get; init; } = 64 * 1024;
+
+    /// <summary>Also return each row's physical index in its data file, as an int64 column of this name (row-level changes).</summary>
+    internal string? RowIndexColumn { get; init; }
 }
 
 /// <summary>What a read touched and what it skipped; filled in as the read streams.</summary>

@@ -56,6 +56,12 @@ public sealed record WriteOptions
     /// <summary>The region(s) a table this write creates must stay in (table property ecap.residency.region; comma-separated).</summary>
     public string? Region { get; init; }
 
+    /// <summary>
+    /// A new table gets deletion vectors (<c>delta.enableDeletionVectors</c>, reader 3 / writer 7 feature <c>deletionVectors</c>):
+    /// DELETE, UPDATE and MERGE then mark rows deleted instead of rewriting files. False: changes copy files on write.
+    /// </summary>
+    public bool DeletionVectors { get; init; } = true;
+
     /// <summary>Encrypt the data files of a table this write creates (Parquet modular encryption; keys from <see cref="DataLakeStorageOptions.KeyProvider"/>).</summary>
     public Parquet.Encryption.TableEncryption? Encryption { get; init; }
 

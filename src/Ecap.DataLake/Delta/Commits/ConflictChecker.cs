@@ -10,6 +10,9 @@ namespace Ecap.DataLake.Delta;
 /// <item>a txn for an appId this transaction also sets conflicts (exactly-once ingestion relies on it);</item>
 /// <item>removing a file the winner also removed conflicts (delete/delete);</item>
 /// <item>a transaction that read the whole table conflicts with any data change (added or removed data) by the winner;</item>
+/// <item>a transaction that read rows of a file (DELETE, UPDATE, MERGE) conflicts with a winner that removed that file (or replaced
+/// its deletion vector), data change or not: its positions and vectors are about the file it read;</item>
+/// <item>a transaction with <see cref="Transaction.ConflictsWithAppend"/> conflicts with a winner's add it answers true for;</item>
 /// <item>otherwise (e.g. appends and appends, compaction and appends) there is no conflict.</item>
 /// </list>
 /// </summary>
@@ -40,9 +43,13 @@ internal static class ConflictChecker
                     return $"{at} removed file '{r.Path}', which this transaction also removes";
                 if (mine.ReadWholeTable && r.DataChange)
                     return $"{at} removed file '{r.Path}' from the data this transaction read";
+                if (mine.ReadFiles.Contains((r.ObjectKey, r.DeletionVector?.UniqueId)))
+                    return $"{at} removed or changed file '{r.Path}', whose rows this transaction read";
             }
             if (a.Add is { DataChange: true } add && mine.ReadWholeTable)
                 return $"{at} added file '{add.Path}' to the data this transaction read";
+            if (a.Add is { DataChange: true } appended && mine.ConflictsWithAppend is { } could && could(appended))
+                return $"{at} added file '{appended.Path}', which may hold rows this transaction matched";
         }
         if (mine.ChangesMetadataOrProtocol)
             return $"{at} was committed while this transaction changes the table metadata or protocol";

@@ -52,6 +52,19 @@ public sealed class Transaction
     /// <summary>Only adds (with dataChange) and txns, nothing read: never conflicts with other appends.</summary>
     public bool IsBlindAppend => _removes.Count == 0 && _metadata is null && _protocol is null && !ReadWholeTable && _adds.All(a => a.DataChange);
 
+    /// <summary>
+    /// The files (path and vector) whose rows this transaction read to decide what to change (DELETE, UPDATE, MERGE): a
+    /// winner that removed one of them (a delete, an update, a compaction) changed what was read, so this one conflicts.
+    /// </summary>
+    public ISet<(string ObjectKey, string? DeletionVector)> ReadFiles { get; } = new HashSet<(string, string?)>();
+
+    /// <summary>
+    /// When set, a winner's data-changing add for which it answers true conflicts: the added file could hold rows this
+    /// transaction's read would have matched (Serializable for those rows; MERGE uses it so that two merges never both
+    /// insert the same key). Null: concurrent appends never conflict (WriteSerializable, Delta's default).
+    /// </summary>
+    public Func<AddFile, bool>? ConflictsWithAppend { get; set; }
+
     internal IReadOnlyDictionary<string, SetTransaction> Txns => _txns;
 
     internal HashSet<FileKey> RemovedKeys => _removes.Select(r => r.Key).ToHashSet();
@@ -226,8 +239,12 @@ public sealed class Transaction
             ? metadata.PartitionColumns.Select(c => ColumnMapping.PhysicalName(schema.GetFieldByName(c)))
             : metadata.PartitionColumns).ToHashSet(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var vectors = protocol.MinWriterVersion == 7 && (protocol.WriterFeatures ?? []).Contains("deletionVectors", StringComparer.Ordinal);
         foreach (var add in _adds)
         {
+            if (add.DeletionVector is not null && !vectors)
+                throw new CommitValidationException(
+                    $"File '{add.Path}' carries a deletion vector but table '{location}' does not have the deletionVectors feature; enable it first (storage alter --enable-deletion-vectors).");
             var key = add.ObjectKey;
             Storage.ObjectKeys.Validate(key);
             if (key.StartsWith(DeltaPaths.LogPrefix, StringComparison.Ordinal))

@@ -74,7 +74,8 @@ public sealed class TableScan
             .Where(c => tableSchema.GetFieldIndex(c) < 0).Distinct().ToList();
         if (unknown.Count > 0)
             throw new InvalidInputException($"Unknown column(s) {string.Join(", ", unknown.Select(c => $"'{c}'"))}; the table has: {string.Join(", ", available)}.");
-        var schema = new Schema(requested.Select(c => tableSchema.GetFieldByName(c)).ToList(), null);
+        var schema = new Schema(requested.Select(c => tableSchema.GetFieldByName(c))
+            .Concat(options.RowIndexColumn is { } rowIndex ? [new Field(rowIndex, Apache.Arrow.Types.Int64Type.Default, false)] : []).ToList(), null);
 
         var pruning = new FilePruning(snapshot, options);
         var metrics = new ReadMetrics { FilesTotal = snapshot.Files.Count };
@@ -174,6 +175,23 @@ public sealed class TableScan
         }
     }
 
+    private FileReadPlan? _singleFilePlan;
+
+    /// <summary>
+    /// The rows of one of <see cref="Files"/>, unmasked and without a limit: row-level changes read file by file, because the
+    /// row positions they collect (<see cref="ReadOptions.RowIndexColumn"/>) are positions in one file.
+    /// </summary>
+    internal IAsyncEnumerable<RecordBatch> ReadFileAsync(AddFile file, CancellationToken ct = default)
+    {
+        if (_singleFilePlan is null)
+        {
+            var plan = new FileReadPlan(_snapshot, _options, _outputColumns);
+            if (DecryptionKeys is not null) plan.FileOptions = plan.FileOptions with { DecryptionKeys = DecryptionKeys };
+            _singleFilePlan = plan;
+        }
+        return ReadFileAsync(file, _singleFilePlan, new ParquetReadCounters(), ct);
+    }
+
     /// <summary>What every file of a scan reads: its data columns, the filter the reader applies, the rest.</summary>
     private sealed class FileReadPlan
     {
@@ -183,14 +201,16 @@ public sealed class TableScan
             PartitionColumns = snapshot.PartitionColumns.ToHashSet(StringComparer.Ordinal);
             Predicate = options.Predicate;
             // Columns needed from the data files: the output plus what the predicate reads, minus partition columns.
+            var rowIndex = options.RowIndexColumn;
             var needed = outputColumns.Concat(Predicate?.Columns().Select(c => c.Split('.')[0]) ?? []).Distinct().ToList();
-            NeededSchema = new Schema(needed.Select(c => tableSchema.GetFieldByName(c)).ToList(), null);
+            NeededSchema = new Schema(needed.Select(c => c == rowIndex ? new Field(c, Apache.Arrow.Types.Int64Type.Default, false) : tableSchema.GetFieldByName(c)).ToList(), null);
             // A predicate on data columns only is applied by the file reader (row groups, then rows);
             // one that also reads partition columns is applied here, after they are added.
             FilePredicate = Predicate != null && Predicate.Columns().All(c => !PartitionColumns.Contains(c.Split('.')[0])) ? Predicate : null;
             FileOptions = new ParquetReadOptions
             {
-                Columns = needed.Where(c => !PartitionColumns.Contains(c)).ToList(),
+                Columns = needed.Where(c => !PartitionColumns.Contains(c) && c != rowIndex).ToList(),
+                RowIndexColumn = rowIndex,
                 TableSchema = tableSchema,
                 ColumnMapping = ColumnMapping.ModeOf(snapshot.Metadata),
                 Filter = FilePredicate,

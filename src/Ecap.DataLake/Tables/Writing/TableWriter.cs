@@ -242,6 +242,7 @@ internal sealed class TableWriter(DataLakeStorage storage)
         var properties = new Dictionary<string, string>(strategy.ToTableProperties());
         foreach (var (k, v) in options.Encryption?.ToTableProperties() ?? new Dictionary<string, string>()) properties[k] = v;
         if (options.Region is { Length: > 0 } region) properties[Residency.DataResidency.RegionProperty] = region;
+        if (options.DeletionVectors) properties[TableFeatures.DeletionVectorsProperty] = "true";
         return properties;
     }
 
