@@ -21,6 +21,7 @@ internal static class CompactionCommands
         compaction.Add(ZOrder());
         compaction.Add(Retention());
         compaction.Add(RestorePointList());
+        compaction.Add(ChangeCommands.Purge());
         return compaction;
     }
 

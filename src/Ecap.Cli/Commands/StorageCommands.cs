@@ -23,6 +23,7 @@ internal static class StorageCommands
         storage.Add(History());
         storage.Add(Restore());
         storage.Add(Alter());
+        foreach (var change in ChangeCommands.Build()) storage.Add(change);
         return storage;
     }
 
@@ -47,9 +48,10 @@ internal static class StorageCommands
         var footerKey = new Option<string?>("--encrypt-footer-key") { Description = "Create the table encrypted: the key id of the Parquet footer key (keys from ECAP_KEY_FILE or ECAP_KEY_<ID>)" };
         var columnKeys = new Option<string[]>("--encrypt-column") { Description = "COLUMN:KEYID, repeatable: encrypt only these columns, each with its key (default: all columns with the footer key)" };
         var noStats = new Option<bool>("--no-encrypted-column-stats") { Description = "Keep min/max of encrypted columns out of the Delta log" };
+        var noVectors = new Option<bool>("--no-deletion-vectors") { Description = "Create the table without deletion vectors (delete/update/merge then rewrite files; readers need no reader-3 support)" };
         var command = new Command("write", "Write a file's rows into a table with its data type's partition strategy.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append")
         {
-            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats,
+            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats, noVectors,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -72,6 +74,7 @@ internal static class StorageCommands
                     Progress = progress,
                     Region = ctx.Get(region),
                     Encryption = EncryptionOption(ctx.Get(footerKey), ctx.Get(columnKeys) ?? [], ctx.Get(noStats)),
+                    DeletionVectors = !ctx.Get(noVectors),
                 }, ct));
             Render.WriteResult(ctx, result);
             return 0;
@@ -273,12 +276,13 @@ internal static class StorageCommands
         var rename = new Option<string[]>("--rename-column") { Description = "OLD=NEW, repeatable: rename a top-level column (no data file is rewritten)" };
         var drop = new Option<string[]>("--drop-column") { Description = "NAME, repeatable: drop a top-level column (its values stay in the files, unread)" };
         var add = new Option<string[]>("--add-column") { Description = "NAME:TYPE, repeatable: add a nullable column (long, string, double, date, timestamp, decimal(10,2), ...)" };
+        var enableVectors = new Option<bool>("--enable-deletion-vectors") { Description = "Turn deletion vectors on (reader 3 / writer 7): delete/update/merge then mark rows instead of rewriting files" };
         var command = new Command("alter",
             "Rename, drop or add columns with one metadata-only commit. A rename or drop turns on Delta column mapping (mode name) " +
             "first if the table has none, as Delta does: readers that do not support column mapping can no longer read the table.\n\n" +
             "Examples:\n  ecap data-lake storage alter transactions --rename-column amount=amount_eur\n" +
             "  ecap data-lake storage alter transactions --drop-column legacy_flag --add-column channel:string")
-            { table, rename, drop, add };
+            { table, rename, drop, add, enableVectors };
         command.SetCliAction(async (ctx, ct) =>
         {
             var renames = (ctx.Get(rename) ?? []).Select(r =>
@@ -294,6 +298,16 @@ internal static class StorageCommands
                 return (a[..colon].Trim(), a[(colon + 1)..].Trim());
             }).ToList();
             var drops = (ctx.Get(drop) ?? []).Select(d => d.Trim()).ToList();
+            if (ctx.Get(enableVectors))
+            {
+                var enabled = await ctx.OpenDataLake().Storage.EnableDeletionVectorsAsync(ctx.Get(table), ct);
+                if (renames.Count + drops.Count + adds.Count == 0)
+                {
+                    if (ctx.Json) CliJson.Write(new { version = enabled, deletion_vectors = true });
+                    else Spectre.Console.AnsiConsole.MarkupLine($"{Spectre.Console.Markup.Escape(ctx.Get(table))} has deletion vectors on (v{enabled})");
+                    return 0;
+                }
+            }
             var version = await ctx.OpenDataLake().Storage.AlterColumnsAsync(ctx.Get(table), renames, drops, adds, ct);
             if (ctx.Json) CliJson.Write(new AlterJson(version, renames.Select(r => r.Item1 + "=" + r.Item2).ToList(), drops, adds.Select(a => a.Item1 + ":" + a.Item2).ToList()));
             else Spectre.Console.AnsiConsole.MarkupLine(Spectre.Console.Markup.Escape(

@@ -75,8 +75,10 @@ public sealed class ConstraintTests : IAsyncLifetime
         Assert.Equal("amount >= 0", snapshot.Metadata.Configuration["delta.constraints.amount_non_negative"]);
         Assert.Equal("transaction_id IS NOT NULL", snapshot.Metadata.Configuration["delta.constraints.id_present"]);
         Assert.StartsWith("status IN ('completed', ", snapshot.Metadata.Configuration["delta.constraints.known_status"]);
-        Assert.Equal(3, snapshot.Protocol.MinWriterVersion);
-        // The library still writes the table (writer 3 is enforced), and a check reports per-constraint counts.
+        // Tables are created at writer 7 (deletion vectors): constraints are then the checkConstraints feature.
+        Assert.Equal(7, snapshot.Protocol.MinWriterVersion);
+        Assert.Contains("checkConstraints", snapshot.Protocol.WriterFeatures!);
+        // The library still writes the table (the feature is enforced), and a check reports per-constraint counts.
         await _lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 100, seed: 2, days: 1), "tx", DataType.Transactions);
         var results = await _quality.CheckAsync("tx");
         Assert.All(results, r => Assert.Equal((2_100L, 0L), (r.RowsChecked, r.RowsFailed)));
