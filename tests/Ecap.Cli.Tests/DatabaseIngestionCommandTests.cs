@@ -116,4 +116,56 @@ public sealed class DatabaseIngestionCommandTests : IClassFixture<PostgresTestSe
         Assert.Equal(200_000 - partial.Rows, rerun.Json().GetProperty("records_read").GetInt64());
         Assert.Equal((200_000L, 200_000L, SourceSum("orders_b")), Committed("tx_b"));
     }
+
+    [Fact]
+    public void Merge_on_key_applies_updates_inserts_and_soft_deletes_so_the_table_equals_the_source_after_each_run()
+    {
+        using (var conn = _server.Open())
+            PostgresTestServer.Exec(conn, """
+                CREATE TABLE cdc_orders (transaction_id bigint PRIMARY KEY, "timestamp" timestamptz NOT NULL, amount numeric(12,2), status text,
+                                         updated_at bigint NOT NULL, is_deleted boolean NOT NULL DEFAULT false);
+                INSERT INTO cdc_orders SELECT i, TIMESTAMPTZ '2026-08-01 00:00:00+00' + make_interval(hours => (i % 72)::int), i / 10.0, 'paid', i, false
+                FROM generate_series(1, 3000) AS i;
+                """);
+        string[] Run() =>
+        [
+            "--lake", Lake, "--output", "json", "data-lake", "ingestion", "database", "cdc", "--data-type", "transactions",
+            "--url", _server.Url, "--user", "ecap", "--password-env", PasswordVariable,
+            "--query", "SELECT transaction_id, \"timestamp\", amount, status, updated_at, is_deleted FROM cdc_orders",
+            "--incremental-column", "updated_at", "--merge-on", "transaction_id", "--delete-when", "is_deleted", "--batch-size", "1000",
+        ];
+        (long, long, decimal) Source()
+        {
+            using var conn = _server.Open();
+            using var cmd = new NpgsqlCommand("SELECT count(*), count(DISTINCT transaction_id), sum(amount) FROM cdc_orders WHERE NOT is_deleted", conn);
+            using var reader = cmd.ExecuteReader();
+            reader.Read();
+            return (reader.GetInt64(0), reader.GetInt64(1), reader.GetDecimal(2));
+        }
+
+        var first = EcapProcess.Run(Run());
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Equal(Source(), Committed("cdc"));
+
+        // Between runs: 50 rows change (amount and status), 10 are soft-deleted, 20 are new; one row changes and is then deleted.
+        using (var conn = _server.Open())
+            PostgresTestServer.Exec(conn, """
+                UPDATE cdc_orders SET amount = amount + 1, status = 'refunded', updated_at = 10000 + transaction_id WHERE transaction_id BETWEEN 100 AND 149;
+                UPDATE cdc_orders SET is_deleted = true, updated_at = 20000 + transaction_id WHERE transaction_id BETWEEN 2000 AND 2009;
+                INSERT INTO cdc_orders SELECT i, TIMESTAMPTZ '2026-08-05 00:00:00+00', 1.50, 'paid', 30000 + i, false FROM generate_series(3001, 3020) AS i;
+                UPDATE cdc_orders SET is_deleted = true, updated_at = 40000 WHERE transaction_id = 120;
+                """);
+        var second = EcapProcess.Run(Run());
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        Assert.Equal(80, second.Json().GetProperty("records_read").GetInt64());
+        Assert.Equal(Source(), Committed("cdc"));
+
+        var history = Ecap("--output", "json", "data-lake", "storage", "history", "cdc", "--limit", "1");
+        Assert.Equal("MERGE", history.Json().EnumerateArray().Single().GetProperty("operation").GetString());
+        // A third run with nothing new changes nothing.
+        var third = EcapProcess.Run(Run());
+        Assert.True(third.ExitCode == 0, third.Stderr);
+        Assert.Equal(0, third.Json().GetProperty("records_read").GetInt64());
+        Assert.Equal(Source(), Committed("cdc"));
+    }
 }

@@ -102,13 +102,17 @@ internal static class IngestionCommands
         var query = new Option<string>("--query") { Description = "The SQL query whose rows are ingested", Required = true };
         var incremental = new Option<string?>("--incremental-column") { Description = "A growing column (id, updated_at): each run reads rows above the last committed value" };
         var batchSize = new Option<long>("--batch-size") { Description = "Records per commit", DefaultValueFactory = _ => 1_000_000 };
+        var mergeOn = new Option<string?>("--merge-on") { Description = "Change data: upsert each batch into the table by these key column(s) instead of appending (the newest row per key by --incremental-column wins)" };
+        var deleteWhen = new Option<string?>("--delete-when") { Description = "With --merge-on: source rows matching this predicate delete their key (a soft-delete column, e.g. \"is_deleted\")" };
         var command = new Command("database",
             "Ingest the rows of a PostgreSQL query into a table; with --incremental-column the last value is committed with the rows " +
             "and the next run reads only newer rows.\n\n" +
             "Example:\n  PGPASS=... ecap data-lake ingestion database products --data-type product_updates --url jdbc:postgresql://127.0.0.1:5432/shop " +
-            "--user etl --password-env PGPASS --query \"SELECT * FROM products\" --incremental-column updated_at")
+            "--user etl --password-env PGPASS --query \"SELECT * FROM products\" --incremental-column updated_at\n" +
+            "  ecap data-lake ingestion database products --data-type product_updates --url ... --query \"SELECT * FROM products\" " +
+            "--incremental-column updated_at --merge-on product_id --delete-when is_deleted")
         {
-            table, dataType, url, user, passwordEnv, query, incremental, batchSize,
+            table, dataType, url, user, passwordEnv, query, incremental, batchSize, mergeOn, deleteWhen,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -128,7 +132,7 @@ internal static class IngestionCommands
                         // A commit can only end between source batches: keep them no larger than a commit.
                         BatchRows = (int)Math.Min(new Ecap.DataLake.Postgres.PostgresIngestionOptions().BatchRows, ctx.Get(batchSize)),
                     },
-                    new IngestionOptions { MaxRecordsPerCommit = ctx.Get(batchSize) }, ct);
+                    new IngestionOptions { MaxRecordsPerCommit = ctx.Get(batchSize), Merge = MergeOption(ctx.Get(mergeOn), ctx.Get(deleteWhen), ctx.Get(incremental)) }, ct);
                 Report(ctx, report, null);
                 return 0;
             }
@@ -140,6 +144,25 @@ internal static class IngestionCommands
             }
         });
         return command;
+    }
+
+    /// <summary>The change-data merge of --merge-on/--delete-when: later rows of a key win (by the order column when given, else source order).</summary>
+    internal static Ecap.DataLake.Tables.Changes.MergeOptions? MergeOption(string? mergeOn, string? deleteWhen, string? orderBy)
+    {
+        if (mergeOn is null)
+        {
+            if (deleteWhen is not null) throw new InvalidInputException("--delete-when needs --merge-on KEY (deletes are applied by key).");
+            return null;
+        }
+        var keys = mergeOn.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (keys.Length == 0) throw new InvalidInputException("--merge-on needs at least one key column.");
+        return new Ecap.DataLake.Tables.Changes.MergeOptions
+        {
+            On = keys,
+            DeleteWhen = deleteWhen is null ? null : Ecap.DataLake.Expressions.Predicate.Parse(deleteWhen),
+            DeduplicateOrderBy = orderBy,
+            LastDuplicateWins = true,
+        };
     }
 
     private static void Report(CliContext ctx, IngestionReport r, string? error)

@@ -182,6 +182,8 @@ public static class PredicateParser
                 return not ? new Not(p) : p;
             }
             SkipWs();
+            // A bare column is a boolean test (SQL: WHERE is_deleted): column = true.
+            if (!not && (AtEnd || s[_pos] == ')' || PeekKeyword("AND") || PeekKeyword("OR"))) return new Comparison(column, ComparisonOp.Equal, true);
             throw Error(AtEnd
                 ? $"expected an operator, IN, IS or BETWEEN after column '{column}' but the filter ended"
                 : $"expected an operator, IN, IS or BETWEEN after column '{column}' but found '{Rest(12)}'", not ? at : _pos);

@@ -54,7 +54,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             Interlocked.Increment(ref retries);
             Metrics.LakeMetrics.RecordIngestionRetry(table.Location);
         });
-        var commit = new ExactlyOnceCommit(storage, tableName, dataType, retry);
+        var commit = new ExactlyOnceCommit(storage, tableName, dataType, retry) { Merge = options.Merge };
 
         var report = new IngestionReport { Table = tableName, Source = source.Name, AppId = source.AppId, TxnVersion = txnVersion };
         IngestionReport Current() => report with { Duration = clock.Elapsed, Retries = retries, SourceCounters = source.Counters };

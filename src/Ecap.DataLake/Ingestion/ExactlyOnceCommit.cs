@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Changes;
 using Ecap.DataLake.Tables.Partitioning;
 using Polly;
 using Polly.Retry;
@@ -20,6 +21,13 @@ namespace Ecap.DataLake.Ingestion;
 /// </summary>
 public sealed class ExactlyOnceCommit(DataLakeStorage storage, string table, DataType dataType, ResiliencePipeline retry)
 {
+    /// <summary>
+    /// Change data: each commit merges its rows into the table by these keys and rules (an upsert; deletes by
+    /// <see cref="MergeOptions.DeleteWhen"/>) instead of appending them, atomically with the source's positions. The
+    /// first commit creates the table empty (the rows' columns, the data type's layout) and merges into it.
+    /// </summary>
+    public MergeOptions? Merge { get; init; }
+
     /// <summary>The commitInfo parameter naming the source a commit belongs to.</summary>
     public const string AppParameter = "ecap.ingest.app";
 
@@ -55,9 +63,30 @@ public sealed class ExactlyOnceCommit(DataLakeStorage storage, string table, Dat
             if (await SnapshotAsync(table, token) is { } s
                 && transactions.All(t => conditional ? s.GetTxnVersion(t.Key) == t.Value : s.GetTxnVersion(t.Key) >= t.Value))
                 return null;
-            return (WriteResult?)await CreateRaceSafe(() => storage.WritePartitionedDataAsync(rows, table, dataType, WriteMode.Append, options, token));
+            return Merge is null
+                ? (WriteResult?)await CreateRaceSafe(() => storage.WritePartitionedDataAsync(rows, table, dataType, WriteMode.Append, options, token))
+                : await MergeIntoAsync(rows, options, Merge, token);
         }, ct);
         return new ExactlyOnceResult(written, deadLettered);
+    }
+
+    private async Task<WriteResult> MergeIntoAsync(IReadOnlyList<RecordBatch> rows, WriteOptions options, MergeOptions merge, CancellationToken ct)
+    {
+        if (!await storage.OpenTable(table).ExistsAsync(ct))
+        {
+            var schema = rows[0].Schema;
+            var columns = schema.FieldsList.Where(f => !merge.SourceOnlyColumns.Contains(f.Name)).ToList();
+            var empty = new RecordBatch(new Schema(columns, null), columns.Select(f => Arrow.ArrowGather.Nulls(f.DataType, 0)), 0);
+            await CreateRaceSafe(() => storage.WritePartitionedDataAsync([empty], table, dataType, WriteMode.Append,
+                options with { Transactions = null, ExpectedTransactions = null, CommitParameters = null }, ct));
+        }
+        var result = await storage.MergeAsync(table, rows.ToAsyncEnumerable(), merge with
+        {
+            Transactions = options.Transactions, ExpectedTransactions = options.ExpectedTransactions,
+            CommitParameters = options.CommitParameters, SourceName = options.SourceName,
+        }, ct);
+        return new WriteResult(table, result.Version, result.FilesAdded, result.RowsInserted + result.RowsUpdated, result.BytesWritten, result.FilesRewritten,
+            0, Skipped: false, result.Duration);
     }
 
     private async Task<int> WriteDeadLettersAsync(IReadOnlyList<PositionedDeadLetter> dead, WriteOptions data, CancellationToken ct)

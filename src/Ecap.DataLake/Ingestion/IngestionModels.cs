@@ -78,6 +78,9 @@ public sealed record IngestionOptions
     public bool MergeSchema { get; init; }
 
     public IProgress<IngestionReport>? Progress { get; init; }
+
+    /// <summary>Change data: merge each commit's rows into the table by key (upserts and deletes) instead of appending them.</summary>
+    public Tables.Changes.MergeOptions? Merge { get; init; }
 }
 
 /// <summary>What a run did. Counts are of this run; <see cref="TxnVersion"/> is the source's position in the table's log.</summary>

@@ -65,6 +65,9 @@ public sealed record MergeOptions
     /// <summary>Duplicate source keys keep the row with the greatest value of this column (later rows win ties); null: duplicates are an error.</summary>
     public string? DeduplicateOrderBy { get; init; }
 
+    /// <summary>Duplicate source keys keep the last row in source order (change events in log order); ignored with <see cref="DeduplicateOrderBy"/>.</summary>
+    public bool LastDuplicateWins { get; init; }
+
     /// <summary>Source columns not written to the table (e.g. the change-event columns DeleteWhen reads).</summary>
     public IReadOnlyList<string> SourceOnlyColumns { get; init; } = [];
 

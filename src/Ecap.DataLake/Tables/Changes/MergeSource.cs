@@ -86,7 +86,7 @@ internal sealed class MergeSource
                 var value = order is null ? null : ArrowValues.Get(order, r) as IComparable;
                 if (index.TryGetValue(key, out var previous))
                 {
-                    if (options.DeduplicateOrderBy is null)
+                    if (options.DeduplicateOrderBy is null && !options.LastDuplicateWins)
                         throw new InvalidInputException(
                             $"The merge source holds key ({Describe(key)}) more than once (rows {RowNumber(batches, previous)} and {rows}); each target row may match one " +
                             "source row. Deduplicate the source, or give --dedup-order-by COLUMN to keep the row with its greatest value.");
