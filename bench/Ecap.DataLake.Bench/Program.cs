@@ -22,6 +22,7 @@ using Ecap.DataLake.Tables.SampleData;
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- kafka [messages] [runs] [batch size]   (Kafka -> table vs a bare consumer, see KafkaBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- s3 [rows] [runs]      (S3 server vs local folder, see S3Bench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- deletion-vectors [rows] [deleted] [runs]  (see DeletionVectorBench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- merge [rows] [source rows] [runs]  (MERGE/row changes, see MergeBench.cs)
 if (args.Length > 0 && args[0] == "csv")
 {
     await CsvBench.RunAsync(args.Skip(1).ToArray());
@@ -60,6 +61,11 @@ if (args.Length > 0 && args[0] == "s3")
 if (args.Length > 0 && args[0] == "deletion-vectors")
 {
     await DeletionVectorBench.RunAsync(args[1..]);
+    return;
+}
+if (args.Length > 0 && args[0] == "merge")
+{
+    await MergeBench.RunAsync(args[1..]);
     return;
 }
 if (args.Length > 0 && args[0] == "query")

@@ -32,7 +32,7 @@ internal static class ChangeCommands
         {
             var result = await ctx.OpenDataLake().Storage.DeleteAsync(ctx.Get(table), Parse(ctx.Get(where)), ct);
             if (ctx.Json) CliJson.Write(new DeleteJson(result.Table, result.Version, result.RowsDeleted, result.FilesTouched, result.DeletionVectorsWritten,
-                result.FilesRewritten, CliJson.Ms(result.Duration)));
+                result.FilesRewritten, result.FilesScanned, CliJson.Ms(result.Duration)));
             else Summary(result, $"{result.RowsDeleted:N0} row(s) deleted");
             return 0;
         });
@@ -55,7 +55,7 @@ internal static class ChangeCommands
             var assignments = (ctx.Get(set) ?? []).Select(ColumnAssignment.Parse).ToList();
             var result = await ctx.OpenDataLake().Storage.UpdateAsync(ctx.Get(table), assignments, ctx.Get(where) is { } w ? Parse(w) : null, ct);
             if (ctx.Json) CliJson.Write(new UpdateJson(result.Table, result.Version, result.RowsUpdated, result.FilesTouched, result.DeletionVectorsWritten,
-                result.FilesRewritten, CliJson.Ms(result.Duration)));
+                result.FilesRewritten, result.FilesScanned, CliJson.Ms(result.Duration)));
             else Summary(result, $"{result.RowsUpdated:N0} row(s) updated");
             return 0;
         });
@@ -104,7 +104,7 @@ internal static class ChangeCommands
             };
             var result = await lake.MergeAsync(name, SourceFiles.ReadAsync(sourcePath, schema, ct), options, ct);
             if (ctx.Json) CliJson.Write(new MergeJson(result.Table, result.Version, result.RowsInserted, result.RowsUpdated, result.RowsDeleted, result.FilesTouched,
-                result.DeletionVectorsWritten, result.FilesRewritten, CliJson.Ms(result.Duration)));
+                result.DeletionVectorsWritten, result.FilesRewritten, result.FilesScanned, CliJson.Ms(result.Duration)));
             else Summary(result, $"{result.RowsInserted:N0} inserted, {result.RowsUpdated:N0} updated, {result.RowsDeleted:N0} deleted");
             return 0;
         });
@@ -181,16 +181,17 @@ internal static class ChangeCommands
             AnsiConsole.MarkupLine($"{Markup.Escape(r.Table)}: no row matched; nothing committed (still v{r.Version})");
             return;
         }
-        AnsiConsole.MarkupLine($"[green]committed[/] {Markup.Escape(r.Table)} v{r.Version}: {Markup.Escape(what)} in {r.FilesTouched} file(s): " +
+        AnsiConsole.MarkupLine($"[green]committed[/] {Markup.Escape(r.Table)} v{r.Version}: {Markup.Escape(what)} in {r.FilesTouched} file(s) " +
+                               $"({r.FilesScanned} of {r.FilesTotal} opened): " +
                                $"{r.DeletionVectorsWritten} deletion vector(s), {r.FilesRewritten} file(s) rewritten, {r.FilesAdded} new [grey]({r.Duration.TotalSeconds:F1}s)[/]");
     }
 
-    private sealed record DeleteJson(string Table, long Version, long RowsDeleted, int FilesTouched, int DeletionVectorsWritten, int FilesRewritten, long DurationMs);
+    private sealed record DeleteJson(string Table, long Version, long RowsDeleted, int FilesTouched, int DeletionVectorsWritten, int FilesRewritten, int FilesScanned, long DurationMs);
 
-    private sealed record UpdateJson(string Table, long Version, long RowsUpdated, int FilesTouched, int DeletionVectorsWritten, int FilesRewritten, long DurationMs);
+    private sealed record UpdateJson(string Table, long Version, long RowsUpdated, int FilesTouched, int DeletionVectorsWritten, int FilesRewritten, int FilesScanned, long DurationMs);
 
     private sealed record MergeJson(string Table, long Version, long RowsInserted, long RowsUpdated, long RowsDeleted, int FilesTouched, int DeletionVectorsWritten,
-        int FilesRewritten, long DurationMs);
+        int FilesRewritten, int FilesScanned, long DurationMs);
 
     private sealed record EraseJson(string Table, long Version, long RowsDeleted, int FilesTouched, int FilesRewritten, string Note, long DurationMs);
 

@@ -160,11 +160,15 @@ public class RowChangeTests
         var result = await storage.DeleteAsync(Table, Predicate.Parse("transaction_id = 1234"));
         Assert.Equal(1, result.RowsDeleted);
         Assert.Equal(1, result.FilesTouched);
+        // Ids are spread over the days (every file's id range covers it), so each file is opened; a partition predicate prunes.
+        Assert.Equal(snapshot.Files.Count, result.FilesScanned);
+        var inDay = await storage.DeleteAsync(Table, Predicate.Parse("day = 3 AND transaction_id > 100"));
+        Assert.Equal(snapshot.Files.Count(f => f.PartitionValues["day"] == "3"), inDay.FilesScanned);
         Assert.Empty(await LakeRowsAsync(storage, "transaction_id = 1234"));
-        Assert.Equal(19_999, (await LakeRowsAsync(storage)).Count);
+        Assert.Equal(20_000 - 1 - inDay.RowsDeleted, (await LakeRowsAsync(storage)).Count);
         var nothing = await storage.DeleteAsync(Table, Predicate.Parse("transaction_id = 1234"));
         Assert.False(nothing.Committed);
-        Assert.Equal(result.Version, nothing.Version);
+        Assert.Equal(inDay.Version, nothing.Version);
     }
 
     [Fact]
@@ -365,5 +369,43 @@ public class RowChangeTests
         Assert.Equal(4_000 - 4 * 250 + 4 * 400, rows.Count);
         for (var n = 0; n < 4; n++)
             Assert.DoesNotContain(ids, id => id > n * 500 && id <= n * 500 + 250);
+    }
+
+    [Fact]
+    public async Task Two_concurrent_merges_inserting_the_same_new_key_leave_it_once()
+    {
+        using var dir = new TempDir();
+        var storage = await LakeAsync(dir, rows: 2_000, days: 2);
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
+        {
+            var source = await SourceAsync(storage, [], [999_999], "merge" + i);
+            return await storage.MergeAsync(Table, source.ToAsyncEnumerable(), new MergeOptions { On = ["transaction_id"] });
+        })));
+        Assert.True(1 == results.Sum(r => r.RowsInserted), string.Join("; ", results.Select(r => r.ToString())));
+        Assert.Equal(3, results.Sum(r => r.RowsUpdated));
+        Assert.Single(await LakeRowsAsync(storage, "transaction_id = 999999"));
+        Assert.Equal(2_001, (await LakeRowsAsync(storage)).Count);
+    }
+
+    [Fact]
+    public async Task Merge_on_a_bucketed_key_opens_only_the_buckets_of_the_source_keys()
+    {
+        using var dir = new TempDir();
+        var storage = new DataLakeStorage(dir.Sub("lake"));
+        var profiles = LakeTestData.Generate(DataType.CustomerProfiles, 5_000, days: 2);
+        await storage.WritePartitionedDataAsync(profiles, "profiles", DataType.CustomerProfiles);
+        var before = await storage.OpenTable("profiles").GetSnapshotAsync();
+        var first = profiles[0];
+        var source = ArrowGather.Take(first, [0]);
+        var result = await storage.MergeAsync("profiles", new[] { source }.ToAsyncEnumerable(), new MergeOptions { On = ["customer_id"] });
+        Assert.Equal(1, result.RowsUpdated);
+        Assert.Equal(1, result.FilesTouched);
+        // The read opened only files of the key's bucket: as many as a read filtering on the key opens.
+        var scan = Ecap.DataLake.Tables.Reading.TableScan.Plan(storage.OpenTable("profiles").Store, before,
+            new ReadOptions { Predicate = new InList("customer_id", [ArrowValues.Get(source.Column(source.Schema.GetFieldIndex("customer_id")), 0)]) });
+        Assert.True(scan.Metrics.FilesPrunedByBucket > 0);
+        Assert.Equal(scan.Files.Count, result.FilesScanned);
+        Assert.True(result.FilesScanned < before.Files.Count / 5, $"{result.FilesScanned} of {before.Files.Count} files opened");
+        Assert.Equal(5_000, LakeTestData.Rows(await LakeTestData.ReadAllAsync(await storage.ReadPartitionedDataAsync("profiles"))));
     }
 }

@@ -17,7 +17,14 @@ namespace Ecap.DataLake.Tables.Changes;
 /// <param name="Committed">False when nothing matched and no commit was made.</param>
 /// <param name="Duration">Wall time.</param>
 public sealed record ChangeResult(string Table, long Version, long RowsDeleted, long RowsUpdated, long RowsInserted, int FilesTouched,
-    int DeletionVectorsWritten, int FilesRewritten, int FilesAdded, long BytesWritten, int Attempts, bool Committed, TimeSpan Duration);
+    int DeletionVectorsWritten, int FilesRewritten, int FilesAdded, long BytesWritten, int Attempts, bool Committed, TimeSpan Duration)
+{
+    /// <summary>Data files the change opened (after pruning): the others could not hold a matching row.</summary>
+    public int FilesScanned { get; init; }
+
+    /// <summary>Live data files of the table when the change planned.</summary>
+    public int FilesTotal { get; init; }
+}
 
 /// <summary>What MERGE does with a target row whose key is in the source.</summary>
 public enum MergeMatchedAction

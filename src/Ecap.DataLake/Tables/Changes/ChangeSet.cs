@@ -82,6 +82,9 @@ internal sealed class ChangeSet
     /// <summary>Records that the change read the rows of <paramref name="file"/> (its decision depends on them: a conflict if it changes).</summary>
     public void Read(AddFile file) => _read.Add(file);
 
+    /// <summary>Files read so far.</summary>
+    public int FilesRead => _read.Count;
+
     /// <summary>Deletes rows of <paramref name="file"/> by their physical positions (rows its vector already deletes never come here).</summary>
     public void Delete(AddFile file, ReadOnlySpan<long> positions)
     {
@@ -106,7 +109,10 @@ internal sealed class ChangeSet
         Constraints.Enforce(Partitioner.AddDerivedColumns(batch), TableName);
         _writer ??= NewWriter();
         await _writer.AddAsync(batch, ct);
+        _rowsAdded += batch.Length;
     }
+
+    private long _rowsAdded; // the writer counts rows only when it flushes them
 
     /// <summary>The table schema without the derived partition columns (year/month/day), which the writer recomputes.</summary>
     public Schema WriteSchema => _writeSchema ??= new Schema(Snapshot.Schema.FieldsList.Where(f => !IsDerived(f.Name)).ToList(), null);
@@ -136,7 +142,7 @@ internal sealed class ChangeSet
     /// </summary>
     public async Task<(Transaction Tx, int Vectors, int Rewritten, int Added, long Bytes)?> BuildAsync(string operation, bool dataChange, CancellationToken ct)
     {
-        if (_deleted.Count == 0 && RowsWritten == 0) return null;
+        if (_deleted.Count == 0 && _rowsAdded == 0) return null;
         var now = DateTimeOffset.UtcNow;
         var tx = Table.StartTransaction(Snapshot, operation);
         foreach (var file in _read) tx.ReadFiles.Add((file.ObjectKey, file.DeletionVector?.UniqueId));

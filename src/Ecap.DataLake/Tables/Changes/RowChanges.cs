@@ -134,7 +134,10 @@ internal sealed class RowChanges(DataLakeStorage storage)
                 var outcome = await plan(set, attempt);
                 var built = await set.BuildAsync(outcome.Operation, outcome.DataChange, ct);
                 if (built is null && (txns is null || txns.Count == 0))
-                    return new ChangeResult(tableName, snapshot.Version, 0, 0, 0, 0, 0, 0, 0, 0, attempt, Committed: false, clock.Elapsed);
+                    return new ChangeResult(tableName, snapshot.Version, 0, 0, 0, 0, 0, 0, 0, 0, attempt, Committed: false, clock.Elapsed)
+                    {
+                        FilesScanned = set.FilesRead, FilesTotal = snapshot.Files.Count,
+                    };
                 var (tx, vectors, rewritten, added, bytes) = built ?? (table.StartTransaction(snapshot, outcome.Operation), 0, 0, 0, 0L);
                 foreach (var (appId, version) in txns ?? new Dictionary<string, long>()) tx.SetTxn(appId, version);
                 foreach (var (k, v) in outcome.Parameters ?? []) tx.OperationParameters[k] = v;
@@ -142,11 +145,15 @@ internal sealed class RowChanges(DataLakeStorage storage)
                 if (outcome.Metrics is { } m) foreach (var (k, v) in m) tx.OperationMetrics[k] = v;
                 if (set.ConflictsWithAppend is { } conflicts) tx.ConflictsWithAppend = conflicts;
                 AddMetrics(tx, outcome, set.FilesTouched, vectors, rewritten, added, bytes, clock.Elapsed);
+                tx.OperationMetrics["numScannedFiles"] = ChangeSet.Metric(set.FilesRead);
                 commitAttempted = true;
                 var commit = await tx.CommitAsync(ct);
                 Metrics.LakeMetrics.RecordWrite(table.Location, set.RowsWritten, bytes);
                 return new ChangeResult(tableName, commit.Version, outcome.Deleted, outcome.Updated, outcome.Inserted, set.FilesTouched, vectors, rewritten, added,
-                    bytes, attempt, Committed: true, clock.Elapsed);
+                    bytes, attempt, Committed: true, clock.Elapsed)
+                {
+                    FilesScanned = set.FilesRead, FilesTotal = snapshot.Files.Count,
+                };
             }
             catch (ConcurrentModificationException) when (commitAttempted && attempt < MaxAttempts)
             {
