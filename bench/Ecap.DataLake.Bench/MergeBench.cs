@@ -100,7 +100,7 @@ internal static class MergeBench
                     duck.Open();
                     using var cmd = duck.CreateCommand();
                     sw.Restart();
-                    cmd.CommandText = $"COPY (SELECT t.* EXCLUDE (year, month, day) FROM read_parquet([{targetFiles}], hive_partitioning = false) t " +
+                    cmd.CommandText = $"COPY (SELECT t.* FROM read_parquet([{targetFiles}], hive_partitioning = false) t " +
                                       $"ANTI JOIN read_parquet('{sourceFile}') s USING (transaction_id) UNION ALL SELECT * FROM read_parquet('{sourceFile}')) " +
                                       $"TO '{outFile}' (FORMAT parquet, COMPRESSION snappy)";
                     cmd.ExecuteNonQuery();

@@ -16,14 +16,14 @@ internal sealed class MergeSource
     private const int MaxKeysInPredicate = 4096;
 
     private readonly List<RecordBatch> _batches;
-    private readonly Dictionary<string, (int Batch, int Row)> _index;
+    private readonly Dictionary<Key, (int Batch, int Row)> _index;
     private readonly List<bool[]> _dead;        // duplicates that lost to a later or greater row
     private readonly List<byte[]?> _deleteWhen; // RowFilter truth per row: 2 = the source row deletes
     private readonly HashSet<string> _sourceColumns;
     private readonly MergeOptions _options;
     private readonly Predicate? _keyPredicate;
 
-    private MergeSource(List<RecordBatch> batches, Dictionary<string, (int, int)> index, List<bool[]> dead, List<byte[]?> deleteWhen,
+    private MergeSource(List<RecordBatch> batches, Dictionary<Key, (int, int)> index, List<bool[]> dead, List<byte[]?> deleteWhen,
         HashSet<string> sourceColumns, MergeOptions options, Predicate? keyPredicate)
     {
         _batches = batches;
@@ -49,8 +49,8 @@ internal sealed class MergeSource
         var batches = new List<RecordBatch>();
         var dead = new List<bool[]>();
         var deleteWhen = new List<byte[]?>();
-        var index = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
-        var orders = new Dictionary<string, IComparable?>(StringComparer.Ordinal);
+        var index = new Dictionary<Key, (int, int)>();
+        var orders = new Dictionary<Key, IComparable?>();
         HashSet<string>? sourceColumns = null;
         long bytes = 0, rows = 0;
         await foreach (var raw in source.WithCancellation(ct))
@@ -81,14 +81,13 @@ internal sealed class MergeSource
             for (var r = 0; r < batch.Length; r++)
             {
                 rows++;
-                var key = KeyOf(keyColumns, r);
-                if (key is null) continue; // a null key matches nothing: inserted if not deleted
+                if (KeyOf(keyColumns, r) is not { } key) continue; // a null key matches nothing: inserted if not deleted
                 var value = order is null ? null : ArrowValues.Get(order, r) as IComparable;
                 if (index.TryGetValue(key, out var previous))
                 {
                     if (options.DeduplicateOrderBy is null && !options.LastDuplicateWins)
                         throw new InvalidInputException(
-                            $"The merge source holds key ({Describe(key)}) more than once (rows {RowNumber(batches, previous)} and {rows}); each target row may match one " +
+                            $"The merge source holds key ({key}) more than once (rows {RowNumber(batches, previous)} and {rows}); each target row may match one " +
                             "source row. Deduplicate the source, or give --dedup-order-by COLUMN to keep the row with its greatest value.");
                     var earlier = orders[key];
                     if (value is not null && earlier is not null && value.CompareTo(earlier) < 0)
@@ -137,7 +136,7 @@ internal sealed class MergeSource
     /// The keys as a predicate the pruning understands (integers and strings): IN lists of up to 4096 values per key column, else
     /// the key's range. Null when a key has another type (every file is then read).
     /// </summary>
-    private static Predicate? KeyPredicate(List<RecordBatch> batches, Dictionary<string, (int Batch, int Row)> index, IReadOnlyList<string> on, Schema table)
+    private static Predicate? KeyPredicate(List<RecordBatch> batches, Dictionary<Key, (int Batch, int Row)> index, IReadOnlyList<string> on, Schema table)
     {
         Predicate? result = null;
         foreach (var key in on)
@@ -169,21 +168,21 @@ internal sealed class MergeSource
     {
         var matched = _batches.Select(b => new bool[b.Length]).ToList();
         var bySourceDelete = _options.WhenNotMatchedBySource == MergeNotMatchedBySourceAction.Delete;
-        // Rows not matched by the source are in every file: then no pruning.
-        var scan = set.Scan(bySourceDelete ? null : _keyPredicate ?? null, set.Snapshot.Schema.FieldsList.Select(f => f.Name).ToList());
+        // Pass 1 reads only the key columns. Rows not matched by the source are in every file: then no pruning.
+        var keys = set.Scan(bySourceDelete ? null : _keyPredicate, _options.On);
         if (_options.WhenNotMatched == MergeNotMatchedAction.Insert) set.ConflictsWithAppend = set.CouldMatch(_keyPredicate);
         long deleted = 0, updated = 0, inserted = 0;
         var skipScan = !bySourceDelete && _keyPredicate is InList { Values.Count: 0 };
-        foreach (var file in skipScan ? [] : scan.Files)
+        var updates = new List<(AddFile File, Dictionary<long, (int Batch, int Row)> Rows)>();
+        foreach (var file in skipScan ? [] : keys.Files)
         {
             set.Read(file);
-            await foreach (var batch in scan.ReadFileAsync(file, ct))
+            Dictionary<long, (int, int)>? fileUpdates = null;
+            await foreach (var batch in keys.ReadFileAsync(file, ct))
             {
-                var positions = RowChanges.Positions(batch).ToArray();
+                var positions = RowChanges.Positions(batch);
                 var keyColumns = _options.On.Select(k => batch.Column(batch.Schema.GetFieldIndex(k))).ToArray();
                 var gone = new List<long>();
-                var targetRows = new List<int>();
-                var sourceRows = new List<(int Batch, int Row)>();
                 for (var r = 0; r < batch.Length; r++)
                 {
                     if (KeyOf(keyColumns, r) is { } key && _index.TryGetValue(key, out var s))
@@ -194,8 +193,7 @@ internal sealed class MergeSource
                         {
                             case MergeMatchedAction.Update:
                                 gone.Add(positions[r]);
-                                targetRows.Add(r);
-                                sourceRows.Add(s);
+                                (fileUpdates ??= [])[positions[r]] = s;
                                 updated++;
                                 break;
                             case MergeMatchedAction.Delete:
@@ -211,6 +209,24 @@ internal sealed class MergeSource
                     }
                 }
                 set.Delete(file, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(gone));
+            }
+            if (fileUpdates is not null) updates.Add((file, fileUpdates));
+        }
+        // Pass 2: the whole rows of the updated ones, only in the files that have some (pruned again by their keys).
+        foreach (var (file, rows) in updates)
+        {
+            var scan = set.Scan(UpdatedKeysPredicate(rows.Values) ?? _keyPredicate, set.Snapshot.Schema.FieldsList.Select(f => f.Name).ToList());
+            await foreach (var batch in scan.ReadFileAsync(file, ct))
+            {
+                var positions = RowChanges.Positions(batch);
+                var targetRows = new List<int>();
+                var sourceRows = new List<(int Batch, int Row)>();
+                for (var r = 0; r < batch.Length; r++)
+                    if (rows.TryGetValue(positions[r], out var s))
+                    {
+                        targetRows.Add(r);
+                        sourceRows.Add(s);
+                    }
                 if (targetRows.Count > 0) await WriteUpdatedAsync(set, batch, targetRows, sourceRows, ct);
             }
         }
@@ -241,6 +257,22 @@ internal sealed class MergeSource
         });
     }
 
+    /// <summary>An IN list of the keys of <paramref name="rows"/> (one integer or string key), to prune row groups in pass 2; else null.</summary>
+    private Predicate? UpdatedKeysPredicate(IEnumerable<(int Batch, int Row)> rows)
+    {
+        if (_options.On.Count != 1 || _keyPredicate is not InList { } all) return null;
+        var key = _options.On[0];
+        var values = new HashSet<object>();
+        foreach (var (b, r) in rows)
+        {
+            var v = ArrowValues.Get(_batches[b].Column(_batches[b].Schema.GetFieldIndex(key)), r);
+            if (v is null) continue;
+            values.Add(v is string ? v : Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture));
+            if (values.Count > MaxKeysInPredicate) return all;
+        }
+        return new InList(key, values.ToList());
+    }
+
     private bool Deletes((int Batch, int Row) s) => _deleteWhen[s.Batch] is { } truth && truth[s.Row] == 2;
 
     /// <summary>Matched target rows with the source's values for the columns the source has (grouped by source batch).</summary>
@@ -263,21 +295,38 @@ internal sealed class MergeSource
             : new RecordBatch(new Schema(keep.Select(x => x.f).ToList(), null), keep.Select(x => batch.Column(x.i)), batch.Length);
     }
 
+    /// <summary>A match key: one integer key as itself (no string per row), anything else as the text of its values.</summary>
+    private readonly record struct Key(long Number, string? Text)
+    {
+        public override string ToString() => Text?.Replace("\u0001", ", ", StringComparison.Ordinal) ?? Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The match key of a row (its key columns' values); null when one is null (SQL: null equals nothing).</summary>
-    private static string? KeyOf(IArrowArray[] keyColumns, int row)
+    private static Key? KeyOf(IArrowArray[] keyColumns, int row)
     {
         if (keyColumns.Length == 1)
-            return ArrowValues.Format(ArrowValues.Get(keyColumns[0], row)) is { } single ? single : null;
+        {
+            var column = keyColumns[0];
+            if (column.IsNull(row)) return null;
+            switch (column)
+            {
+                case Int64Array a: return new Key(a.Values[row], null);
+                case Int32Array a: return new Key(a.Values[row], null);
+                case Int16Array a: return new Key(a.Values[row], null);
+                case Int8Array a: return new Key(a.Values[row], null);
+                case StringArray a: return new Key(0, a.GetString(row));
+            }
+            return ArrowValues.Format(ArrowValues.Get(column, row)) is { } single ? new Key(0, single) : null;
+        }
         var parts = new string[keyColumns.Length];
         for (var k = 0; k < keyColumns.Length; k++)
         {
             if (ArrowValues.Format(ArrowValues.Get(keyColumns[k], row)) is not { } part) return null;
             parts[k] = part;
         }
-        return string.Join("\u0001", parts);
+        return new Key(0, string.Join("\u0001", parts));
     }
 
-    private static string Describe(string key) => key.Replace("\u0001", ", ", StringComparison.Ordinal);
 
     private static long RowNumber(List<RecordBatch> batches, (int Batch, int Row) at) => batches.Take(at.Batch).Sum(b => (long)b.Length) + at.Row + 1;
 }
