@@ -144,7 +144,8 @@ public sealed class DataLakeStorage
     /// <summary>
     /// Merges <paramref name="source"/> into the table by key (MERGE INTO ... ON keys WHEN MATCHED ... WHEN NOT MATCHED ...): only
     /// the files that may hold a source key are opened; matched rows are updated or deleted through deletion vectors, unmatched
-    /// source rows inserted. The source is held in memory (bounded by <see cref="DataLakeStorageOptions.WriteBufferBytes"/>).
+    /// source rows inserted. The source is held in memory within <see cref="DataLakeStorageOptions.WriteBufferBytes"/>; a larger
+    /// one is spilled to local disk in parts by key hash (each part merged in turn into the same commit).
     /// </summary>
     public Task<Changes.ChangeResult> MergeAsync(string tableName, IAsyncEnumerable<RecordBatch> source, Changes.MergeOptions options, CancellationToken ct = default) =>
         Guard.RunAsync(new GuardedOperation("merge", TableNames.ValidateWritable(tableName), Privilege.Write, new Dictionary<string, string?>

@@ -408,4 +408,35 @@ public class RowChangeTests
         Assert.True(result.FilesScanned < before.Files.Count / 5, $"{result.FilesScanned} of {before.Files.Count} files opened");
         Assert.Equal(5_000, LakeTestData.Rows(await LakeTestData.ReadAllAsync(await storage.ReadPartitionedDataAsync("profiles"))));
     }
+
+    [Fact]
+    public async Task A_source_larger_than_the_write_buffer_is_spilled_in_parts_and_merges_exactly_as_in_memory()
+    {
+        using var dir = new TempDir();
+        var rows = LakeTestData.Generate(DataType.Transactions, 6_000, days: 2, batchSize: 500);
+        var ids = Enumerable.Range(1, 3_000).Select(i => (long)i * 2).Concat(Enumerable.Range(0, 1_000).Select(i => 100_000L + i)).ToList();
+        var source = await SourceAsync(null!, ids.Take(2_000), ids.Skip(2_000), "spilled");
+        // Duplicates spread over the source: the last in source order wins, in whichever part the key falls.
+        var dupes = await SourceAsync(null!, ids.Take(500), [], "last");
+        var options = new MergeOptions { On = ["transaction_id"], LastDuplicateWins = true, WhenNotMatchedBySource = MergeNotMatchedBySourceAction.Delete };
+        async Task<(ChangeResult Result, List<string> Rows)> Run(string name, long buffer)
+        {
+            var storage = new DataLakeStorage(dir.Sub(name), new DataLakeStorageOptions { WriteBufferBytes = buffer });
+            await storage.WritePartitionedDataAsync(rows, Table, DataType.Transactions);
+            var batches = source.SelectMany(b => Enumerable.Range(0, (b.Length + 99) / 100).Select(i => b.Slice(i * 100, Math.Min(100, b.Length - i * 100))))
+                .Concat(dupes).ToList();
+            var result = await storage.MergeAsync(Table, batches.ToAsyncEnumerable(), options);
+            return (result, await LakeRowsAsync(storage));
+        }
+        var inMemory = await Run("memory", 512L << 20);
+        var spilled = await Run("spilled", 64 * 1024);
+        var history = await new DataLakeStorage(dir.Sub("spilled")).GetHistoryAsync(Table, 1);
+        Assert.True(int.Parse(history[0].Metrics["numSourceParts"], CultureInfo.InvariantCulture) > 2);
+        Assert.Equal(inMemory.Rows, spilled.Rows);
+        Assert.Equal((inMemory.Result.RowsInserted, inMemory.Result.RowsUpdated, inMemory.Result.RowsDeleted),
+            (spilled.Result.RowsInserted, spilled.Result.RowsUpdated, spilled.Result.RowsDeleted));
+        Assert.Equal(ids.Count, spilled.Rows.Count); // only the source's keys are left
+        Assert.Equal(500, spilled.Rows.Count(r => r.Contains("|last|", StringComparison.Ordinal)));
+        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), $"ecap-merge-{Environment.ProcessId}-*"));
+    }
 }

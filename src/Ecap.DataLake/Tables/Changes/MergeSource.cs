@@ -16,14 +16,14 @@ internal sealed class MergeSource
     private const int MaxKeysInPredicate = 4096;
 
     private readonly List<RecordBatch> _batches;
-    private readonly Dictionary<Key, (int Batch, int Row)> _index;
+    private readonly Dictionary<MergeKey, (int Batch, int Row)> _index;
     private readonly List<bool[]> _dead;        // duplicates that lost to a later or greater row
     private readonly List<byte[]?> _deleteWhen; // RowFilter truth per row: 2 = the source row deletes
     private readonly HashSet<string> _sourceColumns;
     private readonly MergeOptions _options;
     private readonly Predicate? _keyPredicate;
 
-    private MergeSource(List<RecordBatch> batches, Dictionary<Key, (int, int)> index, List<bool[]> dead, List<byte[]?> deleteWhen,
+    private MergeSource(List<RecordBatch> batches, Dictionary<MergeKey, (int, int)> index, List<bool[]> dead, List<byte[]?> deleteWhen,
         HashSet<string> sourceColumns, MergeOptions options, Predicate? keyPredicate)
     {
         _batches = batches;
@@ -49,8 +49,8 @@ internal sealed class MergeSource
         var batches = new List<RecordBatch>();
         var dead = new List<bool[]>();
         var deleteWhen = new List<byte[]?>();
-        var index = new Dictionary<Key, (int, int)>();
-        var orders = new Dictionary<Key, IComparable?>();
+        var index = new Dictionary<MergeKey, (int, int)>();
+        var orders = new Dictionary<MergeKey, IComparable?>();
         HashSet<string>? sourceColumns = null;
         long bytes = 0, rows = 0;
         await foreach (var raw in source.WithCancellation(ct))
@@ -70,8 +70,8 @@ internal sealed class MergeSource
             bytes += ArrowSizes.Of(batch);
             if (bytes > budgetBytes)
                 throw new DataLakeException(
-                    $"The merge source exceeds the write buffer ({budgetBytes / (1024 * 1024)} MiB), which holds it while the target is read. " +
-                    "Merge it in smaller parts, or raise DataLakeStorageOptions.WriteBufferBytes.");
+                    $"A part of the merge source exceeds the write buffer ({budgetBytes / (1024 * 1024)} MiB), which holds it while the target is read " +
+                    "(many rows of few keys?). Deduplicate the source first, or raise DataLakeStorageOptions.WriteBufferBytes.");
             var b = batches.Count;
             batches.Add(batch);
             dead.Add(new bool[batch.Length]);
@@ -81,7 +81,7 @@ internal sealed class MergeSource
             for (var r = 0; r < batch.Length; r++)
             {
                 rows++;
-                if (KeyOf(keyColumns, r) is not { } key) continue; // a null key matches nothing: inserted if not deleted
+                if (MergeKey.Of(keyColumns, r) is not { } key) continue; // a null key matches nothing: inserted if not deleted
                 var value = order is null ? null : ArrowValues.Get(order, r) as IComparable;
                 if (index.TryGetValue(key, out var previous))
                 {
@@ -136,7 +136,7 @@ internal sealed class MergeSource
     /// The keys as a predicate the pruning understands (integers and strings): IN lists of up to 4096 values per key column, else
     /// the key's range. Null when a key has another type (every file is then read).
     /// </summary>
-    private static Predicate? KeyPredicate(List<RecordBatch> batches, Dictionary<Key, (int Batch, int Row)> index, IReadOnlyList<string> on, Schema table)
+    private static Predicate? KeyPredicate(List<RecordBatch> batches, Dictionary<MergeKey, (int Batch, int Row)> index, IReadOnlyList<string> on, Schema table)
     {
         Predicate? result = null;
         foreach (var key in on)
@@ -164,7 +164,10 @@ internal sealed class MergeSource
     }
 
     /// <summary>Applies the merge to one attempt's change set; returns what it did.</summary>
-    public async Task<RowChanges.Outcome> ApplyAsync(ChangeSet set, CancellationToken ct)
+    /// <param name="set">The attempt's change set (several parts of a spilled source add to the same one).</param>
+    /// <param name="inPart">For a part of a spilled source: whether a target key belongs to this part (not-matched-by-source deletes only those; null keys go to part 0).</param>
+    /// <param name="ct">Cancels the merge.</param>
+    public async Task<RowChanges.Outcome> ApplyAsync(ChangeSet set, Func<MergeKey?, bool>? inPart, CancellationToken ct)
     {
         var matched = _batches.Select(b => new bool[b.Length]).ToList();
         var bySourceDelete = _options.WhenNotMatchedBySource == MergeNotMatchedBySourceAction.Delete;
@@ -185,7 +188,8 @@ internal sealed class MergeSource
                 var gone = new List<long>();
                 for (var r = 0; r < batch.Length; r++)
                 {
-                    if (KeyOf(keyColumns, r) is { } key && _index.TryGetValue(key, out var s))
+                    var targetKey = MergeKey.Of(keyColumns, r);
+                    if (targetKey is { } key && _index.TryGetValue(key, out var s))
                     {
                         matched[s.Batch][s.Row] = true;
                         if (Deletes(s)) { gone.Add(positions[r]); deleted++; continue; }
@@ -202,7 +206,7 @@ internal sealed class MergeSource
                                 break;
                         }
                     }
-                    else if (bySourceDelete)
+                    else if (bySourceDelete && (inPart is null || inPart(targetKey)))
                     {
                         gone.Add(positions[r]);
                         deleted++;
@@ -294,39 +298,6 @@ internal sealed class MergeSource
         return keep.Count == batch.ColumnCount ? batch
             : new RecordBatch(new Schema(keep.Select(x => x.f).ToList(), null), keep.Select(x => batch.Column(x.i)), batch.Length);
     }
-
-    /// <summary>A match key: one integer key as itself (no string per row), anything else as the text of its values.</summary>
-    private readonly record struct Key(long Number, string? Text)
-    {
-        public override string ToString() => Text?.Replace("\u0001", ", ", StringComparison.Ordinal) ?? Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>The match key of a row (its key columns' values); null when one is null (SQL: null equals nothing).</summary>
-    private static Key? KeyOf(IArrowArray[] keyColumns, int row)
-    {
-        if (keyColumns.Length == 1)
-        {
-            var column = keyColumns[0];
-            if (column.IsNull(row)) return null;
-            switch (column)
-            {
-                case Int64Array a: return new Key(a.Values[row], null);
-                case Int32Array a: return new Key(a.Values[row], null);
-                case Int16Array a: return new Key(a.Values[row], null);
-                case Int8Array a: return new Key(a.Values[row], null);
-                case StringArray a: return new Key(0, a.GetString(row));
-            }
-            return ArrowValues.Format(ArrowValues.Get(column, row)) is { } single ? new Key(0, single) : null;
-        }
-        var parts = new string[keyColumns.Length];
-        for (var k = 0; k < keyColumns.Length; k++)
-        {
-            if (ArrowValues.Format(ArrowValues.Get(keyColumns[k], row)) is not { } part) return null;
-            parts[k] = part;
-        }
-        return new Key(0, string.Join("\u0001", parts));
-    }
-
 
     private static long RowNumber(List<RecordBatch> batches, (int Batch, int Row) at) => batches.Take(at.Batch).Sum(b => (long)b.Length) + at.Row + 1;
 }

@@ -63,11 +63,34 @@ internal sealed class RowChanges(DataLakeStorage storage)
         var table = storage.OpenTable(tableName);
         if (!await table.ExistsAsync(ct))
             throw new TableNotFoundException($"Table '{tableName}' does not exist in {storage.Location} (no _delta_log); MERGE needs a target table.");
-        // The source is held once (bounded by the write buffer) so that an attempt that lost a race can start over.
+        // The source is held once (in memory within the write buffer, else spilled in parts) so that an attempt that lost a race can start over.
         var first = await table.GetSnapshotAsync(ct);
-        var merge = await MergeSource.LoadAsync(source, first, options, storage.Options.WriteBufferBytes, ct);
-        return await RunAsync(tableName, copyOnWrite: false, (set, _) => merge.ApplyAsync(set, ct), ct, options.ExpectedTransactions, options.Transactions,
-            options.CommitParameters);
+        var budget = storage.Options.WriteBufferBytes;
+        using var input = await MergeInput.LoadAsync(source, options.On, budget,
+            Parquet.Encryption.TableEncryption.Of(first.Metadata.Configuration) is not null, tableName, ct);
+        var held = input.Parts == 1 ? await MergeSource.LoadAsync(input.Part(0), first, options, budget, ct) : null;
+        return await RunAsync(tableName, copyOnWrite: false, async (set, _) =>
+        {
+            if (held is not null) return await held.ApplyAsync(set, null, ct);
+            // Part by part into one change set: each part's keys are only in that part.
+            RowChanges.Outcome? total = null;
+            for (var part = 0; part < input.Parts; part++)
+            {
+                var p = part;
+                var merge = await MergeSource.LoadAsync(input.Part(part), set.Snapshot, options, budget, ct);
+                var outcome = await merge.ApplyAsync(set, key => (key?.Part(input.Parts) ?? 0) == p, ct);
+                total = total is null ? outcome : total with
+                {
+                    Deleted = total.Deleted + outcome.Deleted, Updated = total.Updated + outcome.Updated, Inserted = total.Inserted + outcome.Inserted,
+                    Metrics = total.Metrics!.ToDictionary(kv => kv.Key, kv => ChangeSet.Metric(long.Parse(kv.Value, System.Globalization.CultureInfo.InvariantCulture)
+                        + long.Parse(outcome.Metrics!.GetValueOrDefault(kv.Key, "0"), System.Globalization.CultureInfo.InvariantCulture))),
+                };
+            }
+            // Appends may hold any key of some part: every concurrent append conflicts with a spilled merge that inserts.
+            if (options.WhenNotMatched == MergeNotMatchedAction.Insert) set.ConflictsWithAppend = _ => true;
+            total!.Metrics!["numSourceParts"] = ChangeSet.Metric(input.Parts);
+            return total;
+        }, ct, options.ExpectedTransactions, options.Transactions, options.CommitParameters);
     }
 
     /// <summary>Rewrites files whose vectors delete at least <paramref name="threshold"/> of their rows (all with a vector at 0).</summary>
