@@ -47,7 +47,7 @@ public sealed class KafkaChangeDataTests
         Assert.DoesNotContain(snapshot.Schema.FieldsList, f => f.Name == "__ecap_op");
         var history = await k.Storage.GetHistoryAsync(Table, 1);
         Assert.Equal("MERGE", history.Single().Operation);
-        Assert.Equal(k.TopicContents().Count, k.TablePositions().Values.Sum());
+        Assert.Equal(k.TopicContents().Count, k.TablePositions(table: Table).Values.Sum());
 
         // Nothing new: nothing read, nothing committed.
         var idle = await k.Ingester.IngestFromKafkaBatchAsync(KafkaLake.Topic, Table, DataType.CustomerProfiles, 25, 1000, Debezium(k));
@@ -113,12 +113,12 @@ public sealed class KafkaChangeDataTests
         Assert.True(crash is SimulatedCrashException || crash.InnerException is SimulatedCrashException, crash.ToString());
         // Commit 1 created the table; merges 2, 3 (and 4 after the log entry) landed, each 30 messages.
         var landed = point == CrashPoint.AfterLogEntry ? 3 : 2;
-        Assert.Equal(landed * 30, k.TablePositions().Values.Sum());
+        Assert.Equal(landed * 30, k.TablePositions(table: Table).Values.Sum());
 
         var rerun = await k.Ingester.IngestFromKafkaBatchAsync(KafkaLake.Topic, Table, DataType.CustomerProfiles, 30, 1000, Debezium(k));
         Assert.Equal(produced - landed * 30, rerun.RecordsRead);
         Assert.Equal(log.Expected(), DebeziumChangeLog.LiveRows(k, Table));
-        Assert.Equal(produced, k.TablePositions().Values.Sum());
+        Assert.Equal(produced, k.TablePositions(table: Table).Values.Sum());
     }
 
     [Fact]

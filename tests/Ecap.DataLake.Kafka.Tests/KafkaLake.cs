@@ -86,9 +86,9 @@ internal sealed class KafkaLake : IDisposable
     }
 
     /// <summary>The table's txn versions for the topic's partitions (next offset per partition).</summary>
-    public Dictionary<int, long> TablePositions(string group = "ecap-test", int partitions = 3)
+    public Dictionary<int, long> TablePositions(string group = "ecap-test", int partitions = 3, string table = Table)
     {
-        var t = Storage.OpenTable(Table);
+        var t = Storage.OpenTable(table);
         if (!t.ExistsAsync().GetAwaiter().GetResult()) return [];
         var snapshot = t.GetSnapshotAsync().GetAwaiter().GetResult();
         return Enumerable.Range(0, partitions).ToDictionary(p => p, p => snapshot.GetTxnVersion(KafkaIngestion.AppId(group, Topic, p)) ?? 0);
