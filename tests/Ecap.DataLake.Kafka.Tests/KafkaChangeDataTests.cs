@@ -173,6 +173,36 @@ public sealed class KafkaChangeDataTests
     }
 
     [Fact]
+    public void Cli_KafkaBatch_FormatDebezium_MergeOn_TheTableEqualsTheSourceStateAfterEachRun()
+    {
+        using var k = new KafkaLake();
+        // Keys in the schema envelope, ISO timestamps (Debezium's ZonedTimestamp), an inferred schema, the customer_profiles layout.
+        var log = new DebeziumChangeLog(seed: 21, envelopedKeys: true, isoTimestamps: true);
+        var produced = log.Snapshot(k.Cluster.BootstrapServers, KafkaLake.Topic, 30) + log.Produce(k.Cluster.BootstrapServers, KafkaLake.Topic, 100, keys: 40);
+        string[] Args(params string[] extra) =>
+        [
+            "data-lake", "ingestion", "kafka-batch", KafkaLake.Topic, Table, "--data-type", "customer_profiles", "--lake", k.LakePath,
+            "--bootstrap-servers", k.Cluster.BootstrapServers, "--group", "ecap-test", "--batch-size", "50", "--max-batches", "1000", "--output", "json", .. extra,
+        ];
+
+        var usage = EcapProcess.Run(Args("--format", "debezium"));
+        Assert.Equal(2, usage.ExitCode);
+        Assert.Contains("--merge-on", usage.Stderr);
+
+        var first = EcapProcess.Run(Args("--format", "debezium", "--merge-on", "customer_id", "--infer-schema"));
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Equal(produced, first.Json().GetProperty("records_read").GetInt64());
+        Assert.Equal(0, first.Json().GetProperty("records_dead_lettered").GetInt64());
+        Assert.Equal(log.Expected(), DebeziumChangeLog.LiveRows(k, Table));
+
+        var more = log.Produce(k.Cluster.BootstrapServers, KafkaLake.Topic, 80, keys: 40);
+        var second = EcapProcess.Run(Args("--format", "debezium", "--merge-on", "customer_id"));
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        Assert.Equal(more, second.Json().GetProperty("records_read").GetInt64());
+        Assert.Equal(log.Expected(), DebeziumChangeLog.LiveRows(k, Table));
+    }
+
+    [Fact]
     public void Options_DebeziumWithoutMergeOn_IsAnInputError_BeforeAnythingIsRead()
     {
         using var k = new KafkaLake();
