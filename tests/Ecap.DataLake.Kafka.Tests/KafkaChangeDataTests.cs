@@ -122,6 +122,25 @@ public sealed class KafkaChangeDataTests
     }
 
     [Fact]
+    public async Task Debezium_Stream_AppliesChangesAsTheyArrive_AndStopsAfterALastCommit()
+    {
+        using var k = new KafkaLake();
+        var log = new DebeziumChangeLog(seed: 5);
+        log.Snapshot(k.Cluster.BootstrapServers, KafkaLake.Topic, 20);
+        await using var stream = k.Ingester.IngestFromKafkaStreaming(KafkaLake.Topic, Table, DataType.CustomerProfiles, TimeSpan.FromMilliseconds(200),
+            Debezium(k) with { BatchSize = 40 });
+        k.WaitUntilCaughtUp(TimeSpan.FromSeconds(60), table: Table);
+        Assert.Equal(log.Expected(), DebeziumChangeLog.LiveRows(k, Table));
+
+        log.Produce(k.Cluster.BootstrapServers, KafkaLake.Topic, 100, keys: 25);
+        k.WaitUntilCaughtUp(TimeSpan.FromSeconds(60), table: Table);
+        stream.Stop();
+        var report = await stream.Completion;
+        Assert.Equal(0, report.RecordsDeadLettered);
+        Assert.Equal(log.Expected(), DebeziumChangeLog.LiveRows(k, Table));
+    }
+
+    [Fact]
     public async Task PlainJson_MergeOn_UpsertsByKey_LaterOffsetsWin_AcrossCommits()
     {
         using var k = new KafkaLake();
