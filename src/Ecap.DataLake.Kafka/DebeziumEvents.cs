@@ -66,13 +66,13 @@ internal static class DebeziumEvents
         try
         {
             var top = Scan(json, 0, out var error);
-            if (error != null) return "its key is " + error;
+            if (error != null) return "its message key is not a JSON object of the key columns";
             key = top.HasSchema && top.Payload.Present ? top.Payload : new Slice(0, json.Length);
             return null;
         }
         catch (JsonException e)
         {
-            return $"its key is not valid JSON ({e.Message})";
+            return $"its message key is not valid JSON ({e.Message})";
         }
     }
 

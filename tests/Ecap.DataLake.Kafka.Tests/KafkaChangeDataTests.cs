@@ -71,6 +71,8 @@ public sealed class KafkaChangeDataTests
             "{\"customer_id\":905}\t{\"op\":\"t\"}",
             "{\"customer_id\":906}\t{\"id\":906,\"name\":\"plain json\"}",
             "not a json key\t",
+            "13\t",
+            "\t",
         ];
         Kcat.Produce(k.Cluster.BootstrapServers, KafkaLake.Topic, bad, keyed: true, emptyIsNull: true);
         good += log.Produce(k.Cluster.BootstrapServers, KafkaLake.Topic, 80, keys: 30);
@@ -90,6 +92,8 @@ public sealed class KafkaChangeDataTests
         Assert.Contains(errors, e => e.Contains("op 't' is not applied"));
         Assert.Contains(errors, e => e.Contains("not a Debezium change event"));
         Assert.Contains(errors, e => e.Contains("tombstone") && e.Contains("key is not valid JSON"));
+        Assert.Contains(errors, e => e.Contains("tombstone") && e.Contains("not a JSON object of the key columns"));
+        Assert.Contains(errors, e => e.Contains("tombstone") && e.Contains("without a message key"));
 
         // A rerun reads nothing and adds no dead letter twice.
         var again = await k.Ingester.IngestFromKafkaBatchAsync(KafkaLake.Topic, Table, DataType.CustomerProfiles, 40, 1000, Debezium(k));
