@@ -27,6 +27,7 @@ public static class KafkaIngestion
         if (batchSize < 1) throw new InvalidInputException("batchSize must be at least 1.");
         if (maxBatches < 1) throw new InvalidInputException("maxBatches must be at least 1.");
         options = (options ?? new KafkaIngestionOptions()) with { BatchSize = batchSize };
+        options.Validate();
         var o = options;
         // One guarded, audited operation (write privilege on the table), checked before anything is read.
         return ingester.Storage.Guard.RunAsync(new Security.GuardedOperation("ingest-kafka", TableNames.ValidateWritable(tableName),
@@ -64,6 +65,7 @@ public static class KafkaIngestion
     {
         if (triggerInterval <= TimeSpan.Zero) throw new InvalidInputException("The trigger interval must be positive.");
         options ??= new KafkaIngestionOptions();
+        options.Validate();
         var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var run = new KafkaIngestionRun(ingester.Storage, topic, tableName, dataType, options);
         var statuses = new StreamStatusStore(ingester.Storage.Store);

@@ -49,6 +49,38 @@ public sealed record KafkaIngestionOptions
 
     /// <summary>Reported after every commit and about once a second while consuming.</summary>
     public IProgress<KafkaIngestionReport>? Progress { get; init; }
+
+    /// <summary>What a message is: a JSON object (a row), or a Debezium change event (needs <see cref="MergeOn"/>).</summary>
+    public KafkaMessageFormat Format { get; init; } = KafkaMessageFormat.Json;
+
+    /// <summary>
+    /// Change data: each commit upserts its rows into the table by these key columns instead of appending them (a MERGE,
+    /// atomically with the partitions' positions); within a commit the later offset of a key wins (a key's messages are
+    /// in one partition). Debezium deletes and tombstones delete their key. Messages without a key value are dead letters.
+    /// </summary>
+    public IReadOnlyList<string>? MergeOn { get; init; }
+
+    /// <summary>Rejects options that do not go together (before anything is read).</summary>
+    internal void Validate()
+    {
+        if (MergeOn is { } keys && (keys.Count == 0 || keys.Any(string.IsNullOrWhiteSpace)))
+            throw new InvalidInputException("--merge-on needs key column names (KEY[,KEY]).");
+        if (Format == KafkaMessageFormat.Debezium && MergeOn is null)
+            throw new InvalidInputException("--format debezium needs --merge-on KEY[,KEY]: change events are applied to the table by key.");
+    }
+}
+
+/// <summary>How Kafka messages are read.</summary>
+public enum KafkaMessageFormat
+{
+    /// <summary>Each message is a JSON object: one row.</summary>
+    Json,
+
+    /// <summary>
+    /// Debezium JSON change events, with or without the schema envelope: ops c, u and r upsert the <c>after</c> row, d deletes
+    /// the key of the <c>before</c> row, and a tombstone (null value) deletes the key in its message key.
+    /// </summary>
+    Debezium,
 }
 
 /// <summary>What a Kafka ingestion did (counts of this run) and where the table now stands for the topic.</summary>

@@ -63,7 +63,8 @@ internal sealed class KafkaIngestionRun : IDisposable
         Group = options.GroupId ?? "ecap-" + table;
         StreamId = options.StreamId ?? $"{table}-{Guid.NewGuid().ToString("N")[..6]}";
         _report = new KafkaIngestionReport { StreamId = StreamId, Topic = topic, Table = table, ConsumerGroup = Group };
-        _commit = new ExactlyOnceCommit(storage, table, dataType, ExactlyOnceCommit.RetryPipeline(new IngestionOptions()));
+        options.Validate();
+        _commit = new ExactlyOnceCommit(storage, table, dataType, ExactlyOnceCommit.RetryPipeline(new IngestionOptions())) { Merge = MergeFor(options) };
 
         var config = new ConsumerConfig
         {
@@ -81,7 +82,8 @@ internal sealed class KafkaIngestionRun : IDisposable
             ConsumeResultFields = options.IncludeMetadataColumns ? "timestamp" : "none",
         };
         foreach (var (k, v) in options.ConsumerProperties ?? new Dictionary<string, string>()) config.Set(k, v);
-        _bytes = new ArenaDeserializers(keepKeys: options.IncludeMetadataColumns);
+        // Debezium tombstones delete by their message key.
+        _bytes = new ArenaDeserializers(keepKeys: options.IncludeMetadataColumns || options.Format == KafkaMessageFormat.Debezium);
         try
         {
             _consumer = new ConsumerBuilder<MessageSlice, MessageSlice>(config)
@@ -104,6 +106,19 @@ internal sealed class KafkaIngestionRun : IDisposable
     public string StreamId { get; }
 
     private static string AppId(string group, string topic, int partition) => KafkaIngestion.AppId(group, topic, partition);
+
+    /// <summary>
+    /// Change data: each commit merges by the keys, later messages of a key winning (messages are in offset order per
+    /// partition, and a key's messages are in one partition); Debezium rows with op d delete their key, and the op is never written.
+    /// </summary>
+    internal static Tables.Changes.MergeOptions? MergeFor(KafkaIngestionOptions options) => options.MergeOn is not { Count: > 0 } keys ? null : new()
+    {
+        On = keys,
+        LastDuplicateWins = true,
+        DeleteWhen = options.Format == KafkaMessageFormat.Debezium
+            ? new Expressions.Comparison(DebeziumEvents.OperationColumn, Expressions.ComparisonOp.Equal, "d") : null,
+        SourceOnlyColumns = options.Format == KafkaMessageFormat.Debezium ? [DebeziumEvents.OperationColumn] : [],
+    };
 
     /// <summary>
     /// Consumes until <paramref name="maxRecords"/> are read or (batch) every partition is at its end, or (stream) the
@@ -255,7 +270,7 @@ internal sealed class KafkaIngestionRun : IDisposable
         var snapshot = ReadSnapshot(_table);
         var canonical = CanonicalSchemas.For(_dataType);
         _converter ??= new KafkaMessageConverter(_options.Schema ?? (snapshot != null ? DataSchema(snapshot) : _options.InferSchema ? null : canonical),
-            canonical, _topic, _options.IncludeMetadataColumns, _bytes);
+            canonical, _topic, _options.IncludeMetadataColumns, _bytes, _options.Format, _options.MergeOn);
         var result = new List<TopicPartitionOffset>();
         foreach (var tp in partitions)
         {

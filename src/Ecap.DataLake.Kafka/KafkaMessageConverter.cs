@@ -11,8 +11,11 @@ namespace Ecap.DataLake.Kafka;
 /// The messages of one pending commit. The consuming thread only collects them (so it reads about as fast as a bare
 /// consumer); full chunks are converted on the thread pool meanwhile into rows of the target schema (plus the Kafka
 /// metadata columns on request) and dead letters, with partition and offset, for messages that do not convert.
+/// Change data (<paramref name="keys"/>): a message without a key value is a dead letter; Debezium events give their row
+/// (see <see cref="DebeziumEvents"/>) and its op in <see cref="DebeziumEvents.OperationColumn"/>.
 /// </summary>
-internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, string topic, bool metadataColumns, ArenaDeserializers bytes)
+internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, string topic, bool metadataColumns, ArenaDeserializers bytes,
+    KafkaMessageFormat format = KafkaMessageFormat.Json, IReadOnlyList<string>? keys = null)
 {
     /// <summary>Messages a schema is inferred from (when none is given): the first ones of the run.</summary>
     private const int InferenceSample = 1000;
@@ -30,6 +33,10 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
     private readonly string _source = "kafka://" + topic;
     private Chunk _chunk = new(bytes.Arena);
     private List<Task<(RecordBatch Rows, List<KafkaDeadLetter> Dead)>> _converting = [];
+    private readonly bool _debezium = format == KafkaMessageFormat.Debezium;
+    private Schema? _builderSchema; // what rows are parsed with: keys required; for Debezium nothing else (a delete's before may hold only its key)
+    private byte[][] _required = [];   // Debezium: the other required columns, checked on c/u/r rows only
+    private string[] _requiredNames = [];
 
     /// <summary>Messages added since the last take, good and bad.</summary>
     public int Count { get; private set; }
@@ -83,9 +90,37 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
         }
     }
 
-    /// <summary>Without a given schema, the column types come from the first messages (before any is converted).</summary>
-    private void EnsureSchema() => schema ??=
-        JsonRecordBatchBuilder.InferSchema(_chunk.Messages.Take(InferenceSample).Where(m => !m.Value.IsNull).Select(m => _chunk.Arena.Get(m.Value)!.Value)) ?? fallback;
+    /// <summary>Without a given schema, the column types come from the first messages (before any is converted); change data checks its keys.</summary>
+    private void EnsureSchema()
+    {
+        if (_builderSchema != null) return;
+        schema ??= JsonRecordBatchBuilder.InferSchema(_chunk.Messages.Take(InferenceSample).Where(m => !m.Value.IsNull)
+            .Select(m => _chunk.Arena.Get(m.Value)!.Value).Select(Sample).Where(v => v.Length > 0)) ?? fallback;
+        var keySet = (keys ?? []).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in keySet)
+            if (schema.GetFieldIndex(key) < 0)
+                throw new InvalidInputException(
+                    $"Merge key '{key}' (--merge-on) is not a column of the messages' schema; its columns are: {string.Join(", ", schema.FieldsList.Select(f => f.Name))}.");
+        if (keySet.Count == 0)
+        {
+            _builderSchema = schema;
+            return;
+        }
+        var builder = new Schema.Builder();
+        foreach (var f in schema.FieldsList)
+            builder.Field(new Field(f.Name, f.DataType, !keySet.Contains(f.Name) && (_debezium || f.IsNullable), f.Metadata));
+        _builderSchema = builder.Build();
+        if (_debezium)
+        {
+            var required = schema.FieldsList.Where(f => !f.IsNullable && !keySet.Contains(f.Name)).Select(f => f.Name).ToArray();
+            _requiredNames = required;
+            _required = required.Select(n => Encoding.UTF8.GetBytes(n)).ToArray();
+        }
+    }
+
+    /// <summary>What a sample message contributes to an inferred schema: itself, or a Debezium event's row.</summary>
+    private ReadOnlyMemory<byte> Sample(ReadOnlyMemory<byte> value) =>
+        !_debezium ? value : DebeziumEvents.TryRead(value.Span, out _, out var row) == null ? value.Slice(row.Start, row.Length) : ReadOnlyMemory<byte>.Empty;
 
     /// <summary>Converts a chunk and releases its arena (every value is copied out by then).</summary>
     private (RecordBatch Rows, List<KafkaDeadLetter> Dead) ConvertChunk(Chunk chunk)
@@ -102,7 +137,9 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
 
     private (RecordBatch Rows, List<KafkaDeadLetter> Dead) ConvertChunk(List<RawMessage> messages, MessageArena arena)
     {
-        var json = new JsonRecordBatchBuilder(schema!);
+        var json = new JsonRecordBatchBuilder(_builderSchema!);
+        var ops = _debezium ? new StringArray.Builder() : null;
+        var seen = new bool[_required.Length];
         var key = new StringArray.Builder();
         var partition = new Int32Array.Builder();
         var offset = new Int64Array.Builder();
@@ -111,11 +148,18 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
         foreach (var m in messages)
         {
             var value = arena.Get(m.Value);
-            var error = value is { } v ? json.TryAppend(v) : "a message without a value (tombstone)";
+            string? error;
+            if (!_debezium) error = value is { } v ? json.TryAppend(v) : "a message without a value (tombstone)";
+            else
+            {
+                error = DebeziumRow(value, arena.Get(m.Key), seen, out var op, out var row);
+                error ??= json.TryAppend(row);
+                if (error == null) ops!.Append(op);
+            }
             if (error != null)
             {
                 dead.Add(new KafkaDeadLetter(m.Partition, m.Offset,
-                    new DeadLetter(_source, $"partition {m.Partition} offset {m.Offset}", RawText(value), error)));
+                    new DeadLetter(_source, $"partition {m.Partition} offset {m.Offset}", RawText(value ?? (_debezium ? arena.Get(m.Key) : null)), error)));
                 continue;
             }
             if (!metadataColumns) continue;
@@ -125,6 +169,18 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
             if (m.TimestampMs is { } ms) timestamp.Append(DateTimeOffset.FromUnixTimeMilliseconds(ms)); else timestamp.AppendNull();
         }
         var rows = json.Build();
+        if (!ReferenceEquals(_builderSchema, schema) || ops != null)
+        {
+            // Back to the table's nullability (a delete's unread columns are nulls of rows the merge never writes), plus the op.
+            var fields = schema!.FieldsList.ToList();
+            var arrays = rows.Arrays.ToList();
+            if (ops != null)
+            {
+                fields.Add(new Field(DebeziumEvents.OperationColumn, StringType.Default, false));
+                arrays.Add(ops.Build());
+            }
+            rows = new RecordBatch(new Schema(fields, null), arrays, rows.Length);
+        }
         if (metadataColumns)
         {
             var builder = new Schema.Builder();
@@ -134,6 +190,28 @@ internal sealed class KafkaMessageConverter(Schema? schema, Schema fallback, str
             rows = new RecordBatch(builder.Build(), rows.Arrays.Concat([key.Build(), partition.Build(), offset.Build(), timestamp.Build()]), rows.Length);
         }
         return (rows, dead);
+    }
+
+    private static readonly string[] OpNames = ["c", "u", "r", "d"];
+
+    /// <summary>The row of a Debezium message (a tombstone: its key) and its op; null when there is one, else why not.</summary>
+    private string? DebeziumRow(ReadOnlyMemory<byte>? value, ReadOnlyMemory<byte>? messageKey, bool[] seen, out string op, out ReadOnlyMemory<byte> row)
+    {
+        op = "d";
+        row = default;
+        if (value is not { } v)
+        {
+            if (messageKey is not { } k) return "a tombstone (null value) without a message key: nothing to delete";
+            var keyError = DebeziumEvents.TryReadKey(k.Span, out var keySlice);
+            if (keyError != null) return "a tombstone (null value): " + keyError;
+            row = k.Slice(keySlice.Start, keySlice.Length);
+            return null;
+        }
+        var error = DebeziumEvents.TryRead(v.Span, out var c, out var slice);
+        if (error != null) return error;
+        op = OpNames["curd".IndexOf(c)];
+        row = v.Slice(slice.Start, slice.Length);
+        return c == 'd' ? null : DebeziumEvents.MissingRequired(row.Span, _required, _requiredNames, seen);
     }
 
     /// <summary>The message bytes as text when they are UTF-8, else <c>base64:...</c>, so no byte is lost.</summary>

@@ -32,7 +32,8 @@ internal sealed class MessageArena
 
     /// <summary>The bytes of a slice (null for a null slice); valid until the arena is released.</summary>
     public ReadOnlyMemory<byte>? Get(MessageSlice slice) =>
-        slice.IsNull ? null : (_buffer ?? throw new ObjectDisposedException(nameof(MessageArena))).AsMemory(slice.Start, slice.Length);
+        // The cast matters: a bare null would convert through byte[] to an empty, non-null ReadOnlyMemory (a tombstone read as "").
+        slice.IsNull ? (ReadOnlyMemory<byte>?)null : (_buffer ?? throw new ObjectDisposedException(nameof(MessageArena))).AsMemory(slice.Start, slice.Length);
 
     /// <summary>Gives the array back to the pool; nothing may read the arena's slices afterwards.</summary>
     public void Release()

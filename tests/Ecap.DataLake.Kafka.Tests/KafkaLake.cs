@@ -86,27 +86,27 @@ internal sealed class KafkaLake : IDisposable
     }
 
     /// <summary>The table's txn versions for the topic's partitions (next offset per partition).</summary>
-    public Dictionary<int, long> TablePositions(string group = "ecap-test", int partitions = 3)
+    public Dictionary<int, long> TablePositions(string group = "ecap-test", int partitions = 3, string table = Table)
     {
-        var t = Storage.OpenTable(Table);
+        var t = Storage.OpenTable(table);
         if (!t.ExistsAsync().GetAwaiter().GetResult()) return [];
         var snapshot = t.GetSnapshotAsync().GetAwaiter().GetResult();
         return Enumerable.Range(0, partitions).ToDictionary(p => p, p => snapshot.GetTxnVersion(KafkaIngestion.AppId(group, Topic, p)) ?? 0);
     }
 
     /// <summary>Waits until the table's positions reach the end of every partition (as kcat sees it).</summary>
-    public void WaitUntilCaughtUp(TimeSpan timeout, string group = "ecap-test", int partitions = 3)
+    public void WaitUntilCaughtUp(TimeSpan timeout, string group = "ecap-test", int partitions = 3, string table = Table)
     {
         var ends = TopicContents().GroupBy(m => m.Partition).ToDictionary(g => g.Key, g => g.Max(m => m.Offset) + 1);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < timeout)
         {
-            var positions = TablePositions(group, partitions);
+            var positions = TablePositions(group, partitions, table);
             if (ends.All(e => positions.GetValueOrDefault(e.Key) >= e.Value)) return;
             Thread.Sleep(200);
         }
         throw new TimeoutException($"the table did not catch up with the topic in {timeout.TotalSeconds}s: " +
-            string.Join(", ", TablePositions(group, partitions).Select(kv => $"p{kv.Key}={kv.Value}/{ends.GetValueOrDefault(kv.Key)}")));
+            string.Join(", ", TablePositions(group, partitions, table).Select(kv => $"p{kv.Key}={kv.Value}/{ends.GetValueOrDefault(kv.Key)}")));
     }
 
     public void Dispose()

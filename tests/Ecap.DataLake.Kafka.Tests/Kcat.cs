@@ -5,11 +5,15 @@ namespace Ecap.DataLake.Kafka.Tests;
 /// <summary>Debian's kcat as an independent Kafka client (a separate process): produces the tests' messages and lists what a topic holds.</summary>
 internal static class Kcat
 {
-    /// <summary>Produces one message per line (key TAB value when <paramref name="keyed"/>), zstd-compressed, and waits until all are acknowledged.</summary>
-    public static void Produce(string bootstrap, string topic, IEnumerable<string> lines, bool keyed = true, int? partition = null)
+    /// <summary>
+    /// Produces one message per line (key TAB value when <paramref name="keyed"/>), zstd-compressed, and waits until all are
+    /// acknowledged. With <paramref name="emptyIsNull"/> an empty value (or key) is sent as NULL: a tombstone.
+    /// </summary>
+    public static void Produce(string bootstrap, string topic, IEnumerable<string> lines, bool keyed = true, int? partition = null, bool emptyIsNull = false)
     {
         var args = new List<string> { "-P", "-b", bootstrap, "-t", topic, "-z", "zstd", "-X", "acks=all" };
         if (keyed) args.AddRange(["-K", "\t"]);
+        if (emptyIsNull) args.Add("-Z");
         if (partition is { } p) args.AddRange(["-p", p.ToString()]);
         var input = string.Join("\n", lines) + "\n";
         var (code, _, err) = Run(args, input);

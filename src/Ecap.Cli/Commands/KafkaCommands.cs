@@ -42,6 +42,16 @@ internal static class KafkaCommands
             Description = "A librdkafka consumer property KEY=VALUE (repeatable), e.g. security.protocol=SSL",
             AllowMultipleArgumentsPerToken = false,
         };
+        public Option<string> Format { get; } = new("--format")
+        {
+            Description = "json (a message is a row) or debezium (Debezium JSON change events, with or without the schema envelope; needs --merge-on)",
+            DefaultValueFactory = _ => "json",
+        };
+        public Option<string?> MergeOn { get; } = new("--merge-on")
+        {
+            Description = "Change data: upsert each batch into the table by these key column(s) instead of appending (the later offset of a key wins); " +
+                          "with --format debezium, deletes and tombstones delete their key",
+        };
 
         public void AddTo(Command c)
         {
@@ -53,6 +63,8 @@ internal static class KafkaCommands
             c.Add(Metadata);
             c.Add(Infer);
             c.Add(Properties);
+            c.Add(Format);
+            c.Add(MergeOn);
         }
 
         public KafkaIngestionOptions Options(CliContext ctx) => new()
@@ -64,6 +76,13 @@ internal static class KafkaCommands
             ConsumerProperties = CliValues.Unique((ctx.Get(Properties) ?? []).Select(p => p.Split('=', 2)).Select(p => (
                 p.Length == 2 && p[0].Length > 0 ? p[0] : throw new InvalidInputException($"--consumer-property needs KEY=VALUE, not '{string.Join('=', p)}'."),
                 p[1])), "--consumer-property"),
+            Format = ctx.Get(Format).ToLowerInvariant() switch
+            {
+                "json" => KafkaMessageFormat.Json,
+                "debezium" => KafkaMessageFormat.Debezium,
+                var other => throw new InvalidInputException($"--format '{other}' is not json or debezium."),
+            },
+            MergeOn = ctx.Get(MergeOn) is { } keys ? keys.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null,
         };
     }
 
@@ -76,7 +95,9 @@ internal static class KafkaCommands
             "Read a topic from where the table says it was left, up to --max-batches x --batch-size records or the end of every partition, " +
             "and commit each batch with its partition offsets (txn actions), so reruns never duplicate. Bad messages go to TABLE__dead_letters.\n\n" +
             "Example:\n  ecap data-lake ingestion kafka-batch transactions transactions --data-type transactions --batch-size 50000 --max-batches 20 " +
-            "--bootstrap-servers localhost:9092 --output json");
+            "--bootstrap-servers localhost:9092 --output json\n" +
+            "  ecap data-lake ingestion kafka-batch dbserver1.public.customers customers --data-type customer_profiles --format debezium " +
+            "--merge-on customer_id");
         common.AddTo(command);
         command.Add(batchSize);
         command.Add(maxBatches);
