@@ -63,6 +63,11 @@ if (args.Length > 0 && args[0] == "deletion-vectors")
     await DeletionVectorBench.RunAsync(args[1..]);
     return;
 }
+if (args.Length > 0 && args[0] == "merge-child")
+{
+    await MergeBench.RunChildAsync(args[1..]);
+    return;
+}
 if (args.Length > 0 && args[0] == "merge")
 {
     await MergeBench.RunAsync(args[1..]);

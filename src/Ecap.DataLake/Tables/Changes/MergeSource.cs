@@ -89,7 +89,7 @@ internal sealed class MergeSource
                         throw new InvalidInputException(
                             $"The merge source holds key ({key}) more than once (rows {RowNumber(batches, previous)} and {rows}); each target row may match one " +
                             "source row. Deduplicate the source, or give --dedup-order-by COLUMN to keep the row with its greatest value.");
-                    var earlier = orders[key];
+                    var earlier = order is null ? null : orders[key];
                     if (value is not null && earlier is not null && value.CompareTo(earlier) < 0)
                     {
                         dead[b][r] = true;
@@ -98,7 +98,7 @@ internal sealed class MergeSource
                     dead[previous.Item1][previous.Item2] = true;
                 }
                 index[key] = (b, r);
-                orders[key] = value;
+                if (order is not null) orders[key] = value;
             }
         }
         return new MergeSource(batches, index, dead, deleteWhen, sourceColumns ?? [], options, KeyPredicate(batches, index, options.On, table))
@@ -177,50 +177,55 @@ internal sealed class MergeSource
         long deleted = 0, updated = 0, inserted = 0;
         var skipScan = !bySourceDelete && _keyPredicate is InList { Values.Count: 0 };
         var updates = new List<(AddFile File, Dictionary<long, (int Batch, int Row)> Rows)>();
-        foreach (var file in skipScan ? [] : keys.Files)
+        // Files are decoded ahead on another task while the rows of the one before are matched.
+        AddFile? current = null;
+        Dictionary<long, (int, int)>? fileUpdates = null;
+        await foreach (var (file, batch) in ChangeSet.FileBatches(keys, skipScan ? [] : keys.Files, ct).Ahead(4, ct))
         {
-            set.Read(file);
-            Dictionary<long, (int, int)>? fileUpdates = null;
-            await foreach (var batch in keys.ReadFileAsync(file, ct))
+            if (!ReferenceEquals(file, current))
             {
-                var positions = RowChanges.Positions(batch);
-                var keyColumns = _options.On.Select(k => batch.Column(batch.Schema.GetFieldIndex(k))).ToArray();
-                var gone = new List<long>();
-                for (var r = 0; r < batch.Length; r++)
+                if (current is not null && fileUpdates is not null) updates.Add((current, fileUpdates));
+                current = file;
+                fileUpdates = null;
+                set.Read(file);
+            }
+            var positions = RowChanges.Positions(batch);
+            var keyColumns = _options.On.Select(k => batch.Column(batch.Schema.GetFieldIndex(k))).ToArray();
+            var gone = new List<long>();
+            for (var r = 0; r < batch.Length; r++)
+            {
+                var targetKey = MergeKey.Of(keyColumns, r);
+                if (targetKey is { } key && _index.TryGetValue(key, out var s))
                 {
-                    var targetKey = MergeKey.Of(keyColumns, r);
-                    if (targetKey is { } key && _index.TryGetValue(key, out var s))
+                    matched[s.Batch][s.Row] = true;
+                    if (Deletes(s)) { gone.Add(positions[r]); deleted++; continue; }
+                    switch (_options.WhenMatched)
                     {
-                        matched[s.Batch][s.Row] = true;
-                        if (Deletes(s)) { gone.Add(positions[r]); deleted++; continue; }
-                        switch (_options.WhenMatched)
-                        {
-                            case MergeMatchedAction.Update:
-                                gone.Add(positions[r]);
-                                (fileUpdates ??= [])[positions[r]] = s;
-                                updated++;
-                                break;
-                            case MergeMatchedAction.Delete:
-                                gone.Add(positions[r]);
-                                deleted++;
-                                break;
-                        }
-                    }
-                    else if (bySourceDelete && (inPart is null || inPart(targetKey)))
-                    {
-                        gone.Add(positions[r]);
-                        deleted++;
+                        case MergeMatchedAction.Update:
+                            gone.Add(positions[r]);
+                            (fileUpdates ??= [])[positions[r]] = s;
+                            updated++;
+                            break;
+                        case MergeMatchedAction.Delete:
+                            gone.Add(positions[r]);
+                            deleted++;
+                            break;
                     }
                 }
-                set.Delete(file, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(gone));
+                else if (bySourceDelete && (inPart is null || inPart(targetKey)))
+                {
+                    gone.Add(positions[r]);
+                    deleted++;
+                }
             }
-            if (fileUpdates is not null) updates.Add((file, fileUpdates));
+            set.Delete(file, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(gone));
         }
+        if (current is not null && fileUpdates is not null) updates.Add((current, fileUpdates));
         // Pass 2: the whole rows of the updated ones, only in the files that have some (pruned again by their keys).
         foreach (var (file, rows) in updates)
         {
             var scan = set.Scan(UpdatedKeysPredicate(rows.Values) ?? _keyPredicate, set.Snapshot.Schema.FieldsList.Select(f => f.Name).ToList());
-            await foreach (var batch in scan.ReadFileAsync(file, ct))
+            await foreach (var batch in scan.ReadFileAsync(file, ct).Ahead(2, ct))
             {
                 var positions = RowChanges.Positions(batch);
                 var targetRows = new List<int>();
