@@ -239,8 +239,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         Dictionary<string, string>? deletedRows = null;
         foreach (var file in snapshot.Files.Where(f => f.DeletionVector is { Cardinality: > 0 })) // a vector that deletes nothing needs no table
             (deletedRows ??= new(StringComparer.Ordinal))[file.Path] = await DeletedRowsTableAsync(delta, file, ct);
-        var viewSql = LakeViews.ViewSql(snapshot, key => delta.Store.TryGetLocalPath(key)
-            ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."), PreferHivePaths, deletedRows);
+        var viewSql = LakeViews.ViewSql(snapshot, await LocalFilesAsync(delta, snapshot, ct), PreferHivePaths, deletedRows);
         if (masked.Count > 0)
         {
             // Excluded columns keep their name and type but read as NULL, so filters and joins on them see nothing.
@@ -309,7 +308,77 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         return name;
     }
 
-    public void Dispose() => _connection.Dispose();
+    // ------------------------------------------------------------------ remote lakes
+
+    /// <summary>
+    /// The most bytes of remote data files (S3, Azure, any store without local paths) one instance copies into its local
+    /// spill folder for DuckDB to scan (default 16 GiB); a query needing more is refused before anything is fetched.
+    /// </summary>
+    public long RemoteSpillLimitBytes { get; set; } = 16L << 30;
+
+    /// <summary>Bytes of remote data files copied into the spill folder so far (each file once per instance).</summary>
+    public long RemoteBytesFetched => Interlocked.Read(ref _spilledBytes);
+
+    private string? _spillDir;
+    private long _spilledBytes;
+    private readonly HashSet<string> _spilledFiles = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How a view names a data file for DuckDB: its own path on a local store; on a remote one, a copy in this instance's
+    /// spill folder, fetched through the store (ranged, parallel reads: no DuckDB extension, the store's own credentials).
+    /// Data files never change once written (Delta names them uniquely), so a copy serves every later snapshot too.
+    /// </summary>
+    private async Task<Func<string, string>> LocalFilesAsync(DeltaTable delta, Snapshot snapshot, CancellationToken ct)
+    {
+        var store = delta.Store;
+        if (snapshot.Files.Count == 0 || store.TryGetLocalPath(snapshot.Files.First().ObjectKey) is not null)
+            return key => store.TryGetLocalPath(key) ?? throw new DataLakeException($"'{key}' of '{store.Location}' has no local path.");
+        _spillDir ??= Directory.CreateTempSubdirectory("ecap-sql-").FullName;
+        var tableDir = Path.Combine(_spillDir, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(store.Location)))[..16].ToLowerInvariant());
+        string Local(string key) => Path.Combine(tableDir, key);
+        var missing = snapshot.Files.Where(f => !_spilledFiles.Contains(Local(f.ObjectKey))).ToList();
+        var needed = missing.Sum(f => f.Size);
+        if (RemoteBytesFetched + needed > RemoteSpillLimitBytes)
+            throw new InvalidInputException(
+                $"SQL on '{store.Location}' would copy {needed:N0} bytes of data files locally, over the limit of {RemoteSpillLimitBytes:N0} " +
+                "(LakeQuery.RemoteSpillLimitBytes); query a time-travel version or a smaller table, or read it with `ecap data-lake storage read --where`.");
+        await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (file, token) =>
+        {
+            var path = Local(file.ObjectKey);
+            Stream source;
+            try { source = await store.OpenReadAsync(file.ObjectKey, token); } // validates the key before any local path is made
+            catch (FileNotFoundException e)
+            {
+                throw new CorruptTableException(
+                    $"Table '{store.Location}' (version {snapshot.Version}) cannot be read: its data file '{file.Path}' is missing " +
+                    "(deleted by hand, or by vacuum with a short retention).", e);
+            }
+            await using (source)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                var part = path + "." + Guid.NewGuid().ToString("N")[..8] + ".part";
+                await using (var target = new FileStream(part, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+                    await source.CopyToAsync(target, 1 << 20, token);
+                File.Move(part, path, overwrite: true);
+            }
+            Interlocked.Add(ref _spilledBytes, file.Size);
+        });
+        foreach (var f in missing) _spilledFiles.Add(Local(f.ObjectKey));
+        return Local;
+    }
+
+    public void Dispose()
+    {
+        _connection.Dispose();
+        if (_spillDir is { } dir)
+        {
+            _spillDir = null;
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { /* the temp folder is cleaned by the OS eventually */ }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
 
     public ValueTask DisposeAsync()
     {
