@@ -61,10 +61,18 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         Guarded("query-prepare", sql, async scope =>
         {
             var result = new List<RegisteredView>();
+            // On a remote store every identifier of the SQL (columns, functions, keywords) would cost a log listing to find
+            // it is no table: one listing of the lake's folders answers for all of them.
+            HashSet<string>? folders = null;
+            if (_storage.Store.TryGetLocalPath("x") is null)
+            {
+                folders = new HashSet<string>(StringComparer.Ordinal);
+                await foreach (var folder in _storage.Store.ListPrefixesAsync("", ct)) folders.Add(folder);
+            }
             foreach (var reference in TableReferences(sql))
             {
                 if (result.Any(r => r.Name == reference)) continue;
-                var view = await TryRegisterAsync(reference, scope, ct);
+                var view = await TryRegisterAsync(reference, scope, folders, ct);
                 if (view != null) result.Add(view);
             }
             // Only the views just registered for this caller may be read, and nothing but reading is allowed.
@@ -196,7 +204,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
             yield return m.Groups[1].Success ? m.Groups[1].Value.Replace("\"\"", "\"", StringComparison.Ordinal) : m.Groups[2].Value;
     }
 
-    private async Task<RegisteredView?> TryRegisterAsync(string reference, GuardScope scope, CancellationToken ct)
+    private async Task<RegisteredView?> TryRegisterAsync(string reference, GuardScope scope, HashSet<string>? folders, CancellationToken ct)
     {
         var at = reference.IndexOf('@');
         var table = at < 0 ? reference : reference[..at];
@@ -214,6 +222,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         }
         else
         {
+            if (folders is not null && !folders.Contains(table)) return null;
             delta = _storage.OpenTable(table);
             if (!await delta.ExistsAsync(ct)) return null;
             scope.AddTable(table);
