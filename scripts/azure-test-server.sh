@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # A throwaway Azure Blob Storage emulator on 127.0.0.1 for tests and by hand: Azurite's blob service (npm package
 # azurite), its data kept in DIR. The well-known development account devstoreaccount1 and its published key.
-#   scripts/azure-test-server.sh install          install Azurite 3.37.0 into tools/azurite if missing (npm)
+#   scripts/azure-test-server.sh install          install Azurite 3.37.0 if missing (npm, into ECAP_TOOLS_DIR/azurite,
+#                                                 default ~/.cache/ecap-tools: kept across clean checkouts)
 #   scripts/azure-test-server.sh start DIR [PORT] start it (blob service on PORT, default 10000); prints the
 #                                                 connection string (AZURE_STORAGE_CONNECTION_STRING) on stdout
 #   scripts/azure-test-server.sh stop DIR         stop it and delete DIR
 # The emulator runs with --skipApiVersionCheck (the SDK may speak a newer API version than it knows) and --loose.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-prefix=${ECAP_TOOLS_DIR:-$root/tools}/azurite
+prefix=${ECAP_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ecap-tools}/azurite
 version=3.37.0
 bin=$prefix/node_modules/.bin/azurite-blob
 account=devstoreaccount1
