@@ -31,8 +31,10 @@ case "${1:-}" in
     nohup "$bin" --blobHost 127.0.0.1 --blobPort "$port" --location "$dir/data" --skipApiVersionCheck --loose \
       --disableProductStyleUrl --silent >"$dir/azurite.log" 2>&1 &
     echo $! > "$dir/azurite.pid"
-    for _ in $(seq 1 150); do
-      # Any HTTP answer (400 for a bare GET) means the service listens.
+    # Up to 60 s: Node starts in well under a second, but on a loaded machine with a cold page cache it has taken longer.
+    for _ in $(seq 1 600); do
+      kill -0 "$(cat "$dir/azurite.pid")" 2>/dev/null || break # it exited: say so now, with its log
+      # A TCP connection accepted means the service listens.
       if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$port/$account;"
         exit 0
@@ -41,6 +43,7 @@ case "${1:-}" in
     done
     echo "Azurite did not answer on port $port; log in $dir/azurite.log" >&2
     tail -n 5 "$dir/azurite.log" >&2 || true
+    kill "$(cat "$dir/azurite.pid")" 2>/dev/null || true
     exit 1
     ;;
   stop)
