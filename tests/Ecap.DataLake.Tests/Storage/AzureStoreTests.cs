@@ -2,6 +2,7 @@ using Ecap.DataLake.Azure;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Storage;
 using Ecap.DataLake.Tests.Storage;
+using Ecap.TestSupport;
 using static Ecap.DataLake.Tests.Delta.DeltaTestHelpers;
 
 namespace Ecap.DataLake.Tests.Storage;
@@ -40,6 +41,41 @@ public sealed class AzureStoreTests(AzureLake lake)
             "abfss://c@other.dfs.core.windows.net/x", new AzureStoreOptions { ConnectionString = lake.Azurite.ConnectionString }));
         Assert.Contains("'other'", e.Message);
         Assert.Contains("devstoreaccount1", e.Message);
+    }
+
+    private const string DevAccount = "devstoreaccount1";
+    private const string DevKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private string Endpoint => $"http://127.0.0.1:{lake.Azurite.Port}/{DevAccount}";
+
+    [Fact]
+    public async Task An_account_key_opens_the_store_as_the_connection_string_does()
+    {
+        var location = lake.Azurite.NewLocation();
+        var byKey = AzureBlobObjectStore.Open(location, new AzureStoreOptions { AccountName = DevAccount, AccountKey = DevKey, BlobEndpoint = Endpoint });
+        Assert.Equal(PutResult.Created, await byKey.PutIfAbsentAsync("k", "v"u8.ToArray()));
+        Assert.Equal("v"u8.ToArray(), await lake.Reopen(byKey).ReadAllAsync("k"));
+    }
+
+    [Fact]
+    public async Task A_sas_token_opens_the_store_and_its_signature_never_shows_in_an_error()
+    {
+        var container = new global::Azure.Storage.Blobs.BlobContainerClient(lake.Azurite.ConnectionString, AzuriteTestServer.Container);
+        var sas = container.GenerateSasUri(global::Azure.Storage.Sas.BlobContainerSasPermissions.All, DateTimeOffset.UtcNow.AddHours(1)).Query;
+        var location = lake.Azurite.NewLocation();
+        var bySas = AzureBlobObjectStore.Open(location, new AzureStoreOptions { AccountName = DevAccount, SasToken = sas, BlobEndpoint = Endpoint });
+        await bySas.WriteAsync("a/b", "x"u8.ToArray());
+        Assert.Equal("x"u8.ToArray(), await lake.Reopen(bySas).ReadAllAsync("a/b"));
+
+        // A read-only SAS: writes are refused (403) with a hint, and the signature is not in the message.
+        var readOnly = container.GenerateSasUri(global::Azure.Storage.Sas.BlobContainerSasPermissions.Read, DateTimeOffset.UtcNow.AddHours(1)).Query;
+        var store = AzureBlobObjectStore.Open(location, new AzureStoreOptions { AccountName = DevAccount, SasToken = readOnly, BlobEndpoint = Endpoint });
+        var e = await Assert.ThrowsAsync<AzureStoreException>(() => store.WriteAsync("c", "y"u8.ToArray()));
+        Assert.Contains("403", e.Message);
+        Assert.Contains("Check the credentials", e.Message);
+        var signature = System.Web.HttpUtility.ParseQueryString(readOnly)["sig"]!;
+        Assert.DoesNotContain(signature, e.Message);
+        Assert.DoesNotContain(Uri.EscapeDataString(signature), e.Message);
     }
 
     [Fact]
