@@ -19,9 +19,9 @@ public class AzuriteTestServer : IDisposable
     public AzuriteTestServer()
     {
         Port = FreePort();
-        ConnectionString = Script("start", _dir, Port.ToString(CultureInfo.InvariantCulture)).Trim();
         try
         {
+            ConnectionString = Script("start", _dir, Port.ToString(CultureInfo.InvariantCulture)).Trim();
             new global::Azure.Storage.Blobs.BlobContainerClient(ConnectionString, Container).CreateIfNotExists();
         }
         catch
