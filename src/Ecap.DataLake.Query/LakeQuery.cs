@@ -69,10 +69,13 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
                 folders = new HashSet<string>(StringComparer.Ordinal);
                 await foreach (var folder in _storage.Store.ListPrefixesAsync("", ct)) folders.Add(folder);
             }
+            // On a remote store, a query simple enough to tell which partitions it reads copies only their files.
+            var pruning = folders is not null ? RemotePruning.Analyze(_connection, TrimStatement(sql)) : null;
             foreach (var reference in TableReferences(sql))
             {
                 if (result.Any(r => r.Name == reference)) continue;
-                var view = await TryRegisterAsync(reference, scope, folders, ct);
+                var terms = pruning is { } p && string.Equals(p.Table, reference, StringComparison.OrdinalIgnoreCase) ? p.Terms : null;
+                var view = await TryRegisterAsync(reference, scope, folders, terms, ct);
                 if (view != null) result.Add(view);
             }
             // Only the views just registered for this caller may be read, and nothing but reading is allowed.
@@ -204,7 +207,8 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
             yield return m.Groups[1].Success ? m.Groups[1].Value.Replace("\"\"", "\"", StringComparison.Ordinal) : m.Groups[2].Value;
     }
 
-    private async Task<RegisteredView?> TryRegisterAsync(string reference, GuardScope scope, HashSet<string>? folders, CancellationToken ct)
+    private async Task<RegisteredView?> TryRegisterAsync(string reference, GuardScope scope, HashSet<string>? folders,
+        IReadOnlyList<RemotePruning.Term>? terms, CancellationToken ct)
     {
         var at = reference.IndexOf('@');
         var table = at < 0 ? reference : reference[..at];
@@ -243,12 +247,16 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         }
         if (Parquet.Encryption.TableEncryption.Of(snapshot.Metadata.Configuration) is not null)
             throw new InvalidInputException($"Table '{table}' is encrypted (Parquet modular encryption), which DuckDB cannot read; read it with `ecap data-lake storage read {table}` instead.");
-        if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version && existing.Masked.SetEquals(masked)) return existing;
+        // The files the view lists: all, or on a remote table only those the query's partition filters can need.
+        var files = terms is { Count: > 0 } ? RemotePruning.Keep(snapshot, terms) : snapshot.Files;
+        var fileSet = files.Count == snapshot.Files.Count ? null : string.Join("\n", files.Select(f => f.Path).Order(StringComparer.Ordinal));
+        if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version && existing.Masked.SetEquals(masked) &&
+            _viewFiles.GetValueOrDefault(reference) == fileSet) return existing;
 
         Dictionary<string, string>? deletedRows = null;
         foreach (var file in snapshot.Files.Where(f => f.DeletionVector is { Cardinality: > 0 })) // a vector that deletes nothing needs no table
             (deletedRows ??= new(StringComparer.Ordinal))[file.Path] = await DeletedRowsTableAsync(delta, file, ct);
-        var viewSql = LakeViews.ViewSql(snapshot, await LocalFilesAsync(delta, snapshot, ct), PreferHivePaths, deletedRows);
+        var viewSql = LakeViews.ViewSql(snapshot, await LocalFilesAsync(delta, snapshot, files, ct), PreferHivePaths, deletedRows, files);
         if (masked.Count > 0)
         {
             // Excluded columns keep their name and type but read as NULL, so filters and joins on them see nothing.
@@ -270,6 +278,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         }
         var view = new RegisteredView(reference, table, snapshot.Version, snapshot.Files.Count, LakeViews.Group(snapshot)) { Masked = masked.ToHashSet() };
         _views[reference] = view;
+        _viewFiles[reference] = fileSet;
         return view;
     }
 
@@ -332,21 +341,24 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
     private long _spilledBytes;
     private readonly HashSet<string> _spilledFiles = new(StringComparer.Ordinal);
 
+    // Per view: null when it lists every file of its snapshot, else the (pruned) file list it was made for.
+    private readonly Dictionary<string, string?> _viewFiles = new(StringComparer.Ordinal);
+
     /// <summary>
     /// How a view names a data file for DuckDB: its own path on a local store; on a remote one, a copy in this instance's
     /// spill folder, fetched through the store (ranged, parallel reads: no DuckDB extension, the store's own credentials).
     /// Data files never change once written (Delta names them uniquely), so a copy serves every later snapshot too.
     /// </summary>
-    private async Task<Func<string, string>> LocalFilesAsync(DeltaTable delta, Snapshot snapshot, CancellationToken ct)
+    private async Task<Func<string, string>> LocalFilesAsync(DeltaTable delta, Snapshot snapshot, IReadOnlyCollection<AddFile> files, CancellationToken ct)
     {
         var store = delta.Store;
-        if (snapshot.Files.Count == 0 || store.TryGetLocalPath(snapshot.Files.First().ObjectKey) is not null)
+        if (files.Count == 0 || store.TryGetLocalPath(files.First().ObjectKey) is not null)
             return key => store.TryGetLocalPath(key) ?? throw new DataLakeException($"'{key}' of '{store.Location}' has no local path.");
         _spillDir ??= Directory.CreateTempSubdirectory("ecap-sql-").FullName;
         var tableDir = Path.Combine(_spillDir, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
             System.Text.Encoding.UTF8.GetBytes(store.Location)))[..16].ToLowerInvariant());
         string Local(string key) => Path.Combine(tableDir, key);
-        var missing = snapshot.Files.Where(f => !_spilledFiles.Contains(Local(f.ObjectKey))).ToList();
+        var missing = files.Where(f => !_spilledFiles.Contains(Local(f.ObjectKey))).ToList();
         var needed = missing.Sum(f => f.Size);
         if (RemoteBytesFetched + needed > RemoteSpillLimitBytes)
             throw new InvalidInputException(
