@@ -20,7 +20,7 @@ using Ecap.DataLake.Tables.SampleData;
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- compaction [files] [rows-per-file] [runs] [overlap]  (see CompactionBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- governance [rows] [runs]  (access/audit, encryption, constraints overheads)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- kafka [messages] [runs] [batch size]   (Kafka -> table vs a bare consumer, see KafkaBench.cs)
-//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- s3 [rows] [runs]      (S3 server vs local folder, see S3Bench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- s3 [rows] [runs]      (S3 and Azure emulators vs local folder, see S3Bench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- deletion-vectors [rows] [deleted] [runs]  (see DeletionVectorBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- merge [rows] [source rows] [runs]  (MERGE/row changes, see MergeBench.cs)
 if (args.Length > 0 && args[0] == "csv")
@@ -53,7 +53,7 @@ if (args.Length > 0 && args[0] == "governance")
     await GovernanceBench.RunAsync(args[1..]);
     return;
 }
-if (args.Length > 0 && args[0] == "s3")
+if (args.Length > 0 && args[0] is "s3" or "remote")
 {
     await S3Bench.RunAsync(args[1..]);
     return;

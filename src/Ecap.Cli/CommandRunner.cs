@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ecap.DataLake;
+using Ecap.DataLake.Azure;
 using Ecap.DataLake.Postgres;
 using Ecap.DataLake.Postgres.Catalog;
 using Ecap.DataLake.Security;
@@ -179,7 +180,14 @@ internal sealed class CliContext(ParseResult parse)
             Status.MarkupLine(Markup.Escape(
                 $"s3 store {Lake}: endpoint {s3.Endpoint ?? "AWS"}, region {s3.Region ?? "us-east-1"}, path-style {s3.PathStyle}, compat {s3.Compat}, commit coordinator {coordinator}"));
         }
-        var builder = new DataLakeBuilder(Lake);
+        if (Verbose && (AzureObjectStores.IsAzure(Lake) || (Catalog is { } ac && AzureObjectStores.IsAzure(ac))))
+        {
+            // Which credential kind and endpoint, never the key, SAS or connection string.
+            var azure = AzureStoreOptions.FromEnvironment();
+            Status.MarkupLine(Markup.Escape(
+                $"azure store {Lake}: credential {azure.CredentialKind}, endpoint {azure.BlobEndpoint ?? (azure.ConnectionString is null ? "the account's" : "from the connection string")}"));
+        }
+        var builder = new DataLakeBuilder(Lake).UseAzure();
         // A read of a folder that holds nothing of a lake (--lake /etc): nothing to govern, and its audit must not create
         // an _ecap folder there. It reads as an empty lake.
         if (readsAFolderThatIsNoLake) builder.Unguarded();

@@ -7,7 +7,7 @@ internal static class GlobalOptions
 {
     public static readonly Option<string> Lake = new("--lake")
     {
-        Description = "Lake root: a folder, file://..., or s3://bucket/prefix (default: $ECAP_LAKE, else ./data-lake)",
+        Description = "Lake root: a folder, file://..., s3://bucket/prefix, az://container/prefix or abfss://container@account.dfs.core.windows.net/prefix (default: $ECAP_LAKE, else ./data-lake)",
         Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ECAP_LAKE") is { Length: > 0 } env ? env : "./data-lake",
     };

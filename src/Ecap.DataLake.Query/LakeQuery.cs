@@ -61,10 +61,21 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         Guarded("query-prepare", sql, async scope =>
         {
             var result = new List<RegisteredView>();
+            // On a remote store every identifier of the SQL (columns, functions, keywords) would cost a log listing to find
+            // it is no table: one listing of the lake's folders answers for all of them.
+            HashSet<string>? folders = null;
+            if (_storage.Store.TryGetLocalPath("x") is null)
+            {
+                folders = new HashSet<string>(StringComparer.Ordinal);
+                await foreach (var folder in _storage.Store.ListPrefixesAsync("", ct)) folders.Add(folder);
+            }
+            // On a remote store, a query simple enough to tell which partitions it reads copies only their files.
+            var pruning = folders is not null ? RemotePruning.Analyze(_connection, TrimStatement(sql)) : null;
             foreach (var reference in TableReferences(sql))
             {
                 if (result.Any(r => r.Name == reference)) continue;
-                var view = await TryRegisterAsync(reference, scope, ct);
+                var terms = pruning is { } p && string.Equals(p.Table, reference, StringComparison.OrdinalIgnoreCase) ? p.Terms : null;
+                var view = await TryRegisterAsync(reference, scope, folders, terms, ct);
                 if (view != null) result.Add(view);
             }
             // Only the views just registered for this caller may be read, and nothing but reading is allowed.
@@ -196,7 +207,8 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
             yield return m.Groups[1].Success ? m.Groups[1].Value.Replace("\"\"", "\"", StringComparison.Ordinal) : m.Groups[2].Value;
     }
 
-    private async Task<RegisteredView?> TryRegisterAsync(string reference, GuardScope scope, CancellationToken ct)
+    private async Task<RegisteredView?> TryRegisterAsync(string reference, GuardScope scope, HashSet<string>? folders,
+        IReadOnlyList<RemotePruning.Term>? terms, CancellationToken ct)
     {
         var at = reference.IndexOf('@');
         var table = at < 0 ? reference : reference[..at];
@@ -214,6 +226,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         }
         else
         {
+            if (folders is not null && !folders.Contains(table)) return null;
             delta = _storage.OpenTable(table);
             if (!await delta.ExistsAsync(ct)) return null;
             scope.AddTable(table);
@@ -234,13 +247,16 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         }
         if (Parquet.Encryption.TableEncryption.Of(snapshot.Metadata.Configuration) is not null)
             throw new InvalidInputException($"Table '{table}' is encrypted (Parquet modular encryption), which DuckDB cannot read; read it with `ecap data-lake storage read {table}` instead.");
-        if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version && existing.Masked.SetEquals(masked)) return existing;
+        // The files the view lists: all, or on a remote table only those the query's partition filters can need.
+        var files = terms is { Count: > 0 } ? RemotePruning.Keep(snapshot, terms) : snapshot.Files;
+        var fileSet = files.Count == snapshot.Files.Count ? null : string.Join("\n", files.Select(f => f.Path).Order(StringComparer.Ordinal));
+        if (_views.TryGetValue(reference, out var existing) && existing.Version == snapshot.Version && existing.Masked.SetEquals(masked) &&
+            _viewFiles.GetValueOrDefault(reference) == fileSet) return existing;
 
         Dictionary<string, string>? deletedRows = null;
         foreach (var file in snapshot.Files.Where(f => f.DeletionVector is { Cardinality: > 0 })) // a vector that deletes nothing needs no table
             (deletedRows ??= new(StringComparer.Ordinal))[file.Path] = await DeletedRowsTableAsync(delta, file, ct);
-        var viewSql = LakeViews.ViewSql(snapshot, key => delta.Store.TryGetLocalPath(key)
-            ?? throw new DataLakeException($"SQL needs the lake on a local file system; '{_storage.Location}' is not."), PreferHivePaths, deletedRows);
+        var viewSql = LakeViews.ViewSql(snapshot, await LocalFilesAsync(delta, snapshot, files, ct), PreferHivePaths, deletedRows, files);
         if (masked.Count > 0)
         {
             // Excluded columns keep their name and type but read as NULL, so filters and joins on them see nothing.
@@ -262,6 +278,7 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         }
         var view = new RegisteredView(reference, table, snapshot.Version, snapshot.Files.Count, LakeViews.Group(snapshot)) { Masked = masked.ToHashSet() };
         _views[reference] = view;
+        _viewFiles[reference] = fileSet;
         return view;
     }
 
@@ -309,7 +326,80 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         return name;
     }
 
-    public void Dispose() => _connection.Dispose();
+    // ------------------------------------------------------------------ remote lakes
+
+    /// <summary>
+    /// The most bytes of remote data files (S3, Azure, any store without local paths) one instance copies into its local
+    /// spill folder for DuckDB to scan (default 16 GiB); a query needing more is refused before anything is fetched.
+    /// </summary>
+    public long RemoteSpillLimitBytes { get; set; } = 16L << 30;
+
+    /// <summary>Bytes of remote data files copied into the spill folder so far (each file once per instance).</summary>
+    public long RemoteBytesFetched => Interlocked.Read(ref _spilledBytes);
+
+    private string? _spillDir;
+    private long _spilledBytes;
+    private readonly HashSet<string> _spilledFiles = new(StringComparer.Ordinal);
+
+    // Per view: null when it lists every file of its snapshot, else the (pruned) file list it was made for.
+    private readonly Dictionary<string, string?> _viewFiles = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How a view names a data file for DuckDB: its own path on a local store; on a remote one, a copy in this instance's
+    /// spill folder, fetched through the store (ranged, parallel reads: no DuckDB extension, the store's own credentials).
+    /// Data files never change once written (Delta names them uniquely), so a copy serves every later snapshot too.
+    /// </summary>
+    private async Task<Func<string, string>> LocalFilesAsync(DeltaTable delta, Snapshot snapshot, IReadOnlyCollection<AddFile> files, CancellationToken ct)
+    {
+        var store = delta.Store;
+        if (files.Count == 0 || store.TryGetLocalPath(files.First().ObjectKey) is not null)
+            return key => store.TryGetLocalPath(key) ?? throw new DataLakeException($"'{key}' of '{store.Location}' has no local path.");
+        _spillDir ??= Directory.CreateTempSubdirectory("ecap-sql-").FullName;
+        var tableDir = Path.Combine(_spillDir, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(store.Location)))[..16].ToLowerInvariant());
+        string Local(string key) => Path.Combine(tableDir, key);
+        var missing = files.Where(f => !_spilledFiles.Contains(Local(f.ObjectKey))).ToList();
+        var needed = missing.Sum(f => f.Size);
+        if (RemoteBytesFetched + needed > RemoteSpillLimitBytes)
+            throw new InvalidInputException(
+                $"SQL on '{store.Location}' would copy {needed:N0} bytes of data files locally, over the limit of {RemoteSpillLimitBytes:N0} " +
+                "(LakeQuery.RemoteSpillLimitBytes); query a time-travel version or a smaller table, or read it with `ecap data-lake storage read --where`.");
+        await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (file, token) =>
+        {
+            var path = Local(file.ObjectKey);
+            Stream source;
+            try { source = await store.OpenReadAsync(file.ObjectKey, token); } // validates the key before any local path is made
+            catch (FileNotFoundException e)
+            {
+                throw new CorruptTableException(
+                    $"Table '{store.Location}' (version {snapshot.Version}) cannot be read: its data file '{file.Path}' is missing " +
+                    "(deleted by hand, or by vacuum with a short retention).", e);
+            }
+            await using (source)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                var part = path + "." + Guid.NewGuid().ToString("N")[..8] + ".part";
+                await using (var target = new FileStream(part, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+                    await source.CopyToAsync(target, 1 << 20, token);
+                File.Move(part, path, overwrite: true);
+            }
+            Interlocked.Add(ref _spilledBytes, file.Size);
+        });
+        foreach (var f in missing) _spilledFiles.Add(Local(f.ObjectKey));
+        return Local;
+    }
+
+    public void Dispose()
+    {
+        _connection.Dispose();
+        if (_spillDir is { } dir)
+        {
+            _spillDir = null;
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { /* the temp folder is cleaned by the OS eventually */ }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
 
     public ValueTask DisposeAsync()
     {

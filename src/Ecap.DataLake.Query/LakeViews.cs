@@ -32,10 +32,12 @@ public static class LakeViews
     /// <summary>A file group: the files sharing one set of partition values.</summary>
     public sealed record FileGroup(IReadOnlyDictionary<string, string?> PartitionValues, IReadOnlyList<AddFile> Files);
 
-    public static IReadOnlyList<FileGroup> Group(Snapshot snapshot)
+    public static IReadOnlyList<FileGroup> Group(Snapshot snapshot) => Group(snapshot, snapshot.Files);
+
+    private static IReadOnlyList<FileGroup> Group(Snapshot snapshot, IReadOnlyCollection<AddFile> live)
     {
         var columns = snapshot.PartitionColumns;
-        return snapshot.Files
+        return live
             .GroupBy(f => string.Join("\u0001", columns.Select(c => f.PartitionValues.TryGetValue(c, out var v) ? v ?? "\u0000" : "\u0000")), StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new FileGroup(g.First().PartitionValues, g.OrderBy(f => f.Path, StringComparer.Ordinal).ToList()))
@@ -52,15 +54,19 @@ public static class LakeViews
     /// table of the physical rows it deletes (column <c>pos</c>): that file gets its own branch, anti-joined on DuckDB's
     /// <c>file_row_number</c>.
     /// </summary>
-    internal static string ViewSql(Snapshot snapshot, Func<string, string> localPath, bool hivePaths, IReadOnlyDictionary<string, string>? deletedRows)
+    /// <remarks><paramref name="listed"/>: the snapshot's files the view lists (default all; fewer for a remote table whose query's
+    /// partition filters rule the others out, see <see cref="RemotePruning"/>).</remarks>
+    internal static string ViewSql(Snapshot snapshot, Func<string, string> localPath, bool hivePaths, IReadOnlyDictionary<string, string>? deletedRows,
+        IReadOnlyCollection<AddFile>? listed = null)
     {
-        var withVectors = snapshot.Files.Where(f => f.DeletionVector is { Cardinality: > 0 }).ToList();
+        var live = listed ?? snapshot.Files;
+        var withVectors = live.Where(f => f.DeletionVector is { Cardinality: > 0 }).ToList();
         if (withVectors.Any(f => deletedRows is null || !deletedRows.ContainsKey(f.Path)))
             throw new UnsupportedProtocolException(
                 "The table has deletion vectors (Delta feature deletionVectors): its SQL view needs the deleted rows of each file; query it through LakeQuery.");
         var schema = snapshot.Schema;
         var partition = new HashSet<string>(snapshot.PartitionColumns, StringComparer.Ordinal);
-        var groups = Group(snapshot);
+        var groups = Group(snapshot, live);
         if (groups.Count == 0)
         {
             // An empty table still has its columns, so queries over it bind.
@@ -74,7 +80,7 @@ public static class LakeViews
                 $"Table '{snapshot.Location}' uses column mapping mode '{mapping}' (delta.columnMapping.mode): SQL views match columns by name " +
                 "and cannot read it; read it with 'ecap data-lake storage read' instead.");
         if (mapping == "none" && hivePaths && partition.Count > 0 && withVectors.Count == 0 && HivePathsMatchLog(snapshot))
-            return HiveViewSql(snapshot, localPath);
+            return HiveViewSql(snapshot, localPath, live);
         var sb = new StringBuilder();
         foreach (var whole in groups)
         {
@@ -125,11 +131,11 @@ public static class LakeViews
     /// prune files by partition filters in a single scan, which runs faster than a union of many branches.
     /// The values are the log's: the paths are only used after they are checked equal to them.
     /// </summary>
-    private static string HiveViewSql(Snapshot snapshot, Func<string, string> localPath)
+    private static string HiveViewSql(Snapshot snapshot, Func<string, string> localPath, IReadOnlyCollection<AddFile> live)
     {
         var schema = snapshot.Schema;
         var partition = new HashSet<string>(snapshot.PartitionColumns, StringComparer.Ordinal);
-        var files = snapshot.Files.OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
+        var files = live.OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
         var present = PresentColumns(files, schema);
         var cols = schema.FieldsList.Select(f =>
             partition.Contains(f.Name) ? QuoteIdentifier(f.Name)

@@ -51,6 +51,9 @@ public sealed class DataLakeBuilder
     /// <summary>The stores locations are opened with (default <see cref="ObjectStoreRegistry.Default"/>).</summary>
     public DataLakeBuilder UseObjectStores(ObjectStoreRegistry registry) { _stores = registry; return this; }
 
+    /// <summary>The stores in effect, for extensions that add one (<c>UseAzure</c>).</summary>
+    public ObjectStoreRegistry ObjectStores => _stores;
+
     /// <summary>S3 settings (endpoint, region, path style, commit coordinator); unset values come from the environment.</summary>
     public DataLakeBuilder UseS3(S3StoreOptions options) { _s3 = options; return this; }
 

@@ -49,6 +49,21 @@ public class LayerTests
         Assert.True(problems.Count == 0, $"{problems.Count} layer violations:\n" + string.Join("\n", problems));
     }
 
+    /// <summary>
+    /// The satellites sit above the core (docs/architecture.md): the core never references them nor their SDKs, so a lake
+    /// user who needs neither PostgreSQL nor Azure carries neither. The Azure store depends only on the core's Storage seam.
+    /// </summary>
+    [Fact]
+    public void Core_references_no_satellite_and_the_azure_store_uses_only_the_storage_seam_and_the_root()
+    {
+        var referenced = Core.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.DoesNotContain(referenced, n => n.StartsWith("Ecap.DataLake.", StringComparison.Ordinal) || n.StartsWith("Azure.", StringComparison.Ordinal));
+        var azure = typeof(Ecap.DataLake.Azure.AzureBlobObjectStore).Assembly;
+        var used = azure.GetTypes().SelectMany(t => Referenced(t).SelectMany(Unwrap)).Select(Folder).OfType<string>().ToHashSet();
+        Assert.Contains("Storage", used); // the check sees the store's use of IObjectStore
+        Assert.Subset(new HashSet<string> { "Root", "Storage", "Lake" }, used); // Lake: DataLakeBuilder, for UseAzure
+    }
+
     [Fact]
     public void Checker_sees_method_bodies_and_applies_the_rules()
     {

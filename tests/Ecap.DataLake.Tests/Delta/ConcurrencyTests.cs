@@ -284,3 +284,19 @@ public sealed class S3MultiProcessConcurrencyTests(S3Lake lake) : MultiProcessCo
     protected override IReadOnlyDictionary<string, string> WriterEnvironment =>
         new Dictionary<string, string>(lake.S3.Environment) { ["ECAP_COMMIT_COORDINATOR"] = lake.CoordinatorUrl };
 }
+
+/// <summary>The same races on Azure Blob Storage (Azurite), where put-if-absent is the service's If-None-Match: *.</summary>
+[Collection(AzureCollection.Name)]
+public sealed class AzureConcurrencyTests(AzureLake lake) : ConcurrencyTests
+{
+    protected override IStoreSource Stores => lake;
+}
+
+/// <summary>Four writer processes on one Azure table, each with its own client.</summary>
+[Collection(AzureCollection.Name)]
+public sealed class AzureMultiProcessConcurrencyTests(AzureLake lake) : MultiProcessConcurrencyTests
+{
+    protected override IStoreSource Stores => lake;
+
+    protected override IReadOnlyDictionary<string, string> WriterEnvironment => lake.Azurite.Environment;
+}

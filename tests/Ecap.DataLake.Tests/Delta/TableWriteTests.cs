@@ -410,3 +410,10 @@ public sealed class S3TableWriteTests(S3Lake lake) : TableWriteTests
 {
     protected override IStoreSource Stores => lake;
 }
+
+/// <summary>The same table-core behaviour on Azure Blob Storage (Azurite), commits by conditional put.</summary>
+[Collection(AzureCollection.Name)]
+public sealed class AzureTableWriteTests(AzureLake lake) : TableWriteTests
+{
+    protected override IStoreSource Stores => lake;
+}

@@ -183,3 +183,9 @@ public sealed class S3ObjectStoreContractTests(S3Lake lake) : ObjectStoreContrac
 {
     protected override IStoreSource Stores => lake;
 }
+
+[Collection(AzureCollection.Name)]
+public sealed class AzureObjectStoreContractTests(AzureLake lake) : ObjectStoreContractTests
+{
+    protected override IStoreSource Stores => lake;
+}

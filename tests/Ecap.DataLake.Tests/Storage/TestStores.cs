@@ -69,3 +69,26 @@ public sealed class S3Collection : ICollectionFixture<S3Lake>
 {
     public const string Name = "s3 server";
 }
+
+/// <summary>
+/// The Azure Blob Storage emulator (Azurite), which enforces conditional puts (<c>If-None-Match: *</c>), so commits need no
+/// coordinator. One per test run ("azure" collection).
+/// </summary>
+public sealed class AzureLake : IStoreSource, IDisposable
+{
+    public AzuriteTestServer Azurite { get; } = new();
+
+    public Ecap.DataLake.Azure.AzureStoreOptions Options => new() { ConnectionString = Azurite.ConnectionString };
+
+    public IObjectStore NewStore() => Ecap.DataLake.Azure.AzureBlobObjectStore.Open(Azurite.NewLocation(), Options);
+
+    public IObjectStore Reopen(IObjectStore store) => Ecap.DataLake.Azure.AzureBlobObjectStore.Open(store.Location, Options);
+
+    public void Dispose() => Azurite.Dispose();
+}
+
+[CollectionDefinition(Name)]
+public sealed class AzureCollection : ICollectionFixture<AzureLake>
+{
+    public const string Name = "azure emulator";
+}
