@@ -95,6 +95,15 @@ public sealed record CompactOptions
     public int ReadBatchRows { get; init; } = 8192;
 
     public IProgress<CompactionProgress>? Progress { get; init; }
+
+    /// <summary>An auto-compaction (post-commit): its commit carries <c>auto=true</c> in its operation parameters.</summary>
+    internal bool Automatic { get; init; }
+
+    /// <summary>Only groups whose partition key passes (auto-compaction: the partitions the commit touched).</summary>
+    internal Func<string, bool>? GroupFilter { get; init; }
+
+    /// <summary>At most this many small files of a group per compaction (auto-compaction's bound on work per commit).</summary>
+    internal int? MaxFilesPerGroup { get; init; }
 }
 
 /// <summary>Progress of one table's compaction: partition groups and input bytes done so far.</summary>

@@ -242,6 +242,8 @@ internal sealed class TableWriter(DataLakeStorage storage)
         var properties = new Dictionary<string, string>(strategy.ToTableProperties());
         foreach (var (k, v) in options.Encryption?.ToTableProperties() ?? new Dictionary<string, string>()) properties[k] = v;
         if (options.Region is { Length: > 0 } region) properties[Residency.DataResidency.RegionProperty] = region;
+        // Tables ecap creates compact their small files after commits unless told otherwise (a lake's hook does it).
+        properties[TablePropertyKeys.AutoCompact] = options.AutoCompact ? "true" : "false";
         return properties;
     }
 
