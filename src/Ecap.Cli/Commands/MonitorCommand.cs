@@ -63,14 +63,17 @@ internal static class MonitorCommand
     private static IRenderable Screen(LakeOverview o)
     {
         var tables = new Table().Border(TableBorder.Rounded).Title("tables")
-            .AddColumns("table", "version", "rows", "size", "files", "small files", "last write");
+            .AddColumns("table", "version", "rows", "size", "files", "small files", "last write", "auto-compact");
         foreach (var t in o.Tables)
         {
             var ratio = t.SmallFileRatio.ToString("P0", CultureInfo.InvariantCulture);
             tables.AddRow(Markup.Escape(t.Name), t.Version.ToString(CultureInfo.InvariantCulture), t.RecordCount.ToString("N0", CultureInfo.InvariantCulture),
                 Render.Bytes(t.SizeBytes), t.FileCount.ToString(CultureInfo.InvariantCulture),
                 t.SmallFileRatio > 0.5 && t.FileCount > 1 ? $"[yellow]{t.SmallFileCount} ({ratio})[/]" : $"{t.SmallFileCount} ({ratio})",
-                Ago(o.GeneratedAt - t.LastWrite));
+                Ago(o.GeneratedAt - t.LastWrite),
+                !t.AutoCompact ? "[grey]off[/]" : t.LastAutoCompaction is not { } last ? "never ran"
+                    : last.Outcome is "failed" or "timeout" ? $"[red]{last.Outcome}[/] {Ago(o.GeneratedAt - last.LastRunAt)}"
+                    : $"{Ago(o.GeneratedAt - last.LastRunAt)} ({Markup.Escape(last.Outcome)})");
         }
 
         var streams = new Table().Border(TableBorder.Rounded).Title("streams")

@@ -195,7 +195,12 @@ public sealed class DataLakeStorage
             encrypted?.EnsureKeys(Keys, tableName);
             var info = await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct, encrypted is null ? null : Keys, StatsLogger);
             scope.Complete(rows: info.RecordCount, version: snapshot.Version); // the count info shows, footers included
-            return info;
+            var config = snapshot.Metadata.Configuration;
+            return info with
+            {
+                AutoCompaction = new AutoCompactionInfo(TablePropertyKeys.AutoCompactEnabled(config), TablePropertyKeys.AutoCompactMinNumFilesOf(config),
+                    TablePropertyKeys.AutoCompactMaxFileSizeOf(config), await AutoCompactionStatus.ReadAsync(table.Store, ct)),
+            };
         }, ct);
 
     /// <summary>Every Delta table directly under the lake root (folders holding a _delta_log), with version, rows and size.</summary>
