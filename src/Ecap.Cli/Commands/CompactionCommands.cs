@@ -21,6 +21,7 @@ internal static class CompactionCommands
         compaction.Add(ZOrder());
         compaction.Add(Retention());
         compaction.Add(RestorePointList());
+        compaction.Add(Daemon());
         return compaction;
     }
 
@@ -127,6 +128,44 @@ internal static class CompactionCommands
             }, ct));
             CompactionRender.OptimizeAll(ctx, results);
             return results.Any(r => r.Action is "failed" or "denied") ? 1 : 0;
+        });
+        return command;
+    }
+
+    private static Command Daemon()
+    {
+        var interval = new Option<string>("--interval") { Description = "Time between passes: \"10m\", \"1h\", \"30 seconds\"", DefaultValueFactory = _ => "10m" };
+        var parallel = new Option<int>("--parallel") { Description = "Tables maintained at the same time", DefaultValueFactory = _ => 1 };
+        var once = new Option<bool>("--once") { Description = "One pass over every table, print what it did, exit (1 if a table failed)" };
+        var hours = new Option<double>("--vacuum-retention-hours") { Description = "Vacuum keeps files any version of the last H hours needs (at least 168)", DefaultValueFactory = _ => 168 };
+        var id = new Option<string?>("--daemon-id") { Description = "Name of its heartbeat in _ecap/compaction-daemons/ (default host-pid)" };
+        var command = new Command("daemon",
+            "Keep every table maintained by its properties: compact when its files need it (unless delta.autoOptimize.autoCompact=false; " +
+            "target ecap.autoCompact.maxFileSize), apply ecap.retention.days where set, vacuum; then wait --interval and go again. " +
+            "Writes a heartbeat that `monitor` shows. Ctrl-C stops it after the current step.\n\n" +
+            "Examples:\n  ecap data-lake compaction daemon --interval 10m --parallel 2\n  ecap data-lake compaction daemon --once --output json")
+        {
+            interval, parallel, once, hours, id,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var daemon = new CompactionDaemon(ctx.OpenDataLake().Storage, new CompactionDaemonOptions
+            {
+                Interval = KafkaCommands.ParseInterval(ctx.Get(interval), "--interval"),
+                MaxDegreeOfParallelism = ctx.Get(parallel),
+                VacuumRetention = CliValues.Hours(ctx.Get(hours), "--vacuum-retention-hours"),
+                DaemonId = ctx.Get(id),
+                Progress = ctx.Json || ctx.Get(once) ? null : new Progress<DaemonTableResult>(r => Console.Error.WriteLine(CompactionRender.DaemonLine(r))),
+            });
+            if (ctx.Get(once))
+            {
+                var pass = await daemon.RunOnceAsync(ct);
+                CompactionRender.DaemonPass(ctx, pass);
+                return pass.Tables.Any(t => t.Error is not null) ? 1 : 0;
+            }
+            Console.Error.WriteLine($"compaction daemon {daemon.DaemonId}: a pass every {ctx.Get(interval)} over {ctx.Lake}; Ctrl-C stops");
+            await daemon.RunAsync(ct);
+            return 0;
         });
         return command;
     }

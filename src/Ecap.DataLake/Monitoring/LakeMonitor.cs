@@ -24,7 +24,11 @@ public sealed record RecentCommit(string Table, long Version, DateTimeOffset Tim
 
 /// <summary>The lake at one moment: what <c>ecap data-lake monitor</c> shows.</summary>
 public sealed record LakeOverview(string Lake, DateTimeOffset GeneratedAt, IReadOnlyList<TableHealth> Tables,
-    IReadOnlyList<StreamStatus> Streams, IReadOnlyList<RecentCommit> RecentCommits);
+    IReadOnlyList<StreamStatus> Streams, IReadOnlyList<RecentCommit> RecentCommits)
+{
+    /// <summary>Compaction daemons by their heartbeats (newest first).</summary>
+    public IReadOnlyList<CompactionDaemonHeartbeat> CompactionDaemons { get; init; } = [];
+}
 
 /// <summary>
 /// Looks at a whole lake: every table's size and small-file ratio from its snapshot (no data or footers read),
@@ -75,6 +79,9 @@ public sealed class LakeMonitor
                     commits.Add(new RecentCommit(summary.Name, h.Version, h.Timestamp, h.Operation, h.Metrics));
         }
         var recent = commits.OrderByDescending(c => c.Timestamp).ThenBy(c => c.Table, StringComparer.Ordinal).Take(recentCommits).ToList();
-        return new LakeOverview(_storage.Location, at, tables, await StreamHeartbeat.ReadAllAsync(_storage.Store, at, ct), recent);
+        return new LakeOverview(_storage.Location, at, tables, await StreamHeartbeat.ReadAllAsync(_storage.Store, at, ct), recent)
+        {
+            CompactionDaemons = await CompactionDaemonHeartbeat.ReadAllAsync(_storage.Store, ct),
+        };
     }
 }
