@@ -169,6 +169,28 @@ public class AutoCompactionCommandTests : IClassFixture<AutoCompactionCommandTes
     }
 
     [Fact]
+    public void The_daemon_once_compacts_by_the_tables_properties_and_monitor_shows_its_heartbeat()
+    {
+        TempDir.CopyDirectory(_sources.BaseLake, Lake);
+        Assert.Equal(2, Ecap("data-lake", "compaction", "daemon", "--once", "--interval", "soon").ExitCode);
+        var run = Ecap("--output", "json", "data-lake", "compaction", "daemon", "--once", "--daemon-id", "d1");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var table = run.Json().GetProperty("tables").EnumerateArray().Single();
+        Assert.Equal("tx", table.GetProperty("table").GetString());
+        Assert.Equal("compacted", table.GetProperty("compaction").GetString());
+        Assert.Equal(5, table.GetProperty("files_removed").GetInt32());
+        Assert.Single(LiveFiles(TableDir));
+        Assert.Equal(1_000_000L, DuckCount(TableDir));
+
+        var daemon = Ecap("--output", "json", "data-lake", "monitor").Json().GetProperty("compaction_daemons").EnumerateArray().Single();
+        Assert.Equal("d1", daemon.GetProperty("daemon_id").GetString());
+        Assert.Equal("stopped", daemon.GetProperty("state").GetString());
+        Assert.Equal(1, daemon.GetProperty("passes_completed").GetInt32());
+        Assert.Equal(1, daemon.GetProperty("last_pass_compacted").GetInt32());
+        Assert.Contains("compaction daemons", Ecap("data-lake", "monitor", "--once").Stdout);
+    }
+
+    [Fact]
     public void A_process_killed_during_its_auto_compaction_leaves_the_table_readable_at_its_commit()
     {
         TempDir.CopyDirectory(_sources.BaseLake, Lake);
