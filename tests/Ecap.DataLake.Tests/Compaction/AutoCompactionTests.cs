@@ -69,6 +69,17 @@ public class AutoCompactionTests
     }
 
     [Fact]
+    public async Task An_overwrite_that_replaces_the_schema_keeps_the_tables_auto_compaction_choice()
+    {
+        using var dir = new TempDir();
+        var lake = Lake(dir.Path);
+        await AppendAsync(lake, 0, options: new WriteOptions { AutoCompact = false });
+        await lake.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, days: 1), "tx", DataType.Transactions, WriteMode.Overwrite,
+            new WriteOptions { OverwriteSchema = true });
+        Assert.Equal("false", (await lake.OpenTable("tx").GetSnapshotAsync()).Metadata.Configuration[TablePropertyKeys.AutoCompact]);
+    }
+
+    [Fact]
     public async Task Unknown_delta_properties_and_bad_values_are_refused_with_a_clear_message()
     {
         using var dir = new TempDir();

@@ -71,6 +71,9 @@ internal sealed class TableWriter(DataLakeStorage storage)
                     Id = snapshot.Metadata.Id, CreatedTime = snapshot.Metadata.CreatedTime,
                     Configuration = DataLakeStorage.WithGovernance(newMetadata.Configuration, snapshot.Metadata), // an overwrite never sheds constraints, encryption or residency
                 };
+            // Nor the table's auto-compaction choice.
+            if (snapshot != null && snapshot.Metadata.Configuration.TryGetValue(TablePropertyKeys.AutoCompact, out var autoCompact))
+                newMetadata = newMetadata with { Configuration = new Dictionary<string, string>(newMetadata.Configuration) { [TablePropertyKeys.AutoCompact] = autoCompact } };
         }
         else
         {
