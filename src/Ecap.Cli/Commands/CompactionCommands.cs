@@ -22,6 +22,7 @@ internal static class CompactionCommands
         compaction.Add(Retention());
         compaction.Add(RestorePointList());
         compaction.Add(Daemon());
+        compaction.Add(Tier());
         return compaction;
     }
 
@@ -165,6 +166,32 @@ internal static class CompactionCommands
             }
             Console.Error.WriteLine($"compaction daemon {daemon.DaemonId}: a pass every {ctx.Get(interval)} over {ctx.Lake}; Ctrl-C stops");
             await daemon.RunAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Tier()
+    {
+        var table = TableArgument();
+        var storageClass = new Option<string?>("--storage-class") { Description = "Class cold files move to: STANDARD_IA (default, or the table's ecap.tiering.storageClass), ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, STANDARD" };
+        var days = new Option<int?>("--cold-after-days") { Description = "Files whose rows are all older than N days are cold (default: the table's ecap.tiering.coldAfterDays)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Count the cold files and what would move; move nothing (works on any store)" };
+        var command = new Command("tier",
+            "Move the data files of old partitions to a colder S3 storage class in place (same keys: readers need nothing). " +
+            "A store without storage classes (a local folder) says so; a server that ignores the class is reported.\n\n" +
+            "Examples:\n  ecap data-lake compaction tier transactions --cold-after-days 90 --storage-class GLACIER_IR --dry-run\n" +
+            "  ecap data-lake storage alter transactions --set-property ecap.tiering.coldAfterDays=90   # then the daemon tiers it")
+        {
+            table, storageClass, days, dryRun,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var result = await Compactor(ctx).TierAsync(ctx.Get(table), new TieringOptions
+            {
+                StorageClass = ctx.Get(storageClass), ColdAfterDays = ctx.Get(days), DryRun = ctx.Get(dryRun),
+            }, ct);
+            CompactionRender.Tiering(ctx, result);
             return 0;
         });
         return command;

@@ -76,7 +76,23 @@ internal static class CompactionRender
 
     public static string DaemonLine(DaemonTableResult r) =>
         $"{r.Table}: {r.Compaction}" + (r.Compaction == "compacted" ? $" ({r.FilesRemoved} files into {r.FilesAdded})" : "") +
-        $", vacuum {r.FilesVacuumed} file(s)" + (r.RetentionFilesRemoved is { } n ? $", retention {n} file(s)" : "") + (r.Error is { } e ? $"; error: {e}" : "");
+        $", vacuum {r.FilesVacuumed} file(s)" + (r.RetentionFilesRemoved is { } n ? $", retention {n} file(s)" : "") +
+        (r.FilesTiered is { } t ? $", tiered {t} file(s)" : "") + (r.Error is { } e ? $"; error: {e}" : "");
+
+    public static void Tiering(CliContext ctx, TieringResult r)
+    {
+        if (ctx.Json)
+        {
+            CliJson.Write(r);
+            return;
+        }
+        var verb = r.DryRun ? "would move" : "moved";
+        var moving = r.DryRun ? r.FilesCold - r.FilesAlready : r.FilesMoved;
+        AnsiConsole.MarkupLine(Markup.Escape(
+            $"{r.TableName}: {r.FilesCold} file(s) with every row before {r.Cutoff.UtcDateTime:yyyy-MM-dd} ({r.ColdAfterDays} days); " +
+            (r.Supported ? $"{verb} {moving} to {r.StorageClass}, {r.FilesAlready} already there" + (r.FilesIgnored > 0 ? $", {r.FilesIgnored} kept their class" : "") : "none moved")));
+        if (r.Note is { } note) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
+    }
 
     public static void DaemonPass(CliContext ctx, DaemonPass pass)
     {

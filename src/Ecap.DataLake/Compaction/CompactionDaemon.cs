@@ -30,7 +30,11 @@ public sealed record CompactionDaemonOptions
 /// failed; vacuum and retention report what they removed (retention only runs with <c>ecap.retention.days</c>).
 /// </summary>
 public sealed record DaemonTableResult(string Table, string Compaction, string Reason, int FilesRemoved, int FilesAdded,
-    int FilesVacuumed, int? RetentionFilesRemoved, string? Error);
+    int FilesVacuumed, int? RetentionFilesRemoved, string? Error)
+{
+    /// <summary>Files moved to a colder storage class (null: no <c>ecap.tiering.coldAfterDays</c>, or a store without classes).</summary>
+    public int? FilesTiered { get; init; }
+}
 
 /// <summary>One pass over every table of the lake.</summary>
 public sealed record DaemonPass(DateTimeOffset StartedAt, DateTimeOffset FinishedAt, IReadOnlyList<DaemonTableResult> Tables);
@@ -39,7 +43,8 @@ public sealed record DaemonPass(DateTimeOffset StartedAt, DateTimeOffset Finishe
 /// Keeps every table of a lake maintained by its properties, one table at a time or a few in parallel: compaction
 /// when its files need it (unless <see cref="TablePropertyKeys.AutoCompact"/> is <c>false</c>; target
 /// <see cref="TablePropertyKeys.AutoCompactMaxFileSize"/>), vacuum with the daemon's retention, and the retention policy
-/// (<see cref="TablePropertyKeys.RetentionDays"/>) where one is set. Each step is the <see cref="DataCompactor"/>
+/// (<see cref="TablePropertyKeys.RetentionDays"/>) where one is set, and tiering (<see cref="TablePropertyKeys.TieringColdAfterDays"/>)
+/// where set on a store with storage classes. Each step is the <see cref="DataCompactor"/>
 /// operation (guarded and audited as the daemon's principal); a failing table is reported and the others go on. A
 /// heartbeat (<see cref="CompactionDaemonHeartbeat"/>) under <c>_ecap/</c> says it is alive and what its last pass did.
 /// </summary>
@@ -159,7 +164,17 @@ public sealed class CompactionDaemon
             if (config.ContainsKey(TablePropertyKeys.RetentionDays))
                 retention = (await _compactor.ApplyRetentionAsync(name, null, ct)).FilesRemoved;
             vacuumed = (await _compactor.VacuumAsync(name, new VacuumOptions { Retention = _options.VacuumRetention }, ct)).Files.Count;
-            return new DaemonTableResult(name, compaction, reason, removed, added, vacuumed, retention, null);
+            int? tiered = null;
+            if (config.ContainsKey(TablePropertyKeys.TieringColdAfterDays) && _storage.Store is Storage.IStorageClassStore)
+            {
+                try { tiered = (await _compactor.TierAsync(name, null, ct)).FilesMoved; }
+                catch (InvalidInputException e)
+                {
+                    // The server refuses the class: a setting of the store, not a failure of the table.
+                    _storage.Options.LoggerFactory?.CreateLogger("Ecap.DataLake.Compaction").LogWarning("Compaction daemon: tiering {Table}: {Message}", name, e.Message);
+                }
+            }
+            return new DaemonTableResult(name, compaction, reason, removed, added, vacuumed, retention, null) { FilesTiered = tiered };
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

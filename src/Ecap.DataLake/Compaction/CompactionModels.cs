@@ -209,3 +209,27 @@ public sealed record ZOrderOptions
 
 public sealed record ZOrderResult(string TableName, IReadOnlyList<string> Columns, long? Version, int PartitionGroups,
     int FilesRemoved, int FilesAdded, long RowsRewritten, TimeSpan Duration);
+
+/// <summary>Options of <see cref="DataCompactor.TierAsync"/>.</summary>
+public sealed record TieringOptions
+{
+    /// <summary>The class cold files move to (default: the table's <c>ecap.tiering.storageClass</c>, else STANDARD_IA).</summary>
+    public string? StorageClass { get; init; }
+
+    /// <summary>Files whose rows are all older than this many days are cold (default: the table's <c>ecap.tiering.coldAfterDays</c>).</summary>
+    public int? ColdAfterDays { get; init; }
+
+    /// <summary>Count what would move, move nothing (also works on stores without classes).</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>"Now" (tests move it).</summary>
+    public DateTimeOffset? Now { get; init; }
+}
+
+/// <summary>
+/// What tiering did: <c>FilesCold</c> files are older than the cutoff; of them <c>FilesMoved</c> changed class,
+/// <c>FilesAlready</c> were in it, and <c>FilesIgnored</c> were copied but kept their class (the server ignores classes).
+/// <c>Supported</c> is false on a store without classes (then only a dry run is possible); <c>Note</c> says why.
+/// </summary>
+public sealed record TieringResult(string TableName, string StorageClass, int ColdAfterDays, DateTimeOffset Cutoff, bool DryRun, bool Supported,
+    int FilesCold, int FilesMoved, int FilesAlready, int FilesIgnored, long BytesMoved, string? Note);

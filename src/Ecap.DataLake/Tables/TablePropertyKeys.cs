@@ -26,6 +26,28 @@ public static class TablePropertyKeys
     /// <summary>Retention policy in days (<c>compaction retention</c>).</summary>
     public const string RetentionDays = "ecap.retention.days";
 
+    /// <summary>Data files of partitions older than this many days move to <see cref="TieringStorageClass"/> (<c>compaction tier</c>, the daemon).</summary>
+    public const string TieringColdAfterDays = "ecap.tiering.coldAfterDays";
+
+    /// <summary>The storage class cold files move to (default <see cref="DefaultTieringStorageClass"/>).</summary>
+    public const string TieringStorageClass = "ecap.tiering.storageClass";
+
+    public const string DefaultTieringStorageClass = "STANDARD_IA";
+
+    /// <summary>
+    /// Classes files may move to: those read at once like STANDARD (GLACIER and DEEP_ARCHIVE need a restore before a read,
+    /// so a table there would stop being readable).
+    /// </summary>
+    public static IReadOnlyList<string> TieringStorageClasses { get; } = ["STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"];
+
+    /// <summary>The storage class named (upper-cased), or <see cref="InvalidInputException"/> when it is not one of <see cref="TieringStorageClasses"/>.</summary>
+    public static string ValidateStorageClass(string storageClass)
+    {
+        var upper = storageClass.Trim().ToUpperInvariant();
+        return TieringStorageClasses.Contains(upper) ? upper
+            : throw new InvalidInputException($"Storage class '{storageClass}' cannot hold table files: use one read without a restore ({string.Join(", ", TieringStorageClasses)}).");
+    }
+
     private const string CheckpointInterval = "delta.checkpointInterval";
 
     // Settable here, each with its value check. Governance keys (encryption, residency, constraints, column mapping,
@@ -36,6 +58,8 @@ public static class TablePropertyKeys
         [AutoCompactMinNumFiles] = v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 2 ? null : "a whole number of files, at least 2",
         [AutoCompactMaxFileSize] = v => long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1024 * 1024 ? null : "a size in bytes, at least 1048576 (1 MiB)",
         [RetentionDays] = v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? null : "a positive whole number of days",
+        [TieringColdAfterDays] = v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? null : "a positive whole number of days",
+        [TieringStorageClass] = v => TieringStorageClasses.Contains(v) ? null : "one of " + string.Join(", ", TieringStorageClasses),
         [CheckpointInterval] = v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? null : "a positive whole number of commits",
     };
 
