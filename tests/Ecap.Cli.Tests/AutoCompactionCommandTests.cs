@@ -191,6 +191,24 @@ public class AutoCompactionCommandTests : IClassFixture<AutoCompactionCommandTes
     }
 
     [Fact]
+    public void Tier_on_a_local_folder_plans_in_a_dry_run_and_otherwise_says_the_store_has_no_classes()
+    {
+        TempDir.CopyDirectory(_sources.BaseLake, Lake);
+        // The generated day is 2026-08-01 (generate's default start): older than 30 days from 2026-09 on.
+        var dry = Ecap("--output", "json", "data-lake", "compaction", "tier", "tx", "--cold-after-days", "30", "--dry-run");
+        Assert.True(dry.ExitCode == 0, dry.Stderr);
+        var plan = dry.Json();
+        Assert.Equal(5, plan.GetProperty("files_cold").GetInt32());
+        Assert.False(plan.GetProperty("supported").GetBoolean());
+        Assert.Equal("STANDARD_IA", plan.GetProperty("storage_class").GetString());
+        var refused = Ecap("data-lake", "compaction", "tier", "tx", "--cold-after-days", "30");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("a local folder", refused.Stderr);
+        Assert.Contains("tiering needs S3", refused.Stderr);
+        Assert.Equal(2, Ecap("data-lake", "compaction", "tier", "tx", "--cold-after-days", "30", "--storage-class", "DEEP_ARCHIVE", "--dry-run").ExitCode);
+    }
+
+    [Fact]
     public void A_process_killed_during_its_auto_compaction_leaves_the_table_readable_at_its_commit()
     {
         TempDir.CopyDirectory(_sources.BaseLake, Lake);
