@@ -35,6 +35,7 @@ public sealed class DataLakeBuilder
     private IKeyProvider? _keys;
     private ILoggerFactory? _loggerFactory;
     private bool _catalogSync = true;
+    private bool _autoCompact = true;
     private readonly List<IPostCommitHook> _hooks = [];
     private Func<DataLakeStorageOptions, DataLakeStorageOptions> _configureStorage = o => o;
 
@@ -83,6 +84,12 @@ public sealed class DataLakeBuilder
     /// <summary>Whether commits keep the catalog current (default true: the catalog's post-commit hook).</summary>
     public DataLakeBuilder KeepCatalogCurrent(bool enabled) { _catalogSync = enabled; return this; }
 
+    /// <summary>
+    /// Whether commits to tables with <c>delta.autoOptimize.autoCompact</c> on (and to the audit trail) compact the partitions
+    /// they leave with many small files, in the committing call (default true).
+    /// </summary>
+    public DataLakeBuilder AutoCompact(bool enabled) { _autoCompact = enabled; return this; }
+
     /// <summary>A hook run after every commit to a table of this lake, after the catalog's.</summary>
     public DataLakeBuilder AddPostCommitHook(IPostCommitHook hook) { _hooks.Add(hook ?? throw new ArgumentNullException(nameof(hook))); return this; }
 
@@ -104,9 +111,11 @@ public sealed class DataLakeBuilder
         IObjectStore Open(string location) => _stores.Open(location, settings);
         var store = _store ?? Open(_location!);
         var catalog = _catalog ?? new LakeCatalogStore(_catalogLocation is { } folder ? Open(folder) : store.Child(MetadataManager.CatalogFolder));
+        // The audit trail (one small file per operation) compacts itself whether or not its table says so.
+        var auditLog = _autoCompact ? new AuditLog(store, [new AutoCompaction(() => null, onWhenUnset: true)]) : new AuditLog(store);
         var guard = _unguarded
             ? LakeGuard.Unguarded
-            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), new AuditLog(store), _identity ?? new LakeIdentity(store),
+            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), auditLog, _identity ?? new LakeIdentity(store),
                 (_guardOptions ?? new LakeGuardOptions()) is var g && g.Logger is null && _loggerFactory is not null
                     ? g with { Logger = _loggerFactory.CreateLogger("Ecap.DataLake.Audit") } : g);
 
@@ -117,7 +126,9 @@ public sealed class DataLakeBuilder
         if (_catalogSync) hooks.Add(catalogHook);
         hooks.AddRange(configured.PostCommitHooks);
         hooks.AddRange(_hooks);
-        var storage = new DataLakeStorage(store, configured with
+        DataLakeStorage? built = null;
+        if (_autoCompact) hooks.Add(new AutoCompaction(() => built?.Keys));
+        var storage = built = new DataLakeStorage(store, configured with
         {
             Guard = guard,
             KeyProvider = _keys ?? configured.KeyProvider,

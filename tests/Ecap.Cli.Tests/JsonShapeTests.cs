@@ -91,7 +91,9 @@ public sealed class JsonShapeTests : IClassFixture<JsonShapeTests.Lake>
     public void Storage_info()
     {
         Pin(
-            "{average_file_size_bytes:number,compression_ratio:number,data_type:string,file_count:number," +
+            "{auto_compaction:{enabled:bool,last_compacted_at:null,last_compacted_version:null,last_error:null,last_files_added:null," +
+            "last_files_removed:null,last_outcome:null,last_run_at:null,last_triggered_by:null,max_file_size_bytes:number,min_num_files:number}," +
+            "average_file_size_bytes:number,compression_ratio:number,data_type:string,file_count:number," +
             "file_size_histogram:[{file_count:number,max_bytes:null|number,min_bytes:number,size_bytes:number}]," +
             "last_modified:time(Z),location:string,name:string,partition_columns:[string],partition_count:number," +
             "partition_skew:number,partitions:[{file_count:number,record_count:number,size_bytes:number," +
@@ -349,13 +351,13 @@ public sealed class JsonShapeTests : IClassFixture<JsonShapeTests.Lake>
             Shape.Of(JsonIn(lake, "ingestion", "stream-status"), "streams[].lag"));
         Pin("{state:string,stop_requested:bool,stream_id:string}", Shape.Of(JsonIn(lake, "ingestion", "stream-stop", "s1")));
         Pin(
-            "{generated_at:time(+00:00),lake:string,recent_commits:[{metrics:{*:string},operation:string,table:string," +
+            "{compaction_daemons:[],generated_at:time(+00:00),lake:string,recent_commits:[{metrics:{*:string},operation:string,table:string," +
             "timestamp:time(+00:00),version:number}],streams:[{error:null|string,heartbeat:null|{consumer_group:string," +
             "dead_letters_total:number,lag:{*:number},last_error:null,last_heartbeat:time(+00:00),last_version:number," +
             "records_per_second:number,records_total:number,source:string,started_at:time(+00:00),state:string," +
             "stop_requested:bool,stream_id:string,table:string,topic:string,total_lag:number," +
             "trigger_interval_seconds:number},heartbeat_age_seconds:null|number,stale:bool,stop_pending:bool," +
-            "stream_id:string}],tables:[{file_count:number,last_write:time(+00:00),name:string,record_count:number," +
+            "stream_id:string}],tables:[{auto_compact:bool,file_count:number,last_auto_compaction:null,last_write:time(+00:00),name:string,record_count:number," +
             "size_bytes:number,small_file_count:number,small_file_ratio:number,version:number}]}",
             Shape.Of(JsonIn(lake, "monitor", "--commits", "3"), "streams[].heartbeat.lag", "recent_commits[].metrics"));
     }

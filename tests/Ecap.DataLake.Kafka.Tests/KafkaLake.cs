@@ -17,11 +17,13 @@ internal sealed class KafkaLake : IDisposable
 
     private readonly TempDir _dir = new();
 
-    public KafkaLake(int partitions = 3)
+    /// <param name="partitions">Partitions of the topic.</param>
+    /// <param name="built">Open the lake through <see cref="DataLakeBuilder"/> (its post-commit hooks, auto-compaction among them) instead of the seed constructor.</param>
+    public KafkaLake(int partitions = 3, bool built = false)
     {
         Cluster = new MockKafkaCluster(3);
         Cluster.CreateTopic(Topic, partitions);
-        Storage = new DataLakeStorage(LakePath);
+        Storage = built ? new DataLakeBuilder(LakePath).KeepCatalogCurrent(false).Build().Storage : new DataLakeStorage(LakePath);
         Ingester = new DataLakeIngester(Storage);
     }
 

@@ -22,6 +22,8 @@ internal static class CompactionCommands
         compaction.Add(Retention());
         compaction.Add(RestorePointList());
         compaction.Add(ChangeCommands.Purge());
+        compaction.Add(Daemon());
+        compaction.Add(Tier());
         return compaction;
     }
 
@@ -128,6 +130,70 @@ internal static class CompactionCommands
             }, ct));
             CompactionRender.OptimizeAll(ctx, results);
             return results.Any(r => r.Action is "failed" or "denied") ? 1 : 0;
+        });
+        return command;
+    }
+
+    private static Command Daemon()
+    {
+        var interval = new Option<string>("--interval") { Description = "Time between passes: \"10m\", \"1h\", \"30 seconds\"", DefaultValueFactory = _ => "10m" };
+        var parallel = new Option<int>("--parallel") { Description = "Tables maintained at the same time", DefaultValueFactory = _ => 1 };
+        var once = new Option<bool>("--once") { Description = "One pass over every table, print what it did, exit (1 if a table failed)" };
+        var hours = new Option<double>("--vacuum-retention-hours") { Description = "Vacuum keeps files any version of the last H hours needs (at least 168)", DefaultValueFactory = _ => 168 };
+        var id = new Option<string?>("--daemon-id") { Description = "Name of its heartbeat in _ecap/compaction-daemons/ (default host-pid)" };
+        var command = new Command("daemon",
+            "Keep every table maintained by its properties: compact when its files need it (unless delta.autoOptimize.autoCompact=false; " +
+            "target ecap.autoCompact.maxFileSize), apply ecap.retention.days where set, vacuum; then wait --interval and go again. " +
+            "Writes a heartbeat that `monitor` shows. Ctrl-C stops it after the current step.\n\n" +
+            "Examples:\n  ecap data-lake compaction daemon --interval 10m --parallel 2\n  ecap data-lake compaction daemon --once --output json")
+        {
+            interval, parallel, once, hours, id,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var daemon = new CompactionDaemon(ctx.OpenDataLake().Storage, new CompactionDaemonOptions
+            {
+                Interval = KafkaCommands.ParseInterval(ctx.Get(interval), "--interval"),
+                MaxDegreeOfParallelism = ctx.Get(parallel),
+                VacuumRetention = CliValues.Hours(ctx.Get(hours), "--vacuum-retention-hours"),
+                DaemonId = ctx.Get(id),
+                Progress = ctx.Json || ctx.Get(once) ? null : new Progress<DaemonTableResult>(r => Console.Error.WriteLine(CompactionRender.DaemonLine(r))),
+            });
+            if (ctx.Get(once))
+            {
+                var pass = await daemon.RunOnceAsync(ct);
+                CompactionRender.DaemonPass(ctx, pass);
+                return pass.Tables.Any(t => t.Error is not null) ? 1 : 0;
+            }
+            Console.Error.WriteLine($"compaction daemon {daemon.DaemonId}: a pass every {ctx.Get(interval)} over {ctx.Lake}; Ctrl-C stops");
+            await daemon.RunAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Tier()
+    {
+        var table = TableArgument();
+        var storageClass = new Option<string?>("--storage-class") { Description = "Class cold files move to: STANDARD_IA (default, or the table's ecap.tiering.storageClass), ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, STANDARD" };
+        var days = new Option<int?>("--cold-after-days") { Description = "Files whose rows are all older than N days are cold (default: the table's ecap.tiering.coldAfterDays)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Count the cold files and what would move; move nothing (works on any store)" };
+        var command = new Command("tier",
+            "Move the data files of old partitions to a colder S3 storage class in place (same keys: readers need nothing). " +
+            "A store without storage classes (a local folder) says so; a server that ignores the class is reported.\n\n" +
+            "Examples:\n  ecap data-lake compaction tier transactions --cold-after-days 90 --storage-class GLACIER_IR --dry-run\n" +
+            "  ecap data-lake storage alter transactions --set-property ecap.tiering.coldAfterDays=90   # then the daemon tiers it")
+        {
+            table, storageClass, days, dryRun,
+        };
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var result = await Compactor(ctx).TierAsync(ctx.Get(table), new TieringOptions
+            {
+                StorageClass = ctx.Get(storageClass), ColdAfterDays = ctx.Get(days), DryRun = ctx.Get(dryRun),
+            }, ct);
+            CompactionRender.Tiering(ctx, result);
+            return 0;
         });
         return command;
     }

@@ -261,10 +261,10 @@ internal static class KafkaCommands
     }
 
     /// <summary>"30 seconds", "1 minute", "500 ms", "10s", "2m", "1.5 hours".</summary>
-    internal static TimeSpan ParseInterval(string text)
+    internal static TimeSpan ParseInterval(string text, string option = "--trigger-interval")
     {
         var m = Regex.Match(text.Trim().ToLowerInvariant(), @"^(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)$");
-        if (!m.Success) throw new InvalidInputException($"--trigger-interval '{text}' is not a duration such as \"30 seconds\", \"1 minute\" or \"500 ms\".");
+        if (!m.Success) throw new InvalidInputException($"{option} '{text}' is not a duration such as \"30 seconds\", \"1 minute\" or \"500 ms\".");
         var n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
         var span = m.Groups[2].Value switch
         {
@@ -273,7 +273,7 @@ internal static class KafkaCommands
             "h" or "hour" or "hours" => TimeSpan.FromHours(n),
             _ => TimeSpan.FromSeconds(n),
         };
-        return span > TimeSpan.Zero ? span : throw new InvalidInputException("--trigger-interval must be positive.");
+        return span > TimeSpan.Zero ? span : throw new InvalidInputException($"{option} must be positive.");
     }
 
     private static string Line(KafkaIngestionReport r, double? rate = null) =>

@@ -63,14 +63,17 @@ internal static class MonitorCommand
     private static IRenderable Screen(LakeOverview o)
     {
         var tables = new Table().Border(TableBorder.Rounded).Title("tables")
-            .AddColumns("table", "version", "rows", "size", "files", "small files", "last write");
+            .AddColumns("table", "version", "rows", "size", "files", "small files", "last write", "auto-compact");
         foreach (var t in o.Tables)
         {
             var ratio = t.SmallFileRatio.ToString("P0", CultureInfo.InvariantCulture);
             tables.AddRow(Markup.Escape(t.Name), t.Version.ToString(CultureInfo.InvariantCulture), t.RecordCount.ToString("N0", CultureInfo.InvariantCulture),
                 Render.Bytes(t.SizeBytes), t.FileCount.ToString(CultureInfo.InvariantCulture),
                 t.SmallFileRatio > 0.5 && t.FileCount > 1 ? $"[yellow]{t.SmallFileCount} ({ratio})[/]" : $"{t.SmallFileCount} ({ratio})",
-                Ago(o.GeneratedAt - t.LastWrite));
+                Ago(o.GeneratedAt - t.LastWrite),
+                !t.AutoCompact ? "[grey]off[/]" : t.LastAutoCompaction is not { } last ? "never ran"
+                    : last.Outcome is "failed" or "timeout" ? $"[red]{last.Outcome}[/] {Ago(o.GeneratedAt - last.LastRunAt)}"
+                    : $"{Ago(o.GeneratedAt - last.LastRunAt)} ({Markup.Escape(last.Outcome)})");
         }
 
         var streams = new Table().Border(TableBorder.Rounded).Title("streams")
@@ -104,9 +107,28 @@ internal static class MonitorCommand
             commits.AddRow(Ago(o.GeneratedAt - c.Timestamp), Markup.Escape(c.Table), c.Version.ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(c.Operation), Markup.Escape(string.Join(", ", c.Metrics.Select(m => $"{m.Key}={m.Value}"))));
 
+        var daemons = new Table().Border(TableBorder.Rounded).Title("compaction daemons")
+            .AddColumns("daemon", "state", "passes", "last pass", "tables", "compacted", "failed", "now", "beat");
+        foreach (var d in o.CompactionDaemons)
+        {
+            var state = d.State switch
+            {
+                "running" when d.IsStale(o.GeneratedAt) => "[red]stale[/]",
+                "running" => "[green]running[/]",
+                "failed" => "[red]failed[/]",
+                _ => Markup.Escape(d.State),
+            };
+            daemons.AddRow(Markup.Escape(d.DaemonId), state, d.PassesCompleted.ToString(CultureInfo.InvariantCulture),
+                d.LastPassFinishedAt is { } f ? Ago(o.GeneratedAt - f) : "none yet", d.LastPassTables.ToString(CultureInfo.InvariantCulture),
+                d.LastPassCompacted.ToString(CultureInfo.InvariantCulture), d.LastPassFailed > 0 ? $"[red]{d.LastPassFailed}[/]" : "0",
+                Markup.Escape(d.CurrentTable ?? ""), Ago(o.GeneratedAt - d.LastHeartbeat));
+            if (d.LastError is { Length: > 0 } error) daemons.AddRow("", $"[red]{Markup.Escape(error)}[/]", "", "", "", "", "", "", "");
+        }
+
         var header = new Markup($"[bold]{Markup.Escape(o.Lake)}[/]  [grey]{o.GeneratedAt:yyyy-MM-dd HH:mm:ss}Z, " +
             $"{o.Tables.Count} tables, {Render.Bytes(o.Tables.Sum(t => t.SizeBytes))}, {o.Streams.Count} streams[/]");
-        return new Rows(header, tables, o.Streams.Count > 0 ? streams : new Markup("[grey]no streams[/]"), commits);
+        return new Rows(header, tables, o.Streams.Count > 0 ? streams : new Markup("[grey]no streams[/]"),
+            o.CompactionDaemons.Count > 0 ? daemons : new Markup("[grey]no compaction daemon[/]"), commits);
     }
 
     private static string Ago(TimeSpan span) => span.TotalSeconds switch

@@ -49,9 +49,15 @@ internal static class StorageCommands
         var columnKeys = new Option<string[]>("--encrypt-column") { Description = "COLUMN:KEYID, repeatable: encrypt only these columns, each with its key (default: all columns with the footer key)" };
         var noStats = new Option<bool>("--no-encrypted-column-stats") { Description = "Keep min/max of encrypted columns out of the Delta log" };
         var noVectors = new Option<bool>("--no-deletion-vectors") { Description = "Create the table without deletion vectors (delete/update/merge then rewrite files; readers need no reader-3 support)" };
+        var autoCompact = new Option<bool>("--auto-compact")
+        {
+            Description = "A new table compacts partitions left with many small files after commits (delta.autoOptimize.autoCompact; default true, --auto-compact false to turn off)",
+            DefaultValueFactory = _ => true,
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var command = new Command("write", "Write a file's rows into a table with its data type's partition strategy.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append")
         {
-            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats, noVectors,
+            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats, autoCompact, noVectors,
         };
         command.SetCliAction(async (ctx, ct) =>
         {
@@ -75,6 +81,7 @@ internal static class StorageCommands
                     Region = ctx.Get(region),
                     Encryption = EncryptionOption(ctx.Get(footerKey), ctx.Get(columnKeys) ?? [], ctx.Get(noStats)),
                     DeletionVectors = !ctx.Get(noVectors),
+                    AutoCompact = ctx.Get(autoCompact),
                 }, ct));
             Render.WriteResult(ctx, result);
             return 0;
@@ -277,12 +284,15 @@ internal static class StorageCommands
         var drop = new Option<string[]>("--drop-column") { Description = "NAME, repeatable: drop a top-level column (its values stay in the files, unread)" };
         var add = new Option<string[]>("--add-column") { Description = "NAME:TYPE, repeatable: add a nullable column (long, string, double, date, timestamp, decimal(10,2), ...)" };
         var enableVectors = new Option<bool>("--enable-deletion-vectors") { Description = "Turn deletion vectors on (reader 3 / writer 7): delete/update/merge then mark rows instead of rewriting files" };
+        var setProperty = new Option<string[]>("--set-property") { Description = "KEY=VALUE, repeatable: set a table property (e.g. delta.autoOptimize.autoCompact=true, ecap.autoCompact.minNumFiles=50); unknown delta.*/ecap.* keys are refused" };
+        var unsetProperty = new Option<string[]>("--unset-property") { Description = "KEY, repeatable: remove a table property" };
         var command = new Command("alter",
             "Rename, drop or add columns with one metadata-only commit. A rename or drop turns on Delta column mapping (mode name) " +
             "first if the table has none, as Delta does: readers that do not support column mapping can no longer read the table.\n\n" +
             "Examples:\n  ecap data-lake storage alter transactions --rename-column amount=amount_eur\n" +
-            "  ecap data-lake storage alter transactions --drop-column legacy_flag --add-column channel:string")
-            { table, rename, drop, add, enableVectors };
+            "  ecap data-lake storage alter transactions --drop-column legacy_flag --add-column channel:string\n" +
+            "  ecap data-lake storage alter transactions --set-property delta.autoOptimize.autoCompact=true --set-property ecap.autoCompact.minNumFiles=20")
+            { table, rename, drop, add, setProperty, unsetProperty, enableVectors };
         command.SetCliAction(async (ctx, ct) =>
         {
             var renames = (ctx.Get(rename) ?? []).Select(r =>
@@ -298,24 +308,32 @@ internal static class StorageCommands
                 return (a[..colon].Trim(), a[(colon + 1)..].Trim());
             }).ToList();
             var drops = (ctx.Get(drop) ?? []).Select(d => d.Trim()).ToList();
-            if (ctx.Get(enableVectors))
+            var properties = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var p in ctx.Get(setProperty) ?? [])
             {
-                var enabled = await ctx.OpenDataLake().Storage.EnableDeletionVectorsAsync(ctx.Get(table), ct);
-                if (renames.Count + drops.Count + adds.Count == 0)
-                {
-                    if (ctx.Json) CliJson.Write(new { version = enabled, deletion_vectors = true });
-                    else Spectre.Console.AnsiConsole.MarkupLine($"{Spectre.Console.Markup.Escape(ctx.Get(table))} has deletion vectors on (v{enabled})");
-                    return 0;
-                }
+                var eq = p.IndexOf('=');
+                if (eq <= 0 || eq == p.Length - 1) throw new InvalidInputException($"--set-property '{p}' is not KEY=VALUE.");
+                properties[p[..eq].Trim()] = p[(eq + 1)..].Trim();
             }
-            var version = await ctx.OpenDataLake().Storage.AlterColumnsAsync(ctx.Get(table), renames, drops, adds, ct);
-            if (ctx.Json) CliJson.Write(new AlterJson(version, renames.Select(r => r.Item1 + "=" + r.Item2).ToList(), drops, adds.Select(a => a.Item1 + ":" + a.Item2).ToList()));
+            foreach (var k in ctx.Get(unsetProperty) ?? []) properties[k.Trim()] = null;
+            var columnChanges = renames.Count + drops.Count + adds.Count > 0;
+            if (!columnChanges && properties.Count == 0 && !ctx.Get(enableVectors))
+                throw new InvalidInputException("Nothing to alter: give --rename-column, --drop-column, --add-column, --set-property, --unset-property or --enable-deletion-vectors.");
+            var storage = ctx.OpenDataLake().Storage;
+            long version = 0;
+            if (ctx.Get(enableVectors)) version = await storage.EnableDeletionVectorsAsync(ctx.Get(table), ct);
+            if (columnChanges) version = await storage.AlterColumnsAsync(ctx.Get(table), renames, drops, adds, ct);
+            if (properties.Count > 0) version = await storage.SetTablePropertiesAsync(ctx.Get(table), properties, ct);
+            if (ctx.Json) CliJson.Write(new AlterJson(version, renames.Select(r => r.Item1 + "=" + r.Item2).ToList(), drops, adds.Select(a => a.Item1 + ":" + a.Item2).ToList(),
+                properties.Where(p => p.Value is not null).ToDictionary(p => p.Key, p => p.Value!), properties.Where(p => p.Value is null).Select(p => p.Key).ToList()));
             else Spectre.Console.AnsiConsole.MarkupLine(Spectre.Console.Markup.Escape(
-                $"altered {ctx.Get(table)} as v{version}: {renames.Count} renamed, {drops.Count} dropped, {adds.Count} added"));
+                $"altered {ctx.Get(table)} as v{version}: {renames.Count} renamed, {drops.Count} dropped, {adds.Count} added" +
+                (properties.Count > 0 ? $", properties {string.Join(", ", properties.Select(p => p.Key + "=" + (p.Value ?? "(unset)")))}" : "")));
             return 0;
         });
         return command;
     }
 
-    private sealed record AlterJson(long Version, IReadOnlyList<string> Renamed, IReadOnlyList<string> Dropped, IReadOnlyList<string> Added);
+    private sealed record AlterJson(long Version, IReadOnlyList<string> Renamed, IReadOnlyList<string> Dropped, IReadOnlyList<string> Added,
+        IReadOnlyDictionary<string, string> PropertiesSet, IReadOnlyList<string> PropertiesUnset);
 }

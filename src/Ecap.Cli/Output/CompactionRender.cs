@@ -74,6 +74,44 @@ internal static class CompactionRender
         if (results.Count == 0) AnsiConsole.MarkupLine($"[grey]no Delta tables under {Markup.Escape(ctx.Lake)}[/]");
     }
 
+    public static string DaemonLine(DaemonTableResult r) =>
+        $"{r.Table}: {r.Compaction}" + (r.Compaction == "compacted" ? $" ({r.FilesRemoved} files into {r.FilesAdded})" : "") +
+        $", vacuum {r.FilesVacuumed} file(s)" + (r.RetentionFilesRemoved is { } n ? $", retention {n} file(s)" : "") +
+        (r.FilesTiered is { } t ? $", tiered {t} file(s)" : "") + (r.Error is { } e ? $"; error: {e}" : "");
+
+    public static void Tiering(CliContext ctx, TieringResult r)
+    {
+        if (ctx.Json)
+        {
+            CliJson.Write(r);
+            return;
+        }
+        var verb = r.DryRun ? "would move" : "moved";
+        var moving = r.DryRun ? r.FilesCold - r.FilesAlready : r.FilesMoved;
+        AnsiConsole.MarkupLine(Markup.Escape(
+            $"{r.TableName}: {r.FilesCold} file(s) with every row before {r.Cutoff.UtcDateTime:yyyy-MM-dd} ({r.ColdAfterDays} days); " +
+            (r.Supported ? $"{verb} {moving} to {r.StorageClass}, {r.FilesAlready} already there" + (r.FilesIgnored > 0 ? $", {r.FilesIgnored} kept their class" : "") : "none moved")));
+        if (r.Note is { } note) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
+    }
+
+    public static void DaemonPass(CliContext ctx, DaemonPass pass)
+    {
+        if (ctx.Json)
+        {
+            CliJson.Write(pass);
+            return;
+        }
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("table", "compaction", "files", "vacuumed", "retention", "details");
+        foreach (var r in pass.Tables)
+        {
+            var color = r.Compaction switch { "compacted" => "green", "failed" => "red", _ => "grey" };
+            table.AddRow(Markup.Escape(r.Table), $"[{color}]{r.Compaction}[/]", r.Compaction == "compacted" ? $"{r.FilesRemoved:N0} -> {r.FilesAdded:N0}" : "",
+                r.FilesVacuumed.ToString("N0"), r.RetentionFilesRemoved?.ToString("N0") ?? "", Markup.Escape(r.Error ?? r.Reason));
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"[grey]pass of {pass.Tables.Count} table(s) in {(pass.FinishedAt - pass.StartedAt).TotalSeconds:F1}s[/]");
+    }
+
     public static void Vacuum(CliContext ctx, VacuumResult r)
     {
         if (ctx.Json)

@@ -37,8 +37,14 @@ internal sealed record TableInfoJson(string Name, string Location, long Version,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DataType,
     IReadOnlyList<string> PartitionColumns, IEnumerable<TableInfoJson.Partition> Partitions, IReadOnlyList<Ecap.DataLake.Tables.FileSizeBucket> FileSizeHistogram,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TableInfoJson.Cost? StorageCost,
-    IEnumerable<TableInfoJson.Column> Schema)
+    IEnumerable<TableInfoJson.Column> Schema,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TableInfoJson.Auto? AutoCompaction)
 {
+    internal sealed record Auto(bool Enabled, int MinNumFiles, long MaxFileSizeBytes,
+        [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset? LastRunAt, string? LastOutcome, long? LastTriggeredBy,
+        int? LastFilesRemoved, int? LastFilesAdded, string? LastError,
+        [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset? LastCompactedAt, long? LastCompactedVersion);
+
     internal sealed record Partition(IReadOnlyDictionary<string, string?> Values, long FileCount, long RecordCount, long SizeBytes);
 
     internal sealed record Column(string Name, string Type, bool Nullable);
@@ -53,7 +59,9 @@ internal sealed record TableInfoJson(string Name, string Location, long Version,
         i.Partitions.Select(p => new Partition(p.Values, p.FileCount, p.RecordCount, p.SizeBytes)), i.FileSizeHistogram,
         cost is null ? null : new Cost(Math.Round(cost.Gb, 12), cost.StorageClass, cost.PricePerGbMonth, Math.Round(cost.MonthlyCost, 10), cost.Currency,
             cost.ByClass.Select(c => new ClassCost(c.StorageClass, c.PricePerGbMonth, Math.Round(c.MonthlyCost, 10)))),
-        i.Schema.Select(c => new Column(c.Name, c.Type, c.Nullable)));
+        i.Schema.Select(c => new Column(c.Name, c.Type, c.Nullable)),
+        i.AutoCompaction is not { } a ? null : new Auto(a.Enabled, a.MinNumFiles, a.MaxFileSizeBytes, a.Last?.LastRunAt, a.Last?.Outcome, a.Last?.TriggeredBy,
+            a.Last?.FilesRemoved, a.Last?.FilesAdded, a.Last?.Error, a.Last?.LastCompactedAt, a.Last?.LastCompactedVersion));
 }
 
 internal sealed record HistoryJson(long Version, [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset Timestamp, string Operation,

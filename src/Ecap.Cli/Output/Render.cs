@@ -114,6 +114,7 @@ internal static class Render
         Row("size", Bytes(info.TotalSizeBytes));
         Row("compression ratio", $"{info.CompressionRatio:F2}x");
         Row("partitions", $"{info.PartitionCount:N0} by {(info.PartitionColumns.Count == 0 ? "(none)" : string.Join(", ", info.PartitionColumns))}, skew {info.PartitionSkew:F2}");
+        if (info.AutoCompaction is { } auto) Row("auto-compaction", AutoCompaction(auto));
         AnsiConsole.Write(new Panel(grid).Header("table info"));
         StorageCharts.Write(info, cost);
 
@@ -126,6 +127,22 @@ internal static class Render
             parts.AddRow(Markup.Escape(string.Join("/", p.Values.Select(kv => $"{kv.Key}={kv.Value ?? "null"}"))), p.FileCount.ToString(), p.RecordCount.ToString("N0"), Bytes(p.SizeBytes));
         if (info.Partitions.Count > 15) parts.AddRow($"[grey]... {info.Partitions.Count - 15} more[/]", "", "", "");
         AnsiConsole.Write(parts);
+    }
+
+    /// <summary>"on (... ), last ran ...": the settings and the last run, in one line.</summary>
+    public static string AutoCompaction(AutoCompactionInfo auto)
+    {
+        var settings = auto.Enabled ? $"on (partitions with {auto.MinNumFiles} files below {Bytes(auto.MaxFileSizeBytes / 4)}, into {Bytes(auto.MaxFileSizeBytes)} files)" : "off";
+        if (auto.Last is not { } last) return settings + (auto.Enabled ? ", never ran" : "");
+        var when = (DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+        var text = $"{settings}, last ran {when(last.LastRunAt)} after v{last.TriggeredBy}: {last.Outcome}";
+        if (last.Outcome == "compacted") text += $" ({last.FilesRemoved} files into {last.FilesAdded}, v{last.LastCompactedVersion})";
+        else
+        {
+            if (last.Error is { } error) text += $" ({error})";
+            if (last.LastCompactedAt is { } at) text += $"; last compacted {when(at)} (v{last.LastCompactedVersion})";
+        }
+        return text;
     }
 
     public static void TableList(CliContext ctx, IReadOnlyList<TableSummary> tables)

@@ -95,6 +95,15 @@ public sealed record CompactOptions
     public int ReadBatchRows { get; init; } = 8192;
 
     public IProgress<CompactionProgress>? Progress { get; init; }
+
+    /// <summary>An auto-compaction (post-commit): its commit carries <c>auto=true</c> in its operation parameters.</summary>
+    internal bool Automatic { get; init; }
+
+    /// <summary>Only groups whose partition key passes (auto-compaction: the partitions the commit touched).</summary>
+    internal Func<string, bool>? GroupFilter { get; init; }
+
+    /// <summary>At most this many small files of a group per compaction (auto-compaction's bound on work per commit).</summary>
+    internal int? MaxFilesPerGroup { get; init; }
 }
 
 /// <summary>Progress of one table's compaction: partition groups and input bytes done so far.</summary>
@@ -200,3 +209,27 @@ public sealed record ZOrderOptions
 
 public sealed record ZOrderResult(string TableName, IReadOnlyList<string> Columns, long? Version, int PartitionGroups,
     int FilesRemoved, int FilesAdded, long RowsRewritten, TimeSpan Duration);
+
+/// <summary>Options of <see cref="DataCompactor.TierAsync"/>.</summary>
+public sealed record TieringOptions
+{
+    /// <summary>The class cold files move to (default: the table's <c>ecap.tiering.storageClass</c>, else STANDARD_IA).</summary>
+    public string? StorageClass { get; init; }
+
+    /// <summary>Files whose rows are all older than this many days are cold (default: the table's <c>ecap.tiering.coldAfterDays</c>).</summary>
+    public int? ColdAfterDays { get; init; }
+
+    /// <summary>Count what would move, move nothing (also works on stores without classes).</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>"Now" (tests move it).</summary>
+    public DateTimeOffset? Now { get; init; }
+}
+
+/// <summary>
+/// What tiering did: <c>FilesCold</c> files are older than the cutoff; of them <c>FilesMoved</c> changed class,
+/// <c>FilesAlready</c> were in it, and <c>FilesIgnored</c> were copied but kept their class (the server ignores classes).
+/// <c>Supported</c> is false on a store without classes (then only a dry run is possible); <c>Note</c> says why.
+/// </summary>
+public sealed record TieringResult(string TableName, string StorageClass, int ColdAfterDays, DateTimeOffset Cutoff, bool DryRun, bool Supported,
+    int FilesCold, int FilesMoved, int FilesAlready, int FilesIgnored, long BytesMoved, string? Note);

@@ -168,6 +168,18 @@ public sealed class DataCompactor
             return result;
         }, ct);
 
+    /// <summary>
+    /// Moves the data files of partitions older than the table's <c>ecap.tiering.coldAfterDays</c> to a colder storage class in
+    /// place (same keys: readers need nothing). Needs a store with classes (S3); elsewhere only a dry run, which says so.
+    /// </summary>
+    public Task<TieringResult> TierAsync(string tableName, TieringOptions? options = null, CancellationToken ct = default) =>
+        Guarded("tier", tableName, Privilege.Write, new() { ["storage_class"] = options?.StorageClass, ["dry_run"] = (options?.DryRun ?? false).ToString() }, async scope =>
+        {
+            var result = await TableTiering.RunAsync(_storage, tableName, options ?? new TieringOptions(), ct);
+            scope.Complete(bytes: result.BytesMoved);
+            return result;
+        }, ct);
+
     /// <summary>Rewrites each partition clustered by the interleaved bits of the columns' ranks, so stats on any of them prune files.</summary>
     public Task<ZOrderResult> ZOrderAsync(string tableName, IReadOnlyList<string> columns, ZOrderOptions? options = null, CancellationToken ct = default) =>
         Guarded("zorder", tableName, Privilege.Write, new() { ["columns"] = string.Join(",", columns) }, async scope =>

@@ -136,10 +136,14 @@ internal sealed class GroupFileWriter(IObjectStore table, FileGroup group, Schem
 /// </summary>
 internal sealed record TableFiles(Parquet.Encryption.TableEncryption? Encryption, Parquet.Encryption.IKeyProvider? Keys)
 {
-    public static TableFiles For(DataLakeStorage storage, Snapshot snapshot, string tableName)
+    public static TableFiles For(DataLakeStorage storage, Snapshot snapshot, string tableName) => For(storage.Keys, snapshot, tableName);
+
+    public static TableFiles For(Parquet.Encryption.IKeyProvider? keys, Snapshot snapshot, string tableName)
     {
         var encryption = Parquet.Encryption.TableEncryption.Of(snapshot.Metadata.Configuration);
-        encryption?.EnsureKeys(storage.Keys, tableName);
-        return new TableFiles(encryption, encryption is null ? null : storage.Keys);
+        if (encryption is not null && keys is null)
+            throw new InvalidInputException($"Table '{tableName}' is encrypted and no key provider was given to rewrite it.");
+        encryption?.EnsureKeys(keys!, tableName);
+        return new TableFiles(encryption, encryption is null ? null : keys);
     }
 }

@@ -21,22 +21,30 @@ internal static class TableCompaction
 {
     public static async Task<CompactionResult> RunAsync(DataLakeStorage storage, string tableName, CompactOptions options, CancellationToken ct)
     {
+        var table = await DataCompactor.OpenExistingAsync(storage, tableName, ct);
+        return await RunAsync(table, tableName, storage.Keys, options, ct);
+    }
+
+    /// <summary>A compaction of a table opened by the caller (auto-compaction: the committed table, lake tables and the audit trail alike).</summary>
+    internal static async Task<CompactionResult> RunAsync(DeltaTable table, string tableName, Parquet.Encryption.IKeyProvider? keyProvider, CompactOptions options, CancellationToken ct)
+    {
         var clock = Stopwatch.StartNew();
         var target = options.TargetFileSizeBytes;
         if (target <= 0) throw new InvalidInputException($"The target file size must be positive (got {target} bytes).");
         var minSize = options.MinFileSizeBytes ?? target / 4;
-        var table = await DataCompactor.OpenExistingAsync(storage, tableName, ct);
         var snapshot = await table.GetSnapshotAsync(ct);
         SpilledMerge.RemoveStaleFolders(options.TempDirectory); // a killed compaction's sorted runs
 
         var pruning = options.PartitionFilters.Count > 0 ? new FilePruning(snapshot, new ReadOptions { PartitionFilters = options.PartitionFilters }) : null;
         var selected = snapshot.Files.Where(f => pruning is null || pruning.Check(f) != FilePruning.Verdict.PrunedByPartition);
         var work = FileGroup.Of(selected, snapshot.PartitionColumns)
+            .Where(g => options.GroupFilter is null || options.GroupFilter(g.PartitionKey))
             // A file with a deletion vector is rewritten even alone: that drops its deleted rows and the vector (the purge).
             .Select(g => (Group: g, Small: InKeyOrder(g.Files.Where(f => f.Size < minSize || f.DeletionVector is not null), snapshot)))
+            .Select(w => options.MaxFilesPerGroup is { } cap && w.Small.Count > cap ? (Group: w.Group, Small: w.Small.Take(cap).ToList()) : w)
             .Where(w => w.Small.Count > 1 || w.Small.Any(f => f.DeletionVector is not null)).ToList();
         var fileSchema = DataFileSchema(snapshot);
-        var tableFiles = TableFiles.For(storage, snapshot, tableName);
+        var tableFiles = TableFiles.For(keyProvider, snapshot, tableName);
         var keys = TableLayout.FromMetadata(snapshot.Metadata).SortColumns
             .Where(c => fileSchema.GetFieldIndex(c) >= 0).Select(c => new SortKey(c, NullsFirst: true)).ToList();
 
@@ -141,7 +149,7 @@ internal static class TableCompaction
         var added = done.Sum(r => r.Added.Count);
         var bytesRemoved = done.Sum(r => r.Removed.Sum(f => f.Size));
         var bytesAdded = done.Sum(r => r.Added.Sum(f => f.Size));
-        if (bytesAdded > 0) Metrics.LakeMetrics.RecordCompaction(storage.OpenTable(tableName).Location, bytesAdded);
+        if (bytesAdded > 0) Metrics.LakeMetrics.RecordCompaction(table.Location, bytesAdded);
         return new CompactionResult
         {
             TableName = tableName,
@@ -236,6 +244,8 @@ internal sealed class RewriteCommitter(DeltaTable table, Snapshot read, CompactO
             tx.OperationParameters["targetSize"] = target.ToString(CultureInfo.InvariantCulture);
             tx.OperationParameters["zOrderBy"] = "[" + string.Join(",", (zOrderBy ?? []).Select(c => "\"" + c + "\"")) + "]";
             tx.OperationParameters["readVersion"] = read.Version.ToString(CultureInfo.InvariantCulture);
+            // Delta's (Databricks') marker of an auto-compaction: `storage info` and `monitor` find the last one by it.
+            if (options.Automatic) tx.OperationParameters["auto"] = "true";
             tx.OperationMetrics["numRemovedFiles"] = ready.Sum(r => r.Removed.Count).ToString(CultureInfo.InvariantCulture);
             tx.OperationMetrics["numAddedFiles"] = ready.Sum(r => r.Added.Count).ToString(CultureInfo.InvariantCulture);
             tx.OperationMetrics["numRemovedBytes"] = ready.Sum(r => r.Removed.Sum(f => f.Size)).ToString(CultureInfo.InvariantCulture);

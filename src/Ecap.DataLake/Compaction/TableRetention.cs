@@ -64,7 +64,7 @@ internal static class TableRetention
         return new RetentionResult(tableName, days, cutoff, options.DryRun, partitions, expired.Count, rows, version);
     }
 
-    private static bool AllRowsBefore(AddFile file, PartitionStrategy strategy, string timeColumn, Apache.Arrow.Schema schema, DateTimeOffset cutoff)
+    internal static bool AllRowsBefore(AddFile file, PartitionStrategy strategy, string timeColumn, Apache.Arrow.Schema schema, DateTimeOffset cutoff)
     {
         if (PartitionEnd(file, strategy) is { } end) return end <= cutoff;
         // No time partitions: the file's stats max (micros since the epoch, an upper bound) decides.

@@ -41,6 +41,7 @@ public static class LakeMetrics
     public static readonly Counter<long> IngestionRetries = Meter.CreateCounter<long>("ecap.datalake.ingestion.retries", "{attempt}", "Ingestion steps retried after a transient failure (I/O, reconnects)");
     public static readonly Gauge<long> ConsumerLag = Meter.CreateGauge<long>("ecap.datalake.ingestion.consumer_lag", "{message}", "Messages a stream's consumer is behind the end of its source partition");
     public static readonly Counter<long> CompactionBytesRewritten = Meter.CreateCounter<long>("ecap.datalake.compaction.bytes.rewritten", "By", "Bytes of data files compaction read and wrote again");
+    public static readonly Counter<long> AutoCompactions = Meter.CreateCounter<long>("ecap.datalake.compaction.auto", "{run}", "Auto-compactions after commits, by outcome (tag ecap.outcome: compacted, lost, busy, timeout, failed, cancelled)");
 
     public const string PartitionTag = "ecap.source.partition";
 
@@ -130,4 +131,7 @@ public static class LakeMetrics
 
     /// <summary>A compaction's rewritten bytes.</summary>
     public static void RecordCompaction(string table, long bytesRewritten) => CompactionBytesRewritten.Add(bytesRewritten, Table(table));
+
+    /// <summary>An auto-compaction attempt and how it ended.</summary>
+    public static void RecordAutoCompaction(string table, string outcome) => AutoCompactions.Add(1, new TagList { { TableTag, table }, { "ecap.outcome", outcome } });
 }

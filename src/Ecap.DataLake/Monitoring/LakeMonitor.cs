@@ -7,7 +7,14 @@ namespace Ecap.DataLake.Monitoring;
 
 /// <summary>One table's health: size, files, how many are small, when it was last written.</summary>
 public sealed record TableHealth(string Name, long Version, long RecordCount, long SizeBytes, int FileCount,
-    int SmallFileCount, double SmallFileRatio, DateTimeOffset LastWrite);
+    int SmallFileCount, double SmallFileRatio, DateTimeOffset LastWrite)
+{
+    /// <summary>Whether the table has auto-compaction on (<see cref="TablePropertyKeys.AutoCompact"/>).</summary>
+    public bool AutoCompact { get; init; }
+
+    /// <summary>What its last auto-compaction did (null: none ran, or its status could not be read).</summary>
+    public AutoCompactionStatus? LastAutoCompaction { get; init; }
+}
 
 /// <summary>A stream as its heartbeat tells it, judged now (stale, stop pending), or the reason its heartbeat could not be read.</summary>
 public sealed record StreamStatus(string StreamId, StreamHeartbeat? Heartbeat, bool Stale, bool StopPending, double? HeartbeatAgeSeconds, string? Error);
@@ -17,7 +24,11 @@ public sealed record RecentCommit(string Table, long Version, DateTimeOffset Tim
 
 /// <summary>The lake at one moment: what <c>ecap data-lake monitor</c> shows.</summary>
 public sealed record LakeOverview(string Lake, DateTimeOffset GeneratedAt, IReadOnlyList<TableHealth> Tables,
-    IReadOnlyList<StreamStatus> Streams, IReadOnlyList<RecentCommit> RecentCommits);
+    IReadOnlyList<StreamStatus> Streams, IReadOnlyList<RecentCommit> RecentCommits)
+{
+    /// <summary>Compaction daemons by their heartbeats (newest first).</summary>
+    public IReadOnlyList<CompactionDaemonHeartbeat> CompactionDaemons { get; init; } = [];
+}
 
 /// <summary>
 /// Looks at a whole lake: every table's size and small-file ratio from its snapshot (no data or footers read),
@@ -56,13 +67,21 @@ public sealed class LakeMonitor
         {
             var snapshot = await _storage.OpenTable(summary.Name).GetSnapshotAsync(ct);
             var small = snapshot.Files.Count(f => f.Size < smallBelow);
+            var auto = TablePropertyKeys.AutoCompactEnabled(snapshot.Metadata.Configuration);
             tables.Add(new TableHealth(summary.Name, snapshot.Version, summary.RecordCount, snapshot.TotalSize, snapshot.Files.Count,
-                small, snapshot.Files.Count == 0 ? 0 : (double)small / snapshot.Files.Count, snapshot.Timestamp));
+                small, snapshot.Files.Count == 0 ? 0 : (double)small / snapshot.Files.Count, snapshot.Timestamp)
+            {
+                AutoCompact = auto,
+                LastAutoCompaction = await AutoCompactionStatus.ReadAsync(_storage.OpenTable(summary.Name).Store, ct),
+            });
             if (recentCommits > 0)
                 foreach (var h in await _storage.GetHistoryAsync(summary.Name, recentCommits, ct))
                     commits.Add(new RecentCommit(summary.Name, h.Version, h.Timestamp, h.Operation, h.Metrics));
         }
         var recent = commits.OrderByDescending(c => c.Timestamp).ThenBy(c => c.Table, StringComparer.Ordinal).Take(recentCommits).ToList();
-        return new LakeOverview(_storage.Location, at, tables, await StreamHeartbeat.ReadAllAsync(_storage.Store, at, ct), recent);
+        return new LakeOverview(_storage.Location, at, tables, await StreamHeartbeat.ReadAllAsync(_storage.Store, at, ct), recent)
+        {
+            CompactionDaemons = await CompactionDaemonHeartbeat.ReadAllAsync(_storage.Store, ct),
+        };
     }
 }

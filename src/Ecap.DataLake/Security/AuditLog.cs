@@ -23,11 +23,16 @@ public sealed class AuditLog
 
     private const int MaxCreateAttempts = 20;
 
-    public AuditLog(IObjectStore lake)
+    public AuditLog(IObjectStore lake) : this(lake, [])
+    {
+    }
+
+    /// <summary>A trail whose commits run <paramref name="hooks"/> (the lake's auto-compaction: one small file per operation adds up).</summary>
+    internal AuditLog(IObjectStore lake, IReadOnlyList<IPostCommitHook> hooks)
     {
         // Many small appends race here; give them room to retry. A checkpoint holds every file of the table, so
         // write one every 50 commits rather than 10 (cold readers replay at most 50 tiny commits).
-        Table = new DeltaTable(lake.Child("_ecap").Child("audit"), new DeltaTableOptions { MaxCommitAttempts = 500, CheckpointInterval = 50 });
+        Table = new DeltaTable(lake.Child("_ecap").Child("audit"), new DeltaTableOptions { MaxCommitAttempts = 500, CheckpointInterval = 50, PostCommitHooks = hooks });
     }
 
     // Once the table is known to exist, appends refresh the cached snapshot incrementally instead of listing the log.
@@ -94,7 +99,7 @@ public sealed class AuditLog
                 if (snapshot is null)
                 {
                     tx.SetProtocol(Protocol.Default);
-                    tx.SetMetadata(Metadata.Create(Schema, [], new Dictionary<string, string> { ["delta.appendOnly"] = "true" }, name: "audit",
+                    tx.SetMetadata(Metadata.Create(Schema, [], new Dictionary<string, string> { ["delta.appendOnly"] = "true", ["delta.autoOptimize.autoCompact"] = "true" }, name: "audit",
                         description: "ecap audit trail: one row per operation"));
                 }
                 else if (snapshot.Schema.GetFieldIndex("audit_id") < 0)

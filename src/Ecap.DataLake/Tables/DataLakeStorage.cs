@@ -293,7 +293,12 @@ public sealed class DataLakeStorage
             encrypted?.EnsureKeys(Keys, tableName);
             var info = await TableInspector.InspectAsync(tableName, table.Store, snapshot, Options.TargetFileSizeBytes, ct, encrypted is null ? null : Keys, StatsLogger);
             scope.Complete(rows: info.RecordCount, version: snapshot.Version); // the count info shows, footers included
-            return info;
+            var config = snapshot.Metadata.Configuration;
+            return info with
+            {
+                AutoCompaction = new AutoCompactionInfo(TablePropertyKeys.AutoCompactEnabled(config), TablePropertyKeys.AutoCompactMinNumFilesOf(config),
+                    TablePropertyKeys.AutoCompactMaxFileSizeOf(config), await AutoCompactionStatus.ReadAsync(table.Store, ct)),
+            };
         }, ct);
 
     /// <summary>Every Delta table directly under the lake root (folders holding a _delta_log), with version, rows and size.</summary>
@@ -373,6 +378,35 @@ public sealed class DataLakeStorage
             if (renames.Count > 0) tx.OperationParameters["renamed"] = string.Join(",", renames.Select(r => r.From + "=" + r.To));
             if (drops.Count > 0) tx.OperationParameters["columns"] = string.Join(",", drops);
             if (adds.Count > 0) tx.OperationParameters["added"] = string.Join(",", adds.Select(a => a.Name + ":" + a.Type));
+            var commit = await tx.CommitAsync(ct);
+            scope.Complete(version: commit.Version);
+            return commit.Version;
+        }, ct);
+
+    /// <summary>
+    /// Sets (value) or removes (null) table properties with one metadata-only commit (<c>SET TBLPROPERTIES</c>). Keys in the
+    /// <c>delta.</c> and <c>ecap.</c> namespaces must be ones this library honours, with valid values (<see cref="TablePropertyKeys"/>).
+    /// </summary>
+    public Task<long> SetTablePropertiesAsync(string tableName, IReadOnlyDictionary<string, string?> properties, CancellationToken ct = default) =>
+        Guard.RunAsync(new GuardedOperation("set-properties", TableNames.ValidateWritable(tableName), Privilege.Admin, new Dictionary<string, string?>
+        {
+            ["properties"] = string.Join(",", properties.Select(p => p.Key + "=" + (p.Value ?? "(unset)"))),
+        }), async scope =>
+        {
+            if (properties.Count == 0) throw new InvalidInputException("No table property to set.");
+            foreach (var (key, value) in properties) TablePropertyKeys.Validate(key, value);
+            var table = OpenTable(tableName);
+            if (!await table.ExistsAsync(ct))
+                throw new TableNotFoundException($"Table '{tableName}' does not exist in {_lake.Location} (no _delta_log).");
+            var snapshot = await table.GetSnapshotAsync(ct);
+            var configuration = new Dictionary<string, string>(snapshot.Metadata.Configuration, StringComparer.Ordinal);
+            foreach (var (key, value) in properties)
+                if (value is null) configuration.Remove(key);
+                else configuration[key] = value;
+            var tx = table.StartTransaction(snapshot, properties.Values.All(v => v is null) ? "UNSET TBLPROPERTIES" : "SET TBLPROPERTIES");
+            tx.ColumnMappingAware = true; // properties only: no file names a column
+            tx.SetMetadata(snapshot.Metadata with { Configuration = configuration });
+            tx.OperationParameters["properties"] = System.Text.Json.JsonSerializer.Serialize(properties.ToDictionary(p => p.Key, p => p.Value));
             var commit = await tx.CommitAsync(ct);
             scope.Complete(version: commit.Version);
             return commit.Version;

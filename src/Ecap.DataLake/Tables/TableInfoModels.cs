@@ -25,7 +25,12 @@ public sealed record TableInfo
     /// <summary>Files by size, in buckets relative to the target file size (the small-file threshold is a bucket edge).</summary>
     public IReadOnlyList<FileSizeBucket> FileSizeHistogram { get; init; } = [];
     public string? DataType { get; init; }
+    /// <summary>The table's auto-compaction settings and what its last run did.</summary>
+    public AutoCompactionInfo? AutoCompaction { get; init; }
 }
+
+/// <summary>Auto-compaction as a table's properties set it, and the status its last run left (null: never ran).</summary>
+public sealed record AutoCompactionInfo(bool Enabled, int MinNumFiles, long MaxFileSizeBytes, AutoCompactionStatus? Last);
 
 public sealed record PartitionStats(IReadOnlyDictionary<string, string?> Values, int FileCount, long RecordCount, long SizeBytes);
 

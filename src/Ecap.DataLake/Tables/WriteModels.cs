@@ -65,6 +65,9 @@ public sealed record WriteOptions
     /// <summary>Encrypt the data files of a table this write creates (Parquet modular encryption; keys from <see cref="DataLakeStorageOptions.KeyProvider"/>).</summary>
     public Parquet.Encryption.TableEncryption? Encryption { get; init; }
 
+    /// <summary>Turn auto-compaction on for a table this write creates (table property <see cref="TablePropertyKeys.AutoCompact"/>; default true).</summary>
+    public bool AutoCompact { get; init; } = true;
+
     /// <summary>Parquet codec: snappy (default), zstd, gzip, none.</summary>
     public string Compression { get; init; } = "snappy";
 

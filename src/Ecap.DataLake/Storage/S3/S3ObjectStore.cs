@@ -16,7 +16,7 @@ namespace Ecap.DataLake.Storage.S3;
 /// (<see cref="CoordinatedCommit"/>), else a plain check-then-put only when a single writer is declared;
 /// with none of these it refuses, since a commit that could silently replace another would lose data.
 /// </summary>
-public sealed class S3ObjectStore : IObjectStore
+public sealed class S3ObjectStore : IObjectStore, IStorageClassStore
 {
     private readonly S3Connection _connection;
     private readonly string _scheme;
@@ -116,6 +116,36 @@ public sealed class S3ObjectStore : IObjectStore
             info = await HeadFullAsync(Full(key), ct).ConfigureAwait(false);
         }
         return info is { } i ? i with { Key = key } : null;
+    }
+
+    public async Task<string> GetStorageClassAsync(string key, CancellationToken ct = default)
+    {
+        var full = Full(key);
+        var m = await Call("head", full, () => _connection.Client.GetObjectMetadataAsync(Bucket, full, ct)).ConfigureAwait(false);
+        return m.StorageClass?.Value is { Length: > 0 } c ? c : "STANDARD";
+    }
+
+    public async Task SetStorageClassAsync(string key, string storageClass, CancellationToken ct = default)
+    {
+        var full = Full(key);
+        try
+        {
+            // A copy onto itself is allowed when something changes (here the class); metadata is copied as it is.
+            await _connection.Client.CopyObjectAsync(new CopyObjectRequest
+            {
+                SourceBucket = Bucket, SourceKey = full, DestinationBucket = Bucket, DestinationKey = full,
+                StorageClass = S3StorageClass.FindValue(storageClass), MetadataDirective = S3MetadataDirective.COPY,
+            }, ct).ConfigureAwait(false);
+        }
+        catch (AmazonS3Exception e) when (e.ErrorCode is "InvalidStorageClass" or "NotImplemented")
+        {
+            // Servers without classes (Swift's s3api, MinIO without tiers) refuse the header: a setting, not a failure of the object.
+            throw new NotSupportedException($"The S3 server at {Location} refuses storage class {storageClass} ({e.ErrorCode}: {e.Message}).", e);
+        }
+        catch (AmazonServiceException e)
+        {
+            throw Fail("copy", full, e);
+        }
     }
 
     internal async Task<ObjectInfo?> HeadFullAsync(string fullKey, CancellationToken ct)

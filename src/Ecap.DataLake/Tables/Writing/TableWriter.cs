@@ -71,6 +71,9 @@ internal sealed class TableWriter(DataLakeStorage storage)
                     Id = snapshot.Metadata.Id, CreatedTime = snapshot.Metadata.CreatedTime,
                     Configuration = DataLakeStorage.WithGovernance(newMetadata.Configuration, snapshot.Metadata), // an overwrite never sheds constraints, encryption or residency
                 };
+            // Nor the table's auto-compaction choice.
+            if (snapshot != null && snapshot.Metadata.Configuration.TryGetValue(TablePropertyKeys.AutoCompact, out var autoCompact))
+                newMetadata = newMetadata with { Configuration = new Dictionary<string, string>(newMetadata.Configuration) { [TablePropertyKeys.AutoCompact] = autoCompact } };
         }
         else
         {
@@ -243,6 +246,8 @@ internal sealed class TableWriter(DataLakeStorage storage)
         foreach (var (k, v) in options.Encryption?.ToTableProperties() ?? new Dictionary<string, string>()) properties[k] = v;
         if (options.Region is { Length: > 0 } region) properties[Residency.DataResidency.RegionProperty] = region;
         if (options.DeletionVectors) properties[TableFeatures.DeletionVectorsProperty] = "true";
+        // Tables ecap creates compact their small files after commits unless told otherwise (a lake's hook does it).
+        properties[TablePropertyKeys.AutoCompact] = options.AutoCompact ? "true" : "false";
         return properties;
     }
 

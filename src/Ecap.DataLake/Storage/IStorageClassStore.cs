@@ -1,0 +1,18 @@
+namespace Ecap.DataLake.Storage;
+
+/// <summary>
+/// A store whose objects have storage classes that can change in place (S3: a copy onto the same key with another
+/// <c>x-amz-storage-class</c>), so readers keep reading the same key. Stores without classes (a local folder) do not
+/// implement it.
+/// </summary>
+public interface IStorageClassStore
+{
+    /// <summary>The object's storage class as the server reports it (<c>STANDARD</c> when it names none).</summary>
+    Task<string> GetStorageClassAsync(string key, CancellationToken ct = default);
+
+    /// <summary>
+    /// Rewrites the object onto its own key with <paramref name="storageClass"/> (data and metadata unchanged).
+    /// Throws <see cref="NotSupportedException"/> when the server refuses the class itself (it has no such classes).
+    /// </summary>
+    Task SetStorageClassAsync(string key, string storageClass, CancellationToken ct = default);
+}
