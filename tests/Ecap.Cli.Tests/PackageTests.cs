@@ -34,13 +34,20 @@ public sealed class PackageTests : IDisposable
     public void Packs_the_tool_and_libraries_then_a_consumer_of_the_feed_and_the_installed_tool_run()
     {
         var props = File.ReadAllText(Path.Combine(RepoPaths.Root, "Directory.Build.props"));
-        var version = $"{Regex.Match(props, "<Version>([^<]+)</Version>").Groups[1].Value}-test.{DateTime.UtcNow:yyyyMMddHHmmss}";
-        var feed = _dir.Sub("feed");
-        // Own bin/obj (artifacts): the Debug outputs the other CLI tests run stay untouched.
-        var artifacts = _dir.Sub("artifacts");
-        foreach (var project in new[] { "Ecap.Cli" }.Concat(Libraries))
-            Run("dotnet", ["pack", Path.Combine(RepoPaths.Root, "src", project, project + ".csproj"), "-c", "Release", "-o", feed,
-                "--artifacts-path", artifacts, $"-p:Version={version}"], RepoPaths.Root);
+        var baseVersion = Regex.Match(props, "<Version>([^<]+)</Version>").Groups[1].Value;
+        // .ci/run packs once before the tests (the same commands as here) and hands the feed over; otherwise pack here.
+        var feed = Environment.GetEnvironmentVariable("ECAP_PACK_FEED") ?? "";
+        var version = Environment.GetEnvironmentVariable("ECAP_PACK_VERSION") ?? "";
+        if (!Directory.Exists(feed) || !version.StartsWith(baseVersion + "-", StringComparison.Ordinal))
+        {
+            version = $"{baseVersion}-test.{DateTime.UtcNow:yyyyMMddHHmmss}";
+            feed = _dir.Sub("feed");
+            // Own bin/obj (artifacts): the Debug outputs the other CLI tests run stay untouched.
+            var artifacts = _dir.Sub("artifacts");
+            foreach (var project in new[] { "Ecap.Cli" }.Concat(Libraries))
+                Run("dotnet", ["pack", Path.Combine(RepoPaths.Root, "src", project, project + ".csproj"), "-c", "Release", "-o", feed,
+                    "--artifacts-path", artifacts, $"-p:Version={version}"], RepoPaths.Root);
+        }
 
         CheckPackedFiles(feed, version);
 
