@@ -2,7 +2,7 @@
 # Whole-process timings of the `ecap` CLI as a user runs it (one process per command), and of the duckdb CLI doing
 # comparable work when `duckdb` is on PATH. Medians of RUNS runs (default 10), the two sides alternating per run.
 #
-#   bench/cli-process.sh                       # publishes the Release build (ReadyToRun, this machine's RID) to bench/out/ecap
+#   bench/cli-process.sh                       # publishes the Release build (ReadyToRun, this machine's RID) to a temp folder
 #   ECAP=~/.dotnet/tools/ecap bench/cli-process.sh   # or times a given ecap (an installed tool, a plain `dotnet publish`)
 #   RUNS=20 ROWS=2000000 bench/cli-process.sh        # ROWS > 0 adds write + pruned read of generated transactions
 #
@@ -16,8 +16,8 @@ trap 'rm -rf "$work"' EXIT
 
 if [ -z "${ECAP:-}" ]; then
   rid=$(dotnet --info | awk '/^ RID:/ {print $2; exit}')
-  dotnet publish src/Ecap.Cli -c Release -r "$rid" --self-contained false -p:PublishReadyToRun=true -o bench/out/ecap >/dev/null
-  ECAP=bench/out/ecap/ecap
+  dotnet publish src/Ecap.Cli -c Release -r "$rid" --self-contained false -p:PublishReadyToRun=true -o "$work/ecap" >/dev/null
+  ECAP=$work/ecap/ecap
 fi
 DUCKDB=$(command -v duckdb || true)
 echo "ecap: $ECAP ($("$ECAP" --version))"
