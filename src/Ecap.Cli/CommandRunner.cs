@@ -152,16 +152,19 @@ internal sealed class CliContext(ParseResult parse)
     private bool EnsureReadable()
     {
         if (!IsReadCommand) return false;
-        var root = ObjectStoreRegistry.SchemeOf(Lake) switch
-        {
-            null => Lake,
-            var scheme when scheme.Equals("file", StringComparison.OrdinalIgnoreCase) && Uri.TryCreate(Lake, UriKind.Absolute, out var uri) => uri.LocalPath,
-            _ => null, // object stores: a missing bucket fails on its own, and creates nothing
-        };
+        var root = LocalFolderOf(Lake); // null for object stores: a missing bucket fails on its own, and creates nothing
         if (root is not null && !Directory.Exists(root))
             throw new DirectoryNotFoundException($"The lake '{Lake}' does not exist (no folder {Path.GetFullPath(root)}); reads need an existing lake, only writes create one.");
         return root is not null && !IsLakeFolder(root);
     }
+
+    /// <summary>The folder of a local lake (a path or file:// URI); null for object stores.</summary>
+    public static string? LocalFolderOf(string lake) => ObjectStoreRegistry.SchemeOf(lake) switch
+    {
+        null => lake,
+        var scheme when scheme.Equals("file", StringComparison.OrdinalIgnoreCase) && Uri.TryCreate(lake, UriKind.Absolute, out var uri) => uri.LocalPath,
+        _ => null,
+    };
 
     // A folder is a lake once ecap (or another engine) put something of a lake in it: its catalog, its _ecap folder, a table.
     private static bool IsLakeFolder(string root) =>

@@ -19,6 +19,9 @@ internal static class EcapCommand
         root.Add(GlobalOptions.CommitCoordinator);
         root.Add(GlobalOptions.Catalog);
         root.Add(GlobalOptions.Metrics);
+        // --version: the version and the commit it was built from (InformationalVersion is "0.1.0+<git sha>").
+        foreach (var option in root.Options)
+            if (option is VersionOption) option.Action = new VersionAction();
 
         var dataLake = new Command("data-lake", "Store, read and maintain the lake's Delta tables.");
         dataLake.Add(StorageCommands.Build());
@@ -33,7 +36,27 @@ internal static class EcapCommand
         dataLake.Add(AccessCommands.Audit());
         dataLake.Add(QualityCommands.Build());
         dataLake.Add(DevCommands.Build());
+        dataLake.Add(DoctorCommand.Build());
         root.Add(dataLake);
         return root;
+    }
+
+    /// <summary>"ecap 0.1.0 (commit 44385b8...)": what `ecap --version` prints.</summary>
+    public static string VersionLine()
+    {
+        var informational = typeof(EcapCommand).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+        var plus = informational.IndexOf('+');
+        return plus < 0 ? $"ecap {informational} (commit unknown)" : $"ecap {informational[..plus]} (commit {informational[(plus + 1)..]})";
+    }
+
+    private sealed class VersionAction : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine(VersionLine());
+            return 0;
+        }
     }
 }

@@ -29,7 +29,13 @@ internal sealed class MetricsExport : IDisposable
     public static MetricsExport? Start(bool console, string? otlpEndpoint)
     {
         var otlp = !string.IsNullOrWhiteSpace(otlpEndpoint);
-        if (!console && !otlp) return null;
+        return console || otlp ? Create(console, otlp) : null;
+    }
+
+    // Separate and not inlined: a command without metrics does not load the OpenTelemetry assemblies (startup time).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static MetricsExport Create(bool console, bool otlp)
+    {
         var builder = Sdk.CreateMeterProviderBuilder()
             .ConfigureResource(r => r.AddService("ecap", serviceVersion: typeof(MetricsExport).Assembly.GetName().Version?.ToString()))
             .AddMeter(LakeMetrics.MeterName);
