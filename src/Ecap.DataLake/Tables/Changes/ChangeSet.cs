@@ -79,14 +79,6 @@ internal sealed class ChangeSet
         return scan;
     }
 
-    /// <summary>The batches of <paramref name="files"/> (of <paramref name="scan"/>), each with its file, file after file.</summary>
-    public static async IAsyncEnumerable<(AddFile File, RecordBatch Batch)> FileBatches(TableScan scan, IEnumerable<AddFile> files,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        foreach (var file in files)
-            await foreach (var batch in scan.ReadFileAsync(file, ct)) yield return (file, batch);
-    }
-
     /// <summary>Records that the change read the rows of <paramref name="file"/> (its decision depends on them: a conflict if it changes).</summary>
     public void Read(AddFile file) => _read.Add(file);
 

@@ -22,6 +22,7 @@ internal sealed class MergeSource
     private readonly HashSet<string> _sourceColumns;
     private readonly MergeOptions _options;
     private readonly Predicate? _keyPredicate;
+    private readonly Dictionary<long, (int Batch, int Row)>? _longIndex; // one int64 key: looked up without a MergeKey per row
 
     private MergeSource(List<RecordBatch> batches, Dictionary<MergeKey, (int, int)> index, List<bool[]> dead, List<byte[]?> deleteWhen,
         HashSet<string> sourceColumns, MergeOptions options, Predicate? keyPredicate)
@@ -33,6 +34,8 @@ internal sealed class MergeSource
         _sourceColumns = sourceColumns;
         _options = options;
         _keyPredicate = keyPredicate;
+        if (options.On.Count == 1 && batches.Count > 0 && batches[0].Column(batches[0].Schema.GetFieldIndex(options.On[0])) is Int64Array)
+            _longIndex = index.ToDictionary(kv => kv.Key.Number, kv => kv.Value);
     }
 
     public long SourceRows { get; private set; }
@@ -138,6 +141,16 @@ internal sealed class MergeSource
     /// </summary>
     private static Predicate? KeyPredicate(List<RecordBatch> batches, Dictionary<MergeKey, (int Batch, int Row)> index, IReadOnlyList<string> on, Schema table)
     {
+        if (on.Count == 1 && table.GetFieldByName(on[0]).DataType.TypeId is ArrowTypeId.Int8 or ArrowTypeId.Int16 or ArrowTypeId.Int32 or ArrowTypeId.Int64)
+        {
+            // One integer key: its values are the index's keys themselves.
+            if (index.Count == 0) return new InList(on[0], []);
+            long lo = long.MaxValue, hi = long.MinValue;
+            foreach (var k in index.Keys) { lo = Math.Min(lo, k.Number); hi = Math.Max(hi, k.Number); }
+            return index.Count <= MaxKeysInPredicate
+                ? new InList(on[0], index.Keys.Select(k => (object?)k.Number).ToList())
+                : new And(new Comparison(on[0], ComparisonOp.GreaterThanOrEqual, lo), new Comparison(on[0], ComparisonOp.LessThanOrEqual, hi));
+        }
         Predicate? result = null;
         foreach (var key in on)
         {
@@ -177,67 +190,116 @@ internal sealed class MergeSource
         long deleted = 0, updated = 0, inserted = 0;
         var skipScan = !bySourceDelete && _keyPredicate is InList { Values.Count: 0 };
         var updates = new List<(AddFile File, Dictionary<long, (int Batch, int Row)> Rows)>();
-        // Files are decoded ahead on another task while the rows of the one before are matched.
-        AddFile? current = null;
-        Dictionary<long, (int, int)>? fileUpdates = null;
-        await foreach (var (file, batch) in ChangeSet.FileBatches(keys, skipScan ? [] : keys.Files, ct).Ahead(4, ct))
+        // Files are matched in parallel (a bool per source row marks it matched: racing writes of true are harmless); the
+        // change set is told in file order afterwards.
+        var results = new System.Collections.Concurrent.ConcurrentBag<(AddFile File, List<long> Gone, Dictionary<long, (int, int)>? Updates, long Deleted, long Updated)>();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount), CancellationToken = ct };
+        await Parallel.ForEachAsync(skipScan ? [] : keys.Files, parallel, async (file, token) =>
         {
-            if (!ReferenceEquals(file, current))
-            {
-                if (current is not null && fileUpdates is not null) updates.Add((current, fileUpdates));
-                current = file;
-                fileUpdates = null;
-                set.Read(file);
-            }
-            var positions = RowChanges.Positions(batch);
-            var keyColumns = _options.On.Select(k => batch.Column(batch.Schema.GetFieldIndex(k))).ToArray();
             var gone = new List<long>();
-            for (var r = 0; r < batch.Length; r++)
+            Dictionary<long, (int, int)>? fileUpdates = null;
+            long fileDeleted = 0, fileUpdated = 0;
+            void Row(long position, MergeKey? targetKey, bool found, (int Batch, int Row) s)
             {
-                var targetKey = MergeKey.Of(keyColumns, r);
-                if (targetKey is { } key && _index.TryGetValue(key, out var s))
+                if (found)
                 {
                     matched[s.Batch][s.Row] = true;
-                    if (Deletes(s)) { gone.Add(positions[r]); deleted++; continue; }
+                    if (Deletes(s)) { gone.Add(position); fileDeleted++; return; }
                     switch (_options.WhenMatched)
                     {
                         case MergeMatchedAction.Update:
-                            gone.Add(positions[r]);
-                            (fileUpdates ??= [])[positions[r]] = s;
-                            updated++;
+                            gone.Add(position);
+                            (fileUpdates ??= [])[position] = s;
+                            fileUpdated++;
                             break;
                         case MergeMatchedAction.Delete:
-                            gone.Add(positions[r]);
-                            deleted++;
+                            gone.Add(position);
+                            fileDeleted++;
                             break;
                     }
                 }
                 else if (bySourceDelete && (inPart is null || inPart(targetKey)))
                 {
-                    gone.Add(positions[r]);
-                    deleted++;
+                    gone.Add(position);
+                    fileDeleted++;
                 }
             }
-            set.Delete(file, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(gone));
-        }
-        if (current is not null && fileUpdates is not null) updates.Add((current, fileUpdates));
-        // Pass 2: the whole rows of the updated ones, only in the files that have some (pruned again by their keys).
-        foreach (var (file, rows) in updates)
-        {
-            var scan = set.Scan(UpdatedKeysPredicate(rows.Values) ?? _keyPredicate, set.Snapshot.Schema.FieldsList.Select(f => f.Name).ToList());
-            await foreach (var batch in scan.ReadFileAsync(file, ct).Ahead(2, ct))
+            await foreach (var batch in keys.ReadFileAsync(file, token))
             {
-                var positions = RowChanges.Positions(batch);
-                var targetRows = new List<int>();
-                var sourceRows = new List<(int Batch, int Row)>();
-                for (var r = 0; r < batch.Length; r++)
-                    if (rows.TryGetValue(positions[r], out var s))
+                var positions = RowChanges.Positions(batch).ToArray();
+                var keyColumns = _options.On.Select(k => batch.Column(batch.Schema.GetFieldIndex(k))).ToArray();
+                if (_longIndex is not null && keyColumns[0] is Int64Array ids)
+                {
+                    var values = ids.Values;
+                    var nulls = ids.NullCount > 0;
+                    for (var r = 0; r < batch.Length; r++)
                     {
-                        targetRows.Add(r);
-                        sourceRows.Add(s);
+                        if (nulls && ids.IsNull(r)) { Row(positions[r], null, false, default); continue; }
+                        var found = _longIndex.TryGetValue(values[r], out var s);
+                        Row(positions[r], found || !bySourceDelete ? null : new MergeKey(values[r], null), found, s);
                     }
-                if (targetRows.Count > 0) await WriteUpdatedAsync(set, batch, targetRows, sourceRows, ct);
+                    continue;
+                }
+                for (var r = 0; r < batch.Length; r++)
+                {
+                    var targetKey = MergeKey.Of(keyColumns, r);
+                    (int, int) s0 = default;
+                    var found = targetKey is { } key && _index.TryGetValue(key, out s0);
+                    Row(positions[r], targetKey, found, s0);
+                }
             }
+            results.Add((file, gone, fileUpdates, fileDeleted, fileUpdated));
+        });
+        foreach (var (file, gone, fileUpdates, fileDeleted, fileUpdated) in results.OrderBy(r => r.File.Path, StringComparer.Ordinal))
+        {
+            set.Read(file);
+            set.Delete(file, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(gone));
+            deleted += fileDeleted;
+            updated += fileUpdated;
+            if (fileUpdates is not null) updates.Add((file, fileUpdates));
+        }
+        // Pass 2: the whole rows of the updated ones, only in the files that have some (pruned again by their keys), read in
+        // parallel; the new rows go to the one writer in the order they come.
+        var updatedRows = System.Threading.Channels.Channel.CreateBounded<RecordBatch>(8);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var readers = Task.Run(async () =>
+        {
+            try
+            {
+                await Parallel.ForEachAsync(updates, new ParallelOptions { MaxDegreeOfParallelism = parallel.MaxDegreeOfParallelism, CancellationToken = stop.Token },
+                    async (update, token) =>
+                    {
+                        var (file, rows) = update;
+                        var scan = set.Scan(UpdatedKeysPredicate(rows.Values) ?? _keyPredicate, set.Snapshot.Schema.FieldsList.Select(f => f.Name).ToList());
+                        await foreach (var batch in scan.ReadFileAsync(file, token))
+                        {
+                            var positions = RowChanges.Positions(batch);
+                            var targetRows = new List<int>();
+                            var sourceRows = new List<(int Batch, int Row)>();
+                            for (var r = 0; r < batch.Length; r++)
+                                if (rows.TryGetValue(positions[r], out var s))
+                                {
+                                    targetRows.Add(r);
+                                    sourceRows.Add(s);
+                                }
+                            foreach (var rowsOut in Updated(batch, targetRows, sourceRows)) await updatedRows.Writer.WriteAsync(rowsOut, token);
+                        }
+                    });
+                updatedRows.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                updatedRows.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var rowsOut in updatedRows.Reader.ReadAllAsync(ct)) await set.WriteAsync(rowsOut, ct);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await readers;
         }
         if (_options.WhenNotMatched == MergeNotMatchedAction.Insert)
         {
@@ -284,16 +346,17 @@ internal sealed class MergeSource
 
     private bool Deletes((int Batch, int Row) s) => _deleteWhen[s.Batch] is { } truth && truth[s.Row] == 2;
 
-    /// <summary>Matched target rows with the source's values for the columns the source has (grouped by source batch).</summary>
-    private async Task WriteUpdatedAsync(ChangeSet set, RecordBatch target, List<int> targetRows, List<(int Batch, int Row)> sourceRows, CancellationToken ct)
+    /// <summary>Matched target rows with the source's values for the columns the source has (one batch per source batch they come from).</summary>
+    private IEnumerable<RecordBatch> Updated(RecordBatch target, List<int> targetRows, List<(int Batch, int Row)> sourceRows)
     {
+        if (targetRows.Count == 0) yield break;
         foreach (var group in Enumerable.Range(0, targetRows.Count).GroupBy(i => sourceRows[i].Batch))
         {
             var t = ArrowGather.Take(target, group.Select(i => targetRows[i]).ToArray());
             var source = _batches[group.Key];
             var s = ArrowGather.Take(source, group.Select(i => sourceRows[i].Row).ToArray());
             var columns = t.Schema.FieldsList.Select((f, c) => _sourceColumns.Contains(f.Name) ? s.Column(s.Schema.GetFieldIndex(f.Name)) : t.Column(c)).ToList();
-            await set.WriteAsync(new RecordBatch(t.Schema, columns, t.Length), ct);
+            yield return new RecordBatch(t.Schema, columns, t.Length);
         }
     }
 
