@@ -437,7 +437,7 @@ public class RowChangeTests
             (spilled.Result.RowsInserted, spilled.Result.RowsUpdated, spilled.Result.RowsDeleted));
         Assert.Equal(ids.Count, spilled.Rows.Count); // only the source's keys are left
         Assert.Equal(500, spilled.Rows.Count(r => r.Contains("|last|", StringComparison.Ordinal)));
-        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), $"ecap-merge-{Environment.ProcessId}-*"));
+        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), $"ecap-merge-{Environment.ProcessId}-src*"));
     }
 
     [Fact]

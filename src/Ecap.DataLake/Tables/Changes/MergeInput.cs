@@ -56,7 +56,8 @@ internal sealed class MergeInput : IDisposable
     private static async Task<MergeInput> SpillAsync(List<RecordBatch> held, IAsyncEnumerator<RecordBatch> rest, IReadOnlyList<string> keys, long budgetBytes,
         long bytes, long rows, CancellationToken ct)
     {
-        var folder = Path.Combine(Path.GetTempPath(), $"ecap-merge-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}");
+        // Named as compaction's spill folders (ecap-merge-<pid>-...), whose cleanup removes those of killed processes.
+        var folder = Path.Combine(Path.GetTempPath(), $"ecap-merge-{Environment.ProcessId}-src{Guid.NewGuid().ToString("N")[..12]}");
         Directory.CreateDirectory(folder);
         try
         {
