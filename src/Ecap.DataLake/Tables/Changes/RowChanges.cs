@@ -20,17 +20,7 @@ internal sealed class RowChanges(DataLakeStorage storage)
     public Task<ChangeResult> DeleteAsync(string tableName, Predicate where, CancellationToken ct) =>
         RunAsync(tableName, copyOnWrite: false, async (set, _) =>
         {
-            long deleted = 0;
-            var scan = set.Scan(where, []);
-            foreach (var file in scan.Files)
-            {
-                set.Read(file);
-                await foreach (var batch in scan.ReadFileAsync(file, ct))
-                {
-                    set.Delete(file, Positions(batch));
-                    deleted += batch.Length;
-                }
-            }
+            var deleted = await DeleteMatchingAsync(set, set.Scan(where, []), rewriteVectorFiles: false, ct);
             return new Outcome("DELETE", Deleted: deleted, Parameters: new() { ["predicate"] = Quoted(where) });
         }, ct);
 
@@ -117,20 +107,36 @@ internal sealed class RowChanges(DataLakeStorage storage)
     public Task<ChangeResult> EraseAsync(string tableName, Predicate where, CancellationToken ct) =>
         RunAsync(tableName, copyOnWrite: true, async (set, _) =>
         {
-            long deleted = 0;
-            var scan = set.Scan(where, []);
-            foreach (var file in scan.Files)
-            {
-                set.Read(file);
-                if (file.DeletionVector is not null) set.RewriteWhole(file);
-                await foreach (var batch in scan.ReadFileAsync(file, ct))
-                {
-                    set.Delete(file, Positions(batch));
-                    deleted += batch.Length;
-                }
-            }
+            var deleted = await DeleteMatchingAsync(set, set.Scan(where, []), rewriteVectorFiles: true, ct);
             return new Outcome("DELETE", Deleted: deleted, Parameters: new() { ["predicate"] = Quoted(where), ["erase"] = "true" });
         }, ct);
+
+    /// <summary>
+    /// Collects the positions of the rows <paramref name="scan"/> returns (its predicate's matches), the files read in parallel
+    /// and told to the change set in file order; with <paramref name="rewriteVectorFiles"/> every candidate file with a vector is
+    /// rewritten too (erasure). Returns the rows deleted.
+    /// </summary>
+    private static async Task<long> DeleteMatchingAsync(ChangeSet set, Reading.TableScan scan, bool rewriteVectorFiles, CancellationToken ct)
+    {
+        var found = new System.Collections.Concurrent.ConcurrentDictionary<AddFile, long[]>(ReferenceEqualityComparer.Instance);
+        await Parallel.ForEachAsync(scan.Files, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount), CancellationToken = ct },
+            async (file, token) =>
+            {
+                var positions = new List<long>();
+                await foreach (var batch in scan.ReadFileAsync(file, token)) positions.AddRange(Positions(batch));
+                found[file] = positions.ToArray();
+            });
+        long deleted = 0;
+        foreach (var file in scan.Files)
+        {
+            set.Read(file);
+            if (rewriteVectorFiles && file.DeletionVector is not null) set.RewriteWhole(file);
+            var positions = found[file];
+            set.Delete(file, positions);
+            deleted += positions.Length;
+        }
+        return deleted;
+    }
 
     /// <summary>What one attempt did, for the commit and the result.</summary>
     internal sealed record Outcome(string Operation, long Deleted = 0, long Updated = 0, long Inserted = 0, bool DataChange = true,
