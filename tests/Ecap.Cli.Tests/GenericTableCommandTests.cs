@@ -139,3 +139,32 @@ public sealed class GenericTableCommandTests : IDisposable
         Assert.Equal(2L * 4380, Convert.ToInt64(duck.Scalar($"SELECT count(*) FROM read_parquet('{Export("w")}')")));
     }
 }
+
+/// <summary>Rough edges of reading (issue 19): a negative --limit and a reversed range are errors, not empty results.</summary>
+public sealed class ReadArgumentCommandTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void A_negative_limit_or_a_reversed_range_is_a_usage_error()
+    {
+        var csv = _dir.Sub("a.csv");
+        File.WriteAllText(csv, "k,v\n1,a\n2,b\n");
+        string[] lake = ["--lake", _dir.Sub("lake")];
+        Assert.Equal(0, EcapProcess.Run([.. lake, "data-lake", "storage", "write", "t", "--source-path", csv, "--partition-by", "k"]).ExitCode);
+        var negative = EcapProcess.Run([.. lake, "data-lake", "storage", "read", "t", "--limit", "-1"]);
+        Assert.Equal(2, negative.ExitCode);
+        Assert.Contains("--limit must be 0 or more, not -1", negative.Stderr, StringComparison.Ordinal);
+        var query = EcapProcess.Run([.. lake, "data-lake", "query", "SELECT * FROM t", "--limit", "-5"]);
+        Assert.Equal(2, query.ExitCode);
+        Assert.Contains("--limit must be 0 or more", query.Stderr, StringComparison.Ordinal);
+        var reversed = EcapProcess.Run([.. lake, "data-lake", "storage", "read", "t", "--partition-filter", "k=10..2"]);
+        Assert.Equal(2, reversed.ExitCode);
+        Assert.Contains("range 10..2 is reversed", reversed.Stderr, StringComparison.Ordinal);
+        var ok = EcapProcess.Run([.. lake, "--output", "json", "data-lake", "storage", "read", "t", "--partition-filter", "k=1..2"]);
+        Assert.True(ok.ExitCode == 0, ok.Stderr);
+        Assert.Equal(2, ok.Json().GetArrayLength());
+    }
+}

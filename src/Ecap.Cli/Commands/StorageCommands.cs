@@ -116,6 +116,7 @@ internal static class StorageCommands
                 throw new InvalidInputException("Use either --version or --timestamp, not both.");
             var outPath = ctx.Get(output);
             var userLimit = ctx.Get(limit);
+            if (userLimit < 0) throw new InvalidInputException($"--limit must be 0 or more, not {userLimit}.");
             var options = new ReadOptions
             {
                 PartitionFilters = (ctx.Get(partitionFilter) ?? []).Select(ParsePartitionFilter).ToList(),
@@ -202,6 +203,13 @@ internal static class StorageCommands
         {
             var min = value[..range].Trim();
             var max = value[(range + 2)..].Trim();
+            // A reversed range matches nothing: say so instead of returning no rows.
+            var reversed = decimal.TryParse(min, NumberStyles.Number, CultureInfo.InvariantCulture, out var lo)
+                           && decimal.TryParse(max, NumberStyles.Number, CultureInfo.InvariantCulture, out var hi)
+                ? lo > hi
+                : min.Length > 0 && max.Length > 0 && string.CompareOrdinal(min, max) > 0;
+            if (reversed)
+                throw new InvalidInputException($"--partition-filter '{text}': the range {min}..{max} is reversed (from must not be above to).");
             return new PartitionFilter(column, null, min.Length == 0 ? null : min, max.Length == 0 ? null : max);
         }
         return new PartitionFilter(column, value.Split(',').Select(v => v.Trim()).Select(v => v == "null" ? null : v).ToList());
@@ -252,6 +260,7 @@ internal static class StorageCommands
         var command = new Command("history", "List a table's commits, newest first: version, time, operation, parameters, metrics.\n\nExample:\n  ecap data-lake storage history transactions --limit 5") { table, limit };
         command.SetCliAction(async (ctx, ct) =>
         {
+            if (ctx.Get(limit) < 0) throw new InvalidInputException($"--limit must be 0 or more, not {ctx.Get(limit)}.");
             var history = await ctx.OpenDataLake().Storage.GetHistoryAsync(ctx.Get(table), ctx.Get(limit), ct);
             Render.History(ctx, history);
             return 0;
