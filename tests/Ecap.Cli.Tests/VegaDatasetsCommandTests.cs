@@ -66,4 +66,28 @@ public sealed class VegaDatasetsCommandTests : IDisposable
         SameAnswer(duck, zips, zipExport, "SELECT zip_code, city, state, county, latitude, longitude FROM {t} ORDER BY zip_code");
         Assert.Equal("Holtsville", duck.Scalar($"SELECT city FROM read_parquet('{zipExport}') WHERE zip_code = '00501'"));
     }
+
+    [Fact]
+    public void Movies_a_json_array_is_streamed_into_a_table_with_every_title_exact()
+    {
+        var json = RepoPaths.VegaDataset("movies.json");
+        var r = Ecap("--output", "json", "data-lake", "ingestion", "files", "movies", "--path", json);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(0, r.Json().GetProperty("records_dead_lettered").GetInt64());
+        var export = Export("movies");
+        using var duck = new DuckDbReader();
+        var source = $"read_json('{json}')";
+        var table = $"read_parquet('{export}')";
+        string Q(string from) =>
+            $"SELECT count(*), count(DISTINCT \"Title\"), sum(\"Worldwide Gross\")::DOUBLE, sum(\"Production Budget\")::DOUBLE, " +
+            $"round(avg(\"IMDB Rating\"), 6), count(\"Director\"), count(DISTINCT \"Distributor\") FROM {from}";
+        Assert.Equal(duck.Rows(Q(source))[0], duck.Rows(Q(table))[0]);
+        // Titles with non-ASCII characters, byte for byte.
+        // DuckDB reads Title as JSON (a few titles are numbers): its text value is ->>'$'.
+        string Titles(string from, string title) => (string)duck.Scalar(
+            $"SELECT string_agg(t, '|' ORDER BY t) FROM (SELECT {title} AS t FROM {from}) WHERE regexp_matches(t, '[^\\x00-\\x7F]')")!;
+        var expected = Titles(source, "\"Title\"->>'$'");
+        Assert.Equal(expected, Titles(table, "\"Title\""));
+        Assert.Contains("Le Fabuleux destin d'Am", expected, StringComparison.Ordinal);
+    }
 }

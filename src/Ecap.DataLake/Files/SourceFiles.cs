@@ -168,7 +168,10 @@ public static class SourceFiles
     /// </summary>
     private static IEnumerable<SourceChunk> ReadJsonLines(string path, SourceFileOptions options, long skipRecords)
     {
-        using var lines = new Utf8LineReader(File.OpenRead(path));
+        // A file holding one JSON array ([{...},{...}]) is read element by element, each like a line.
+        using var lines = JsonArrayReader.StartsWithArray(path)
+            ? (IJsonRecordSource)new ArrayRecords(new JsonArrayReader(File.OpenRead(path)))
+            : new LineRecords(new Utf8LineReader(File.OpenRead(path)));
         var sample = new List<(long Line, ReadOnlyMemory<byte> Bytes)>();
         while (sample.Count < InferenceSampleRows && lines.Next() is { } first) sample.Add((lines.LineNumber, first.ToArray()));
         // Bad lines of the sample are skipped here and become bad records when they are read for real.
@@ -187,6 +190,26 @@ public static class SourceFiles
         foreach (var chunk in Batch(options.BatchRows, All(), skipRecords, r => InvalidUtf8(r.Bytes.Span) ?? builder.TryAppend(r.Bytes), builder.Build,
                      r => r.Line, r => Utf8.IsValid(r.Bytes.Span) ? System.Text.Encoding.UTF8.GetString(r.Bytes.Span) : Convert.ToBase64String(r.Bytes.Span)))
             yield return chunk;
+    }
+
+    private interface IJsonRecordSource : IDisposable
+    {
+        long LineNumber { get; }
+        ReadOnlyMemory<byte>? Next();
+    }
+
+    private sealed class LineRecords(Utf8LineReader reader) : IJsonRecordSource
+    {
+        public long LineNumber => reader.LineNumber;
+        public ReadOnlyMemory<byte>? Next() => reader.Next();
+        public void Dispose() => reader.Dispose();
+    }
+
+    private sealed class ArrayRecords(JsonArrayReader reader) : IJsonRecordSource
+    {
+        public long LineNumber => reader.LineNumber;
+        public ReadOnlyMemory<byte>? Next() => reader.Next();
+        public void Dispose() => reader.Dispose();
     }
 
     /// <summary>Why bytes are not UTF-8 (the first bad byte and where it is), or null when they are.</summary>
