@@ -168,3 +168,31 @@ public sealed class ReadArgumentCommandTests : IDisposable
         Assert.Equal(2, ok.Json().GetArrayLength());
     }
 }
+
+/// <summary>The terminal table (issue 19): piped output is not cut to 80 columns; COLUMNS sets the width.</summary>
+public sealed class TableWidthCommandTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Piped_output_keeps_whole_headers_and_values_and_COLUMNS_sets_the_width()
+    {
+        var csv = _dir.Sub("wide.csv");
+        var names = Enumerable.Range(0, 12).Select(i => $"a_rather_long_column_name_{i}").ToArray();
+        File.WriteAllText(csv, string.Join(",", names) + "\n" + string.Join(",", names.Select((_, i) => $"value_number_{i}_in_full")) + "\n");
+        string[] lake = ["--lake", _dir.Sub("lake")];
+        Assert.Equal(0, EcapProcess.Run([.. lake, "data-lake", "storage", "write", "wide", "--source-path", csv]).ExitCode);
+
+        var piped = EcapProcess.Run([.. lake, "data-lake", "storage", "read", "wide"]);
+        Assert.True(piped.ExitCode == 0, piped.Stderr);
+        foreach (var name in names) Assert.Contains(name, piped.Stdout, StringComparison.Ordinal);
+        Assert.Contains("value_number_11_in_full", piped.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("…", piped.Stdout, StringComparison.Ordinal);
+
+        var narrow = EcapProcess.RunWithEnvironment(new Dictionary<string, string> { ["COLUMNS"] = "60" }, [.. lake, "data-lake", "storage", "read", "wide"]);
+        Assert.True(narrow.ExitCode == 0, narrow.Stderr);
+        Assert.All(narrow.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.True(line.TrimEnd('\r').Length <= 60, line));
+    }
+}
