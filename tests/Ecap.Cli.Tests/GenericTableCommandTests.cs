@@ -196,3 +196,29 @@ public sealed class TableWidthCommandTests : IDisposable
         Assert.All(narrow.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.True(line.TrimEnd('\r').Length <= 60, line));
     }
 }
+
+/// <summary><c>compaction retention TABLE --days N --dry-run</c> (the README's and --help's example) previews N days, changing nothing.</summary>
+public sealed class RetentionPreviewCommandTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Days_with_dry_run_previews_that_policy_and_leaves_the_table_as_it_is()
+    {
+        var csv = _dir.Sub("tx.csv");
+        File.WriteAllText(csv, "transaction_id,timestamp,amount,status\n1,2020-01-05T00:00:00Z,1.5,paid\n2,2026-11-20T00:00:00Z,2.5,paid\n");
+        string[] lake = ["--lake", _dir.Sub("lake")];
+        Assert.Equal(0, EcapProcess.Run([.. lake, "data-lake", "storage", "write", "tx", "--data-type", "transactions", "--source-path", csv]).ExitCode);
+        var dry = EcapProcess.Run([.. lake, "--output", "json", "data-lake", "compaction", "retention", "tx", "--days", "400", "--dry-run"]);
+        Assert.True(dry.ExitCode == 0, dry.Stderr);
+        Assert.Contains("2020", dry.Stdout, StringComparison.Ordinal); // the 2020 partition would go
+        // Nothing changed: no policy was set and no row removed.
+        var apply = EcapProcess.Run([.. lake, "data-lake", "compaction", "retention", "tx"]);
+        Assert.Equal(2, apply.ExitCode);
+        Assert.Contains("has no retention policy", apply.Stderr, StringComparison.Ordinal);
+        var rows = EcapProcess.Run([.. lake, "--output", "json", "data-lake", "storage", "read", "tx"]);
+        Assert.Equal(2, rows.Json().GetArrayLength());
+    }
+}

@@ -19,7 +19,7 @@ internal sealed class JsonArrayReader(Stream stream) : IDisposable
 
     private long _line = 1;
 
-    /// <summary>Whether a file starts (after a BOM and whitespace) with '[': a JSON array rather than JSON lines.</summary>
+    /// <summary>Whether a file starts (after a BOM and whitespace) with '[' and then '{' or ']': a JSON array of objects rather than JSON lines.</summary>
     public static bool StartsWithArray(string path)
     {
         using var file = File.OpenRead(path);
@@ -27,7 +27,11 @@ internal sealed class JsonArrayReader(Stream stream) : IDisposable
         int n = file.Read(head);
         int i = n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF ? 3 : 0;
         while (i < n && head[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') i++;
-        return i < n && head[i] == (byte)'[';
+        if (i >= n || head[i] != (byte)'[') return false;
+        // An array of objects ("[{" or "[]"): JSON lines whose first line is an array ("[1]") stay lines (bad records).
+        i++;
+        while (i < n && head[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') i++;
+        return i < n && head[i] is (byte)'{' or (byte)']';
     }
 
     /// <summary>The next element's bytes, or null after the last one.</summary>
