@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ecap.Cli.Output;
 using Ecap.DataLake;
 using Ecap.DataLake.Azure;
 using Ecap.DataLake.Postgres;
@@ -21,6 +22,8 @@ internal static class CommandRunner
         command.SetAction(async (parse, ct) =>
         {
             var context = new CliContext(parse);
+            ConsoleWidth.Apply(AnsiConsole.Console, Console.IsOutputRedirected);
+            ConsoleWidth.Apply(context.Status, Console.IsErrorRedirected);
             try
             {
                 return await body(context, ct);

@@ -10,6 +10,9 @@ public static class RepoPaths
 
     public static string Golden(string table) => Path.Combine(GoldenTables, table);
 
+    /// <summary>Small public data files of the npm package vega-datasets (see LICENSE.md there).</summary>
+    public static string VegaDataset(string file) => Path.Combine(Root, "tests", "data", "vega-datasets", file);
+
     private static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

@@ -251,7 +251,7 @@ internal static class CompactionCommands
     private static Command Retention()
     {
         var table = TableArgument();
-        var days = new Option<int?>("--days") { Description = "Set the table's retention policy to N days first (table property ecap.retention.days)" };
+        var days = new Option<int?>("--days") { Description = "Set the table's retention policy to N days first (table property ecap.retention.days); with --dry-run only preview N days" };
         var dryRun = new Option<bool>("--dry-run") { Description = "List the partitions that would be removed; change nothing" };
         var command = new Command("retention", "Remove, in one commit, the partitions older than the table's retention policy (by its time column).\n\nExample:\n  ecap data-lake compaction retention transactions --days 400 --dry-run")
         {
@@ -260,12 +260,14 @@ internal static class CompactionCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var compactor = Compactor(ctx);
-            if (ctx.Get(days) is { } d)
+            if (ctx.Get(days) is { } d && d <= 0) throw new InvalidInputException($"--days must be positive, not {d}.");
+            // With --dry-run, --days is previewed and the table is left as it is; without, it becomes the policy first.
+            if (ctx.Get(days) is { } policy && !ctx.Get(dryRun)) await compactor.SetRetentionPolicyAsync(ctx.Get(table), policy, ct);
+            var result = await compactor.ApplyRetentionAsync(ctx.Get(table), new RetentionOptions
             {
-                if (ctx.Get(dryRun)) throw new InvalidInputException("--days changes the table; it cannot be combined with --dry-run.");
-                await compactor.SetRetentionPolicyAsync(ctx.Get(table), d, ct);
-            }
-            var result = await compactor.ApplyRetentionAsync(ctx.Get(table), new RetentionOptions { DryRun = ctx.Get(dryRun) }, ct);
+                DryRun = ctx.Get(dryRun),
+                Days = ctx.Get(dryRun) ? ctx.Get(days) : null,
+            }, ct);
             CompactionRender.Retention(ctx, result);
             return 0;
         });

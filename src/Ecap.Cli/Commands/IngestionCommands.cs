@@ -28,7 +28,7 @@ internal static class IngestionCommands
     private static Command Files()
     {
         var table = new Argument<string>("TABLE") { Description = "Table name: a folder under the lake root holding _delta_log" };
-        var dataType = new Option<string>("--data-type") { Description = "transactions, user_events, product_updates, analytics_results or customer_profiles", Required = true };
+        var layout = new LayoutOptions();
         var path = new Option<string>("--path") { Description = "A file, a folder (its .csv/.jsonl/.parquet files) or a glob such as 'in/**/*.csv' (quote it)", Required = true };
         var format = new Option<string?>("--format") { Description = "csv, json (JSON lines) or parquet (default: from each file's extension)" };
         var schema = new Option<string?>("--schema") { Description = "Column types: a file with a Spark JSON schema or name:type lines (default: the table's, else the data type's canonical schema; other columns inferred)" };
@@ -44,16 +44,19 @@ internal static class IngestionCommands
         var command = new Command("files",
             "Ingest CSV, JSON lines or Parquet files into a table. Each commit records which files (and records) are done, " +
             "so a rerun skips them and a crashed run resumes without duplicates. Bad records go to TABLE__dead_letters. " +
-            "A new table gets the data type's canonical column types (values that do not convert are dead letters).\n\n" +
+            "A new table gets the data type's canonical column types (values that do not convert are dead letters); without --data-type " +
+            "the columns are inferred and the layout is --partition-by/--sort-by (else unpartitioned).\n\n" +
             $"Exit codes: 0 done (the summary says how many records were dead-lettered and where), 1 failed or over --max-bad-ratio, " +
             $"2 bad input, {DeadLettersExitCode} completed with dead letters (only with --fail-on-dead-letters).\n\n" +
-            "Example:\n  ecap data-lake ingestion files transactions --data-type transactions --path 'landing/*.csv' --max-bad-ratio 0.01 --output json")
+            "Example:\n  ecap data-lake ingestion files transactions --data-type transactions --path 'landing/*.csv' --max-bad-ratio 0.01 --output json\n" +
+            "  ecap data-lake ingestion files airports --path airports.csv --partition-by state")
         {
-            table, dataType, path, format, schema, maxBad, delimiter, noHeader, nullValue, batchSize, failOnDead,
+            table, path, format, schema, maxBad, delimiter, noHeader, nullValue, batchSize, failOnDead,
         };
+        foreach (var option in layout.All) command.Add(option);
         command.SetCliAction(async (ctx, ct) =>
         {
-            var type = DataTypes.Parse(ctx.Get(dataType));
+            var (type, strategy) = layout.Resolve(ctx);
             var sep = ctx.Get(delimiter) is "tab" or "\\t" ? "\t" : ctx.Get(delimiter);
             if (sep.Length != 1) throw new InvalidInputException($"--delimiter must be one character, not '{sep}'.");
             if (ctx.Get(maxBad) is { } r && (r < 0 || r > 1)) throw new InvalidInputException("--max-bad-ratio must be between 0 and 1.");
@@ -68,8 +71,10 @@ internal static class IngestionCommands
                 BatchRows = (int)Math.Min(SourceFiles.DefaultBatchRows, ctx.Get(batchSize)),
             });
             var ingester = ctx.OpenDataLake().Ingester; // keeps the catalog entry and its source lineage current
+            await LayoutOptions.EnsureFitsAsync(ingester.Storage, ctx.Get(table), type, ct);
             var options = new IngestionOptions
             {
+                TimeColumn = ctx.Get(layout.TimeColumn),
                 MaxBadRatio = ctx.Get(maxBad),
                 MaxRecordsPerCommit = ctx.Get(batchSize),
                 Progress = new Progress<IngestionReport>(p => ctx.Status.MarkupLine(
@@ -78,7 +83,9 @@ internal static class IngestionCommands
             ctx.Status.MarkupLine($"[grey]ingesting {source.Files.Count} file(s) from {Markup.Escape(source.Name)} into {Markup.Escape(ctx.Get(table))}[/]");
             try
             {
-                var report = await ingester.IngestAsync(source, ctx.Get(table), type, options, ct);
+                var report = type is { } t && strategy is null
+                    ? await ingester.IngestAsync(source, ctx.Get(table), t, options, ct)
+                    : await ingester.IngestAsync(source, ctx.Get(table), strategy, options, ct);
                 Report(ctx, report, null);
                 return report.RecordsDeadLettered > 0 && ctx.Get(failOnDead) ? DeadLettersExitCode : 0;
             }

@@ -28,6 +28,7 @@ internal static class QueryCommand
             var text = ctx.Get(sql);
             if (string.IsNullOrWhiteSpace(text)) throw new InvalidInputException("Give a SQL query, e.g. \"SELECT count(*) FROM transactions\".");
             var userLimit = ctx.Get(limit);
+            if (userLimit < 0) throw new InvalidInputException($"--limit must be 0 or more, not {userLimit}.");
             if (userLimit is < 0) throw new InvalidInputException("--limit must be 0 or more.");
             var outPath = ctx.Get(output);
             await using var query = new LakeQuery(ctx.OpenDataLake());

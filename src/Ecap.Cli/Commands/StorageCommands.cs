@@ -35,12 +35,11 @@ internal static class StorageCommands
     private static Command Write()
     {
         var table = TableArgument();
-        var dataType = new Option<string>("--data-type") { Description = "transactions, user_events, product_updates, analytics_results or customer_profiles", Required = true };
+        var layout = new LayoutOptions();
         var source = new Option<string>("--source-path") { Description = "Input file: .parquet, .csv or .jsonl/.json (JSON lines)", Required = true };
         var mode = new Option<string>("--mode") { Description = "append, overwrite, overwrite-partitions, error-if-exists, ignore", DefaultValueFactory = _ => "append" };
         var merge = new Option<bool>("--merge-schema") { Description = "Add new nullable columns of the input to the table" };
         var overwriteSchema = new Option<bool>("--overwrite-schema") { Description = "With --mode overwrite: replace the table's schema" };
-        var timeColumn = new Option<string?>("--time-column") { Description = "Column the year/month/day partitions come from (default per data type)" };
         var dedup = new Option<string?>("--dedup-keys") { Description = "Drop duplicate keys within the input (comma-separated key columns), keeping the last" };
         var dedupOrder = new Option<string?>("--dedup-order-by") { Description = "Column deciding which duplicate is last (default: input order)" };
         var skipExisting = new Option<bool>("--skip-existing-keys") { Description = "With --dedup-keys and append: also drop rows whose key is already in the partitions the input touches" };
@@ -55,24 +54,30 @@ internal static class StorageCommands
             DefaultValueFactory = _ => true,
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var command = new Command("write", "Write a file's rows into a table with its data type's partition strategy.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append")
+        var command = new Command("write",
+            "Write a file's rows into a table: with a data type's preset layout and schema, or any data with --partition-by/--sort-by " +
+            "(columns inferred), or unpartitioned.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append\n" +
+            "  ecap data-lake storage write weather --source-path weather.csv --partition-by \"year(date)\" --sort-by location")
         {
-            table, dataType, source, mode, merge, overwriteSchema, timeColumn, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats, autoCompact, noVectors,
+            table, source, mode, merge, overwriteSchema, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats, autoCompact, noVectors,
         };
+        foreach (var option in layout.All) command.Add(option);
         command.SetCliAction(async (ctx, ct) =>
         {
-            var type = DataTypes.Parse(ctx.Get(dataType));
+            var (type, strategy) = layout.Resolve(ctx);
             var writeMode = WriteModes.Parse(ctx.Get(mode));
             var sourcePath = ctx.Get(source);
             var lake = ctx.OpenDataLake().Storage; // registers/syncs the table in the catalog
-            var target = CanonicalSchemas.For(type);
+            await LayoutOptions.EnsureFitsAsync(lake, ctx.Get(table), type, ct);
+            var target = type is { } preset ? CanonicalSchemas.For(preset) : null;
             var batches = SourceFiles.ReadAsync(sourcePath, target, ct);
             var result = await WriteProgressDisplay.RunWriteAsync(ctx, $"writing {Path.GetFileName(sourcePath)} -> {ctx.Get(table)}", progress =>
-                lake.WritePartitionedDataAsync(batches, ctx.Get(table), type, writeMode, new WriteOptions
+            {
+                var options = new WriteOptions
                 {
                     MergeSchema = ctx.Get(merge),
                     OverwriteSchema = ctx.Get(overwriteSchema),
-                    TimeColumn = ctx.Get(timeColumn),
+                    TimeColumn = ctx.Get(layout.TimeColumn),
                     DeduplicateKeys = ctx.Get(dedup)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                     DeduplicateOrderBy = ctx.Get(dedupOrder),
                     SkipExistingKeys = ctx.Get(skipExisting),
@@ -82,7 +87,11 @@ internal static class StorageCommands
                     Encryption = EncryptionOption(ctx.Get(footerKey), ctx.Get(columnKeys) ?? [], ctx.Get(noStats)),
                     DeletionVectors = !ctx.Get(noVectors),
                     AutoCompact = ctx.Get(autoCompact),
-                }, ct));
+                };
+                return type is { } t && strategy is null
+                    ? lake.WritePartitionedDataAsync(batches, ctx.Get(table), t, writeMode, options, ct)
+                    : lake.WritePartitionedDataAsync(batches, ctx.Get(table), strategy, writeMode, options, ct);
+            });
             Render.WriteResult(ctx, result);
             return 0;
         });
@@ -114,6 +123,7 @@ internal static class StorageCommands
                 throw new InvalidInputException("Use either --version or --timestamp, not both.");
             var outPath = ctx.Get(output);
             var userLimit = ctx.Get(limit);
+            if (userLimit < 0) throw new InvalidInputException($"--limit must be 0 or more, not {userLimit}.");
             var options = new ReadOptions
             {
                 PartitionFilters = (ctx.Get(partitionFilter) ?? []).Select(ParsePartitionFilter).ToList(),
@@ -200,6 +210,13 @@ internal static class StorageCommands
         {
             var min = value[..range].Trim();
             var max = value[(range + 2)..].Trim();
+            // A reversed range matches nothing: say so instead of returning no rows.
+            var reversed = decimal.TryParse(min, NumberStyles.Number, CultureInfo.InvariantCulture, out var lo)
+                           && decimal.TryParse(max, NumberStyles.Number, CultureInfo.InvariantCulture, out var hi)
+                ? lo > hi
+                : min.Length > 0 && max.Length > 0 && string.CompareOrdinal(min, max) > 0;
+            if (reversed)
+                throw new InvalidInputException($"--partition-filter '{text}': the range {min}..{max} is reversed (from must not be above to).");
             return new PartitionFilter(column, null, min.Length == 0 ? null : min, max.Length == 0 ? null : max);
         }
         return new PartitionFilter(column, value.Split(',').Select(v => v.Trim()).Select(v => v == "null" ? null : v).ToList());
@@ -250,6 +267,7 @@ internal static class StorageCommands
         var command = new Command("history", "List a table's commits, newest first: version, time, operation, parameters, metrics.\n\nExample:\n  ecap data-lake storage history transactions --limit 5") { table, limit };
         command.SetCliAction(async (ctx, ct) =>
         {
+            if (ctx.Get(limit) < 0) throw new InvalidInputException($"--limit must be 0 or more, not {ctx.Get(limit)}.");
             var history = await ctx.OpenDataLake().Storage.GetHistoryAsync(ctx.Get(table), ctx.Get(limit), ct);
             Render.History(ctx, history);
             return 0;

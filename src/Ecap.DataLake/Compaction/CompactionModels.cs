@@ -187,6 +187,9 @@ public sealed record RetentionOptions
     /// <summary>List the partitions that would go, change nothing.</summary>
     public bool DryRun { get; init; }
 
+    /// <summary>With <see cref="DryRun"/>: preview this many days instead of the table's policy (the table is not changed).</summary>
+    public int? Days { get; init; }
+
     /// <summary>"Now" (tests move it).</summary>
     public DateTimeOffset? Now { get; init; }
 }

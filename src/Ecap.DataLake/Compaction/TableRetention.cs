@@ -36,12 +36,19 @@ internal static class TableRetention
     {
         var table = await DataCompactor.OpenExistingAsync(storage, tableName, ct);
         var snapshot = await table.GetSnapshotAsync(ct);
-        if (!snapshot.Metadata.Configuration.TryGetValue(DataCompactor.RetentionDaysProperty, out var text) ||
-            !int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var days) || days <= 0)
+        if (options.Days is { } asked && !options.DryRun)
+            throw new InvalidInputException("RetentionOptions.Days previews a policy (with DryRun); set the table's policy to apply it.");
+        if (options.Days is { } preview)
+        {
+            if (preview <= 0) throw new InvalidInputException($"Retention days must be positive, not {preview}.");
+        }
+        else if (!snapshot.Metadata.Configuration.TryGetValue(DataCompactor.RetentionDaysProperty, out var text) ||
+            !int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var policy) || policy <= 0)
             throw new InvalidInputException($"Table '{tableName}' has no retention policy ({DataCompactor.RetentionDaysProperty}); set one first.");
         var strategy = TableLayout.FromMetadata(snapshot.Metadata);
         var timeColumn = strategy.TimeColumn
             ?? throw new InvalidInputException($"Table '{tableName}' has no time column in its partition strategy.");
+        var days = options.Days ?? int.Parse(snapshot.Metadata.Configuration[DataCompactor.RetentionDaysProperty], CultureInfo.InvariantCulture);
         var cutoff = (options.Now ?? DateTimeOffset.UtcNow) - TimeSpan.FromDays(days);
         var schema = snapshot.Schema;
 

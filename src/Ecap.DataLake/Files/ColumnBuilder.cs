@@ -206,8 +206,10 @@ internal sealed class ColumnBuilder
         return powers;
     }
 
+    // The inferred formats first (the same set inference takes), then anything else the invariant parser reads.
     private static DateTimeOffset ParseTimestamp(string s) =>
-        DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+        TimestampText.TryParse(s, out var value) ? value
+            : DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
     private static string Truncate(string s) => s.Length <= 60 ? s : s[..57] + "...";
 }

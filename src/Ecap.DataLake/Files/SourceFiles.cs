@@ -168,7 +168,10 @@ public static class SourceFiles
     /// </summary>
     private static IEnumerable<SourceChunk> ReadJsonLines(string path, SourceFileOptions options, long skipRecords)
     {
-        using var lines = new Utf8LineReader(File.OpenRead(path));
+        // A file holding one JSON array ([{...},{...}]) is read element by element, each like a line.
+        using var lines = JsonArrayReader.StartsWithArray(path)
+            ? (IJsonRecordSource)new ArrayRecords(new JsonArrayReader(File.OpenRead(path)))
+            : new LineRecords(new Utf8LineReader(File.OpenRead(path)));
         var sample = new List<(long Line, ReadOnlyMemory<byte> Bytes)>();
         while (sample.Count < InferenceSampleRows && lines.Next() is { } first) sample.Add((lines.LineNumber, first.ToArray()));
         // Bad lines of the sample are skipped here and become bad records when they are read for real.
@@ -187,6 +190,26 @@ public static class SourceFiles
         foreach (var chunk in Batch(options.BatchRows, All(), skipRecords, r => InvalidUtf8(r.Bytes.Span) ?? builder.TryAppend(r.Bytes), builder.Build,
                      r => r.Line, r => Utf8.IsValid(r.Bytes.Span) ? System.Text.Encoding.UTF8.GetString(r.Bytes.Span) : Convert.ToBase64String(r.Bytes.Span)))
             yield return chunk;
+    }
+
+    private interface IJsonRecordSource : IDisposable
+    {
+        long LineNumber { get; }
+        ReadOnlyMemory<byte>? Next();
+    }
+
+    private sealed class LineRecords(Utf8LineReader reader) : IJsonRecordSource
+    {
+        public long LineNumber => reader.LineNumber;
+        public ReadOnlyMemory<byte>? Next() => reader.Next();
+        public void Dispose() => reader.Dispose();
+    }
+
+    private sealed class ArrayRecords(JsonArrayReader reader) : IJsonRecordSource
+    {
+        public long LineNumber => reader.LineNumber;
+        public ReadOnlyMemory<byte>? Next() => reader.Next();
+        public void Dispose() => reader.Dispose();
     }
 
     /// <summary>Why bytes are not UTF-8 (the first bad byte and where it is), or null when they are.</summary>
@@ -243,10 +266,12 @@ public static class SourceFiles
         {
             if (string.IsNullOrEmpty(v)) continue;
             any = true;
-            isLong &= long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
-            isDouble &= double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+            // A leading zero (zip codes 00501, ids 0042) is part of the value: such a column stays text, as in DuckDB's sniffer.
+            var numeric = !HasLeadingZero(v);
+            isLong &= numeric && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
+            isDouble &= numeric && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
             isBool &= v.ToLowerInvariant() is "true" or "false";
-            isTimestamp &= v.Length >= 10 && v[4] == '-' && DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _);
+            isTimestamp &= TimestampText.TryParse(v, out _);
         }
         if (!any) return StringType.Default;
         if (isLong) return Int64Type.Default;
@@ -254,6 +279,35 @@ public static class SourceFiles
         if (isBool) return BooleanType.Default;
         if (isTimestamp) return new TimestampType(TimeUnit.Microsecond, "UTC");
         return StringType.Default;
+    }
+
+    // "0", "0.5" and "-0.25" are numbers; "00501", "007" and "-01" keep their zeros as text.
+    private static bool HasLeadingZero(string v)
+    {
+        int i = v.Length > 0 && v[0] is '-' or '+' ? 1 : 0;
+        return v.Length > i + 1 && v[i] == '0' && char.IsAsciiDigit(v[i + 1]);
+    }
+}
+
+/// <summary>
+/// The date/time texts every reader of files accepts and infers as timestamps (UTC unless the text has an offset):
+/// ISO-8601 (<c>2015-01-01</c>, <c>2015-01-01T01:00:00Z</c>), RFC 1123 (<c>Thu, 01 Jan 2015 01:00:00 GMT</c>),
+/// <c>yyyy/MM/dd HH:mm:ss</c>, <c>yyyy/MM/dd</c> and <c>MMM d yyyy</c> (<c>Jan 1 2000</c>).
+/// </summary>
+internal static class TimestampText
+{
+    private static readonly string[] Formats =
+        ["r", "yyyy/MM/dd HH:mm:ss", "yyyy/MM/dd HH:mm", "yyyy/MM/dd", "MMM d yyyy", "MMM d yyyy HH:mm:ss", "MMM d, yyyy"];
+
+    private const DateTimeStyles Styles = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal | DateTimeStyles.AllowWhiteSpaces;
+
+    public static bool TryParse(string text, out DateTimeOffset value)
+    {
+        // ISO-8601 only when it starts like a year: the general parser alone also takes "1/2" or "3:00".
+        if (text.Length >= 10 && text[4] == '-' && char.IsAsciiDigit(text[0])
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, Styles, out value))
+            return true;
+        return DateTimeOffset.TryParseExact(text, Formats, CultureInfo.InvariantCulture, Styles, out value);
     }
 }
 

@@ -23,8 +23,20 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
 
     public Task<IngestionReport> IngestAsync(IIngestionSource source, string tableName, DataType dataType,
         IngestionOptions? options = null, CancellationToken ct = default) =>
+        IngestAsync(source, tableName, (DataType?)dataType, options, ct);
+
+    /// <summary>
+    /// Ingests into a table of any layout: a new table gets <paramref name="strategy"/> and the columns the source
+    /// infers (or its schema), unpartitioned when null; an existing one must already be laid out that way (null: its own).
+    /// </summary>
+    public Task<IngestionReport> IngestAsync(IIngestionSource source, string tableName, PartitionStrategy? strategy,
+        IngestionOptions? options = null, CancellationToken ct = default) =>
+        IngestAsync(source, tableName, strategy?.DataType, (options ?? new IngestionOptions()) with { Strategy = strategy ?? options?.Strategy }, ct);
+
+    private Task<IngestionReport> IngestAsync(IIngestionSource source, string tableName, DataType? dataType,
+        IngestionOptions? options, CancellationToken ct) =>
         storage.Guard.RunAsync(new Security.GuardedOperation("ingest", TableNames.ValidateWritable(tableName), Security.Privilege.Write,
-            new Dictionary<string, string?> { ["source"] = source.Name, ["app_id"] = source.AppId, ["data_type"] = dataType.ToName() }), async scope =>
+            new Dictionary<string, string?> { ["source"] = source.Name, ["app_id"] = source.AppId, ["data_type"] = dataType?.ToName() }), async scope =>
         {
             var report = await IngestCoreAsync(source, tableName, dataType, options, ct);
             scope.Complete(report.RecordsWritten, version: report.LastVersion);
@@ -32,7 +44,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             return report;
         }, ct);
 
-    private async Task<IngestionReport> IngestCoreAsync(IIngestionSource source, string tableName, DataType dataType,
+    private async Task<IngestionReport> IngestCoreAsync(IIngestionSource source, string tableName, DataType? dataType,
         IngestionOptions? options, CancellationToken ct)
     {
         options ??= new IngestionOptions();
@@ -120,7 +132,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
 
         var context = new IngestionContext(committed, snapshot?.Schema, retry)
         {
-            NewTableSchema = snapshot == null ? Tables.SampleData.CanonicalSchemas.For(dataType) : null,
+            NewTableSchema = snapshot == null && dataType is { } preset ? Tables.SampleData.CanonicalSchemas.For(preset) : null,
         };
         await foreach (var batch in source.ReadAsync(context, ct))
         {

@@ -19,7 +19,7 @@ namespace Ecap.DataLake.Ingestion;
 /// <item>Two writers creating the table at once: the loser checks again and appends to the winner's table.</item>
 /// </list>
 /// </summary>
-public sealed class ExactlyOnceCommit(DataLakeStorage storage, string table, DataType dataType, ResiliencePipeline retry)
+public sealed class ExactlyOnceCommit(DataLakeStorage storage, string table, DataType? dataType, ResiliencePipeline retry)
 {
     /// <summary>
     /// Change data: each commit merges its rows into the table by these keys and rules (an upsert; deletes by
@@ -64,7 +64,7 @@ public sealed class ExactlyOnceCommit(DataLakeStorage storage, string table, Dat
                 && transactions.All(t => conditional ? s.GetTxnVersion(t.Key) == t.Value : s.GetTxnVersion(t.Key) >= t.Value))
                 return null;
             return Merge is null
-                ? (WriteResult?)await CreateRaceSafe(() => storage.WritePartitionedDataAsync(rows, table, dataType, WriteMode.Append, options, token))
+                ? (WriteResult?)await CreateRaceSafe(() => storage.WriteAsync(rows.ToAsyncEnumerable(), table, dataType, WriteMode.Append, options, token))
                 : await MergeIntoAsync(rows, options, Merge, token);
         }, ct);
         return new ExactlyOnceResult(written, deadLettered);
@@ -77,7 +77,7 @@ public sealed class ExactlyOnceCommit(DataLakeStorage storage, string table, Dat
             var schema = rows[0].Schema;
             var columns = schema.FieldsList.Where(f => !merge.SourceOnlyColumns.Contains(f.Name)).ToList();
             var empty = new RecordBatch(new Schema(columns, null), columns.Select(f => Arrow.ArrowGather.Nulls(f.DataType, 0)), 0);
-            await CreateRaceSafe(() => storage.WritePartitionedDataAsync([empty], table, dataType, WriteMode.Append,
+            await CreateRaceSafe(() => storage.WriteAsync(new[] { empty }.ToAsyncEnumerable(), table, dataType, WriteMode.Append,
                 options with { Transactions = null, ExpectedTransactions = null, CommitParameters = null }, ct));
         }
         var result = await storage.MergeAsync(table, rows.ToAsyncEnumerable(), merge with
@@ -108,7 +108,7 @@ public sealed class ExactlyOnceCommit(DataLakeStorage storage, string table, Dat
                 CommitParameters = data.CommitParameters?.TryGetValue(AppParameter, out var app) == true
                     ? new Dictionary<string, string> { [AppParameter] = app } : null,
             };
-            await CreateRaceSafe(() => storage.WritePartitionedDataAsync([DeadLetterBatch(fresh)], name, dataType, WriteMode.Append, options, token));
+            await CreateRaceSafe(() => storage.WriteAsync(new[] { DeadLetterBatch(fresh) }.ToAsyncEnumerable(), name, null, WriteMode.Append, options, token));
         }, ct);
         return written;
     }

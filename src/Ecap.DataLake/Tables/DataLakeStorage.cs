@@ -75,9 +75,24 @@ public sealed class DataLakeStorage
     /// </summary>
     public Task<WriteResult> WritePartitionedDataAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType dataType,
         WriteMode mode = WriteMode.Append, WriteOptions? options = null, CancellationToken ct = default) =>
+        WriteAsync(data, tableName, dataType, mode, options, ct);
+
+    /// <summary>
+    /// Writes into a table of any layout (<see cref="PartitionSpec.Parse"/>, <see cref="PartitionStrategy.Custom"/>): a new
+    /// table is created with <paramref name="strategy"/> (null: unpartitioned); an existing one must already be laid out
+    /// that way (null: its own layout, whatever it is).
+    /// </summary>
+    /// <exception cref="InvalidInputException">The table exists with another layout.</exception>
+    public Task<WriteResult> WritePartitionedDataAsync(IAsyncEnumerable<RecordBatch> data, string tableName, PartitionStrategy? strategy,
+        WriteMode mode = WriteMode.Append, WriteOptions? options = null, CancellationToken ct = default) =>
+        WriteAsync(data, tableName, strategy?.DataType, mode, (options ?? new WriteOptions()) with { Strategy = strategy ?? options?.Strategy }, ct);
+
+    /// <summary>A write with a data type's preset, or (null) with <see cref="WriteOptions.Strategy"/> / unpartitioned.</summary>
+    internal Task<WriteResult> WriteAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType? dataType,
+        WriteMode mode, WriteOptions? options, CancellationToken ct) =>
         Guard.RunAsync(new GuardedOperation("write", TableNames.ValidateWritable(tableName), Privilege.Write, new Dictionary<string, string?>
         {
-            ["mode"] = mode.Name(), ["data_type"] = dataType.ToName(), ["source"] = options?.SourceName,
+            ["mode"] = mode.Name(), ["data_type"] = dataType?.ToName(), ["source"] = options?.SourceName,
         }), async scope =>
         {
             var result = await WriteCoreAsync(data, tableName, dataType, mode, options, ct);
@@ -85,7 +100,7 @@ public sealed class DataLakeStorage
             return result;
         }, ct);
 
-    private async Task<WriteResult> WriteCoreAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType dataType,
+    private async Task<WriteResult> WriteCoreAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType? dataType,
         WriteMode mode, WriteOptions? options, CancellationToken ct)
     {
         var (result, _) = await new TableWriter(this).WriteAsync(data, tableName, dataType, mode, options, ct);

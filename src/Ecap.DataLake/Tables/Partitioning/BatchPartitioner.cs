@@ -252,6 +252,8 @@ internal sealed class BatchPartitioner
         var data = time.Data;
         int n = data.Length;
         var days = GC.AllocateUninitializedArray<int>(n);
+        // Hours only when asked (hour(col)): a date column is at hour 0.
+        var hours = derived.Any(d => d.Part == TimePart.Hour) ? new int[n] : null;
         var raw = data.Buffers[1].Span;
         switch (data.DataType)
         {
@@ -271,6 +273,7 @@ internal sealed class BatchPartitioner
                         long d = v / perDay;
                         if (v % perDay < 0) d--; // floor: before 1970 the day starts earlier
                         days[i] = (int)d;
+                        if (hours is not null) hours[i] = (int)((v - d * perDay) / (perDay / 24));
                     }
                     break;
                 }
@@ -285,7 +288,7 @@ internal sealed class BatchPartitioner
                 }
             default:
                 throw new SchemaMismatchException(
-                    $"Time column '{timeColumn}' is of type {data.DataType.Name}; year/month/day can only be derived from a timestamp or date column. " +
+                    $"Time column '{timeColumn}' is of type {data.DataType.Name}; year/month/day/hour can only be derived from a timestamp or date column. " +
                     $"Set the {PartitionStrategy.TimeColumnOption} option to a timestamp column.");
         }
 
@@ -309,6 +312,7 @@ internal sealed class BatchPartitioner
             {
                 case TimePart.Year: years = span; break;
                 case TimePart.Month: months = span; break;
+                case TimePart.Hour: hours.AsSpan().CopyTo(span); break;
                 default: dayOfMonth = span; break;
             }
         }

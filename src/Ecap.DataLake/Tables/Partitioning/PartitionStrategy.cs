@@ -10,11 +10,13 @@ public enum TimePart
     Year,
     Month,
     Day,
+    /// <summary>Hour of the day (0..23, UTC); 0 for a date column.</summary>
+    Hour,
 }
 
 /// <summary>
 /// A real int32 column of the table computed from the strategy's time column in UTC
-/// (for example <c>year</c>, <c>month</c>, <c>day</c>). It is stored like any column, so partition
+/// (for example <c>year</c>, <c>month</c>, <c>day</c>, <c>hour</c>). It is stored like any column, so partition
 /// filters and SQL see it.
 /// </summary>
 public sealed record DerivedColumn(string Name, TimePart Part);

@@ -16,7 +16,7 @@ namespace Ecap.DataLake.Tables.Writing;
 internal sealed class TableWriter(DataLakeStorage storage)
 {
     /// <summary>Writes <paramref name="data"/> into the table and commits once; Committed: the version committed (null: nothing was).</summary>
-    public async Task<(WriteResult Result, long? Committed)> WriteAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType dataType,
+    public async Task<(WriteResult Result, long? Committed)> WriteAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType? dataType,
         WriteMode mode, WriteOptions? options, CancellationToken ct)
     {
         options ??= new WriteOptions();
@@ -40,8 +40,9 @@ internal sealed class TableWriter(DataLakeStorage storage)
         // The layout: the table's own when it exists (unless its schema is being replaced), else the requested one.
         var replaceLayout = snapshot == null || (mode == WriteMode.Overwrite && options.OverwriteSchema);
         var strategy = replaceLayout
-            ? options.Strategy ?? PartitionStrategy.For(dataType, options.TimeColumn)
+            ? options.Strategy ?? (dataType is { } preset ? PartitionStrategy.For(preset, options.TimeColumn) : PartitionStrategy.Custom([]))
             : TableLayout.FromMetadata(snapshot!.Metadata);
+        if (!replaceLayout) EnsureSameLayout(tableName, strategy, dataType, options.Strategy);
         var partitioner = new BatchPartitioner(strategy);
 
         // The next input batch is decoded while the current one is partitioned.
@@ -154,7 +155,7 @@ internal sealed class TableWriter(DataLakeStorage storage)
                 foreach (var add in adds) tx.Add(add);
                 tx.OperationParameters["mode"] = mode.Name();
                 tx.OperationParameters["partitionBy"] = "[" + string.Join(",", strategy.PartitionColumns.Select(c => "\"" + c + "\"")) + "]";
-                tx.OperationParameters["dataType"] = dataType.ToName();
+                if (dataType is { } typed) tx.OperationParameters["dataType"] = typed.ToName();
                 if (options.SourceName != null) tx.OperationParameters["source"] = options.SourceName;
                 foreach (var (appId, txnVersion) in options.Transactions ?? new Dictionary<string, long>()) tx.SetTxn(appId, txnVersion);
                 foreach (var (key, value) in options.CommitParameters ?? new Dictionary<string, string>()) tx.OperationParameters[key] = value;
@@ -237,6 +238,18 @@ internal sealed class TableWriter(DataLakeStorage storage)
                 for (var r = 0; r < batch.Length; r++) keys.Add(Deduplicator.InPartition(partition.Key, dedup.KeyOf(batch, r)));
         }
         return keys;
+    }
+
+    // A layout or data type asked of an existing table must be its own: a different one is never silently ignored.
+    private static void EnsureSameLayout(string tableName, PartitionStrategy table, DataType? dataType, PartitionStrategy? asked)
+    {
+        if (dataType is { } type && table.DataType is { } own && own != type)
+            throw new InvalidInputException(
+                $"Table '{tableName}' holds {own.ToName()} (layout {PartitionSpec.Format(table)}), not {type.ToName()}: write it with its own data type or into another table.");
+        if (asked is not null && !PartitionSpec.SameLayout(table, asked))
+            throw new InvalidInputException(
+                $"Table '{tableName}' is laid out as {PartitionSpec.Format(table)}, not {PartitionSpec.Format(asked)}: " +
+                "drop the layout options to append with the table's own layout.");
     }
 
     // A new table's properties: its layout, plus what the write declares (encryption, residency).
