@@ -477,4 +477,26 @@ public class RowChangeTests
                 rows.Add($"{ArrowValues.Get(b.Column(0), r)}|{ArrowValues.Get(b.Column(1), r)}|{ArrowValues.Get(b.Column(2), r)}");
         Assert.Equal(expected, rows.Order(StringComparer.Ordinal).ToList());
     }
+
+    [Fact]
+    public async Task A_source_with_some_columns_updates_those_and_keeps_the_others_of_the_matched_rows()
+    {
+        using var dir = new TempDir();
+        var storage = await LakeAsync(dir, rows: 3_000, days: 3);
+        var before = await LakeRowsAsync(storage);
+        var ids = new long[] { 3, 1500, 2999 };
+        var source = new RecordBatch(new Schema.Builder()
+                .Field(new Field("transaction_id", Apache.Arrow.Types.Int64Type.Default, false))
+                .Field(new Field("status", Apache.Arrow.Types.StringType.Default, false)).Build(),
+            [new Int64Array.Builder().AppendRange(ids).Build(), ArrowArrays.Constant(Apache.Arrow.Types.StringType.Default, "partial", ids.Length)], ids.Length);
+        var result = await storage.MergeAsync(Table, new[] { source }.ToAsyncEnumerable(),
+            new MergeOptions { On = ["transaction_id"], WhenNotMatched = MergeNotMatchedAction.Ignore });
+        Assert.Equal(3, result.RowsUpdated);
+        var expected = before.Select(r =>
+        {
+            var parts = r.Split('|');
+            return ids.Contains(long.Parse(parts[0], CultureInfo.InvariantCulture)) ? $"{parts[0]}|partial|{parts[2]}" : r; // amount kept
+        }).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, await LakeRowsAsync(storage));
+    }
 }

@@ -258,6 +258,20 @@ internal sealed class MergeSource
             updated += fileUpdated;
             if (fileUpdates is not null) updates.Add((file, fileUpdates));
         }
+        // A source with every column of the table replaces matched rows whole: the new rows are its rows, no target row is read.
+        if (set.WriteSchema.FieldsList.All(f => _sourceColumns.Contains(f.Name)))
+        {
+            var byBatch = new List<int>[_batches.Count];
+            foreach (var (_, rows) in updates)
+                foreach (var (b, r) in rows.Values) (byBatch[b] ??= []).Add(r);
+            for (var b = 0; b < byBatch.Length; b++)
+                if (byBatch[b] is { } rows)
+                {
+                    rows.Sort();
+                    await set.WriteAsync(WithoutSourceOnly(ArrowGather.Take(_batches[b], rows.ToArray())), ct);
+                }
+            updates.Clear();
+        }
         // Pass 2: the whole rows of the updated ones, only in the files that have some (pruned again by their keys), read in
         // parallel; the new rows go to the one writer in the order they come.
         var updatedRows = System.Threading.Channels.Channel.CreateBounded<RecordBatch>(8);
