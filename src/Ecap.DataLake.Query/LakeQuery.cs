@@ -308,8 +308,8 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
     private readonly HashSet<string> _deletedRowTables = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// A table (one BIGINT column <c>pos</c>) of the rows a file's deletion vector deletes, for its view to anti-join on
-    /// <c>file_row_number</c>; named by the table, file and vector, so it is filled once per connection. Users cannot name it:
+    /// A one-row table (<c>b</c>: a bitstring of the rows a file's deletion vector deletes, <c>last</c>: the last of them) for its
+    /// view to filter <c>file_row_number</c> by; named by the table, file and vector, so it is filled once per connection. Users cannot name it:
     /// <see cref="SqlSandbox"/> lets queries read registered views only.
     /// </summary>
     private async Task<string> DeletedRowsTableAsync(DeltaTable delta, AddFile file, CancellationToken ct)
@@ -319,9 +319,17 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         var name = "__ecap_deleted_rows_" + id.ToLowerInvariant();
         if (_deletedRowTables.Contains(name)) return name;
         var rows = await delta.ReadDeletedRowsAsync(file, ct);
-        Execute($"CREATE OR REPLACE TABLE {LakeViews.QuoteIdentifier(name)} (pos BIGINT NOT NULL)");
-        using (var appender = _connection.CreateAppender(name))
+        if (rows.Length > 0 && rows[^1] >= int.MaxValue)
+            throw new UnsupportedProtocolException($"A deletion vector of '{file.Path}' deletes rows past position {int.MaxValue}, which SQL cannot filter; read the table with `storage read`.");
+        // The positions become one bitstring (bit i set: row i deleted), which the view tests per row with get_bit: a
+        // constant lookup instead of a hash anti-join of every row against the positions (half the cost, measured).
+        var positions = name + "_pos";
+        Execute($"CREATE OR REPLACE TEMP TABLE {LakeViews.QuoteIdentifier(positions)} (pos BIGINT NOT NULL)");
+        using (var appender = _connection.CreateAppender(positions))
             foreach (var row in rows) appender.CreateRow().AppendValue(row).EndRow();
+        Execute($"CREATE OR REPLACE TABLE {LakeViews.QuoteIdentifier(name)} AS SELECT bitstring_agg(pos, 0::BIGINT, {rows[^1]}::BIGINT) AS b, " +
+                $"{rows[^1]}::BIGINT AS last FROM {LakeViews.QuoteIdentifier(positions)}");
+        Execute($"DROP TABLE {LakeViews.QuoteIdentifier(positions)}");
         _deletedRowTables.Add(name);
         return name;
     }
