@@ -16,6 +16,7 @@ internal static class StorageCommands
     public static Command Build()
     {
         var storage = new Command("storage", "Write, read and inspect partitioned Delta tables.");
+        storage.Add(Create());
         storage.Add(Write());
         storage.Add(Read());
         storage.Add(Info());
@@ -69,7 +70,10 @@ internal static class StorageCommands
             var sourcePath = ctx.Get(source);
             var lake = ctx.OpenDataLake().Storage; // registers/syncs the table in the catalog
             await LayoutOptions.EnsureFitsAsync(lake, ctx.Get(table), type, ct);
-            var target = type is { } preset ? CanonicalSchemas.For(preset) : null;
+            // Text inputs take the types of the data type, else of an existing table (e.g. one `storage create` made), not inference's.
+            var target = type is { } preset ? CanonicalSchemas.For(preset)
+                : !ctx.Get(overwriteSchema) && FileFormats.FromPath(sourcePath) != FileFormat.Parquet && lake.OpenTable(ctx.Get(table)) is var existing && await existing.ExistsAsync(ct)
+                    ? (await existing.GetSnapshotAsync(ct)).Schema : null;
             var batches = SourceFiles.ReadAsync(sourcePath, target, ct);
             var result = await WriteProgressDisplay.RunWriteAsync(ctx, $"writing {Path.GetFileName(sourcePath)} -> {ctx.Get(table)}", progress =>
             {
@@ -97,6 +101,44 @@ internal static class StorageCommands
         });
         return command;
     }
+
+    private static Command Create()
+    {
+        var table = TableArgument();
+        var layout = new LayoutOptions();
+        var schema = new Option<string?>("--schema")
+        {
+            Description = "The columns: a schema file (name:type lines or a Spark JSON schema) or the text \"col type, col type, ...\" " +
+                          "(string, long, integer, double, boolean, date, timestamp, decimal(p,s), ...); optional with --data-type (its canonical schema)",
+        };
+        var command = new Command("create",
+            "Create an empty table (one commit, no data files) with a schema and a layout.\n\nExample:\n" +
+            "  ecap data-lake storage create weather --schema \"date timestamp, station string, temp double\" --partition-by \"year(date)\" --sort-by station")
+        {
+            table, schema,
+        };
+        foreach (var option in layout.All) command.Add(option);
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var (type, strategy) = layout.Resolve(ctx);
+            var columns = ctx.Get(schema) is { Length: > 0 } text
+                ? File.Exists(text) ? Ecap.DataLake.Ingestion.SchemaFile.Load(text) : Ecap.DataLake.Ingestion.SchemaFile.Parse(text, "--schema")
+                : type is { } preset ? CanonicalSchemas.For(preset)
+                : throw new InvalidInputException("storage create needs --schema FILE or \"col type, ...\" (or --data-type for its canonical schema).");
+            strategy ??= type is { } t ? PartitionStrategy.For(t, ctx.Get(layout.TimeColumn)) : null;
+            var lake = ctx.OpenDataLake().Storage;
+            var result = await lake.CreateTableAsync(ctx.Get(table), columns, strategy, new WriteOptions { TimeColumn = ctx.Get(layout.TimeColumn) }, ct);
+            var created = await lake.OpenTable(ctx.Get(table)).GetSnapshotAsync(ct);
+            var layoutText = PartitionSpec.Format(TableLayout.FromMetadata(created.Metadata));
+            var schemaText = Ecap.DataLake.Ingestion.SchemaFile.Format(created.Schema);
+            if (ctx.Json) CliJson.Write(new CreateJson(ctx.Get(table), result.Version, layoutText, schemaText));
+            else AnsiConsole.MarkupLine(Markup.Escape($"created {ctx.Get(table)} as v{result.Version} (no files): layout {layoutText}; schema {schemaText}"));
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed record CreateJson(string Table, long Version, string Layout, string Schema);
 
     private static Command Read()
     {
