@@ -71,4 +71,34 @@ public sealed class TableCreateCommandTests : IDisposable
         Assert.Equal("id long, name string", fromFile.Json().GetProperty("schema").GetString());
         Assert.Equal("(unpartitioned)", fromFile.Json().GetProperty("layout").GetString());
     }
+
+    [Fact]
+    public void Dry_run_prints_the_inferred_schema_in_schema_syntax_and_the_layout_and_writes_nothing()
+    {
+        var csv = _dir.Sub("w.csv");
+        File.WriteAllText(csv, "date,station,temp,zip\n2014-03-01 06:00:00,Seattle,1.5,00501\n2015-03-01 06:00:00,Boston,-2.5,02134\n");
+        var text = Ecap("data-lake", "storage", "write", "w", "--source-path", csv, "--partition-by", "year(date)", "--dry-run");
+        Assert.True(text.ExitCode == 0, text.Stderr);
+        Assert.Contains("layout: year(date)", text.Stdout, StringComparison.Ordinal);
+        var schemaLine = text.Stdout.Split('\n').Select(l => l.TrimEnd('\r')).Single(l => l.StartsWith("schema: ", StringComparison.Ordinal))["schema: ".Length..];
+        Assert.Equal("date timestamp, station string, temp double, zip string", schemaLine);
+        var json = Ecap("--output", "json", "data-lake", "ingestion", "files", "w", "--path", csv, "--dry-run", "--schema", "temp string");
+        Assert.True(json.ExitCode == 0, json.Stderr);
+        Assert.True(json.Json().GetProperty("dry_run").GetBoolean());
+        Assert.Equal("date timestamp, station string, temp string, zip string", json.Json().GetProperty("schema").GetString());
+        Assert.Equal("(unpartitioned)", json.Json().GetProperty("layout").GetString());
+        Assert.False(Directory.Exists(Path.Combine(Lake, "w")));
+
+        // The printed schema is --schema input: a write with it creates the table with exactly those types.
+        var write = Ecap("data-lake", "storage", "write", "w", "--source-path", csv, "--schema", schemaLine.Replace("temp double", "temp string", StringComparison.Ordinal));
+        Assert.True(write.ExitCode == 0, write.Stderr);
+        using var duck = new DuckDbReader();
+        var file = Directory.GetFiles(Path.Combine(Lake, "w"), "*.parquet", SearchOption.AllDirectories).Single();
+        Assert.Equal("VARCHAR", duck.Scalar($"SELECT typeof(temp) FROM read_parquet('{file}') LIMIT 1"));
+        Assert.Equal(new object?[] { "-2.5", "1.5" }, duck.Rows($"SELECT temp FROM read_parquet('{file}') ORDER BY temp").Select(r => r[0]));
+        // An existing table: the dry run shows its layout and the types its rows are read with.
+        var again = Ecap("--output", "json", "data-lake", "storage", "write", "w", "--source-path", csv, "--dry-run");
+        Assert.True(again.Json().GetProperty("table_exists").GetBoolean());
+        Assert.StartsWith("date timestamp, station string, temp string", again.Json().GetProperty("schema").GetString(), StringComparison.Ordinal);
+    }
 }

@@ -55,12 +55,18 @@ internal static class StorageCommands
             DefaultValueFactory = _ => true,
             Arity = ArgumentArity.ZeroOrOne,
         };
+        var schema = new Option<string?>("--schema")
+        {
+            Description = "Column types, whole or some: a schema file or \"col type, col type, ...\" (other columns: the data type's, the table's or inferred)",
+        };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the schema the input is read with (in --schema syntax) and the layout; write nothing" };
         var command = new Command("write",
             "Write a file's rows into a table: with a data type's preset layout and schema, or any data with --partition-by/--sort-by " +
             "(columns inferred), or unpartitioned.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append\n" +
             "  ecap data-lake storage write weather --source-path weather.csv --partition-by \"year(date)\" --sort-by location")
         {
             table, source, mode, merge, overwriteSchema, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats, autoCompact, noVectors,
+            schema, dryRun,
         };
         foreach (var option in layout.All) command.Add(option);
         command.SetCliAction(async (ctx, ct) =>
@@ -70,11 +76,13 @@ internal static class StorageCommands
             var sourcePath = ctx.Get(source);
             var lake = ctx.OpenDataLake().Storage; // registers/syncs the table in the catalog
             await LayoutOptions.EnsureFitsAsync(lake, ctx.Get(table), type, ct);
-            // Text inputs take the types of the data type, else of an existing table (e.g. one `storage create` made), not inference's.
-            var target = type is { } preset ? CanonicalSchemas.For(preset)
-                : !ctx.Get(overwriteSchema) && FileFormats.FromPath(sourcePath) != FileFormat.Parquet && lake.OpenTable(ctx.Get(table)) is var existing && await existing.ExistsAsync(ct)
-                    ? (await existing.GetSnapshotAsync(ct)).Schema : null;
+            // Text inputs take the types of --schema, over the data type's or an existing table's (e.g. one `storage create` made), not inference's.
+            var basis = type is { } preset ? CanonicalSchemas.For(preset)
+                : !ctx.Get(overwriteSchema) && FileFormats.FromPath(sourcePath) != FileFormat.Parquet ? await DryRun.TargetSchemaAsync(lake, ctx.Get(table), null, ct) : null;
+            var target = DryRun.Over(DryRun.ParseSchemaOption(ctx.Get(schema)), basis);
             var batches = SourceFiles.ReadAsync(sourcePath, target, ct);
+            if (ctx.Get(dryRun))
+                return await DryRun.PreviewAsync(ctx, lake, ctx.Get(table), type, strategy, ctx.Get(layout.TimeColumn), sourcePath, batches, ct);
             var result = await WriteProgressDisplay.RunWriteAsync(ctx, $"writing {Path.GetFileName(sourcePath)} -> {ctx.Get(table)}", progress =>
             {
                 var options = new WriteOptions
@@ -122,7 +130,7 @@ internal static class StorageCommands
         {
             var (type, strategy) = layout.Resolve(ctx);
             var columns = ctx.Get(schema) is { Length: > 0 } text
-                ? File.Exists(text) ? Ecap.DataLake.Ingestion.SchemaFile.Load(text) : Ecap.DataLake.Ingestion.SchemaFile.Parse(text, "--schema")
+                ? DryRun.ParseSchemaOption(text)!
                 : type is { } preset ? CanonicalSchemas.For(preset)
                 : throw new InvalidInputException("storage create needs --schema FILE or \"col type, ...\" (or --data-type for its canonical schema).");
             strategy ??= type is { } t ? PartitionStrategy.For(t, ctx.Get(layout.TimeColumn)) : null;
