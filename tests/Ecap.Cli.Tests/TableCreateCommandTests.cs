@@ -101,4 +101,31 @@ public sealed class TableCreateCommandTests : IDisposable
         Assert.True(again.Json().GetProperty("table_exists").GetBoolean());
         Assert.StartsWith("date timestamp, station string, temp string", again.Json().GetProperty("schema").GetString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Truncate_partitions_by_the_lower_multiple_and_the_leading_characters_as_duckdb_computes_them()
+    {
+        var csv = _dir.Sub("z.csv");
+        var sb = new System.Text.StringBuilder("id,zip,n\n");
+        for (var i = 0; i < 400; i++) sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"{i},{(i * 7919) % 100000:00000},{(i % 61) - 30}\n");
+        File.WriteAllText(csv, sb.ToString());
+        var r = Ecap("data-lake", "storage", "write", "z", "--source-path", csv, "--partition-by", "truncate(2, zip),truncate(10, n)");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var export = _dir.Sub("z.parquet");
+        Assert.Equal(0, Ecap("data-lake", "storage", "read", "z", "--out", export).ExitCode);
+        using var duck = new DuckDbReader();
+        // Iceberg's truncate, computed by DuckDB from the source file: left(zip, 2) and n - ((n % 10) + 10) % 10.
+        const string expected = "SELECT left(zip, 2) AS z, n - ((n % 10) + 10) % 10 AS t, count(*) AS c";
+        var source = duck.Rows($"{expected} FROM read_csv('{csv}', types={{'zip': 'VARCHAR'}}) GROUP BY ALL ORDER BY ALL");
+        var table = duck.Rows($"SELECT zip_trunc, n_trunc, count(*) FROM read_parquet('{export}') GROUP BY ALL ORDER BY ALL");
+        Assert.Equal(source.Select(x => string.Join("|", x)), table.Select(x => string.Join("|", x)));
+        // One directory per (zip_trunc, n_trunc) pair.
+        var dirs = Directory.GetFiles(Path.Combine(Lake, "z"), "*.parquet", SearchOption.AllDirectories).Select(Path.GetDirectoryName).Distinct().Count();
+        Assert.Equal(source.Count, dirs);
+        // The layout is the table's: appending with it again works, another width is an error naming both.
+        Assert.Equal(0, Ecap("data-lake", "storage", "write", "z", "--source-path", csv, "--partition-by", "truncate(2, zip),truncate(10, n)").ExitCode);
+        var other = Ecap("data-lake", "storage", "write", "z", "--source-path", csv, "--partition-by", "truncate(3, zip)");
+        Assert.Equal(2, other.ExitCode);
+        Assert.Contains("laid out as truncate(2, zip),truncate(10, n), not truncate(3, zip)", other.Stderr, StringComparison.Ordinal);
+    }
 }
