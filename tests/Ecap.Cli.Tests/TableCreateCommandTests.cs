@@ -70,6 +70,9 @@ public sealed class TableCreateCommandTests : IDisposable
         Assert.True(fromFile.ExitCode == 0, fromFile.Stderr);
         Assert.Equal("id long, name string", fromFile.Json().GetProperty("schema").GetString());
         Assert.Equal("(unpartitioned)", fromFile.Json().GetProperty("layout").GetString());
+        var noFile = Ecap("data-lake", "storage", "create", "t4", "--schema", _dir.Sub("missing.json"));
+        Assert.Equal(2, noFile.ExitCode);
+        Assert.Contains("does not exist", noFile.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -20,6 +20,8 @@ internal static class DryRun
     public static Schema? ParseSchemaOption(string? value) =>
         value is not { Length: > 0 } text ? null
         : File.Exists(text) ? SchemaFile.Load(text)
+        // One word is no column list: a schema file that is not there.
+        : !text.Any(ch => char.IsWhiteSpace(ch) || ch is ':' or ',' or '{') ? throw new InvalidInputException($"Schema file '{text}' does not exist (or give the columns as \"col type, ...\").")
         : SchemaFile.Parse(text, "--schema");
 
     /// <summary>The given (partial) schema's columns over <paramref name="basis"/>'s: the types the input is read with.</summary>
