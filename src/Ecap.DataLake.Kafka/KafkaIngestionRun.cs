@@ -442,7 +442,8 @@ internal sealed class KafkaIngestionRun : IDisposable
     /// <summary>The columns messages fill: the table's, without the ones the write derives (year/month/day) or this ingester adds (_kafka_*).</summary>
     private static Schema DataSchema(Delta.Snapshot table)
     {
-        var derived = TableLayout.FromMetadata(table.Metadata).DerivedColumns.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        var layout = TableLayout.FromMetadata(table.Metadata);
+        var derived = layout.DerivedColumns.Select(d => d.Name).Concat(layout.TruncateColumns.Select(t => t.Name)).ToHashSet(StringComparer.Ordinal);
         var builder = new Schema.Builder();
         foreach (var f in table.Schema.FieldsList.Where(f => !f.Name.StartsWith("_kafka_", StringComparison.Ordinal) && !derived.Contains(f.Name)
                      && f.Name is not "_ingested_at" and not "_source"))

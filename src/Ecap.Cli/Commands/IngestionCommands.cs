@@ -31,7 +31,8 @@ internal static class IngestionCommands
         var layout = new LayoutOptions();
         var path = new Option<string>("--path") { Description = "A file, a folder (its .csv/.jsonl/.parquet files) or a glob such as 'in/**/*.csv' (quote it)", Required = true };
         var format = new Option<string?>("--format") { Description = "csv, json (JSON lines) or parquet (default: from each file's extension)" };
-        var schema = new Option<string?>("--schema") { Description = "Column types: a file with a Spark JSON schema or name:type lines (default: the table's, else the data type's canonical schema; other columns inferred)" };
+        var schema = new Option<string?>("--schema") { Description = "Column types: a file with a Spark JSON schema or name:type lines, or the text \"col type, col type, ...\" (default: the table's, else the data type's canonical schema; other columns inferred)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the schema the first file is read with (in --schema syntax) and the layout; write nothing" };
         var maxBad = new Option<double?>("--max-bad-ratio") { Description = "Fail when bad records / records read goes over this (0..1); the commit that would cross it is not made" };
         var delimiter = new Option<string>("--delimiter") { Description = "CSV field separator (one character; 'tab' for a tab)", DefaultValueFactory = _ => "," };
         var noHeader = new Option<bool>("--no-header") { Description = "CSV files have no header line (columns: the schema's, else column_0..)" };
@@ -51,7 +52,7 @@ internal static class IngestionCommands
             "Example:\n  ecap data-lake ingestion files transactions --data-type transactions --path 'landing/*.csv' --max-bad-ratio 0.01 --output json\n" +
             "  ecap data-lake ingestion files airports --path airports.csv --partition-by state")
         {
-            table, path, format, schema, maxBad, delimiter, noHeader, nullValue, batchSize, failOnDead,
+            table, path, format, schema, maxBad, delimiter, noHeader, nullValue, batchSize, failOnDead, dryRun,
         };
         foreach (var option in layout.All) command.Add(option);
         command.SetCliAction(async (ctx, ct) =>
@@ -61,17 +62,27 @@ internal static class IngestionCommands
             if (sep.Length != 1) throw new InvalidInputException($"--delimiter must be one character, not '{sep}'.");
             if (ctx.Get(maxBad) is { } r && (r < 0 || r > 1)) throw new InvalidInputException("--max-bad-ratio must be between 0 and 1.");
             if (ctx.Get(batchSize) < 1) throw new InvalidInputException("--batch-size must be at least 1.");
-            var source = new FileIngestionSource(ctx.Get(path), new SourceFileOptions
+            var fileOptions = new SourceFileOptions
             {
                 Format = ctx.Get(format) is { } f ? FileFormats.Parse(f) : null,
-                Schema = ctx.Get(schema) is { } s ? SchemaFile.Load(s) : null,
+                Schema = DryRun.ParseSchemaOption(ctx.Get(schema)),
                 Delimiter = sep[0],
                 HasHeader = !ctx.Get(noHeader),
                 NullText = ctx.Get(nullValue),
                 BatchRows = (int)Math.Min(SourceFiles.DefaultBatchRows, ctx.Get(batchSize)),
-            });
+            };
+            var source = new FileIngestionSource(ctx.Get(path), fileOptions);
             var ingester = ctx.OpenDataLake().Ingester; // keeps the catalog entry and its source lineage current
             await LayoutOptions.EnsureFitsAsync(ingester.Storage, ctx.Get(table), type, ct);
+            if (ctx.Get(dryRun))
+            {
+                if (source.Files.Count == 0) throw new InvalidInputException($"No input files match '{ctx.Get(path)}'.");
+                // The first file, read with the types the ingestion would use: --schema over the table's or the data type's.
+                var first = source.Files[0];
+                var options0 = fileOptions with { Schema = DryRun.Over(fileOptions.Schema, await DryRun.TargetSchemaAsync(ingester.Storage, ctx.Get(table), type, ct)) };
+                var rows = SourceFiles.ReadRecordsAsync(first, options0, 0, ct).Where(c => c.Rows is not null).Select(c => c.Rows!);
+                return await DryRun.PreviewAsync(ctx, ingester.Storage, ctx.Get(table), type, strategy, ctx.Get(layout.TimeColumn), first, rows, ct);
+            }
             var options = new IngestionOptions
             {
                 TimeColumn = ctx.Get(layout.TimeColumn),

@@ -20,7 +20,7 @@ internal sealed class LayoutOptions
 
     public Option<string?> PartitionBy { get; } = new("--partition-by")
     {
-        Description = "A new table's partitions: columns and year(col), month(col), day(col), hour(col), bucket(N, col), comma-separated " +
+        Description = "A new table's partitions: columns and year(col), month(col), day(col), hour(col), bucket(N, col), truncate(W, col), comma-separated " +
                       "(with --data-type: replaces the preset's, e.g. month(timestamp))",
     };
 

@@ -16,6 +16,7 @@ internal static class StorageCommands
     public static Command Build()
     {
         var storage = new Command("storage", "Write, read and inspect partitioned Delta tables.");
+        storage.Add(Create());
         storage.Add(Write());
         storage.Add(Read());
         storage.Add(Info());
@@ -54,12 +55,18 @@ internal static class StorageCommands
             DefaultValueFactory = _ => true,
             Arity = ArgumentArity.ZeroOrOne,
         };
+        var schema = new Option<string?>("--schema")
+        {
+            Description = "Column types, whole or some: a schema file or \"col type, col type, ...\" (other columns: the data type's, the table's or inferred)",
+        };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the schema the input is read with (in --schema syntax) and the layout; write nothing" };
         var command = new Command("write",
             "Write a file's rows into a table: with a data type's preset layout and schema, or any data with --partition-by/--sort-by " +
             "(columns inferred), or unpartitioned.\n\nExample:\n  ecap data-lake storage write transactions --data-type transactions --source-path tx.parquet --mode append\n" +
             "  ecap data-lake storage write weather --source-path weather.csv --partition-by \"year(date)\" --sort-by location")
         {
             table, source, mode, merge, overwriteSchema, dedup, dedupOrder, skipExisting, region, footerKey, columnKeys, noStats, autoCompact, noVectors,
+            schema, dryRun,
         };
         foreach (var option in layout.All) command.Add(option);
         command.SetCliAction(async (ctx, ct) =>
@@ -69,8 +76,13 @@ internal static class StorageCommands
             var sourcePath = ctx.Get(source);
             var lake = ctx.OpenDataLake().Storage; // registers/syncs the table in the catalog
             await LayoutOptions.EnsureFitsAsync(lake, ctx.Get(table), type, ct);
-            var target = type is { } preset ? CanonicalSchemas.For(preset) : null;
+            // Text inputs take the types of --schema, over the data type's or an existing table's (e.g. one `storage create` made), not inference's.
+            var basis = type is { } preset ? CanonicalSchemas.For(preset)
+                : !ctx.Get(overwriteSchema) && FileFormats.FromPath(sourcePath) != FileFormat.Parquet ? await DryRun.TargetSchemaAsync(lake, ctx.Get(table), null, ct) : null;
+            var target = DryRun.Over(DryRun.ParseSchemaOption(ctx.Get(schema)), basis);
             var batches = SourceFiles.ReadAsync(sourcePath, target, ct);
+            if (ctx.Get(dryRun))
+                return await DryRun.PreviewAsync(ctx, lake, ctx.Get(table), type, strategy, ctx.Get(layout.TimeColumn), sourcePath, batches, ct);
             var result = await WriteProgressDisplay.RunWriteAsync(ctx, $"writing {Path.GetFileName(sourcePath)} -> {ctx.Get(table)}", progress =>
             {
                 var options = new WriteOptions
@@ -97,6 +109,44 @@ internal static class StorageCommands
         });
         return command;
     }
+
+    private static Command Create()
+    {
+        var table = TableArgument();
+        var layout = new LayoutOptions();
+        var schema = new Option<string?>("--schema")
+        {
+            Description = "The columns: a schema file (name:type lines or a Spark JSON schema) or the text \"col type, col type, ...\" " +
+                          "(string, long, integer, double, boolean, date, timestamp, decimal(p,s), ...); optional with --data-type (its canonical schema)",
+        };
+        var command = new Command("create",
+            "Create an empty table (one commit, no data files) with a schema and a layout.\n\nExample:\n" +
+            "  ecap data-lake storage create weather --schema \"date timestamp, station string, temp double\" --partition-by \"year(date)\" --sort-by station")
+        {
+            table, schema,
+        };
+        foreach (var option in layout.All) command.Add(option);
+        command.SetCliAction(async (ctx, ct) =>
+        {
+            var (type, strategy) = layout.Resolve(ctx);
+            var columns = ctx.Get(schema) is { Length: > 0 } text
+                ? DryRun.ParseSchemaOption(text)!
+                : type is { } preset ? CanonicalSchemas.For(preset)
+                : throw new InvalidInputException("storage create needs --schema FILE or \"col type, ...\" (or --data-type for its canonical schema).");
+            strategy ??= type is { } t ? PartitionStrategy.For(t, ctx.Get(layout.TimeColumn)) : null;
+            var lake = ctx.OpenDataLake().Storage;
+            var result = await lake.CreateTableAsync(ctx.Get(table), columns, strategy, new WriteOptions { TimeColumn = ctx.Get(layout.TimeColumn) }, ct);
+            var created = await lake.OpenTable(ctx.Get(table)).GetSnapshotAsync(ct);
+            var layoutText = PartitionSpec.Format(TableLayout.FromMetadata(created.Metadata));
+            var schemaText = Ecap.DataLake.Ingestion.SchemaFile.Format(created.Schema);
+            if (ctx.Json) CliJson.Write(new CreateJson(ctx.Get(table), result.Version, layoutText, schemaText));
+            else AnsiConsole.MarkupLine(Markup.Escape($"created {ctx.Get(table)} as v{result.Version} (no files): layout {layoutText}; schema {schemaText}"));
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed record CreateJson(string Table, long Version, string Layout, string Schema);
 
     private static Command Read()
     {

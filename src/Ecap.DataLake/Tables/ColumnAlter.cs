@@ -124,7 +124,8 @@ internal static class ColumnAlter
         if (s is null) return result;
         result.UnionWith(s.PartitionColumns);
         result.UnionWith(s.SortColumns);
-        result.UnionWith(s.DerivedColumns.Select(d => d.Name));
+        result.UnionWith(s.ComputedColumns);
+        result.UnionWith(s.TruncateColumns.Select(t => t.Source));
         if (s.TimeColumn is not null) result.Add(s.TimeColumn);
         if (s.BucketColumn is not null) result.Add(s.BucketColumn);
         return result;

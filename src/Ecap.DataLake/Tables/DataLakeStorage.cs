@@ -87,6 +87,23 @@ public sealed class DataLakeStorage
         WriteMode mode = WriteMode.Append, WriteOptions? options = null, CancellationToken ct = default) =>
         WriteAsync(data, tableName, strategy?.DataType, mode, (options ?? new WriteOptions()) with { Strategy = strategy ?? options?.Strategy }, ct);
 
+    /// <summary>
+    /// Creates an empty table of <paramref name="schema"/> laid out by <paramref name="strategy"/> (null: unpartitioned;
+    /// a strategy with a data type is that preset): one commit (version 0, operation CREATE TABLE) and no data files.
+    /// Derived partition columns (year/month/...) and the write's metadata columns are added to the schema as a write would.
+    /// </summary>
+    /// <exception cref="TableAlreadyExistsException">The table exists.</exception>
+    /// <exception cref="SchemaMismatchException">A partition or time column is not in the schema.</exception>
+    public Task<WriteResult> CreateTableAsync(string tableName, Schema schema, PartitionStrategy? strategy = null,
+        WriteOptions? options = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        // An empty batch carries the schema through the write path, so the new table is exactly what a first write creates.
+        var empty = new RecordBatch(schema, schema.FieldsList.Select(f => Ecap.DataLake.Arrow.ArrowGather.Nulls(f.DataType, 0)), 0);
+        options = (options ?? new WriteOptions()) with { Strategy = strategy ?? options?.Strategy, Operation = "CREATE TABLE" };
+        return WriteAsync(new[] { empty }.ToAsyncEnumerable(), tableName, strategy?.DataType, WriteMode.ErrorIfExists, options, ct);
+    }
+
     /// <summary>A write with a data type's preset, or (null) with <see cref="WriteOptions.Strategy"/> / unpartitioned.</summary>
     internal Task<WriteResult> WriteAsync(IAsyncEnumerable<RecordBatch> data, string tableName, DataType? dataType,
         WriteMode mode, WriteOptions? options, CancellationToken ct) =>

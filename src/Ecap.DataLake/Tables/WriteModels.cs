@@ -50,6 +50,9 @@ public sealed record WriteOptions
     /// <summary>With <see cref="WriteMode.Overwrite"/>: replace the schema with the input's.</summary>
     public bool OverwriteSchema { get; init; }
 
+    /// <summary>The commit's operation name instead of WRITE / CREATE TABLE AS SELECT (CreateTableAsync's CREATE TABLE).</summary>
+    internal string? Operation { get; init; }
+
     /// <summary>An explicit strategy instead of the data type's built-in one (used when the table is created).</summary>
     public Partitioning.PartitionStrategy? Strategy { get; init; }
 

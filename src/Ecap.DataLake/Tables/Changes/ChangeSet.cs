@@ -119,11 +119,11 @@ internal sealed class ChangeSet
 
     private Schema? _writeSchema;
 
-    public bool IsDerived(string column) => Strategy.DerivedColumns.Any(d => d.Name == column);
+    public bool IsDerived(string column) => Strategy.ComputedColumns.Contains(column, StringComparer.Ordinal);
 
     private RecordBatch WithoutDerived(RecordBatch batch)
     {
-        if (Strategy.DerivedColumns.Count == 0 && batch.Schema.GetFieldIndex(RowIndex) < 0) return batch;
+        if (Strategy.DerivedColumns.Count == 0 && Strategy.TruncateColumns.Count == 0 && batch.Schema.GetFieldIndex(RowIndex) < 0) return batch;
         var keep = batch.Schema.FieldsList.Select((f, i) => (f, i)).Where(x => !IsDerived(x.f.Name) && x.f.Name != RowIndex).ToList();
         if (keep.Count == batch.ColumnCount) return batch;
         return new RecordBatch(new Schema(keep.Select(x => x.f).ToList(), batch.Schema.Metadata), keep.Select(x => batch.Column(x.i)), batch.Length);

@@ -47,7 +47,7 @@ internal sealed class MergeSource
         foreach (var key in options.On)
             if (table.GetFieldIndex(key) < 0)
                 throw new InvalidInputException($"Merge key '{key}' is not a column of the table; its columns are: {string.Join(", ", table.FieldsList.Select(f => f.Name))}.");
-        var derived = TableLayout.FromMetadata(snapshot.Metadata).DerivedColumns.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        var derived = TableLayout.FromMetadata(snapshot.Metadata).ComputedColumns.ToHashSet(StringComparer.Ordinal);
         var sourceOnly = options.SourceOnlyColumns.ToHashSet(StringComparer.Ordinal);
         var batches = new List<RecordBatch>();
         var dead = new List<bool[]>();

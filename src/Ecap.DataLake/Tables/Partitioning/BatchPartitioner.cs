@@ -51,13 +51,26 @@ internal sealed class BatchPartitioner
     public Schema TableSchema(Schema input)
     {
         var missing = MissingDerived(input);
-        if (missing.Count == 0) return input;
-        if (Strategy.TimeColumn is null || input.GetFieldIndex(Strategy.TimeColumn) < 0)
-            throw MissingTimeColumn(input);
-        var timeField = input.GetFieldByName(Strategy.TimeColumn);
+        var truncations = MissingTruncations(input);
+        if (missing.Count == 0 && truncations.Count == 0) return input;
         var builder = new Schema.Builder();
         foreach (var f in input.FieldsList) builder.Field(f);
-        foreach (var d in missing) builder.Field(new Field(d.Name, Int32Type.Default, timeField.IsNullable));
+        if (missing.Count > 0)
+        {
+            if (Strategy.TimeColumn is null || input.GetFieldIndex(Strategy.TimeColumn) < 0)
+                throw MissingTimeColumn(input);
+            var timeField = input.GetFieldByName(Strategy.TimeColumn);
+            foreach (var d in missing) builder.Field(new Field(d.Name, Int32Type.Default, timeField.IsNullable));
+        }
+        foreach (var t in truncations)
+        {
+            // A truncated value has its source's type (Iceberg): an integer stays that integer type, a string a string.
+            var source = input.GetFieldByIndex(RequireColumn(input, t.Source, "truncate"));
+            if (source.DataType.TypeId is not (ArrowTypeId.Int8 or ArrowTypeId.Int16 or ArrowTypeId.Int32 or ArrowTypeId.Int64 or ArrowTypeId.String))
+                throw new SchemaMismatchException(
+                    $"truncate({t.Width}, {t.Source}) needs an integer or string column; '{t.Source}' is {DeltaSchema.TypeName(source.DataType)}.");
+            builder.Field(new Field(t.Name, source.DataType, source.IsNullable));
+        }
         if (input.Metadata is not null) builder.Metadata(input.Metadata);
         return builder.Build();
     }
@@ -78,13 +91,67 @@ internal sealed class BatchPartitioner
     public RecordBatch AddDerivedColumns(RecordBatch batch)
     {
         var missing = MissingDerived(batch.Schema);
-        if (missing.Count == 0) return batch;
+        var truncations = MissingTruncations(batch.Schema);
+        if (missing.Count == 0 && truncations.Count == 0) return batch;
         var schema = TableSchema(batch.Schema);
-        var time = batch.Column(batch.Schema.GetFieldIndex(Strategy.TimeColumn!));
-        var columns = new List<IArrowArray>(batch.ColumnCount + missing.Count);
+        var columns = new List<IArrowArray>(batch.ColumnCount + missing.Count + truncations.Count);
         for (int c = 0; c < batch.ColumnCount; c++) columns.Add(batch.Column(c));
-        columns.AddRange(ComputeDerived(time, missing, Strategy.TimeColumn!));
+        if (missing.Count > 0)
+            columns.AddRange(ComputeDerived(batch.Column(batch.Schema.GetFieldIndex(Strategy.TimeColumn!)), missing, Strategy.TimeColumn!));
+        foreach (var t in truncations) columns.Add(Truncate(batch.Column(batch.Schema.GetFieldIndex(t.Source)), t.Width));
         return new RecordBatch(schema, columns, batch.Length);
+    }
+
+    private List<TruncateColumn> MissingTruncations(Schema schema) =>
+        Strategy.TruncateColumns.Where(t => schema.GetFieldIndex(t.Name) < 0).ToList();
+
+    /// <summary>Iceberg's truncate: integers to the multiple of W at or below them, strings to their first W code points.</summary>
+    internal static IArrowArray Truncate(IArrowArray source, int width)
+    {
+        static long Down(long v, long w) => v - (((v % w) + w) % w);
+        switch (source)
+        {
+            case Int64Array a:
+                {
+                    var b = new Int64Array.Builder().Reserve(a.Length);
+                    for (int i = 0; i < a.Length; i++) { if (a.GetValue(i) is { } v) b.Append(Down(v, width)); else b.AppendNull(); }
+                    return b.Build();
+                }
+            case Int32Array a:
+                {
+                    var b = new Int32Array.Builder().Reserve(a.Length);
+                    for (int i = 0; i < a.Length; i++) { if (a.GetValue(i) is { } v) b.Append((int)Down(v, width)); else b.AppendNull(); }
+                    return b.Build();
+                }
+            case Int16Array a:
+                {
+                    var b = new Int16Array.Builder().Reserve(a.Length);
+                    for (int i = 0; i < a.Length; i++) { if (a.GetValue(i) is { } v) b.Append((short)Down(v, width)); else b.AppendNull(); }
+                    return b.Build();
+                }
+            case Int8Array a:
+                {
+                    var b = new Int8Array.Builder().Reserve(a.Length);
+                    for (int i = 0; i < a.Length; i++) { if (a.GetValue(i) is { } v) b.Append((sbyte)Down(v, width)); else b.AppendNull(); }
+                    return b.Build();
+                }
+            case StringArray a:
+                {
+                    var b = new StringArray.Builder().Reserve(a.Length);
+                    for (int i = 0; i < a.Length; i++)
+                    {
+                        if (a.IsNull(i)) { b.AppendNull(); continue; }
+                        var text = a.GetString(i);
+                        // W code points, not UTF-16 units: a surrogate pair is one character.
+                        int end = 0, count = 0;
+                        while (end < text.Length && count < width) { end += char.IsSurrogatePair(text, end) ? 2 : 1; count++; }
+                        b.Append(end == text.Length ? text : text[..end]);
+                    }
+                    return b.Build();
+                }
+            default:
+                throw new SchemaMismatchException($"truncate needs an integer or string column, not {source.Data.DataType.Name}.");
+        }
     }
 
     /// <summary>Partitions one batch. Groups come in order of first appearance in the batch.</summary>

@@ -3,7 +3,8 @@ namespace Ecap.DataLake.Tables.Partitioning;
 /// <summary>
 /// Parses a layout written as text (the CLI's <c>--partition-by</c> and <c>--sort-by</c>) into a
 /// <see cref="PartitionStrategy"/>: a comma list of column names and Iceberg's transform names
-/// <c>year(col)</c>, <c>month(col)</c>, <c>day(col)</c>, <c>hour(col)</c> and <c>bucket(N, col)</c>.
+/// <c>year(col)</c>, <c>month(col)</c>, <c>day(col)</c>, <c>hour(col)</c>, <c>bucket(N, col)</c> and <c>truncate(W, col)</c>
+/// (a partition column <c>col_trunc</c>: integers to the lower multiple of W, strings to their first W characters).
 /// <para>
 /// Time transforms become the strategy's derived columns in the hive layout the presets use: <c>year(t)</c>
 /// partitions by <c>year</c>, <c>month(t)</c> by <c>year/month</c>, <c>day(t)</c> by <c>year/month/day</c> and
@@ -26,6 +27,7 @@ public static class PartitionSpec
     {
         var partitions = new List<string>();
         var derived = new List<DerivedColumn>();
+        var truncations = new List<TruncateColumn>();
         string? timeColumn = null, bucketColumn = null;
         int bucketCount = 0;
         if (partitionBy is not null)
@@ -76,11 +78,20 @@ public static class PartitionSpec
                             break;
                         }
                     case "truncate":
-                        throw new InvalidInputException(
-                            $"truncate(W, col) is not supported yet ('{item}'); partition by the column itself or bucket(N, col).");
+                        {
+                            if (args.Length != 2 || !int.TryParse(args[0], out var w) || w <= 0)
+                                throw new InvalidInputException($"truncate takes a positive width and a column, e.g. truncate(3, zip), not '{item}'.");
+                            var source = RequireName(args[1], partitionBy);
+                            var name = source + "_trunc"; // Iceberg's partition field name
+                            if (partitions.Contains(name, StringComparer.Ordinal))
+                                throw new InvalidInputException($"Partition column '{name}' is given twice in '{partitionBy}'.");
+                            truncations.Add(new TruncateColumn(name, source, w));
+                            partitions.Add(name);
+                            break;
+                        }
                     default:
                         throw new InvalidInputException(
-                            $"Unknown partition transform '{transform}' in '{partitionBy}'. Use a column or year(col), month(col), day(col), hour(col), bucket(N, col).");
+                            $"Unknown partition transform '{transform}' in '{partitionBy}'. Use a column or year(col), month(col), day(col), hour(col), bucket(N, col), truncate(W, col).");
                 }
             }
         }
@@ -91,6 +102,7 @@ public static class PartitionSpec
         {
             PartitionColumns = partitionBy is null && basis is not null ? basis.PartitionColumns : partitions,
             DerivedColumns = partitionBy is null && basis is not null ? basis.DerivedColumns : derived,
+            TruncateColumns = partitionBy is null && basis is not null ? basis.TruncateColumns : truncations,
             TimeColumn = partitionBy is null && basis is not null ? basis.TimeColumn : timeColumn,
             BucketColumn = partitionBy is null && basis is not null ? basis.BucketColumn : bucketColumn,
             BucketCount = partitionBy is null && basis is not null ? basis.BucketCount : bucketCount,
@@ -114,6 +126,11 @@ public static class PartitionSpec
         var items = new List<string>();
         foreach (var column in strategy.PartitionColumns)
         {
+            if (strategy.TruncateColumns.FirstOrDefault(x => x.Name == column) is { } t)
+            {
+                items.Add($"truncate({t.Width}, {t.Source})");
+                continue;
+            }
             var d = strategy.DerivedColumns.FirstOrDefault(x => x.Name == column);
             items.Add(d is null || strategy.TimeColumn is null ? column : $"{d.Part.ToString().ToLowerInvariant()}({strategy.TimeColumn})");
         }
@@ -127,6 +144,7 @@ public static class PartitionSpec
         a.PartitionColumns.SequenceEqual(b.PartitionColumns, StringComparer.Ordinal)
         && a.SortColumns.SequenceEqual(b.SortColumns, StringComparer.Ordinal)
         && a.DerivedColumns.SequenceEqual(b.DerivedColumns)
+        && a.TruncateColumns.SequenceEqual(b.TruncateColumns)
         && (a.DerivedColumns.Count == 0 || a.TimeColumn == b.TimeColumn)
         && a.BucketColumn == b.BucketColumn && a.BucketCount == b.BucketCount;
 

@@ -22,6 +22,13 @@ public enum TimePart
 public sealed record DerivedColumn(string Name, TimePart Part);
 
 /// <summary>
+/// A real column of the table computed by Iceberg's <c>truncate(W, col)</c> from <paramref name="Source"/>: an integer to the
+/// multiple of <paramref name="Width"/> at or below it (<c>v - ((v % W) + W) % W</c>), a string to its first W characters
+/// (Unicode code points). Named <c>{source}_trunc</c> by <see cref="PartitionSpec"/>, as Iceberg names the partition field.
+/// </summary>
+public sealed record TruncateColumn(string Name, string Source, int Width);
+
+/// <summary>
 /// How a table's rows are laid out in files: the partition columns (in directory order), the
 /// derived time columns they may use, the sort order of rows inside each file, and an optional
 /// bucket column (Iceberg's bucket transform, see <see cref="IcebergBucket"/>).
@@ -38,6 +45,12 @@ public sealed record PartitionStrategy
 
     /// <summary>Columns computed from <see cref="TimeColumn"/> (kept as they are when the batch already has them).</summary>
     public IReadOnlyList<DerivedColumn> DerivedColumns { get; init; } = [];
+
+    /// <summary>Columns computed by truncating another column (kept as they are when the batch already has them).</summary>
+    public IReadOnlyList<TruncateColumn> TruncateColumns { get; init; } = [];
+
+    /// <summary>The columns a write computes (derived time parts and truncations): not needed from the input.</summary>
+    internal IEnumerable<string> ComputedColumns => DerivedColumns.Select(d => d.Name).Concat(TruncateColumns.Select(t => t.Name));
 
     /// <summary>Rows inside each group are sorted by these columns: stable, ascending, nulls first.</summary>
     public IReadOnlyList<string> SortColumns { get; init; } = [];
@@ -167,6 +180,12 @@ public sealed record PartitionStrategy
         if (DerivedColumns.Count > 0 && string.IsNullOrEmpty(TimeColumn))
             throw new DataLakeException(
                 $"Derived columns ({string.Join(", ", DerivedColumns.Select(d => d.Name))}) need a time column; set {TimeColumnOption}.");
+        foreach (var t in TruncateColumns)
+        {
+            if (t.Width <= 0) throw new DataLakeException($"truncate({t.Width}, {t.Source}) needs a positive width.");
+            if (t.Name == t.Source || DerivedColumns.Any(d => d.Name == t.Name))
+                throw new DataLakeException($"Truncated column '{t.Name}' clashes with another column of the layout.");
+        }
         foreach (var s in SortColumns)
             if (PartitionColumns.Contains(s, StringComparer.Ordinal))
                 throw new DataLakeException($"Sort column '{s}' is also a partition column; partition columns are constant within a file.");
@@ -191,6 +210,9 @@ public sealed record PartitionStrategy
         if (DerivedColumns.Count > 0)
             p[PropertyPrefix + "derivedColumns"] = JsonSerializer.Serialize(
                 DerivedColumns.Select(d => $"{d.Name}:{d.Part.ToString().ToLowerInvariant()}").ToArray());
+        if (TruncateColumns.Count > 0)
+            p[PropertyPrefix + "truncateColumns"] = JsonSerializer.Serialize(
+                TruncateColumns.Select(t => new[] { t.Name, t.Source, t.Width.ToString(CultureInfo.InvariantCulture) }).ToArray());
         if (BucketColumn is not null)
         {
             p[PropertyPrefix + "bucketColumn"] = BucketColumn;
@@ -214,8 +236,12 @@ public sealed record PartitionStrategy
                 if (colon <= 0) throw new FormatException($"derived column '{text}' is not name:part");
                 return new DerivedColumn(text[..colon], Enum.Parse<TimePart>(text[(colon + 1)..], ignoreCase: true));
             }).ToArray();
+            var truncated = (Get("truncateColumns") is { } tj ? JsonSerializer.Deserialize<string[][]>(tj) ?? [] : []).Select(t =>
+                t.Length == 3 ? new TruncateColumn(t[0], t[1], int.Parse(t[2], CultureInfo.InvariantCulture))
+                    : throw new FormatException("a truncate column is not [name, source, width]")).ToArray();
             var s = new PartitionStrategy
             {
+                TruncateColumns = truncated,
                 PartitionColumns = List(partitionJson),
                 SortColumns = List(Get("sortColumns")),
                 TimeColumn = Get("timeColumn"),

@@ -22,6 +22,9 @@ internal sealed class FilePruning
     private readonly IReadOnlyList<PartitionFilter> _filters;
     private readonly Predicate? _predicate;
     private readonly HashSet<int>? _buckets;
+    private readonly string? _timeColumn;
+    private readonly IArrowType? _timeType;
+    private readonly List<(string Column, TimePart Part)> _timeParts = [];
 
     public FilePruning(Snapshot snapshot, ReadOptions options)
     {
@@ -36,6 +39,19 @@ internal sealed class FilePruning
                     $"'{f.Column}' is not a partition column of this table (partition columns: {(_partitionColumns.Count == 0 ? "none" : string.Join(", ", snapshot.PartitionColumns))}); filter data columns with a predicate (--where).");
         }
         var strategy = TableLayout.FromMetadata(snapshot.Metadata);
+        // year/month/day/hour partitions bound the time column they derive from, for files without its stats.
+        if (strategy.TimeColumn is { } timeColumn && _schema.GetFieldByName(timeColumn)?.DataType is { TypeId: ArrowTypeId.Timestamp or ArrowTypeId.Date32 } timeType
+            && !_partitionColumns.Contains(timeColumn))
+        {
+            foreach (var part in (TimePart[])[TimePart.Year, TimePart.Month, TimePart.Day, TimePart.Hour])
+            {
+                // Only a prefix from the year names an interval (month without year does not).
+                var d = strategy.DerivedColumns.FirstOrDefault(x => x.Part == part && _partitionColumns.Contains(x.Name));
+                if (d is null) break;
+                _timeParts.Add((d.Name, part));
+            }
+            if (_timeParts.Count > 0) (_timeColumn, _timeType) = (timeColumn, timeType);
+        }
         if (strategy.BucketColumn is { } bucketColumn && strategy.BucketCount > 0 && _predicate != null)
             _buckets = BucketsFor(_predicate, bucketColumn, strategy.BucketCount);
     }
@@ -66,11 +82,50 @@ internal sealed class FilePruning
                 // A partition value bounds every row of the file exactly.
                 return new ColumnBounds(type, typed, typed, value == null ? rows ?? 1 : 0, rows);
             }
-            return stats?.GetBounds(column);
+            return stats?.GetBounds(column) ?? (column == _timeColumn ? TimeBounds(file, rows) : null);
         });
-        if (!canMatch) return onlyPartitions ? Verdict.PrunedByPartition : Verdict.PrunedByStats;
+        // Without stats only partition values (and the time bounds they imply) can have ruled the file out.
+        if (!canMatch) return onlyPartitions || stats is null ? Verdict.PrunedByPartition : Verdict.PrunedByStats;
         return Verdict.Read;
     }
+
+    /// <summary>
+    /// The bounds of the time column implied by a file's year[/month[/day[/hour]]] partition (UTC): the write derives those
+    /// parts from the time column, so every row's time lies in that interval and is not null (null: a part is null or unreadable).
+    /// </summary>
+    private ColumnBounds? TimeBounds(AddFile file, long? rows)
+    {
+        var values = new int[4];
+        foreach (var (column, part) in _timeParts)
+        {
+            if (file.PartitionValues.GetValueOrDefault(column) is not { } text
+                || !int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)) return null;
+            values[(int)part] = v;
+        }
+        DateTime start, end;
+        try
+        {
+            var finest = _timeParts[^1].Part;
+            start = new DateTime(values[0], finest >= TimePart.Month ? values[1] : 1, finest >= TimePart.Day ? values[2] : 1, 0, 0, 0, DateTimeKind.Utc)
+                .AddHours(finest == TimePart.Hour ? values[3] : 0);
+            end = finest switch
+            {
+                TimePart.Year => start.AddYears(1),
+                TimePart.Month => start.AddMonths(1),
+                TimePart.Day => start.AddDays(1),
+                _ => start.AddHours(1),
+            };
+        }
+        catch (ArgumentOutOfRangeException) { return null; }
+        var fromMicros = (start - DateTime.UnixEpoch).Ticks / 10;
+        var toMicros = (end - DateTime.UnixEpoch).Ticks / 10 - 1; // the interval is half-open
+        object min = fromMicros, max = toMicros;
+        if (_timeType!.TypeId == ArrowTypeId.Date32)
+            (min, max) = (FloorDays(fromMicros), FloorDays(toMicros)); // a date column holds days since 1970
+        return new ColumnBounds(_timeType, min, max, 0, rows);
+    }
+
+    private static long FloorDays(long micros) => (long)Math.Floor(micros / 86_400_000_000m);
 
     private DataFileStats? TryParseStats(string json)
     {

@@ -129,7 +129,7 @@ internal sealed class TableWriter(DataLakeStorage storage)
             var removed = 0;
             Transaction Build(Snapshot? read, Metadata? metadata)
             {
-                var tx = table.StartTransaction(read, OperationName(mode, read));
+                var tx = table.StartTransaction(read, options.Operation ?? OperationName(mode, read));
                 tx.ColumnMappingAware = mapped;
                 removed = 0;
                 if (read == null) tx.SetProtocol(Protocol.Default);

@@ -39,7 +39,8 @@ public class PartitionSpecTests
     [InlineData("year(a),day(b)", "same column")]
     [InlineData("bucket(0, id)", "positive count")]
     [InlineData("bucket(2, a),bucket(3, b)", "at most one bucket")]
-    [InlineData("truncate(4, name)", "not supported yet")]
+    [InlineData("truncate(0, name)", "positive width")]
+    [InlineData("truncate(name)", "positive width")]
     [InlineData("week(ts)", "Unknown partition transform 'week'")]
     [InlineData("a,a", "distinct")]
     [InlineData("day(ts", "closing parenthesis")]
@@ -47,6 +48,31 @@ public class PartitionSpecTests
     {
         var e = Assert.ThrowsAny<InvalidInputException>(() => PartitionSpec.Parse(text));
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Truncate_floors_integers_to_a_multiple_and_cuts_strings_to_code_points_and_round_trips()
+    {
+        var s = PartitionSpec.Parse("truncate(10, n), truncate(3, zip)");
+        Assert.Equal(["n_trunc", "zip_trunc"], s.PartitionColumns);
+        Assert.Equal([new TruncateColumn("n_trunc", "n", 10), new TruncateColumn("zip_trunc", "zip", 3)], s.TruncateColumns);
+        Assert.Equal("truncate(10, n),truncate(3, zip)", PartitionSpec.Format(s));
+        // The table remembers it: its properties read back as the same layout.
+        Assert.True(PartitionSpec.SameLayout(s, PartitionStrategy.FromTableProperties(s.ToTableProperties())!));
+        Assert.False(PartitionSpec.SameLayout(s, PartitionSpec.Parse("truncate(5, n), truncate(3, zip)")));
+
+        var n = new Int64Array.Builder().Append(7).Append(-3).Append(15).Append(-10).AppendNull().Append(0).Build();
+        var zip = new StringArray.Builder().Append("00501").Append("ab").Append("über").Append("😀😀😀x").AppendNull().Append("").Build();
+        var schema = new Schema.Builder().Field(new Field("n", Int64Type.Default, true)).Field(new Field("zip", StringType.Default, true)).Build();
+        var batch = new BatchPartitioner(s).AddDerivedColumns(new RecordBatch(schema, [n, zip], 6));
+        var nt = (Int64Array)batch.Column(batch.Schema.GetFieldIndex("n_trunc"));
+        var zt = (StringArray)batch.Column(batch.Schema.GetFieldIndex("zip_trunc"));
+        Assert.Equal([0L, -10L, 10L, -10L, null, 0L], Enumerable.Range(0, 6).Select(i => nt.GetValue(i)));
+        Assert.Equal(["005", "ab", "übe", "😀😀😀", null, ""], Enumerable.Range(0, 6).Select(i => zt.IsNull(i) ? null : zt.GetString(i)));
+
+        var bad = new RecordBatch(new Schema.Builder().Field(new Field("n", DoubleType.Default, true)).Field(new Field("zip", StringType.Default, true)).Build(),
+            [new DoubleArray.Builder().Append(1).Build(), new StringArray.Builder().Append("a").Build()], 1);
+        Assert.Contains("integer or string column", Assert.Throws<SchemaMismatchException>(() => new BatchPartitioner(s).AddDerivedColumns(bad)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
