@@ -176,20 +176,20 @@ public sealed class AzureBlobObjectStore : IObjectStore
     /// A seekable stream that fetches what is read with ranged GETs. Opening is one GET of the blob's first 4 MiB: its
     /// Content-Range tells the length, and it holds the whole of a typical data file or commit.
     /// </summary>
+    /// <summary>Opening reads the first this-many bytes: a typical data file or commit is then one GET.</summary>
+    internal const int FirstWindow = 4 << 20;
+
     public async Task<Stream> OpenReadAsync(string key, CancellationToken ct = default)
     {
         var full = Full(key);
         try
         {
             var result = (await Blob(full).DownloadContentAsync(
-                new BlobDownloadOptions { Range = new HttpRange(0, AzureReadStream.FirstWindow) }, ct).ConfigureAwait(false)).Value;
+                new BlobDownloadOptions { Range = new HttpRange(0, FirstWindow) }, ct).ConfigureAwait(false)).Value;
             var first = result.Content.ToArray();
             // "bytes 0-N/TOTAL"; a whole-blob answer has no range.
-            var range = result.Details.ContentRange;
-            var slash = range?.LastIndexOf('/') ?? -1;
-            var total = slash >= 0 && long.TryParse(range.AsSpan(slash + 1), System.Globalization.NumberStyles.None,
-                System.Globalization.CultureInfo.InvariantCulture, out var t) ? t : first.Length;
-            return new AzureReadStream(this, full, total, first);
+            var total = RangedReadStream.TotalLength(result.Details.ContentRange, first.Length);
+            return new RangedReadStream(full, total, (offset, count, token) => DownloadRangeAsync(full, offset, count, token), first);
         }
         catch (RequestFailedException e) when (e.Status == 416)
         {

@@ -30,7 +30,7 @@ internal static class ChangeCommands
             "Example:\n  ecap data-lake storage delete transactions --where \"status = 'failed' AND year = 2026\"") { table, where };
         command.SetCliAction(async (ctx, ct) =>
         {
-            var result = await ctx.OpenDataLake().Storage.DeleteAsync(ctx.Get(table), Parse(ctx.Get(where)), ct);
+            var result = await ctx.OpenDataLake().Storage.DeleteAsync(ctx.Get(table), Predicate.Parse(ctx.Get(where)), ct);
             if (ctx.Json) CliJson.Write(new DeleteJson(result.Table, result.Version, result.RowsDeleted, result.FilesTouched, result.DeletionVectorsWritten,
                 result.FilesRewritten, result.FilesScanned, CliJson.Ms(result.Duration)));
             else Summary(result, $"{result.RowsDeleted:N0} row(s) deleted");
@@ -53,7 +53,7 @@ internal static class ChangeCommands
         command.SetCliAction(async (ctx, ct) =>
         {
             var assignments = (ctx.Get(set) ?? []).Select(ColumnAssignment.Parse).ToList();
-            var result = await ctx.OpenDataLake().Storage.UpdateAsync(ctx.Get(table), assignments, ctx.Get(where) is { } w ? Parse(w) : null, ct);
+            var result = await ctx.OpenDataLake().Storage.UpdateAsync(ctx.Get(table), assignments, ctx.Get(where) is { } w ? Predicate.Parse(w) : null, ct);
             if (ctx.Json) CliJson.Write(new UpdateJson(result.Table, result.Version, result.RowsUpdated, result.FilesTouched, result.DeletionVectorsWritten,
                 result.FilesRewritten, result.FilesScanned, CliJson.Ms(result.Duration)));
             else Summary(result, $"{result.RowsUpdated:N0} row(s) updated");
@@ -93,7 +93,7 @@ internal static class ChangeCommands
                 WhenMatched = Choice<MergeMatchedAction>(ctx.Get(matched), "--when-matched"),
                 WhenNotMatched = Choice<MergeNotMatchedAction>(ctx.Get(notMatched), "--when-not-matched"),
                 WhenNotMatchedBySource = Choice<MergeNotMatchedBySourceAction>(ctx.Get(notMatchedBySource), "--when-not-matched-by-source"),
-                DeleteWhen = ctx.Get(deleteWhen) is { } d ? Parse(d) : null,
+                DeleteWhen = ctx.Get(deleteWhen) is { } d ? Predicate.Parse(d) : null,
                 DeduplicateOrderBy = ctx.Get(dedupOrder),
                 SourceName = sourcePath,
             };
@@ -122,7 +122,7 @@ internal static class ChangeCommands
             "Example:\n  ecap data-lake storage erase transactions --where \"customer_id = 42\"") { table, where };
         command.SetCliAction(async (ctx, ct) =>
         {
-            var result = await ctx.OpenDataLake().Storage.EraseAsync(ctx.Get(table), Parse(ctx.Get(where)), ct);
+            var result = await ctx.OpenDataLake().Storage.EraseAsync(ctx.Get(table), Predicate.Parse(ctx.Get(where)), ct);
             const string note = "vacuum after the retention period removes the old files (compaction vacuum TABLE); until then time travel can still read the rows";
             if (ctx.Json) CliJson.Write(new EraseJson(result.Table, result.Version, result.RowsDeleted, result.FilesTouched, result.FilesRewritten, note, CliJson.Ms(result.Duration)));
             else
@@ -155,18 +155,6 @@ internal static class ChangeCommands
             return 0;
         });
         return command;
-    }
-
-    private static Predicate Parse(string text)
-    {
-        try
-        {
-            return Predicate.Parse(text);
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidInputException($"--where/--delete-when '{text}': {e.Message}");
-        }
     }
 
     private static T Choice<T>(string text, string option) where T : struct, Enum =>

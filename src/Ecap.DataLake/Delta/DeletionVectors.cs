@@ -100,7 +100,7 @@ internal static class DeletionVectors
     /// one vector per entry of <paramref name="vectors"/> (each sorted, distinct physical row indexes) and returns their
     /// descriptors in order. One file per operation, as Spark writes one per task: fewer objects than one per data file.
     /// </summary>
-    public static async Task<(string ObjectKey, IReadOnlyList<DeletionVectorDescriptor> Descriptors)> WriteFileAsync(IObjectStore table,
+    public static async Task<(string ObjectKey, long Size, IReadOnlyList<DeletionVectorDescriptor> Descriptors)> WriteFileAsync(IObjectStore table,
         IReadOnlyList<long[]> vectors, CancellationToken ct = default)
     {
         var uuid = Guid.NewGuid();
@@ -122,7 +122,7 @@ internal static class DeletionVectors
         }
         var key = "deletion_vector_" + uuid.ToString("D") + ".bin";
         await table.WriteAsync(key, file.GetBuffer().AsMemory(0, (int)file.Length), ct).ConfigureAwait(false);
-        return (key, descriptors);
+        return (key, file.Length, descriptors);
     }
 
     /// <summary>The sorted union of two sorted, distinct row index arrays.</summary>

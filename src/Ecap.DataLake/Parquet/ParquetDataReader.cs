@@ -263,9 +263,10 @@ internal static class ParquetDataReader
     /// <summary>The batch with an int64 column <paramref name="name"/> of physical row indexes start, start + 1, ... appended.</summary>
     private static RecordBatch WithRowIndex(RecordBatch batch, string name, long start)
     {
-        var values = new long[batch.Length];
+        var bytes = new byte[batch.Length * sizeof(long)];
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(bytes.AsSpan());
         for (var i = 0; i < values.Length; i++) values[i] = start + i;
-        var column = new Int64Array(new ArrowBuffer(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray()), ArrowBuffer.Empty, values.Length, 0, 0);
+        var column = new Int64Array(new ArrowBuffer(bytes), ArrowBuffer.Empty, batch.Length, 0, 0);
         return new RecordBatch(new Schema([.. batch.Schema.FieldsList, new Field(name, Apache.Arrow.Types.Int64Type.Default, false)], batch.Schema.Metadata),
             [.. batch.Arrays, column], batch.Length);
     }

@@ -199,6 +199,12 @@ public sealed class S3ObjectStore : IObjectStore, IStorageClassStore
     /// chunks). Opening is one GET of the object's last 4 MiB (a suffix range): it tells the length and holds the whole
     /// of a typical data file or commit, or the footer of a larger one.
     /// </summary>
+    /// <summary>Objects up to this size are read in one GET (a typical data file or commit): its tail on open, else whole.</summary>
+    internal const int WholeObjectUpTo = 4 << 20;
+
+    private RangedReadStream ReadStream(string fullKey, long length, byte[]? window = null, long windowStart = 0) =>
+        new(fullKey, length, (offset, count, ct) => ReadRangeKnownAsync(fullKey, offset, offset + count - 1, ct), window, windowStart, WholeObjectUpTo);
+
     public async Task<Stream> OpenReadAsync(string key, CancellationToken ct = default)
     {
         var full = Full(key);
@@ -206,22 +212,20 @@ public sealed class S3ObjectStore : IObjectStore, IStorageClassStore
         {
             using var response = await _connection.Client.GetObjectAsync(new GetObjectRequest
             {
-                BucketName = Bucket, Key = full, ByteRange = new ByteRange($"bytes=-{S3ReadStream.WholeObjectUpTo}"),
+                BucketName = Bucket, Key = full, ByteRange = new ByteRange($"bytes=-{WholeObjectUpTo}"),
             }, ct).ConfigureAwait(false);
             var tail = new MemoryStream();
             await response.ResponseStream.CopyToAsync(tail, ct).ConfigureAwait(false);
             // "bytes first-last/total"; a server that ignores the range sends the whole object without it.
-            var range = response.ContentRange;
-            var slash = range?.LastIndexOf('/') ?? -1;
-            var total = slash >= 0 && long.TryParse(range.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var t) ? t : tail.Length;
-            return new S3ReadStream(this, full, total, tail.ToArray(), total - tail.Length);
+            var total = RangedReadStream.TotalLength(response.ContentRange, tail.Length);
+            return ReadStream(full, total, tail.ToArray(), total - tail.Length);
         }
         catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.RequestedRangeNotSatisfiable)
         {
             // Missing (or claimed but not yet copied into place: HeadAsync finishes that), or empty.
             var info = await HeadAsync(key, ct).ConfigureAwait(false)
                 ?? throw new FileNotFoundException($"Object '{key}' does not exist in '{Location}'.", key, e);
-            return new S3ReadStream(this, full, info.Size);
+            return ReadStream(full, info.Size);
         }
         catch (AmazonServiceException e)
         {

@@ -119,11 +119,14 @@ internal sealed class ChangeSet
 
     private Schema? _writeSchema;
 
-    public bool IsDerived(string column) => Strategy.ComputedColumns.Contains(column, StringComparer.Ordinal);
+    public bool IsDerived(string column) => _computed.Contains(column);
+
+    private HashSet<string> _computed => _computedColumns ??= Strategy.ComputedColumns.ToHashSet(StringComparer.Ordinal);
+    private HashSet<string>? _computedColumns;
 
     private RecordBatch WithoutDerived(RecordBatch batch)
     {
-        if (Strategy.DerivedColumns.Count == 0 && Strategy.TruncateColumns.Count == 0 && batch.Schema.GetFieldIndex(RowIndex) < 0) return batch;
+        if (_computed.Count == 0 && batch.Schema.GetFieldIndex(RowIndex) < 0) return batch;
         var keep = batch.Schema.FieldsList.Select((f, i) => (f, i)).Where(x => !IsDerived(x.f.Name) && x.f.Name != RowIndex).ToList();
         if (keep.Count == batch.ColumnCount) return batch;
         return new RecordBatch(new Schema(keep.Select(x => x.f).ToList(), batch.Schema.Metadata), keep.Select(x => batch.Column(x.i)), batch.Length);
@@ -176,9 +179,9 @@ internal sealed class ChangeSet
         }
         if (vectors.Count > 0)
         {
-            var (vectorKey, descriptors) = await DeletionVectors.WriteFileAsync(Table.Store, vectors, ct);
+            var (vectorKey, vectorBytes, descriptors) = await DeletionVectors.WriteFileAsync(Table.Store, vectors, ct);
             _vectorFiles.Add(vectorKey);
-            _vectorBytes += (await Table.Store.HeadAsync(vectorKey, ct))?.Size ?? 0;
+            _vectorBytes += vectorBytes;
             for (var i = 0; i < vectorFiles.Count; i++)
                 tx.Add(vectorFiles[i] with
                 {

@@ -27,20 +27,16 @@ internal sealed class MergeInput : IDisposable
     /// <summary>Parts the source is split into (1: held in memory).</summary>
     public int Parts { get; }
 
-    /// <summary>Rows of the source in all.</summary>
-    public long Rows { get; private init; }
-
     /// <summary>Reads <paramref name="source"/>: held while it fits <paramref name="budgetBytes"/>, else spilled (not for encrypted tables).</summary>
     public static async Task<MergeInput> LoadAsync(IAsyncEnumerable<RecordBatch> source, IReadOnlyList<string> keys, long budgetBytes, bool encrypted,
         string tableName, CancellationToken ct)
     {
         var memory = new List<RecordBatch>();
-        long bytes = 0, rows = 0;
+        long bytes = 0;
         await using var input = source.GetAsyncEnumerator(ct);
         while (await input.MoveNextAsync())
         {
             var batch = input.Current;
-            rows += batch.Length;
             bytes += ArrowSizes.Of(batch);
             memory.Add(batch);
             if (bytes <= budgetBytes) continue;
@@ -48,13 +44,13 @@ internal sealed class MergeInput : IDisposable
                 throw new DataLakeException(
                     $"The merge source exceeds the write buffer ({budgetBytes / (1024 * 1024)} MiB) and table '{tableName}' is encrypted, so it is not spilled " +
                     "to local disk in plaintext. Merge it in smaller parts, or raise DataLakeStorageOptions.WriteBufferBytes.");
-            return await SpillAsync(memory, input, keys, budgetBytes, bytes, rows, ct);
+            return await SpillAsync(memory, input, keys, budgetBytes, bytes, ct);
         }
-        return new MergeInput(memory, null, 1) { Rows = rows };
+        return new MergeInput(memory, null, 1);
     }
 
     private static async Task<MergeInput> SpillAsync(List<RecordBatch> held, IAsyncEnumerator<RecordBatch> rest, IReadOnlyList<string> keys, long budgetBytes,
-        long bytes, long rows, CancellationToken ct)
+        long bytes, CancellationToken ct)
     {
         // Named as compaction's spill folders (ecap-merge-<pid>-...), whose cleanup removes those of killed processes.
         var folder = Path.Combine(Path.GetTempPath(), $"ecap-merge-{Environment.ProcessId}-src{Guid.NewGuid().ToString("N")[..12]}");
@@ -72,7 +68,6 @@ internal sealed class MergeInput : IDisposable
                 while (await rest.MoveNextAsync())
                 {
                     var b = rest.Current;
-                    rows += b.Length;
                     bytes += ArrowSizes.Of(b);
                     await writer.WriteRecordBatchAsync(Same(b, schema), ct);
                 }
@@ -106,7 +101,7 @@ internal sealed class MergeInput : IDisposable
                 foreach (var f in files) if (f is not null) await f.DisposeAsync();
             }
             File.Delete(all);
-            return new MergeInput(null, folder, parts) { Rows = rows };
+            return new MergeInput(null, folder, parts);
         }
         catch
         {

@@ -22,7 +22,6 @@ internal sealed class MergeSource
     private readonly HashSet<string> _sourceColumns;
     private readonly MergeOptions _options;
     private readonly Predicate? _keyPredicate;
-    private readonly Dictionary<long, (int Batch, int Row)>? _longIndex; // one int64 key: looked up without a MergeKey per row
 
     private MergeSource(List<RecordBatch> batches, Dictionary<MergeKey, (int, int)> index, List<bool[]> dead, List<byte[]?> deleteWhen,
         HashSet<string> sourceColumns, MergeOptions options, Predicate? keyPredicate)
@@ -34,8 +33,6 @@ internal sealed class MergeSource
         _sourceColumns = sourceColumns;
         _options = options;
         _keyPredicate = keyPredicate;
-        if (options.On.Count == 1 && batches.Count > 0 && batches[0].Column(batches[0].Schema.GetFieldIndex(options.On[0])) is Int64Array)
-            _longIndex = index.ToDictionary(kv => kv.Key.Number, kv => kv.Value);
     }
 
     public long SourceRows { get; private set; }
@@ -228,14 +225,15 @@ internal sealed class MergeSource
             {
                 var positions = RowChanges.Positions(batch).ToArray();
                 var keyColumns = _options.On.Select(k => batch.Column(batch.Schema.GetFieldIndex(k))).ToArray();
-                if (_longIndex is not null && keyColumns[0] is Int64Array ids)
+                // One int64 key: its values read straight from the column, no type dispatch per row.
+                if (keyColumns.Length == 1 && keyColumns[0] is Int64Array ids)
                 {
                     var values = ids.Values;
                     var nulls = ids.NullCount > 0;
                     for (var r = 0; r < batch.Length; r++)
                     {
                         if (nulls && ids.IsNull(r)) { Row(positions[r], null, false, default); continue; }
-                        var found = _longIndex.TryGetValue(values[r], out var s);
+                        var found = _index.TryGetValue(new MergeKey(values[r], null), out var s);
                         Row(positions[r], found || !bySourceDelete ? null : new MergeKey(values[r], null), found, s);
                     }
                     continue;

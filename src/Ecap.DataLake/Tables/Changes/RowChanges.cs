@@ -152,10 +152,7 @@ internal sealed class RowChanges(DataLakeStorage storage)
         for (var attempt = 1; ; attempt++)
         {
             var snapshot = await table.GetSnapshotAsync(ct);
-            foreach (var (appId, version) in expected ?? new Dictionary<string, long>())
-                if ((snapshot.GetTxnVersion(appId) ?? 0) != version)
-                    throw new ConcurrentModificationException(
-                        $"Table '{tableName}' holds txn version {snapshot.GetTxnVersion(appId) ?? 0} for '{appId}', not the expected {version}: another writer moved that source on.");
+            Writing.TableWriter.EnsureExpectedTransactions(snapshot, expected, tableName);
             var set = new ChangeSet(storage, tableName, table, snapshot, copyOnWrite);
             var commitAttempted = false;
             try

@@ -28,10 +28,7 @@ internal sealed class TableWriter(DataLakeStorage storage)
             throw new TableAlreadyExistsException($"Table '{tableName}' already exists at version {snapshot.Version} (mode error-if-exists).");
         if (snapshot != null && mode == WriteMode.Ignore)
             return (new WriteResult(tableName, snapshot.Version, 0, 0, 0, 0, 0, Skipped: true, clock.Elapsed), null);
-        foreach (var (appId, expected) in options.ExpectedTransactions ?? new Dictionary<string, long>())
-            if ((snapshot?.GetTxnVersion(appId) ?? 0) != expected)
-                throw new ConcurrentModificationException(
-                    $"Table '{tableName}' holds txn version {snapshot?.GetTxnVersion(appId) ?? 0} for '{appId}', not the expected {expected}: another writer moved that source on.");
+        EnsureExpectedTransactions(snapshot, options.ExpectedTransactions, tableName);
         if (options.OverwriteSchema && mode != WriteMode.Overwrite)
             throw new InvalidInputException("overwriteSchema needs mode overwrite.");
         if (options.SkipExistingKeys && options.DeduplicateKeys is not { Count: > 0 })
@@ -221,6 +218,15 @@ internal sealed class TableWriter(DataLakeStorage storage)
         foreach (var appId in (options.Transactions ?? new Dictionary<string, long>()).Keys)
             if (winner.GetTxnVersion(appId) is { } v) return $"it already holds txn version {v} for '{appId}'";
         return null;
+    }
+
+    /// <summary>Refuses a conditional commit (exactly-once sources) when the table no longer holds the txn versions it expects.</summary>
+    internal static void EnsureExpectedTransactions(Snapshot? snapshot, IReadOnlyDictionary<string, long>? expected, string tableName)
+    {
+        foreach (var (appId, version) in expected ?? new Dictionary<string, long>())
+            if ((snapshot?.GetTxnVersion(appId) ?? 0) != version)
+                throw new ConcurrentModificationException(
+                    $"Table '{tableName}' holds txn version {snapshot?.GetTxnVersion(appId) ?? 0} for '{appId}', not the expected {version}: another writer moved that source on.");
     }
 
     // The keys already in the partitions the input touches, qualified by partition; only those partitions'
