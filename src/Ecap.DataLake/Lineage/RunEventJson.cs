@@ -36,7 +36,8 @@ internal static class RunEventJson
         IReadOnlyList<LineageDataset> inputs, IReadOnlyList<LineageDataset> outputs, string? errorMessage)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: events are JSON for machines and logs, never embedded in HTML; quotes in messages stay readable.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("eventType", eventType);
