@@ -92,8 +92,11 @@ internal sealed class OpenLineageEmitter : IOperationObserver, IPostCommitHook, 
         {
             if (!run.Outputs.TryGetValue(table, out var output)) run.Outputs[table] = output = new TableOutput();
             output.Fields = DatasetNames.Fields(commit.Metadata.SchemaString) ?? output.Fields;
+            // A file removed and added again with a deletion vector (DELETE, UPDATE, MERGE) holds no new row: not written.
+            var removed = commit.Removes.Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
             foreach (var add in commit.Adds)
             {
+                if (add.DeletionVector is not null && removed.Contains(add.Path)) continue;
                 var rows = DatasetNames.NumRecords(add.Stats) ?? 0;
                 if (add.DataChange) { output.DataChanged = true; output.DataRows += rows; output.DataBytes += add.Size; }
                 else { output.RewriteRows += rows; output.RewriteBytes += add.Size; }

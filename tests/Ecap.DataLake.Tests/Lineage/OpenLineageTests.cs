@@ -132,6 +132,33 @@ public sealed class OpenLineageTests : IDisposable
     }
 
     [Fact]
+    public async Task A_merge_names_its_source_and_counts_the_rows_of_the_files_it_added()
+    {
+        var lake = Lake();
+        var data = Generate(DataType.Transactions, 200, days: 2);
+        await lake.Storage.WritePartitionedDataAsync(data, "tx", DataType.Transactions);
+        var before = (await lake.Storage.OpenTable("tx").GetSnapshotAsync()).Files.Select(f => f.Path).ToHashSet();
+        var source = data[0].Slice(0, 7); // rows the table holds: all matched, all updated
+        var result = await lake.Storage.MergeAsync("tx", new[] { source }.ToAsyncEnumerable(),
+            new Ecap.DataLake.Tables.Changes.MergeOptions { On = ["transaction_id"], SourceName = "s3://landing/updates.parquet" });
+        await lake.DisposeAsync();
+
+        var events = _receiver.Events;
+        AssertValid(events);
+        var complete = events.Last();
+        Assert.Equal(("COMPLETE", "merge.tx"), (Str(complete["eventType"]), Str(complete["job"]!["name"])));
+        var input = Assert.Single(complete["inputs"]!.AsArray())!;
+        Assert.Equal(("s3://landing", "updates.parquet"), (Str(input["namespace"]), Str(input["name"])));
+        Assert.Equal(7, result.RowsUpdated);
+        // The rows of the data files the merge added, read from the table itself.
+        var added = (await lake.Storage.OpenTable("tx").GetSnapshotAsync()).Files.Where(f => !before.Contains(f.Path)).ToList();
+        Assert.NotEmpty(added);
+        var output = Assert.Single(complete["outputs"]!.AsArray())!;
+        Assert.Equal(added.Sum(f => DatasetNames.NumRecords(f.Stats) ?? 0), output["outputFacets"]!["outputStatistics"]!["rowCount"]!.GetValue<long>());
+        Assert.Equal(added.Sum(f => f.Size), output["outputFacets"]!["outputStatistics"]!["size"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task A_backend_answering_500_fails_no_write_and_is_reported_as_a_warning_and_a_metric()
     {
         _receiver.Status = HttpStatusCode.InternalServerError;
