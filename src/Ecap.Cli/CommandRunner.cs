@@ -214,15 +214,26 @@ internal sealed class CliContext(ParseResult parse) : IAsyncDisposable
             })
             // OPENLINEAGE_URL (or a file transport) sends a run per write, ingestion, change, compaction and export; a backend
             // that is down is a warning, never a failed command.
-            .UseOpenLineage(OpenLineageOptions.FromEnvironment() is { } lineage ? lineage with
+            .UseOpenLineage(LineageFromEnvironment() is { } lineage ? lineage with
             {
                 OnSendFailure = (message, _) => Status.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}."),
-            } : null)
+            } : new OpenLineageOptions())
             .ConfigureStorage(o => o with
             {
                 PostCommitHookFailed = (table, e) => Status.MarkupLine($"[yellow]warning:[/] catalog not updated for '{Markup.Escape(table)}': {Markup.Escape(e.Message)}"),
             })
             .Build();
+    }
+
+    // A lineage setting that makes no sense is a warning: lineage is never the reason a command fails.
+    private OpenLineageOptions? LineageFromEnvironment()
+    {
+        try { return OpenLineageOptions.FromEnvironment(); }
+        catch (InvalidInputException e)
+        {
+            Status.MarkupLine($"[yellow]warning:[/] {Markup.Escape(e.Message)} No OpenLineage events are sent.");
+            return null;
+        }
     }
 
     /// <summary>The lake's store (a folder or S3).</summary>

@@ -103,4 +103,16 @@ public sealed class LineageCommandTests : IDisposable
         Assert.Contains("500", write.Stderr);
         Assert.Equal(2, _receiver.Requests.Count);
     }
+
+    [Fact]
+    public void A_lineage_url_that_is_no_url_is_a_warning_and_the_write_succeeds()
+    {
+        var source = Generate(50);
+        var write = EcapProcess.RunWithEnvironment(new Dictionary<string, string> { ["OPENLINEAGE_URL"] = "marquez:5000" },
+            "--lake", Lake, "--output", "json", "data-lake", "storage", "write", "tx", "--data-type", "transactions", "--source-path", source);
+        Assert.True(write.ExitCode == 0, write.Stderr);
+        Assert.Equal(50, write.Json().GetProperty("rows_written").GetInt64());
+        Assert.Contains("warning: OPENLINEAGE_URL 'marquez:5000'", write.Stderr);
+        Assert.Empty(_receiver.Requests);
+    }
 }
