@@ -16,12 +16,15 @@ internal sealed class HttpLineageTransport : ILineageTransport
 
     public HttpLineageTransport(Uri url, string endpoint, string? apiKey)
     {
-        var baseUrl = url.AbsoluteUri.EndsWith('/') ? url : new Uri(url.AbsoluteUri + "/");
-        _target = new Uri(baseUrl, endpoint.TrimStart('/'));
+        _target = TargetOf(url, endpoint);
         // The per-event timeout is the caller's token (OpenLineageOptions.Timeout), not the client's.
         _http = new HttpClient { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         if (apiKey is not null) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
     }
+
+    /// <summary><c>{url}/{endpoint}</c>, keeping a path the URL has (<c>http://host/marquez</c> + <c>api/v1/lineage</c>).</summary>
+    public static Uri TargetOf(Uri url, string endpoint) =>
+        new(url.AbsoluteUri.EndsWith('/') ? url : new Uri(url.AbsoluteUri + "/"), endpoint.TrimStart('/'));
 
     public async Task SendAsync(byte[] json, CancellationToken ct)
     {

@@ -50,9 +50,6 @@ internal sealed class OpenLineageEmitter : IOperationObserver, IPostCommitHook, 
         return result;
     }
 
-    /// <summary>The lake's namespace in events (its location as a URI).</summary>
-    public string LakeNamespace => _lakeNamespace;
-
     // ------------------------------------------------------------------ the run of one operation
 
     private sealed class Run(OperationStart start, Guid runId, string jobName, IReadOnlyList<LineageDataset> inputs)
@@ -166,7 +163,7 @@ internal sealed class OpenLineageEmitter : IOperationObserver, IPostCommitHook, 
             Warn($"OpenLineage events are being dropped: {_options.QueueCapacity} are waiting for {Target}", null);
     }
 
-    private string Target => string.Join(" and ", new[] { _options.Url is { } u ? new Uri(u, _options.Endpoint).ToString() : null, _options.FilePath }.OfType<string>());
+    private string Target => string.Join(" and ", new[] { _options.Url is { } u ? HttpLineageTransport.TargetOf(u, _options.Endpoint).ToString() : null, _options.FilePath }.OfType<string>());
 
     private async Task PumpAsync()
     {

@@ -193,15 +193,19 @@ public sealed class OpenLineageTests : IDisposable
     {
         var file = _dir.Sub("lineage/events.jsonl");
         var lake = Lake(new OpenLineageOptions { FilePath = file });
-        await lake.Storage.WritePartitionedDataAsync(Generate(DataType.Transactions, 20, days: 1), "tx", DataType.Transactions);
-        await lake.Compactor.CompactTableAsync("tx");
+        for (var seed = 1; seed <= 3; seed++) // three small files in one partition
+            await lake.Storage.WritePartitionedDataAsync(Generate(DataType.Transactions, 20, seed: seed, days: 1), "tx", DataType.Transactions);
+        var compaction = await lake.Compactor.CompactTableAsync("tx");
         await lake.DisposeAsync();
 
         var lines = await File.ReadAllLinesAsync(file);
         var events = lines.Select(l => (JsonObject)JsonNode.Parse(l)!).ToList();
         AssertValid(events);
-        Assert.Equal(["START", "COMPLETE", "START", "COMPLETE"], events.Select(e => Str(e["eventType"])));
-        Assert.Equal("compact.tx", Str(events[3]["job"]!["name"]));
+        Assert.Equal(["START", "COMPLETE", "START", "COMPLETE", "START", "COMPLETE", "START", "COMPLETE"], events.Select(e => Str(e["eventType"])));
+        Assert.Equal("compact.tx", Str(events[7]["job"]!["name"]));
+        // A compaction changes no data: its output statistics are the rows it rewrote.
+        Assert.Equal(60, compaction.RowsRewritten);
+        Assert.Equal(60, events[7]["outputs"]![0]!["outputFacets"]!["outputStatistics"]!["rowCount"]!.GetValue<long>());
         Assert.Empty(_receiver.Requests);
     }
 
@@ -234,6 +238,7 @@ public sealed class OpenLineageTests : IDisposable
         Assert.Equal(("k", "shop", "api/v2/lineage"), (http.ApiKey, http.JobNamespace, http.Endpoint));
         Assert.Null(http.FilePath);
         Assert.Equal("/tmp/ol/events.jsonl", From(("OPENLINEAGE_URL", "file:///tmp/ol/events.jsonl"))!.FilePath);
+        Assert.Equal(new Uri("http://host/marquez/api/v1/lineage"), HttpLineageTransport.TargetOf(new Uri("http://host/marquez"), "api/v1/lineage"));
         var file = From(("OPENLINEAGE__TRANSPORT__TYPE", "file"), ("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", "/tmp/ol.jsonl"))!;
         Assert.Equal(("/tmp/ol.jsonl", (Uri?)null), (file.FilePath, file.Url));
         Assert.Equal(TimeSpan.FromSeconds(1.5), From(("OPENLINEAGE_URL", "https://x"), ("OPENLINEAGE__TRANSPORT__TIMEOUT", "1.5"))!.Timeout);
