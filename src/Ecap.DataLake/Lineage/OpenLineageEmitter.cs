@@ -28,6 +28,7 @@ internal sealed class OpenLineageEmitter : IOperationObserver, IPostCommitHook, 
     private readonly Task _pump;
     private int _failing; // 1 while sends fail: one warning per outage, not one per event
     private long _dropped;
+    private int _disposed;
 
     public OpenLineageEmitter(OpenLineageOptions options, string lakeLocation, ILogger? logger, IReadOnlyList<ILineageTransport>? transports = null)
     {
@@ -206,13 +207,14 @@ internal sealed class OpenLineageEmitter : IOperationObserver, IPostCommitHook, 
     /// <summary>Sends what is queued (waiting at most <see cref="OpenLineageOptions.FlushTimeout"/>), then stops.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _queue.Writer.TryComplete();
         var finished = await Task.WhenAny(_pump, Task.Delay(_options.FlushTimeout)).ConfigureAwait(false) == _pump;
         if (!finished)
         {
             var left = _queue.Reader.Count;
             await _stop.CancelAsync().ConfigureAwait(false);
-            LakeMetrics.RecordLineageEvent(LakeMetrics.LineageDropped, Math.Max(1, left));
+            LakeMetrics.RecordLineageEvent(LakeMetrics.LineageDropped, left + 1); // the queued ones and the one in flight
             Warn($"OpenLineage events not sent to {Target} within {_options.FlushTimeout.TotalSeconds:0.#} s are dropped ({left} queued, and the one in flight)", null);
         }
         await _pump.ConfigureAwait(false);

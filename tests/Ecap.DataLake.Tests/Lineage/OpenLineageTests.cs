@@ -189,6 +189,27 @@ public sealed class OpenLineageTests : IDisposable
     }
 
     [Fact]
+    public async Task A_hung_backend_fills_the_queue_and_events_are_dropped_with_a_warning_not_waited_for()
+    {
+        using var hung = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        hung.Start(); // accepts connections, never answers
+        var dropped = 0L;
+        using var listener = LineageListener((outcome, n) => { if (outcome == "dropped") Interlocked.Add(ref dropped, n); });
+        var lake = Lake(new OpenLineageOptions
+        {
+            Url = new Uri($"http://127.0.0.1:{((IPEndPoint)hung.LocalEndpoint).Port}"),
+            QueueCapacity = 1, Timeout = TimeSpan.FromMinutes(5), FlushTimeout = TimeSpan.FromSeconds(1),
+        });
+        for (var seed = 1; seed <= 3; seed++)
+            Assert.Equal(10, (await lake.Storage.WritePartitionedDataAsync(Generate(DataType.Transactions, 10, seed: seed, days: 1), "tx", DataType.Transactions)).RowsWritten);
+        await lake.DisposeAsync(); // gives up on the send in flight after FlushTimeout
+
+        // 6 events: one in flight (stuck), at most one queued, the rest dropped at once; the queued one is dropped at dispose.
+        Assert.True(Interlocked.Read(ref dropped) >= 4, $"dropped {dropped}");
+        Assert.Contains(_warnings, w => w.Contains("dropped", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_file_transport_appends_one_valid_event_per_line()
     {
         var file = _dir.Sub("lineage/events.jsonl");
