@@ -23,6 +23,7 @@ using Ecap.DataLake.Tables.SampleData;
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- s3 [rows] [runs]      (S3 and Azure emulators vs local folder, see S3Bench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- deletion-vectors [rows] [deleted] [runs]  (see DeletionVectorBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- merge [rows] [source rows] [runs]  (MERGE/row changes, see MergeBench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- lineage [rows] [runs]  (OpenLineage on a write, see LineageBench.cs)
 if (args.Length > 0 && args[0] == "csv")
 {
     await CsvBench.RunAsync(args.Skip(1).ToArray());
@@ -46,6 +47,11 @@ if (args.Length > 0 && args[0] == "snapshot-cache")
 if (args.Length > 0 && args[0] == "compaction")
 {
     await CompactionBench.RunAsync(args[1..]);
+    return;
+}
+if (args.Length > 0 && args[0] == "lineage")
+{
+    await LineageBench.RunAsync(args[1..]);
     return;
 }
 if (args.Length > 0 && args[0] == "governance")
