@@ -47,6 +47,8 @@ public sealed record TableFileAnalysis
     public required string CompactionReason { get; init; }
     public required int EstimatedFilesBefore { get; init; }
     public required int EstimatedFilesAfter { get; init; }
+    /// <summary>Set when the partitions are too small for the target file size: compaction cannot fix that, a coarser layout can.</summary>
+    public PartitionAdvice? PartitionAdvice { get; init; }
 }
 
 /// <summary>Whether a compaction commits once per partition group (appends interleave; a crash keeps the groups done) or once per table.</summary>
