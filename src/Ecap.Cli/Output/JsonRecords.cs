@@ -74,7 +74,8 @@ internal sealed record PartitionAdviceJson(string CurrentPartitionBy, string Sug
         a.SuggestedPartitionCount, a.MedianPartitionBytes, a.SuggestedMedianPartitionBytes, a.TargetFileSizeBytes, a.Message, CommandFor(table, a));
 
     /// <summary>The command that rewrites <paramref name="table"/> into the suggested layout.</summary>
-    public static string CommandFor(string table, PartitionAdvice a) => $"ecap data-lake storage alter {table} --partition-by \"{a.SuggestedPartitionBy}\"";
+    public static string CommandFor(string table, PartitionAdvice a) =>
+        $"ecap data-lake storage alter {table} --partition-by \"{(a.SuggestedPartitionBy.Length == 0 ? "none" : a.SuggestedPartitionBy)}\"";
 }
 
 internal sealed record HistoryJson(long Version, [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset Timestamp, string Operation,
@@ -150,6 +151,16 @@ internal sealed record CompactionJson(string Table, long ReadVersion, IReadOnlyL
     public static CompactionJson From(CompactionResult r) => new(r.TableName, r.ReadVersion, r.CommitVersions.ToList(), r.PartitionGroupsCompacted,
         r.PartitionGroupsSkipped, r.FilesBefore, r.FilesAfter, r.BytesBefore, r.BytesAfter, r.FilesRemoved, r.FilesAdded, r.BytesRemoved, r.BytesAdded,
         r.RowsRewritten, r.RestorePoint is { } p ? RestorePointJson.From(p) : null, CliJson.Ms(r.Duration));
+}
+
+/// <summary><c>storage alter --partition-by/--sort-by</c> (with <c>--dry-run</c>: the plan, version and restore point null).</summary>
+internal sealed record RepartitionJson(string Table, bool DryRun, long ReadVersion, long? Version, string OldLayout, string NewLayout,
+    long FilesBefore, long PartitionsBefore, long BytesBefore, int? EstimatedPartitionsAfter, int? EstimatedFilesAfter,
+    long FilesAdded, long PartitionsAfter, long BytesAfter, long RowsRewritten, RestorePointJson? RestorePoint, long DurationMs)
+{
+    public static RepartitionJson From(RepartitionResult r) => new(r.TableName, r.DryRun, r.ReadVersion, r.Version, r.OldPartitionBy, r.NewPartitionBy,
+        r.FilesBefore, r.PartitionsBefore, r.BytesBefore, r.EstimatedPartitionsAfter, r.EstimatedFilesAfter, r.FilesAdded, r.PartitionsAfter,
+        r.BytesAfter, r.RowsRewritten, r.RestorePoint is { } p ? RestorePointJson.From(p) : null, CliJson.Ms(r.Duration));
 }
 
 internal sealed record OptimizeJson(string Table, string Action, string Reason, string? Error, CompactionJson? Result)

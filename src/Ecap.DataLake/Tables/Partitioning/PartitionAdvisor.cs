@@ -50,8 +50,9 @@ internal static class PartitionAdvisor
         var to = PartitionBy(suggested);
         return new PartitionAdvice(from, to, partitions.Count, best.Sizes.Count, (long)current, (long)median, targetFileSize,
             $"{partitions.Count:N0} partitions of median {Size((long)current)}, below 1/{SmallFraction} of the {Size(targetFileSize)} target file size: " +
-            $"each partition is a few small files that compaction cannot merge. Partition by {(to.Length == 0 ? "nothing (unpartitioned)" : to)} instead " +
-            $"(about {best.Sizes.Count:N0} partition(s) of median {Size((long)median)}).");
+            "each partition is a few small files that compaction cannot merge. " +
+            (to.Length == 0 ? $"No partitioning is coarse enough: leave the table unpartitioned ({Size((long)median)} in all)."
+                : $"Partition by {to} instead (about {best.Sizes.Count:N0} partition(s) of median {Size((long)median)})."));
     }
 
     /// <summary>The layout as <c>--partition-by</c> text (no sort; empty for unpartitioned).</summary>
