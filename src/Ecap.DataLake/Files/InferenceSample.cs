@@ -129,11 +129,15 @@ internal sealed class ColumnTypeSniffer
         if (string.IsNullOrEmpty(v)) return;
         _any = true;
         if (!(_long || _double || _bool || _timestamp)) return; // already text: nothing can narrow it back
+        // Each test only while it can still win: a whole-file sample of a wide file is millions of values.
         var numeric = !HasLeadingZero(v);
-        _long &= numeric && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
-        _double &= numeric && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-        _bool &= v.ToLowerInvariant() is "true" or "false";
-        _timestamp &= TimestampText.TryParse(v, out _);
+        var isLong = (_long || _double) && numeric && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
+        var isDouble = isLong || (_double && numeric && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+        _long &= isLong;
+        _double &= isDouble;
+        _bool &= _bool && v.Length is 4 or 5 && v.ToLowerInvariant() is "true" or "false";
+        // No date/time format of TimestampText is a plain number.
+        _timestamp &= _timestamp && !isDouble && TimestampText.TryParse(v, out _);
     }
 
     public IArrowType Type =>
