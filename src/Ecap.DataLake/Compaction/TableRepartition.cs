@@ -52,6 +52,8 @@ internal static class TableRepartition
             Configuration = LayoutProperties(snapshot.Metadata.Configuration, layout),
         };
         Residency.DataResidency.EnsureWritable(metadata, tableName, storage.Options.Region, storage.Location);
+        // A CHECK constraint on a column the new layout drops (an old derived part) would no longer hold: refused, naming it.
+        TableConstraints.Of(metadata).EnsureColumns(newSchema, tableName);
 
         var files = snapshot.Files;
         var partitionsBefore = snapshot.PartitionColumns.Count == 0 ? 0

@@ -133,7 +133,7 @@ public class RepartitionTests
     }
 
     [Fact]
-    public async Task The_same_layout_or_an_unknown_column_is_refused()
+    public async Task The_same_layout_an_unknown_column_or_a_constraint_on_a_dropped_column_is_refused()
     {
         var (dir, lake) = await DailyTableAsync(1_000, days: 3);
         using var cleanup = dir;
@@ -142,6 +142,11 @@ public class RepartitionTests
         Assert.Contains("already laid out", same.Message);
         var unknown = await Assert.ThrowsAsync<SchemaMismatchException>(() => compactor.RepartitionAsync(Table, PartitionSpec.Parse("nope")));
         Assert.Contains("nope", unknown.Message);
+        // A constraint on the day column, which month(timestamp) drops, is named rather than broken.
+        await new Ecap.DataLake.Quality.DataQuality(lake).AddConstraintAsync(Table, "valid_day", "day >= 1");
+        var constrained = await Assert.ThrowsAsync<SchemaMismatchException>(() => compactor.RepartitionAsync(Table, PartitionSpec.Parse("month(timestamp)", "transaction_id")));
+        Assert.Contains("valid_day", constrained.Message);
+        await new Ecap.DataLake.Quality.DataQuality(lake).DropConstraintAsync(Table, "valid_day");
         // Unpartitioned, sorted by another column: one file, the same rows.
         var flat = await compactor.RepartitionAsync(Table, PartitionSpec.Parse(null, "amount"));
         Assert.Equal((1, 0), (flat.FilesAdded, flat.PartitionsAfter));
