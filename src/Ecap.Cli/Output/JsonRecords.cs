@@ -38,7 +38,8 @@ internal sealed record TableInfoJson(string Name, string Location, long Version,
     IReadOnlyList<string> PartitionColumns, IEnumerable<TableInfoJson.Partition> Partitions, IReadOnlyList<Ecap.DataLake.Tables.FileSizeBucket> FileSizeHistogram,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TableInfoJson.Cost? StorageCost,
     IEnumerable<TableInfoJson.Column> Schema,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TableInfoJson.Auto? AutoCompaction)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TableInfoJson.Auto? AutoCompaction,
+    PartitionAdviceJson? PartitionAdvice)
 {
     internal sealed record Auto(bool Enabled, int MinNumFiles, long MaxFileSizeBytes,
         [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset? LastRunAt, string? LastOutcome, long? LastTriggeredBy,
@@ -61,7 +62,20 @@ internal sealed record TableInfoJson(string Name, string Location, long Version,
             cost.ByClass.Select(c => new ClassCost(c.StorageClass, c.PricePerGbMonth, Math.Round(c.MonthlyCost, 10)))),
         i.Schema.Select(c => new Column(c.Name, c.Type, c.Nullable)),
         i.AutoCompaction is not { } a ? null : new Auto(a.Enabled, a.MinNumFiles, a.MaxFileSizeBytes, a.Last?.LastRunAt, a.Last?.Outcome, a.Last?.TriggeredBy,
-            a.Last?.FilesRemoved, a.Last?.FilesAdded, a.Last?.Error, a.Last?.LastCompactedAt, a.Last?.LastCompactedVersion));
+            a.Last?.FilesRemoved, a.Last?.FilesAdded, a.Last?.Error, a.Last?.LastCompactedAt, a.Last?.LastCompactedVersion),
+        PartitionAdviceJson.From(i.PartitionAdvice, i.Name));
+}
+
+/// <summary>The <c>partition_advice</c> of <c>storage info</c> and <c>compaction analyze</c> (null: the partitions are big enough).</summary>
+internal sealed record PartitionAdviceJson(string CurrentPartitionBy, string SuggestedPartitionBy, int PartitionCount, int SuggestedPartitionCount,
+    long MedianPartitionBytes, long SuggestedMedianPartitionBytes, long TargetFileSizeBytes, string Message, string Command)
+{
+    public static PartitionAdviceJson? From(PartitionAdvice? a, string table) => a is null ? null : new(a.CurrentPartitionBy, a.SuggestedPartitionBy, a.PartitionCount,
+        a.SuggestedPartitionCount, a.MedianPartitionBytes, a.SuggestedMedianPartitionBytes, a.TargetFileSizeBytes, a.Message, CommandFor(table, a));
+
+    /// <summary>The command that rewrites <paramref name="table"/> into the suggested layout.</summary>
+    public static string CommandFor(string table, PartitionAdvice a) =>
+        $"ecap data-lake storage alter {table} --partition-by \"{(a.SuggestedPartitionBy.Length == 0 ? "none" : a.SuggestedPartitionBy)}\"";
 }
 
 internal sealed record HistoryJson(long Version, [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset Timestamp, string Operation,
@@ -111,14 +125,16 @@ internal sealed record CatalogShowJson(CatalogEntry Table, IReadOnlyList<SchemaC
 internal sealed record AnalysisJson(string Table, long Version, long FileCount, long TotalSizeBytes, long AverageFileSizeBytes, long TargetFileSizeBytes,
     long SmallFileThresholdBytes, long SmallFileCount, long PartitionCount, long PartitionsOverSmallFileLimit, double PartitionSkew, long FilesWithoutStats,
     bool NeedsCompaction, string CompactionReason, long EstimatedFilesBefore, long EstimatedFilesAfter,
-    IReadOnlyList<Ecap.DataLake.Compaction.FileSizeBucket> SizeHistogram, IEnumerable<AnalysisJson.SmallFilePartition> PartitionsWithSmallFiles)
+    IReadOnlyList<Ecap.DataLake.Compaction.FileSizeBucket> SizeHistogram, IEnumerable<AnalysisJson.SmallFilePartition> PartitionsWithSmallFiles,
+    PartitionAdviceJson? PartitionAdvice)
 {
     internal sealed record SmallFilePartition(IReadOnlyDictionary<string, string?> Values, long FileCount, long SmallFileCount, long SizeBytes);
 
     public static AnalysisJson From(TableFileAnalysis a) => new(a.TableName, a.Version, a.FileCount, a.TotalSizeBytes, a.AverageFileSizeBytes,
         a.TargetFileSizeBytes, a.SmallFileThresholdBytes, a.SmallFileCount, a.PartitionCount, a.PartitionsOverSmallFileLimit, Math.Round(a.PartitionSkew, 3),
         a.FilesWithoutStats, a.NeedsCompaction, a.CompactionReason, a.EstimatedFilesBefore, a.EstimatedFilesAfter, a.SizeHistogram,
-        a.PartitionsWithSmallFiles.Select(p => new SmallFilePartition(p.Values, p.FileCount, p.SmallFileCount, p.SizeBytes)));
+        a.PartitionsWithSmallFiles.Select(p => new SmallFilePartition(p.Values, p.FileCount, p.SmallFileCount, p.SizeBytes)),
+        PartitionAdviceJson.From(a.PartitionAdvice, a.TableName));
 }
 
 internal sealed record RestorePointJson(string Name, long Version,
@@ -135,6 +151,16 @@ internal sealed record CompactionJson(string Table, long ReadVersion, IReadOnlyL
     public static CompactionJson From(CompactionResult r) => new(r.TableName, r.ReadVersion, r.CommitVersions.ToList(), r.PartitionGroupsCompacted,
         r.PartitionGroupsSkipped, r.FilesBefore, r.FilesAfter, r.BytesBefore, r.BytesAfter, r.FilesRemoved, r.FilesAdded, r.BytesRemoved, r.BytesAdded,
         r.RowsRewritten, r.RestorePoint is { } p ? RestorePointJson.From(p) : null, CliJson.Ms(r.Duration));
+}
+
+/// <summary><c>storage alter --partition-by/--sort-by</c> (with <c>--dry-run</c>: the plan, version and restore point null).</summary>
+internal sealed record RepartitionJson(string Table, bool DryRun, long ReadVersion, long? Version, string OldLayout, string NewLayout,
+    long FilesBefore, long PartitionsBefore, long BytesBefore, int? EstimatedPartitionsAfter, int? EstimatedFilesAfter,
+    long FilesAdded, long PartitionsAfter, long BytesAfter, long RowsRewritten, RestorePointJson? RestorePoint, long DurationMs)
+{
+    public static RepartitionJson From(RepartitionResult r) => new(r.TableName, r.DryRun, r.ReadVersion, r.Version, r.OldPartitionBy, r.NewPartitionBy,
+        r.FilesBefore, r.PartitionsBefore, r.BytesBefore, r.EstimatedPartitionsAfter, r.EstimatedFilesAfter, r.FilesAdded, r.PartitionsAfter,
+        r.BytesAfter, r.RowsRewritten, r.RestorePoint is { } p ? RestorePointJson.From(p) : null, CliJson.Ms(r.Duration));
 }
 
 internal sealed record OptimizeJson(string Table, string Action, string Reason, string? Error, CompactionJson? Result)
