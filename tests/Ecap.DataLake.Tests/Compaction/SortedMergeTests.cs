@@ -16,9 +16,9 @@ public class SortedMergeTests
     [InlineData("status,name", 1 << 20)]   // strings with nulls: every file opened at once
     [InlineData("small,id", 1 << 20)]
     [InlineData("price", 1 << 20)]
-    [InlineData("id", 50)]                 // rounds cut short: a bound inside the batch
+    [InlineData("id", 50)]                 // small merged batches: an output ends inside input batches
     [InlineData("status,name", 7)]
-    public async Task Merging_sorted_files_gives_the_full_sort_order_with_every_row(string columns, int maxRowsPerRound)
+    public async Task Merging_sorted_files_gives_the_full_sort_order_with_every_row(string columns, int outputRows)
     {
         using var dir = new TempDir();
         var store = new LocalObjectStore(dir.Path);
@@ -36,7 +36,7 @@ public class SortedMergeTests
         }
 
         var merged = new List<RecordBatch>();
-        await foreach (var b in SortedMerge.MergeAsync(store, files, TestBatches.Schema, keys, batchRows: 700, default, statsSchema: TestBatches.Schema, maxRowsPerRound))
+        await foreach (var b in SortedMerge.MergeAsync(store, files, TestBatches.Schema, keys, batchRows: 700, default, statsSchema: TestBatches.Schema, outputRows))
             merged.Add(b);
 
         var expected = ArrowSort.Sort(ArrowSort.Concat(all), keys);
