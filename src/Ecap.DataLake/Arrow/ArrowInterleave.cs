@@ -6,19 +6,20 @@ using Apache.Arrow.Types;
 namespace Ecap.DataLake.Arrow;
 
 /// <summary>
-/// Gathers rows from several batches of one schema into one new batch ("interleave"): output row i is row
-/// <c>rows[i]</c> of <c>sources[source[i]]</c>. A k-way merge builds its output this way straight from the
-/// sorted inputs, with no concatenation of the inputs first. Output positions are grouped by source once, so
-/// each column reads each source's buffers once (one typed copy loop per source and column). Booleans,
-/// fixed-width types, strings and binaries are built directly; other types (structs, lists, maps,
-/// dictionaries) fall back to a concatenation of the sources and <see cref="ArrowGather"/>.
+/// Gathers runs of rows from several batches of one schema into one new batch ("interleave"): run i of the output
+/// is <c>lengths[i]</c> consecutive rows of <c>sources[source[i]]</c> from row <c>starts[i]</c>. A k-way merge builds
+/// its output this way straight from the sorted inputs, with no concatenation of the inputs first. The runs are
+/// grouped by source once, so each column reads each source's buffers once (one typed copy loop per source and
+/// column, a block copy per run). Booleans, fixed-width types, strings and binaries are built directly; other types
+/// (structs, lists, maps, dictionaries) fall back to a concatenation of the sources and <see cref="ArrowGather"/>.
 /// </summary>
 internal static class ArrowInterleave
 {
-    public static RecordBatch Take(Schema schema, IReadOnlyList<RecordBatch> sources, ReadOnlySpan<int> source, ReadOnlySpan<int> rows)
+    public static RecordBatch Take(Schema schema, IReadOnlyList<RecordBatch> sources, ReadOnlySpan<int> source, ReadOnlySpan<int> starts, ReadOnlySpan<int> lengths)
     {
-        if (source.Length != rows.Length) throw new ArgumentException($"{source.Length} sources for {rows.Length} rows.", nameof(rows));
-        var plan = new Plan(sources.Count, source, rows);
+        if (source.Length != starts.Length || source.Length != lengths.Length)
+            throw new ArgumentException($"{source.Length} sources for {starts.Length} starts and {lengths.Length} lengths.", nameof(lengths));
+        var plan = new Plan(sources, source, starts, lengths);
         var columns = new IArrowArray[schema.FieldsList.Count];
         var data = new ArrayData[sources.Count];
         for (var c = 0; c < columns.Length; c++)
@@ -26,20 +27,21 @@ internal static class ArrowInterleave
             for (var s = 0; s < data.Length; s++) data[s] = sources[s].Column(c).Data;
             columns[c] = ArrowArrayFactory.BuildArray(Take(data, plan, sources, c));
         }
-        return new RecordBatch(schema, columns, rows.Length);
+        return new RecordBatch(schema, columns, plan.Length);
     }
 
-    /// <summary>The output positions grouped by source (a counting sort), with each one's row in its source.</summary>
+    /// <summary>The runs grouped by source (a counting sort): where each lands in the output, where it starts in its source, its length.</summary>
     private sealed class Plan
     {
         public readonly int Length;
-        public readonly int[] Starts;    // positions of source s are Positions[Starts[s]..Starts[s + 1]]
-        public readonly int[] Positions;
-        public readonly int[] Rows;      // Rows[k]: the row in its source of output position Positions[k]
+        public readonly int[] Starts;    // the runs of source s are k = Starts[s]..Starts[s + 1]
+        public readonly int[] Positions; // Positions[k]: the run's first row in the output
+        public readonly int[] Rows;      // Rows[k]: the run's first row in its source
+        public readonly int[] Counts;    // Counts[k]: the run's length
 
-        public Plan(int sourceCount, ReadOnlySpan<int> source, ReadOnlySpan<int> rows)
+        public Plan(IReadOnlyList<RecordBatch> sources, ReadOnlySpan<int> source, ReadOnlySpan<int> starts, ReadOnlySpan<int> lengths)
         {
-            Length = rows.Length;
+            var sourceCount = sources.Count;
             Starts = new int[sourceCount + 1];
             foreach (var s in source)
             {
@@ -48,14 +50,21 @@ internal static class ArrowInterleave
             }
             for (var s = 0; s < sourceCount; s++) Starts[s + 1] += Starts[s];
             var next = Starts.AsSpan(0, sourceCount).ToArray();
-            Positions = GC.AllocateUninitializedArray<int>(rows.Length);
-            Rows = GC.AllocateUninitializedArray<int>(rows.Length);
-            for (var i = 0; i < rows.Length; i++)
+            Positions = GC.AllocateUninitializedArray<int>(source.Length);
+            Rows = GC.AllocateUninitializedArray<int>(source.Length);
+            Counts = GC.AllocateUninitializedArray<int>(source.Length);
+            var position = 0;
+            for (var i = 0; i < source.Length; i++)
             {
+                if (starts[i] < 0 || lengths[i] < 0 || starts[i] + lengths[i] > sources[source[i]].Length)
+                    throw new ArgumentOutOfRangeException(nameof(lengths), $"Rows {starts[i]}..+{lengths[i]} are outside source {source[i]} ({sources[source[i]].Length} rows).");
                 var k = next[source[i]]++;
-                Positions[k] = i;
-                Rows[k] = rows[i];
+                Positions[k] = position;
+                Rows[k] = starts[i];
+                Counts[k] = lengths[i];
+                position += lengths[i];
             }
+            Length = position;
         }
     }
 
@@ -100,7 +109,8 @@ internal static class ArrowInterleave
                     for (var s = 1; s < sources.Length; s++) bases[s] = bases[s - 1] + sources[s - 1].Length;
                     var indices = new int[n];
                     for (var s = 0; s < sources.Length; s++)
-                        for (var k = plan.Starts[s]; k < plan.Starts[s + 1]; k++) indices[plan.Positions[k]] = bases[s] + plan.Rows[k];
+                        for (var k = plan.Starts[s]; k < plan.Starts[s + 1]; k++)
+                            for (var i = 0; i < plan.Counts[k]; i++) indices[plan.Positions[k] + i] = bases[s] + plan.Rows[k] + i;
                     return ArrowGather.Take(concatenated.Data, indices);
                 }
         }
@@ -118,21 +128,20 @@ internal static class ArrowInterleave
             int from = plan.Starts[s], to = plan.Starts[s + 1];
             if (data.NullCount == 0 || data.Buffers[0].IsEmpty)
             {
-                for (var k = from; k < to; k++) dst[plan.Positions[k] >> 3] |= (byte)(1 << (plan.Positions[k] & 7));
-                valid += to - from;
+                for (var k = from; k < to; k++)
+                    for (int p = plan.Positions[k], end = p + plan.Counts[k]; p < end; p++) dst[p >> 3] |= (byte)(1 << (p & 7));
                 continue;
             }
             var src = data.Buffers[0].Span;
             var off = data.Offset;
             for (var k = from; k < to; k++)
             {
-                var j = plan.Rows[k] + off;
-                if ((src[j >> 3] & (1 << (j & 7))) == 0) continue;
-                var p = plan.Positions[k];
-                dst[p >> 3] |= (byte)(1 << (p & 7));
-                valid++;
+                int j = plan.Rows[k] + off, p = plan.Positions[k];
+                for (var i = 0; i < plan.Counts[k]; i++, j++, p++)
+                    if ((src[j >> 3] & (1 << (j & 7))) != 0) dst[p >> 3] |= (byte)(1 << (p & 7));
             }
         }
+        foreach (var b in dst) valid += System.Numerics.BitOperations.PopCount(b);
         var nulls = plan.Length - valid;
         return nulls == 0 ? (ArrowBuffer.Empty, 0) : (new ArrowBuffer(dst), nulls);
     }
@@ -147,10 +156,9 @@ internal static class ArrowInterleave
             var off = sources[s].Offset;
             for (var k = plan.Starts[s]; k < plan.Starts[s + 1]; k++)
             {
-                var j = plan.Rows[k] + off;
-                if ((src[j >> 3] & (1 << (j & 7))) == 0) continue;
-                var p = plan.Positions[k];
-                dst[p >> 3] |= (byte)(1 << (p & 7));
+                int j = plan.Rows[k] + off, p = plan.Positions[k];
+                for (var i = 0; i < plan.Counts[k]; i++, j++, p++)
+                    if ((src[j >> 3] & (1 << (j & 7))) != 0) dst[p >> 3] |= (byte)(1 << (p & 7));
             }
         }
         return new ArrowBuffer(dst);
@@ -163,12 +171,17 @@ internal static class ArrowInterleave
         var dst = MemoryMarshal.Cast<byte, T>(bytes.AsSpan());
         var positions = plan.Positions;
         var rows = plan.Rows;
+        var counts = plan.Counts;
         for (var s = 0; s < sources.Length; s++)
         {
             int from = plan.Starts[s], to = plan.Starts[s + 1];
             if (from == to) continue;
             var src = MemoryMarshal.Cast<byte, T>(sources[s].Buffers[1].Span)[sources[s].Offset..];
-            for (var k = from; k < to; k++) dst[positions[k]] = src[rows[k]];
+            for (var k = from; k < to; k++)
+            {
+                if (counts[k] == 1) dst[positions[k]] = src[rows[k]];
+                else src.Slice(rows[k], counts[k]).CopyTo(dst.Slice(positions[k], counts[k]));
+            }
         }
         return new ArrowBuffer(bytes);
     }
@@ -182,7 +195,7 @@ internal static class ArrowInterleave
             var src = sources[s].Buffers[1].Span;
             var off = sources[s].Offset;
             for (var k = plan.Starts[s]; k < plan.Starts[s + 1]; k++)
-                src.Slice((plan.Rows[k] + off) * width, width).CopyTo(bytes.AsSpan(plan.Positions[k] * width, width));
+                src.Slice((plan.Rows[k] + off) * width, plan.Counts[k] * width).CopyTo(bytes.AsSpan(plan.Positions[k] * width, plan.Counts[k] * width));
         }
         return new ArrowBuffer(bytes);
     }
@@ -192,7 +205,7 @@ internal static class ArrowInterleave
     {
         var offBytes = GC.AllocateUninitializedArray<byte>((plan.Length + 1) * 4);
         var dstOff = MemoryMarshal.Cast<byte, int>(offBytes.AsSpan());
-        // Lengths at each output position first, then their running sum, then the bytes.
+        // Lengths at each output position first, then their running sum, then the bytes (one block per run).
         dstOff[0] = 0;
         for (var s = 0; s < sources.Length; s++)
         {
@@ -201,8 +214,8 @@ internal static class ArrowInterleave
             var src = MemoryMarshal.Cast<byte, int>(sources[s].Buffers[1].Span)[sources[s].Offset..];
             for (var k = from; k < to; k++)
             {
-                var r = plan.Rows[k];
-                dstOff[plan.Positions[k] + 1] = src[r + 1] - src[r];
+                int r = plan.Rows[k], p = plan.Positions[k] + 1;
+                for (var i = 0; i < plan.Counts[k]; i++, r++) dstOff[p + i] = src[r + 1] - src[r];
             }
         }
         long total = 0;
@@ -222,10 +235,9 @@ internal static class ArrowInterleave
             for (var k = from; k < to; k++)
             {
                 var r = plan.Rows[k];
-                var start = src[r];
-                var len = src[r + 1] - start;
-                var p = plan.Positions[k];
-                values.Slice(start, len).CopyTo(dst.AsSpan(dstOff[p], len));
+                var begin = src[r];
+                var len = src[r + plan.Counts[k]] - begin;
+                values.Slice(begin, len).CopyTo(dst.AsSpan(dstOff[plan.Positions[k]], len));
             }
         }
         return (new ArrowBuffer(offBytes), new ArrowBuffer(dst));

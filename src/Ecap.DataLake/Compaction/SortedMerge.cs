@@ -24,7 +24,7 @@ namespace Ecap.DataLake.Compaction;
 internal static class SortedMerge
 {
     /// <summary>Rows per merged batch when rows of several inputs interleave.</summary>
-    public const int DefaultOutputRows = 32 * 1024;
+    public const int DefaultOutputRows = 8 * 1024;
 
     public static async IAsyncEnumerable<RecordBatch> MergeAsync(IObjectStore store, IReadOnlyList<AddFile> files, Schema fileSchema,
         IReadOnlyList<SortKey> keys, int batchRows, [EnumeratorCancellation] CancellationToken ct, Schema? statsSchema = null,
@@ -53,10 +53,12 @@ internal static class SortedMerge
         var exactPrefix = keys.Count == 1;
         var heap = new Input[files.Count];
         var count = 0;
-        // The output batch being built: row i is row rows[i] of sources[source[i]]; used-up input batches wait in
-        // retired until it is gathered.
+        // The output batch being built, as runs of rows: run i is rows start[i].. (length[i] of them) of
+        // sources[source[i]]; used-up input batches wait in retired until it is gathered.
         var source = new int[outputRows];
-        var rows = new int[outputRows];
+        var start = new int[outputRows];
+        var length = new int[outputRows];
+        var segments = 0;
         var filled = 0;
         var sources = new List<RecordBatch>();
         var retired = new List<RecordBatch>();
@@ -77,8 +79,8 @@ internal static class SortedMerge
 
         RecordBatch Flush()
         {
-            var merged = ArrowInterleave.Take(sources[0].Schema, sources, source.AsSpan(0, filled), rows.AsSpan(0, filled));
-            filled = 0;
+            var merged = ArrowInterleave.Take(sources[0].Schema, sources, source.AsSpan(0, segments), start.AsSpan(0, segments), length.AsSpan(0, segments));
+            filled = segments = 0;
             sources.Clear();
             for (var i = 0; i < count; i++) heap[i].SourceIndex = -1;
             foreach (var b in retired) b.Dispose();
@@ -116,13 +118,14 @@ internal static class SortedMerge
                         sources.Add(top.Batch!);
                     }
                     // Emit the top input's rows while they sort before the best of the others (and below any input not open yet).
-                    do
-                    {
-                        source[filled] = top.SourceIndex;
-                        rows[filled++] = top.Position++;
-                    }
-                    while (top.Position < top.Length && filled < outputRows && (second is null || Less(top, second))
+                    var first = top.Position;
+                    do top.Position++;
+                    while (top.Position < top.Length && filled + top.Position - first < outputRows && (second is null || Less(top, second))
                            && (pendingMin is null || top.KeyIsNull || top.LongKey(top.Position) < pendingMin));
+                    source[segments] = top.SourceIndex;
+                    start[segments] = first;
+                    length[segments++] = top.Position - first;
+                    filled += top.Position - first;
                     if (filled == outputRows) yield return Flush();
                 }
 
@@ -342,7 +345,7 @@ internal static class SortedMerge
         }
         else
             prefix = new long[n];
-        if (data.NullCount > 0)
+        if (key.NullCount > 0) // the array's count: a slice's ArrayData may not know its own
         {
             exact = false;
             for (var i = 0; i < n; i++)
