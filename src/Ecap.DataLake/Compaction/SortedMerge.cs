@@ -106,7 +106,7 @@ internal static class SortedMerge
                 {
                     // Alone up to the end of its batch: the rest of the batch is the output as it is.
                     if (filled > 0) yield return Flush();
-                    yield return Copy(top.Batch!.Slice(top.Position, top.Length - top.Position), top.Position == 0);
+                    yield return Copy(top.Batch!, top.Position, top.Length - top.Position);
                     top.Position = top.Length;
                 }
                 else
@@ -203,15 +203,12 @@ internal static class SortedMerge
     /// A managed copy of a slice of an input batch: what is emitted never points into the inputs' native buffers,
     /// so an input batch is freed the moment it is used up, even while emitted batches wait in a prefetch queue.
     /// </summary>
-    private static RecordBatch Copy(RecordBatch slice, bool fromStart)
+    private static RecordBatch Copy(RecordBatch batch, int start, int length)
     {
-        // A whole batch (the usual case when key ranges follow each other): copy its buffers as they are, far cheaper
-        // than gathering row by row.
-        if (fromStart && slice.Arrays.All(a => a.Data.Offset == 0 && a.Data.Length == slice.Length))
-            return new RecordBatch(slice.Schema, slice.Arrays.Select(a => ArrowArrayFactory.BuildArray(CopyBuffers(a.Data))), slice.Length);
-        var identity = new int[slice.Length];
-        for (var i = 0; i < identity.Length; i++) identity[i] = i;
-        return ArrowGather.Take(slice, identity);
+        // A whole batch (the usual case when key ranges follow each other): copy its buffers as they are.
+        if (start == 0 && length == batch.Length && batch.Arrays.All(a => a.Data.Offset == 0 && a.Data.Length == length))
+            return new RecordBatch(batch.Schema, batch.Arrays.Select(a => ArrowArrayFactory.BuildArray(CopyBuffers(a.Data))), length);
+        return ArrowInterleave.Take(batch.Schema, [batch], [0], [start], [length]);
     }
 
     private static ArrayData CopyBuffers(ArrayData d) => new(d.DataType, d.Length, d.NullCount, d.Offset,
