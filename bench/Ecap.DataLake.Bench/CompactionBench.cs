@@ -22,14 +22,17 @@ internal static class CompactionBench
         var rowsPerFile = args.Length > 1 ? int.Parse(args[1]) : 10_000;
         var runs = args.Length > 2 ? int.Parse(args[2]) : 3;
         var overlap = args.Length > 3 && args[3] == "overlap";
-        var work = Path.Combine(Path.GetTempPath(), "ecap-compactbench-" + Guid.NewGuid().ToString("N")[..8]);
+        // ECAP_BENCH_DIR keeps the source table between invocations (built once; each run restores it): for profiling.
+        var kept = Environment.GetEnvironmentVariable("ECAP_BENCH_DIR");
+        var work = kept ?? Path.Combine(Path.GetTempPath(), "ecap-compactbench-" + Guid.NewGuid().ToString("N")[..8]);
+        var reuse = kept is not null && Directory.Exists(Path.Combine(work, "lake", "tx"));
         Directory.CreateDirectory(work);
         try
         {
             var lakeDir = Path.Combine(work, "lake");
             var lake = BenchLake.Open(lakeDir);
             var start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
-            for (var i = 0; i < files; i++)
+            for (var i = 0; i < (reuse ? 0 : files); i++)
             {
                 var offset = overlap ? 0 : (long)i * rowsPerFile;
                 var batches = SampleDataGenerator.Generate(DataType.Transactions, rowsPerFile, seed: i + 1, batchSize: rowsPerFile, start, days: 1)
@@ -74,6 +77,7 @@ internal static class CompactionBench
                 await compactor.VacuumAsync("tx", new VacuumOptions { Retention = TimeSpan.Zero, Force = true });
 
                 var outDir = Path.Combine(work, "duck");
+                if (Directory.Exists(outDir)) Directory.Delete(outDir, true);
                 using (var cmd = duck.CreateCommand())
                 {
                     cmd.CommandText = $"COPY (SELECT * FROM read_parquet({fileList}) ORDER BY transaction_id) TO '{outDir}' " +
@@ -97,7 +101,8 @@ internal static class CompactionBench
         }
         finally
         {
-            try { Directory.Delete(work, true); } catch (IOException) { }
+            if (kept is null)
+                try { Directory.Delete(work, true); } catch (IOException) { }
         }
     }
 

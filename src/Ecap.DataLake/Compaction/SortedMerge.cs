@@ -11,21 +11,24 @@ using Ecap.DataLake.Arrow;
 namespace Ecap.DataLake.Compaction;
 
 /// <summary>
-/// Merges data files that are each sorted by the same keys into one sorted stream, holding one batch per
-/// input. Each round takes the smallest "last key" among the inputs' current batches as a bound: every
-/// row at or below it can be emitted now (later rows of any input are at or above its current last key),
-/// so the rows at or below the bound are cut from each input, sorted together and emitted, and at least
-/// one input's batch is used up per round. Inputs whose key ranges follow each other (keys that grow with
-/// time, the usual case) come out as whole batches without any sort.
+/// Merges data files that are each sorted by the same keys into one sorted stream (a k-way heap merge),
+/// holding one batch per open input. A binary heap orders the inputs by their next row; the input on top
+/// emits rows until its next row sorts after the best of the others (runs of rows come out together), and
+/// each output batch is gathered straight from the input batches the rows came from
+/// (<see cref="ArrowInterleave"/>): no concatenation, no sort. Rows compare by a 64-bit prefix of the first
+/// key (the value itself for integer-like keys without nulls, so most comparisons are one integer compare),
+/// then by every key (<see cref="KeyComparer"/>), then by input order, so equal keys keep the inputs' order.
+/// Inputs whose key ranges follow each other (keys that grow with time, the usual case) come out as whole
+/// batches, copied without any per-row work.
 /// </summary>
 internal static class SortedMerge
 {
-    /// <summary>About this many rows are sorted together per round when many inputs overlap (bounds the sort's memory).</summary>
-    public const int DefaultMaxRowsPerRound = 256 * 1024;
+    /// <summary>Rows per merged batch when rows of several inputs interleave.</summary>
+    public const int DefaultOutputRows = 8 * 1024;
 
     public static async IAsyncEnumerable<RecordBatch> MergeAsync(IObjectStore store, IReadOnlyList<AddFile> files, Schema fileSchema,
         IReadOnlyList<SortKey> keys, int batchRows, [EnumeratorCancellation] CancellationToken ct, Schema? statsSchema = null,
-        int maxRowsPerRound = DefaultMaxRowsPerRound, Parquet.Encryption.IKeyProvider? decryptionKeys = null,
+        int outputRows = DefaultOutputRows, Parquet.Encryption.IKeyProvider? decryptionKeys = null,
         Func<AddFile, CancellationToken, IAsyncEnumerable<RecordBatch>>? open = null)
     {
         if (keys.Count == 0)
@@ -35,97 +38,177 @@ internal static class SortedMerge
                 await foreach (var batch in DeletionVectors.ReadLiveRowsAsync(store, file, plain, ct: ct)) yield return batch;
             yield break;
         }
+        if (outputRows < 1) throw new ArgumentOutOfRangeException(nameof(outputRows), "At least one row per merged batch.");
 
         // Inputs are opened only when the merge reaches their first key (stats min of the first sort column, when it
         // is an integer-like column): files whose key ranges follow each other are then read one or two at a time.
         var lazy = statsSchema is not null && IsLongKey(fileSchema, keys);
-        var bounds = files.Select(f => (File: f, Range: lazy ? RangeOf(f, keys[0].Column, statsSchema!) : null)).ToList();
-        var pending = new Queue<(AddFile File, long Min)>(bounds
-            .OrderBy(x => x.Range?.Min ?? long.MinValue)
-            .Select(x => (x.File, x.Range?.Min ?? long.MinValue)));
+        var pending = new Queue<(AddFile File, long Min, int Ordinal)>(files
+            .Select((f, i) => (File: f, Min: lazy ? RangeOf(f, keys[0].Column, statsSchema!)?.Min ?? long.MinValue : long.MinValue, Ordinal: i))
+            .OrderBy(x => x.Min).ThenBy(x => x.Ordinal));
         // Memory is one batch per open input: when many inputs overlap (all open at once), their batches shrink.
         var depth = OverlapDepth(files, keys, fileSchema, statsSchema);
         // Decoding stays on the merge's own thread (no column threads): the encoder runs on the other core meanwhile.
         var read = new ParquetReadOptions { UseThreads = false, TableSchema = fileSchema, BatchSize = Math.Clamp(batchRows * 64 / Math.Max(1, depth), Math.Min(1024, batchRows), batchRows), DecryptionKeys = decryptionKeys };
-        var active = new List<Input>();
+        var exactPrefix = keys.Count == 1;
+        var heap = new Input[files.Count];
+        var count = 0;
+        // The output batch being built, as runs of rows: run i is rows start[i].. (length[i] of them) of
+        // sources[source[i]]; used-up input batches wait in retired until it is gathered.
+        var source = new int[outputRows];
+        var start = new int[outputRows];
+        var length = new int[outputRows];
+        var segments = 0;
+        var filled = 0;
+        var sources = new List<RecordBatch>();
+        var retired = new List<RecordBatch>();
+
         async Task OpenNextAsync()
         {
-            var (file, _) = pending.Dequeue();
+            var (file, _, ordinal) = pending.Dequeue();
             var batches = open is null ? DeletionVectors.ReadLiveRowsAsync(store, file, read, ct: ct) : open(file, ct);
-            var input = new Input(batches.GetAsyncEnumerator(ct), keys);
-            await input.AdvanceAsync();
-            if (input.Batch is null) await input.DisposeAsync();
-            else active.Add(input);
+            var input = new Input(batches.GetAsyncEnumerator(ct), keys, ordinal, exactPrefix);
+            if (!await input.AdvanceAsync())
+            {
+                await input.DisposeAsync();
+                return;
+            }
+            heap[count] = input;
+            SiftUp(heap, count++);
+        }
+
+        RecordBatch Flush()
+        {
+            var merged = ArrowInterleave.Take(sources[0].Schema, sources, source.AsSpan(0, segments), start.AsSpan(0, segments), length.AsSpan(0, segments));
+            filled = segments = 0;
+            sources.Clear();
+            for (var i = 0; i < count; i++) heap[i].SourceIndex = -1;
+            foreach (var b in retired) b.Dispose();
+            retired.Clear();
+            return merged;
         }
 
         try
         {
-            if (!lazy)
-                while (pending.Count > 0) await OpenNextAsync();
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                while (active.Count == 0 && pending.Count > 0) await OpenNextAsync();
-                if (active.Count == 0) break;
-
-                // The bound: the input whose current batch ends lowest; inputs that may start at or below it join first.
-                Input bound;
-                while (true)
-                {
-                    bound = active[0];
-                    foreach (var i in active.Skip(1))
-                        if (KeyComparer.Compare(i.Keys, i.Batch!.Length - 1, bound.Keys, bound.Batch!.Length - 1) < 0) bound = i;
-                    var last = bound.Batch!.Length - 1;
-                    // A null bound key sorts before every file that has no nulls (and files with nulls are opened at once).
-                    if (!lazy || pending.Count == 0 || bound.Keys[0].IsNull(last) || pending.Peek().Min > KeyComparer.Long(bound.Keys[0], last)) break;
+                // Open every pending input that may start at or below the next row. Files without a known range (nulls in
+                // the key, no stats) are opened at once; a null key sorts before every file that has one.
+                while (pending.Count > 0 && (count == 0 || pending.Peek().Min == long.MinValue
+                                             || (!heap[0].KeyIsNull && pending.Peek().Min <= heap[0].LongKey(heap[0].Position))))
                     await OpenNextAsync();
-                }
-                // Any key of the bound's batch is a valid bound; an earlier one keeps a round to about maxRowsPerRound rows.
-                var boundRow = Math.Min(bound.Batch!.Length - 1, bound.Position + Math.Max(1, maxRowsPerRound / active.Count) - 1);
+                if (count == 0) break;
 
-                if (active.Count == 1)
+                var top = heap[0];
+                long? pendingMin = pending.Count > 0 ? pending.Peek().Min : null;
+                if (count == 1 && (pendingMin is null || top.LastKeyIsNull || pendingMin > top.LongKey(top.Length - 1)))
                 {
-                    yield return Copy(bound.TakeRest());
+                    // Alone up to the end of its batch: the rest of the batch is the output as it is.
+                    if (filled > 0) yield return Flush();
+                    yield return Copy(top.Batch!, top.Position, top.Length - top.Position);
+                    top.Position = top.Length;
                 }
                 else
                 {
-                    var parts = new List<RecordBatch>();
-                    foreach (var i in active)
+                    Input? second = count == 1 ? null : count == 2 || Less(heap[1], heap[2]) ? heap[1] : heap[2];
+                    if (top.SourceIndex < 0)
                     {
-                        var n = i.CountAtOrBelow(bound.Keys, boundRow);
-                        if (n > 0) parts.Add(i.Take(n));
+                        top.SourceIndex = sources.Count;
+                        sources.Add(top.Batch!);
                     }
-                    yield return parts.Count == 1 ? Copy(parts[0]) : ArrowSort.Sort(ArrowSort.Concat(parts), keys);
+                    // Emit the top input's rows while they sort before the best of the others (and below any input not open yet).
+                    var first = top.Position;
+                    do top.Position++;
+                    while (top.Position < top.Length && filled + top.Position - first < outputRows && (second is null || Less(top, second))
+                           && (pendingMin is null || top.KeyIsNull || top.LongKey(top.Position) < pendingMin));
+                    source[segments] = top.SourceIndex;
+                    start[segments] = first;
+                    length[segments++] = top.Position - first;
+                    filled += top.Position - first;
+                    if (filled == outputRows) yield return Flush();
                 }
-                foreach (var i in active.ToList())
+
+                if (top.Position < top.Length)
                 {
-                    if (i.Remaining > 0) continue;
-                    await i.AdvanceAsync();
-                    if (i.Batch is not null) continue;
-                    await i.DisposeAsync();
-                    active.Remove(i);
+                    SiftDown(heap, 0, count);
+                    continue;
                 }
+                // The top input's batch is used up: it stays alive until the output that holds its rows is gathered.
+                if (top.SourceIndex >= 0) retired.Add(top.Batch!);
+                else top.Batch!.Dispose();
+                if (await top.AdvanceAsync())
+                {
+                    SiftDown(heap, 0, count);
+                    continue;
+                }
+                await top.DisposeAsync();
+                heap[0] = heap[--count];
+                heap[count] = null!;
+                if (count > 0) SiftDown(heap, 0, count);
             }
+            if (filled > 0) yield return Flush();
         }
         finally
         {
-            foreach (var input in active) await input.DisposeAsync();
+            // The sources of an output not gathered are the open inputs' current batches (disposed with them) or retired.
+            for (var i = 0; i < count; i++) await heap[i].DisposeAsync();
+            foreach (var b in retired) b.Dispose();
         }
+    }
+
+    /// <summary>Whether input <paramref name="a"/>'s next row sorts before <paramref name="b"/>'s (ties: the earlier input first).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Less(Input a, Input b)
+    {
+        long pa = a.Prefix[a.Position], pb = b.Prefix[b.Position];
+        if (pa != pb) return pa < pb;
+        if (!a.Exact || !b.Exact)
+        {
+            var r = KeyComparer.Compare(a.Keys, a.Position, b.Keys, b.Position);
+            if (r != 0) return r < 0;
+        }
+        return a.Ordinal < b.Ordinal;
+    }
+
+    private static void SiftUp(Input[] heap, int i)
+    {
+        var item = heap[i];
+        while (i > 0)
+        {
+            var parent = (i - 1) >> 1;
+            if (!Less(item, heap[parent])) break;
+            heap[i] = heap[parent];
+            i = parent;
+        }
+        heap[i] = item;
+    }
+
+    private static void SiftDown(Input[] heap, int i, int count)
+    {
+        var item = heap[i];
+        while (true)
+        {
+            var child = 2 * i + 1;
+            if (child >= count) break;
+            if (child + 1 < count && Less(heap[child + 1], heap[child])) child++;
+            if (!Less(heap[child], item)) break;
+            heap[i] = heap[child];
+            i = child;
+        }
+        heap[i] = item;
     }
 
     /// <summary>
     /// A managed copy of a slice of an input batch: what is emitted never points into the inputs' native buffers,
     /// so an input batch is freed the moment it is used up, even while emitted batches wait in a prefetch queue.
     /// </summary>
-    private static RecordBatch Copy(RecordBatch slice)
+    private static RecordBatch Copy(RecordBatch batch, int start, int length)
     {
-        // A whole batch (the usual case when key ranges follow each other): copy its buffers as they are, far cheaper
-        // than gathering row by row.
-        if (slice.Arrays.All(a => a.Data.Offset == 0 && a.Data.Length == slice.Length))
-            return new RecordBatch(slice.Schema, slice.Arrays.Select(a => ArrowArrayFactory.BuildArray(CopyBuffers(a.Data))), slice.Length);
-        var identity = new int[slice.Length];
-        for (var i = 0; i < identity.Length; i++) identity[i] = i;
-        return ArrowGather.Take(slice, identity);
+        // A whole batch (the usual case when key ranges follow each other): copy its buffers as they are.
+        if (start == 0 && length == batch.Length && batch.Arrays.All(a => a.Data.Offset == 0 && a.Data.Length == length))
+            return new RecordBatch(batch.Schema, batch.Arrays.Select(a => ArrowArrayFactory.BuildArray(CopyBuffers(a.Data))), length);
+        return ArrowInterleave.Take(batch.Schema, [batch], [0], [start], [length]);
     }
 
     private static ArrayData CopyBuffers(ArrayData d) => new(d.DataType, d.Length, d.NullCount, d.Offset,
@@ -169,56 +252,53 @@ internal static class SortedMerge
     private static (long Min, long Max)? RangeOf(AddFile file, string column, Schema statsSchema) =>
         DataFileStats.TryParse(file.Stats, statsSchema, out var stats) && stats.GetBounds(column) is { Min: long min, Max: long max, NullCount: 0 } ? (min, max) : null;
 
-    /// <summary>One sorted input: its current batch, the position of the first row not yet emitted, and its key columns.</summary>
-    private sealed class Input(IAsyncEnumerator<RecordBatch> source, IReadOnlyList<SortKey> sortKeys) : IAsyncDisposable
+    /// <summary>
+    /// One sorted input: its current batch, the position of its next row, its key columns, and the 64-bit prefix of
+    /// each row's first key (order-preserving: a smaller prefix means a smaller key; equal prefixes decide nothing
+    /// unless <see cref="Exact"/>).
+    /// </summary>
+    private sealed class Input(IAsyncEnumerator<RecordBatch> source, IReadOnlyList<SortKey> sortKeys, int ordinal, bool exactPrefix) : IAsyncDisposable
     {
-        private int _position;
+        public readonly int Ordinal = ordinal;
+        public RecordBatch? Batch;
+        public int Position;
+        public int Length;
+        public IArrowArray[] Keys = [];
+        public long[] Prefix = [];
+        /// <summary>Equal prefixes mean equal keys (one integer-like key without nulls in this batch).</summary>
+        public bool Exact;
+        /// <summary>The index of the current batch among the sources of the output being built, or -1.</summary>
+        public int SourceIndex = -1;
 
-        public RecordBatch? Batch { get; private set; }
+        public bool KeyIsNull => Keys[0].IsNull(Position);
 
-        public IArrowArray[] Keys { get; private set; } = [];
+        public bool LastKeyIsNull => Keys[0].IsNull(Length - 1);
 
-        public int Remaining => Batch is null ? 0 : Batch.Length - _position;
+        public long LongKey(int row) => KeyComparer.Long(Keys[0], row);
 
-        public int Position => _position;
-
-        public async Task AdvanceAsync()
+        /// <summary>Moves to the next non-empty batch (the caller has released the current one); false at the end.</summary>
+        public async Task<bool> AdvanceAsync()
         {
-            // Decoded batches live in native memory the GC does not see: release each one as soon as it is used up.
-            Batch?.Dispose();
             Batch = null;
+            SourceIndex = -1;
             while (await source.MoveNextAsync())
             {
-                if (source.Current.Length == 0) continue;
+                if (source.Current.Length == 0)
+                {
+                    source.Current.Dispose();
+                    continue;
+                }
                 Batch = source.Current;
-                _position = 0;
+                Position = 0;
+                Length = Batch.Length;
                 Keys = sortKeys.Select(k => ArrowColumns.Resolve(Batch, k.Column)
                     ?? throw new SchemaMismatchException($"Sort column '{k.Column}' is not in the data files.")).ToArray();
-                return;
+                Prefix = Prefixes(Keys[0], out var exact);
+                Exact = exactPrefix && exact;
+                return true;
             }
+            return false;
         }
-
-        /// <summary>How many of the remaining rows sort at or below row <paramref name="row"/> of <paramref name="other"/> (binary search).</summary>
-        public int CountAtOrBelow(IArrowArray[] other, int row)
-        {
-            int lo = _position, hi = Batch!.Length;
-            while (lo < hi)
-            {
-                var mid = (lo + hi) >>> 1;
-                if (KeyComparer.Compare(Keys, mid, other, row) <= 0) lo = mid + 1;
-                else hi = mid;
-            }
-            return lo - _position;
-        }
-
-        public RecordBatch Take(int n)
-        {
-            var part = _position == 0 && n == Batch!.Length ? Batch : Batch!.Slice(_position, n);
-            _position += n;
-            return part;
-        }
-
-        public RecordBatch TakeRest() => Take(Remaining);
 
         public ValueTask DisposeAsync()
         {
@@ -226,6 +306,49 @@ internal static class SortedMerge
             Batch = null;
             return source.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Order-preserving 64-bit prefixes of a key column (nulls smallest, as they sort first): integer-like values
+    /// themselves (exact when there are no nulls), decimals by their high 64 bits, strings and binaries by their first
+    /// 8 bytes; other types all 0 (every comparison goes to <see cref="KeyComparer"/>).
+    /// </summary>
+    private static long[] Prefixes(IArrowArray key, out bool exact)
+    {
+        var data = key.Data;
+        var n = data.Length;
+        long[] prefix;
+        exact = false;
+        if (ColumnKeys.IsLongLike(data.DataType) && ColumnKeys.TryReadLongs(key, out prefix))
+            exact = data.DataType.TypeId != ArrowTypeId.HalfFloat; // KeyComparer does not order half floats
+        else if (data.DataType.TypeId == ArrowTypeId.Decimal128)
+        {
+            prefix = GC.AllocateUninitializedArray<long>(n);
+            var values = MemoryMarshal.Cast<byte, long>(data.Buffers[1].Span).Slice(data.Offset * 2, n * 2);
+            for (var i = 0; i < n; i++) prefix[i] = values[2 * i + 1];
+        }
+        else if (ColumnKeys.IsBytes(data.DataType))
+        {
+            prefix = GC.AllocateUninitializedArray<long>(n);
+            var binary = (BinaryArray)key;
+            Span<byte> head = stackalloc byte[8];
+            for (var i = 0; i < n; i++)
+            {
+                var bytes = binary.GetBytes(i);
+                head.Clear();
+                bytes[..Math.Min(8, bytes.Length)].CopyTo(head);
+                prefix[i] = (long)(System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(head) ^ 0x8000_0000_0000_0000UL);
+            }
+        }
+        else
+            prefix = new long[n];
+        if (key.NullCount > 0) // the array's count: a slice's ArrayData may not know its own
+        {
+            exact = false;
+            for (var i = 0; i < n; i++)
+                if (key.IsNull(i)) prefix[i] = long.MinValue;
+        }
+        return prefix;
     }
 }
 

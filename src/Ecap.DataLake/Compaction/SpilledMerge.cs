@@ -42,18 +42,24 @@ internal static class SpilledMerge
             // The inputs overlap more than the fan-in (checked above); runs carry no stats, so each counts as overlapping all others.
             do
             {
-                var next = new List<AddFile>();
+                // Runs are merged on every core at once (no encoder runs meanwhile), the fan-in shared between them, so
+                // the inputs open at once stay within it.
+                var parallel = Math.Clamp(Environment.ProcessorCount, 1, Math.Max(1, fanIn / 2));
+                var groupFanIn = Math.Max(2, fanIn / parallel);
                 // Groups of equal size, in key order, so each run covers a range of its own where the keys allow.
-                var groups = (level.Count + fanIn - 1) / fanIn;
-                for (var g = 0; g < groups; g++)
+                var groups = (level.Count + groupFanIn - 1) / groupFanIn;
+                var next = new AddFile[groups];
+                var current = level;
+                var readRuns = fromRuns;
+                await Parallel.ForAsync(0, groups, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = ct }, async (g, token) =>
                 {
-                    var group = level.Skip(g * level.Count / groups).Take((g + 1) * level.Count / groups - g * level.Count / groups).ToList();
-                    var merged = fromRuns
-                        ? SortedMerge.MergeAsync(store, group, fileSchema, keys, batchRows, ct, open: runs.Read)
-                        : SortedMerge.MergeAsync(store, group, fileSchema, keys, batchRows, ct, statsSchema, decryptionKeys: tableFiles.Keys);
+                    var group = current.Skip(g * current.Count / groups).Take((g + 1) * current.Count / groups - g * current.Count / groups).ToList();
+                    var merged = readRuns
+                        ? SortedMerge.MergeAsync(store, group, fileSchema, keys, batchRows, token, outputRows: RunFiles.RunBatchRows, open: runs.Read)
+                        : SortedMerge.MergeAsync(store, group, fileSchema, keys, batchRows, token, statsSchema, RunFiles.RunBatchRows, tableFiles.Keys);
                     try
                     {
-                        next.Add(await runs.WriteAsync(merged, ct));
+                        next[g] = await runs.WriteAsync(merged, token);
                     }
                     catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
                     {
@@ -61,9 +67,9 @@ internal static class SpilledMerge
                                                     "of a bin of overlapping files; free space there or choose another folder (CompactOptions.TempDirectory, CLI --temp-dir).", e);
                     }
                     // A run read into the next level is not needed again.
-                    if (fromRuns)
+                    if (readRuns)
                         foreach (var f in group) File.Delete(Path.Combine(folder, f.Path));
-                }
+                });
                 level = next;
                 fromRuns = true;
             }
@@ -124,7 +130,8 @@ internal static class SpilledMerge
     /// <summary>The run files of one merge: written and read by name inside the merge's folder.</summary>
     private sealed class RunFiles(string folder, Schema schema, TableFiles tableFiles)
     {
-        private const int RunBatchRows = 16 * 1024;
+        /// <summary>Rows per batch of a run: the runs' batches read back together stay small.</summary>
+        public const int RunBatchRows = 16 * 1024;
 
         private readonly LocalObjectStore _store = new(folder);
         private int _count;
@@ -133,12 +140,12 @@ internal static class SpilledMerge
 
         public async Task<AddFile> WriteAsync(IAsyncEnumerable<RecordBatch> batches, CancellationToken ct)
         {
-            var name = $"run-{_count++:D5}" + (Encrypted ? ".parquet" : ".arrows");
+            var name = $"run-{Interlocked.Increment(ref _count) - 1:D5}" + (Encrypted ? ".parquet" : ".arrows");
             if (Encrypted)
             {
                 await ParquetDataWriter.WriteAllAsync(_store, schema, batches, _ => name, new ParquetWriteOptions
                 {
-                    Codec = ParquetCodec.None, TargetFileSizeBytes = long.MaxValue, Encryption = tableFiles.Encryption, Keys = tableFiles.Keys,
+                    Codec = ParquetCodec.None, TargetFileSizeBytes = long.MaxValue, UseThreads = false, Encryption = tableFiles.Encryption, Keys = tableFiles.Keys,
                 }, ct);
             }
             else
