@@ -30,6 +30,7 @@ public sealed class DataLakeBuilder
     private string? _catalogLocation;
     private IGrantStore? _grants;
     private IIdentityProvider? _identity;
+    private Func<string, string?>? _claims;
     private LakeGuardOptions? _guardOptions;
     private bool _unguarded;
     private IKeyProvider? _keys;
@@ -69,6 +70,13 @@ public sealed class DataLakeBuilder
 
     /// <summary>Who is calling (default: the lake's identity mode, <see cref="IdentitySettings"/>, applied to the environment's claim).</summary>
     public DataLakeBuilder UseIdentity(IIdentityProvider identity) { _identity = identity; return this; }
+
+    /// <summary>
+    /// Where callers' claims (<c>ECAP_TOKEN</c>, <c>ECAP_PRINCIPAL</c>, <c>ECAP_GROUPS</c>) are read instead of the process
+    /// environment, the lake's identity mode still deciding which it accepts: a server hands each request's bearer token.
+    /// Ignored when <see cref="UseIdentity"/> names a provider.
+    /// </summary>
+    public DataLakeBuilder UseIdentityClaims(Func<string, string?> claims) { _claims = claims ?? throw new ArgumentNullException(nameof(claims)); return this; }
 
     public DataLakeBuilder UseGuardOptions(LakeGuardOptions options) { _guardOptions = options; return this; }
 
@@ -115,7 +123,7 @@ public sealed class DataLakeBuilder
         var auditLog = _autoCompact ? new AuditLog(store, [new AutoCompaction(() => null, onWhenUnset: true)]) : new AuditLog(store);
         var guard = _unguarded
             ? LakeGuard.Unguarded
-            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), auditLog, _identity ?? new LakeIdentity(store),
+            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), auditLog, _identity ?? new LakeIdentity(store, _claims),
                 (_guardOptions ?? new LakeGuardOptions()) is var g && g.Logger is null && _loggerFactory is not null
                     ? g with { Logger = _loggerFactory.CreateLogger("Ecap.DataLake.Audit") } : g);
 
