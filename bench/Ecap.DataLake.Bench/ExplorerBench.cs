@@ -45,6 +45,7 @@ internal static class ExplorerBench
             var rendered = new List<double>();
             var paint = new List<double>();
             var api = new List<double>();
+            var described = new List<double>();
             for (var run = -1; run < runs; run++) // run -1 warms the server, the JIT and the browser
             {
                 var apiClock = Stopwatch.StartNew();
@@ -54,19 +55,21 @@ internal static class ExplorerBench
 
                 var page = await browser.NewPageAsync();
                 await page.GotoAsync(server.Url.ToString());
-                await page.WaitForSelectorAsync("body[data-table-list-rendered]");
+                await page.WaitForSelectorAsync("body[data-table-list-described]", new PageWaitForSelectorOptions { State = WaitForSelectorState.Attached });
                 var shown = await page.Locator("[data-testid=table-row]").CountAsync();
                 if (shown != tables) throw new InvalidOperationException($"the list shows {shown} tables, not {tables}");
                 var marks = await page.EvaluateAsync<double[]>(
-                    "() => [performance.getEntriesByName('table-list-rendered')[0].startTime, (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: -1}).startTime]");
+                    "() => [performance.getEntriesByName('table-list-rendered')[0].startTime, (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: -1}).startTime, performance.getEntriesByName('table-list-described')[0].startTime]");
                 await page.CloseAsync();
                 if (run < 0) continue;
                 rendered.Add(marks[0]);
                 paint.Add(marks[1]);
+                described.Add(marks[2]);
                 api.Add(apiMs);
-                Console.WriteLine($"run {run + 1}: list rendered {marks[0]:F0} ms, first contentful paint {marks[1]:F0} ms, /api/tables + /api/catalog {apiMs:F0} ms");
+                Console.WriteLine($"run {run + 1}: list rendered {marks[0]:F0} ms, with the catalog's tags {marks[2]:F0} ms, first contentful paint {marks[1]:F0} ms, /api/tables + /api/catalog {apiMs:F0} ms");
             }
-            Console.WriteLine($"median of {runs}: table list rendered {Median(rendered):F0} ms after navigation start (first contentful paint {Median(paint):F0} ms); " +
+            Console.WriteLine($"median of {runs}: table list rendered {Median(rendered):F0} ms after navigation start, with the catalog's tags {Median(described):F0} ms " +
+                $"(first contentful paint {Median(paint):F0} ms); " +
                 $"/api/tables + /api/catalog {Median(api):F0} ms; {tables} tables");
         }
         finally

@@ -137,9 +137,9 @@ async function tablesView() {
   const list = el("div", { id: "table-list" });
   view.replaceChildren(el("h1", {}, "Tables"), search, section("tables", "Tables of the lake", list));
 
-  const [tables, catalog] = await Promise.all([api("/api/tables"), api("/api/catalog").catch(() => [])]);
-  const entries = new Map(catalog.map(e => [e.name, e]));
-  const rows = tables.map(t => ({ ...t, entry: entries.get(t.name), attributes: { "data-testid": "table-row", "data-table": t.name } }));
+  // The list paints as soon as the tables arrive; the catalog's descriptions, owners and tags fill in when it answers.
+  const catalog = api("/api/catalog").catch(() => []);
+  const rows = (await api("/api/tables")).map(t => ({ ...t, entry: null, attributes: { "data-testid": "table-row", "data-table": t.name } }));
   const columns = [
     { label: "table", value: r => tableLink(r.name) },
     { label: "description", value: r => r.entry?.description || "" },
@@ -154,6 +154,11 @@ async function tablesView() {
   show(rows);
   performance.mark("table-list-rendered");
   document.body.dataset.tableListRendered = String(rows.length);
+  const entries = new Map((await catalog).map(e => [e.name, e]));
+  for (const row of rows) row.entry = entries.get(row.name) || null;
+  search.dispatchEvent(new Event("input")); // redraw (with the current search) with the catalog's columns
+  performance.mark("table-list-described");
+  document.body.dataset.tableListDescribed = String(entries.size);
 
   // Names, descriptions, tags and owners filter at once; the catalog's search adds tables matched by a column name.
   let pending = 0;
@@ -161,6 +166,7 @@ async function tablesView() {
     const term = search.value.trim().toLowerCase();
     const request = ++pending;
     if (!term) { show(rows); return; }
+
     const local = rows.filter(r => [r.name, r.entry?.description, r.entry?.owner, ...(r.entry?.tags || [])].some(v => v && v.toLowerCase().includes(term)));
     show(local);
     const hits = await api(`/api/search?q=${encodeURIComponent(term)}`).catch(() => []);
