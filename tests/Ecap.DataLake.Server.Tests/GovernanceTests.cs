@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Ecap.DataLake.Security;
@@ -57,7 +58,7 @@ public sealed class GovernanceTests : IAsyncLifetime
     public async Task A_principal_without_a_grant_gets_403_and_the_denial_is_audited()
     {
         await Owner.GrantAsync("owner", Privilege.Admin, null); // access control on; the server's OS user has no grant
-        await Owner.GrantAsync(Environment.UserName, Privilege.Read, "user_events");
+        await Owner.GrantAsync(Environment.UserName, Privilege.Read, "user_events", excludedColumns: ["customer_id"]);
         await ServeAsync();
 
         var (status, problem) = await GetAsync("/api/tables/transactions");
@@ -67,6 +68,17 @@ public sealed class GovernanceTests : IAsyncLifetime
         var (_, tables) = await GetAsync("/api/tables");
         Assert.Equal(["user_events"], tables.EnumerateArray().Select(t => t.GetProperty("name").GetString()!)); // only what the caller may read
         Assert.Equal(403, (await GetAsync("/api/audit")).Status); // lake admins only
+
+        // The preview's SQL goes through the same views as the query command: the excluded column reads as NULL and is named masked.
+        using var preview = await _http.PostAsJsonAsync("/api/query", new { sql = "SELECT event_id, customer_id FROM user_events", limit = 50 });
+        var result = JsonDocument.Parse(await preview.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(200, (int)preview.StatusCode);
+        Assert.Equal(["customer_id"], result.GetProperty("masked").EnumerateArray().Select(c => c.GetString()!));
+        Assert.Equal(50, result.GetProperty("rows").GetArrayLength());
+        Assert.All(result.GetProperty("rows").EnumerateArray(), r => Assert.Equal(JsonValueKind.Null, r.GetProperty("customer_id").ValueKind));
+        Assert.Contains(result.GetProperty("rows").EnumerateArray(), r => r.GetProperty("event_id").ValueKind == JsonValueKind.Number);
+        using var refused = await _http.PostAsJsonAsync("/api/query", new { sql = "SELECT count(*) FROM transactions" });
+        Assert.Equal(403, (int)refused.StatusCode);
 
         var denied = (await AuditAsync()).Where(r => r.Outcome == AuditOutcome.Denied && r.Principal == Environment.UserName).ToList();
         Assert.Contains(denied, r => r.Operation == "info" && r.Table == "transactions");

@@ -49,6 +49,13 @@ public sealed class ServeCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_server_reads_through_the_core_and_the_query_library_only()
+    {
+        var ours = typeof(DataLakeServer).Assembly.GetReferencedAssemblies().Select(a => a.Name!).Where(n => n.StartsWith("Ecap.", StringComparison.Ordinal)).Order();
+        Assert.Equal(["Ecap.DataLake", "Ecap.DataLake.Query"], ours);
+    }
+
+    [Fact]
     public void Serve_has_help_with_an_example()
     {
         var r = EcapProcess.Run("data-lake", "serve", "--help");
