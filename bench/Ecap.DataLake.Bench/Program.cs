@@ -23,6 +23,7 @@ using Ecap.DataLake.Tables.SampleData;
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- s3 [rows] [runs]      (S3 and Azure emulators vs local folder, see S3Bench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- deletion-vectors [rows] [deleted] [runs]  (see DeletionVectorBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- merge [rows] [source rows] [runs]  (MERGE/row changes, see MergeBench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- lineage [rows] [runs]  (OpenLineage on a write, see LineageBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- explorer [tables] [runs]  (web explorer's first paint, see ExplorerBench.cs)
 if (args.Length > 0 && args[0] == "explorer")
 {
@@ -52,6 +53,11 @@ if (args.Length > 0 && args[0] == "snapshot-cache")
 if (args.Length > 0 && args[0] == "compaction")
 {
     await CompactionBench.RunAsync(args[1..]);
+    return;
+}
+if (args.Length > 0 && args[0] == "lineage")
+{
+    await LineageBench.RunAsync(args[1..]);
     return;
 }
 if (args.Length > 0 && args[0] == "governance")

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Ecap.Cli.Output;
 using Ecap.DataLake;
 using Ecap.DataLake.Azure;
+using Ecap.DataLake.Lineage;
 using Ecap.DataLake.Postgres;
 using Ecap.DataLake.Postgres.Catalog;
 using Ecap.DataLake.Security;
@@ -26,7 +27,8 @@ internal static class CommandRunner
             ConsoleWidth.Apply(context.Status, Console.IsErrorRedirected);
             try
             {
-                return await body(context, ct);
+                try { return await body(context, ct); }
+                finally { await context.DisposeAsync(); } // flushes the OpenLineage events still queued
             }
             catch (OperationCanceledException)
             {
@@ -109,7 +111,7 @@ internal static class CommandRunner
 }
 
 /// <summary>What every command body needs: parsed values, the global options, an output writer.</summary>
-internal sealed class CliContext(ParseResult parse)
+internal sealed class CliContext(ParseResult parse) : IAsyncDisposable
 {
     public ParseResult Parse { get; } = parse;
     public string Lake => Parse.GetValue(GlobalOptions.Lake)!;
@@ -140,6 +142,9 @@ internal sealed class CliContext(ParseResult parse)
 
     /// <summary>The lake of this command, with more settings of the command's own (<c>serve</c>: each request's identity claims).</summary>
     public Ecap.DataLake.DataLake OpenDataLake(Func<DataLakeBuilder, DataLakeBuilder> configure) => _lake ??= BuildLake(configure);
+
+    /// <summary>Disposes the lake if the command built one (its last lineage events go out).</summary>
+    public ValueTask DisposeAsync() => _lake?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     // Commands that only read: a lake folder that does not exist is an error for them (a typo in --lake), and they must not
     // create it, nor its _ecap/audit folder; only writes create a lake. Keyed "parent command".
@@ -210,11 +215,28 @@ internal sealed class CliContext(ParseResult parse)
                     $"[yellow]warning:[/] {Markup.Escape(record.Operation)} committed, but its audit record could not be written ({Markup.Escape(e.Message)}); " +
                     "its commits name the principal, and `ecap data-lake audit reconcile` adds the record."),
             })
+            // OPENLINEAGE_URL (or a file transport) sends a run per write, ingestion, change, compaction and export; a backend
+            // that is down is a warning, never a failed command.
+            .UseOpenLineage(LineageFromEnvironment() is { } lineage ? lineage with
+            {
+                OnSendFailure = (message, _) => Status.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}."),
+            } : new OpenLineageOptions())
             .ConfigureStorage(o => o with
             {
                 PostCommitHookFailed = (table, e) => Status.MarkupLine($"[yellow]warning:[/] catalog not updated for '{Markup.Escape(table)}': {Markup.Escape(e.Message)}"),
             })
             .Build();
+    }
+
+    // A lineage setting that makes no sense is a warning: lineage is never the reason a command fails.
+    private OpenLineageOptions? LineageFromEnvironment()
+    {
+        try { return OpenLineageOptions.FromEnvironment(); }
+        catch (InvalidInputException e)
+        {
+            Status.MarkupLine($"[yellow]warning:[/] {Markup.Escape(e.Message)} No OpenLineage events are sent.");
+            return null;
+        }
     }
 
     /// <summary>The lake's store (a folder or S3).</summary>

@@ -84,8 +84,10 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
         }, ct);
 
     // One audited operation per public call; the tables it reads are checked as their views are registered.
-    private Task<T> Guarded<T>(string operation, string sql, Func<GuardScope, Task<T>> body, CancellationToken ct) =>
-        _storage.Guard.RunAsync(new GuardedOperation(operation, null, null, new Dictionary<string, string?> { ["sql"] = sql }), body, ct);
+    private Task<T> Guarded<T>(string operation, string sql, Func<GuardScope, Task<T>> body, CancellationToken ct, string? outPath = null) =>
+        _storage.Guard.RunAsync(new GuardedOperation(operation, null, null, outPath is null
+            ? new Dictionary<string, string?> { ["sql"] = sql }
+            : new Dictionary<string, string?> { ["sql"] = sql, ["out"] = outPath }), body, ct); // the file is known at the start (a lineage run's output)
 
     /// <summary>Runs a query; rows stream from the returned result, which must be disposed.</summary>
     public Task<QueryResult> QueryAsync(string sql, CancellationToken ct = default)
@@ -156,11 +158,10 @@ public sealed partial class LakeQuery : IDisposable, IAsyncDisposable
     public Task<long> CopyToAsync(string sql, string path, CancellationToken ct = default) =>
         Guarded("query-export", sql, async scope =>
         {
-            scope.SetParameter("out", path);
             var rows = await CopyCoreAsync(sql, path, ct);
             scope.Complete(rows: rows);
             return rows;
-        }, ct);
+        }, ct, outPath: path);
 
     private async Task<long> CopyCoreAsync(string sql, string path, CancellationToken ct)
     {

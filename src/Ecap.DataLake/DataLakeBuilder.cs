@@ -2,6 +2,7 @@ using Ecap.DataLake.Catalog;
 using Ecap.DataLake.Compaction;
 using Ecap.DataLake.Delta;
 using Ecap.DataLake.Ingestion;
+using Ecap.DataLake.Lineage;
 using Ecap.DataLake.Monitoring;
 using Ecap.DataLake.Parquet.Encryption;
 using Ecap.DataLake.Quality;
@@ -38,6 +39,7 @@ public sealed class DataLakeBuilder
     private bool _catalogSync = true;
     private bool _autoCompact = true;
     private readonly List<IPostCommitHook> _hooks = [];
+    private OpenLineageOptions? _lineage;
     private Func<DataLakeStorageOptions, DataLakeStorageOptions> _configureStorage = o => o;
 
     /// <summary>A lake at a folder or URI (<c>file://</c>, <c>s3://</c>, <c>s3a://</c>, or any scheme registered with <see cref="UseObjectStores"/>).</summary>
@@ -101,6 +103,18 @@ public sealed class DataLakeBuilder
     /// <summary>A hook run after every commit to a table of this lake, after the catalog's.</summary>
     public DataLakeBuilder AddPostCommitHook(IPostCommitHook hook) { _hooks.Add(hook ?? throw new ArgumentNullException(nameof(hook))); return this; }
 
+    /// <summary>
+    /// Sends an OpenLineage run (START, then COMPLETE or FAIL) for every write, ingestion run, row change, compaction and SQL
+    /// export (<see cref="OpenLineageOptions.Operations"/>) to an HTTP backend or a file; null: the options the environment
+    /// gives (<see cref="OpenLineageOptions.FromEnvironment"/>: <c>OPENLINEAGE_URL</c>...), nothing when it gives none.
+    /// Sending never fails nor slows an operation; dispose the lake (<see cref="DataLake.DisposeAsync"/>) to flush the last events.
+    /// </summary>
+    public DataLakeBuilder UseOpenLineage(OpenLineageOptions? options = null)
+    {
+        _lineage = options ?? OpenLineageOptions.FromEnvironment();
+        return this;
+    }
+
     /// <summary>Storage settings: write buffer, target file size, region, snapshot cache, how hook failures are reported.</summary>
     public DataLakeBuilder ConfigureStorage(Func<DataLakeStorageOptions, DataLakeStorageOptions> configure)
     {
@@ -121,11 +135,15 @@ public sealed class DataLakeBuilder
         var catalog = _catalog ?? new LakeCatalogStore(_catalogLocation is { } folder ? Open(folder) : store.Child(MetadataManager.CatalogFolder));
         // The audit trail (one small file per operation) compacts itself whether or not its table says so.
         var auditLog = _autoCompact ? new AuditLog(store, [new AutoCompaction(() => null, onWhenUnset: true)]) : new AuditLog(store);
+        // Lineage hangs off the guard (a run per operation) and the post-commit seam (what each commit wrote).
+        var lineage = !_unguarded && _lineage is { IsEnabled: true } lo
+            ? new OpenLineageEmitter(lo, store.Location, _loggerFactory?.CreateLogger("Ecap.DataLake.Lineage")) : null;
+        var guardOptions = (_guardOptions ?? new LakeGuardOptions()) is var g && g.Logger is null && _loggerFactory is not null
+            ? g with { Logger = _loggerFactory.CreateLogger("Ecap.DataLake.Audit") } : g;
+        if (lineage is not null) guardOptions = guardOptions with { Observers = [.. guardOptions.Observers, lineage] };
         var guard = _unguarded
             ? LakeGuard.Unguarded
-            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), auditLog, _identity ?? new LakeIdentity(store, _claims),
-                (_guardOptions ?? new LakeGuardOptions()) is var g && g.Logger is null && _loggerFactory is not null
-                    ? g with { Logger = _loggerFactory.CreateLogger("Ecap.DataLake.Audit") } : g);
+            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), auditLog, _identity ?? new LakeIdentity(store, _claims), guardOptions);
 
         // The catalog needs the storage (shared snapshot cache) and the storage the catalog's hook: the hook goes in after.
         var catalogHook = new DeferredHook();
@@ -134,6 +152,7 @@ public sealed class DataLakeBuilder
         if (_catalogSync) hooks.Add(catalogHook);
         hooks.AddRange(configured.PostCommitHooks);
         hooks.AddRange(_hooks);
+        if (lineage is not null) hooks.Add(lineage);
         DataLakeStorage? built = null;
         if (_autoCompact) hooks.Add(new AutoCompaction(() => built?.Keys));
         var storage = built = new DataLakeStorage(store, configured with
@@ -145,7 +164,7 @@ public sealed class DataLakeBuilder
         });
         var metadata = new MetadataManager(catalog, store, guard, storage, Open);
         catalogHook.Target = metadata.CommitHook;
-        return new DataLake(store, storage, metadata, guard, Open, _loggerFactory);
+        return new DataLake(store, storage, metadata, guard, Open, _loggerFactory, lineage);
     }
 
     private sealed class DeferredHook : IPostCommitHook
@@ -159,13 +178,17 @@ public sealed class DataLakeBuilder
 /// <summary>
 /// A lake as <see cref="DataLakeBuilder"/> configured it: the entry points of every layer, all sharing one store, one guard
 /// (grants, identity, audit), one catalog and one snapshot cache. Cheap to keep for the life of a process; thread-safe.
+/// Dispose it when done: that flushes the OpenLineage events still queued (<see cref="DataLakeBuilder.UseOpenLineage"/>).
 /// </summary>
-public sealed class DataLake
+public sealed class DataLake : IAsyncDisposable
 {
     private readonly Func<string, IObjectStore> _open;
+    private readonly OpenLineageEmitter? _lineage;
 
-    internal DataLake(IObjectStore store, DataLakeStorage storage, MetadataManager catalog, LakeGuard guard, Func<string, IObjectStore> open, ILoggerFactory? loggerFactory)
+    internal DataLake(IObjectStore store, DataLakeStorage storage, MetadataManager catalog, LakeGuard guard, Func<string, IObjectStore> open, ILoggerFactory? loggerFactory,
+        OpenLineageEmitter? lineage = null)
     {
+        _lineage = lineage;
         Store = store;
         Storage = storage;
         Catalog = catalog;
@@ -204,4 +227,10 @@ public sealed class DataLake
 
     /// <summary>Opens another location (a table registered elsewhere, a catalog folder) with this lake's store settings.</summary>
     public IObjectStore OpenLocation(string location) => _open(location);
+
+    /// <summary>True when operations send OpenLineage events.</summary>
+    public bool EmitsLineage => _lineage is not null;
+
+    /// <summary>Sends the OpenLineage events still queued (waiting at most <see cref="OpenLineageOptions.FlushTimeout"/>); nothing else to release.</summary>
+    public ValueTask DisposeAsync() => _lineage?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

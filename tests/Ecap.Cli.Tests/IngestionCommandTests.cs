@@ -144,6 +144,39 @@ public sealed class IngestionCommandTests : IDisposable
         Assert.Contains("3 completed with dead letters", string.Join(' ', help.Stdout.Split((char[])['\n', '\r', ' '], StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("bad.csv", "transaction_id,timestamp,amount,status\n1,2,3,4,5\n6,7\n\"never closed,1\n")]
+    [InlineData("bad.jsonl", "not json\n{\"transaction_id\": \n[1, 2]\n")]
+    [InlineData("bad.json", "[1, \"two\", [3]]")]
+    public void Every_record_dead_lettered_exits_2_for_csv_and_json_alike_naming_the_dead_letter_table(string name, string content)
+    {
+        WriteCsv("good.csv", 0, 10);
+        Assert.Equal(0, Ecap("data-lake", "ingestion", "files", "tx", "--data-type", "transactions", "--path", Path.Combine(_dir.Sub("in"), "good.csv")).ExitCode);
+        var bad = Path.Combine(_dir.Sub("in"), name);
+        File.WriteAllText(bad, content);
+
+        // Into the existing table: the dead letters and the position are committed, nothing else; exit 2 with the table named.
+        var r = Ecap("--output", "json", "data-lake", "ingestion", "files", "tx", "--data-type", "transactions", "--path", bad);
+        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.Stderr}");
+        var report = r.Json();
+        Assert.Equal("failed", report.GetProperty("status").GetString());
+        Assert.Equal(report.GetProperty("records_read").GetInt64(), report.GetProperty("records_dead_lettered").GetInt64());
+        Assert.True(report.GetProperty("records_read").GetInt64() > 0);
+        Assert.Contains("tx__dead_letters", report.GetProperty("error").GetString());
+        Assert.Contains("tx__dead_letters", r.Stderr);
+        Assert.DoesNotContain("Time column", r.Stderr); // not the misleading layout error
+        Assert.Equal(10, Committed("tx").Rows);
+        Assert.Equal(report.GetProperty("records_read").GetInt64(), DeadLetters("tx").Count);
+        // A rerun skips the file its commit recorded as done.
+        Assert.Equal(0, Ecap("data-lake", "ingestion", "files", "tx", "--data-type", "transactions", "--path", bad).ExitCode);
+
+        // Into a new generic table: the same exit code and message; no table of no columns is created.
+        var fresh = Ecap("data-lake", "ingestion", "files", "fresh", "--path", bad);
+        Assert.True(fresh.ExitCode == 2, $"exit {fresh.ExitCode}: {fresh.Stderr}");
+        Assert.Contains("fresh__dead_letters", fresh.Stderr);
+        Assert.True(DeadLetters("fresh").Count > 0);
+    }
+
     [Fact]
     public void Malformed_files_land_every_good_row_with_the_data_types_canonical_columns()
     {

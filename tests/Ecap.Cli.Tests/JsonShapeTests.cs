@@ -95,7 +95,7 @@ public sealed class JsonShapeTests : IClassFixture<JsonShapeTests.Lake>
             "last_files_removed:null,last_outcome:null,last_run_at:null,last_triggered_by:null,max_file_size_bytes:number,min_num_files:number}," +
             "average_file_size_bytes:number,compression_ratio:number,data_type:string,file_count:number," +
             "file_size_histogram:[{file_count:number,max_bytes:null|number,min_bytes:number,size_bytes:number}]," +
-            "last_modified:time(Z),location:string,name:string,partition_columns:[string],partition_count:number," +
+            "last_modified:time(Z),location:string,name:string,partition_advice:null,partition_columns:[string],partition_count:number," +
             "partition_skew:number,partitions:[{file_count:number,record_count:number,size_bytes:number," +
             "values:{*:string}}],record_count:number,schema:[{name:string,nullable:bool,type:string}]," +
             "small_file_count:number,small_file_threshold_bytes:number,storage_cost:{by_class:[{monthly_cost:number," +
@@ -210,7 +210,7 @@ public sealed class JsonShapeTests : IClassFixture<JsonShapeTests.Lake>
         Pin(
             "{average_file_size_bytes:number,compaction_reason:string,estimated_files_after:number," +
             "estimated_files_before:number,file_count:number,files_without_stats:number,needs_compaction:bool," +
-            "partition_count:number,partition_skew:number,partitions_over_small_file_limit:number," +
+            "partition_advice:null,partition_count:number,partition_skew:number,partitions_over_small_file_limit:number," +
             "partitions_with_small_files:[{file_count:number,size_bytes:number,small_file_count:number,values:{*:string}}]," +
             "size_histogram:[{file_count:number,label:string,max_bytes:null|number,min_bytes:number}]," +
             "small_file_count:number,small_file_threshold_bytes:number,table:string,target_file_size_bytes:number," +

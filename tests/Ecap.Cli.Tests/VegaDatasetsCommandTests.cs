@@ -1,3 +1,4 @@
+using System.Text.Json;
 namespace Ecap.Cli.Tests;
 
 /// <summary>
@@ -65,6 +66,52 @@ public sealed class VegaDatasetsCommandTests : IDisposable
         Assert.Equal("VARCHAR", duck.Scalar($"SELECT typeof(zip_code) FROM read_parquet('{zipExport}') LIMIT 1"));
         SameAnswer(duck, zips, zipExport, "SELECT zip_code, city, state, county, latitude, longitude FROM {t} ORDER BY zip_code");
         Assert.Equal("Holtsville", duck.Scalar($"SELECT city FROM read_parquet('{zipExport}') WHERE zip_code = '00501'"));
+    }
+
+    [Fact]
+    public void Daily_weather_is_advised_coarser_and_storage_alter_rewrites_it_by_year_with_the_same_rows()
+    {
+        var weather = RepoPaths.VegaDataset("weather.csv");
+        var r = Ecap("data-lake", "ingestion", "files", "weather", "--path", weather, "--partition-by", "day(date)");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+
+        // 1,461 daily partitions of a few KiB against a 128 MiB target: info and analyze both advise, with the command.
+        var info = Ecap("--output", "json", "data-lake", "storage", "info", "weather");
+        Assert.True(info.ExitCode == 0, info.Stderr);
+        var advice = info.Json().GetProperty("partition_advice");
+        Assert.Equal(1461, advice.GetProperty("partition_count").GetInt32());
+        Assert.Equal("year(date),month(date),day(date)", advice.GetProperty("current_partition_by").GetString());
+        // The whole file is far below 8 MiB: no time layout is big enough, so the advice is unpartitioned.
+        Assert.Equal("", advice.GetProperty("suggested_partition_by").GetString());
+        Assert.Equal("ecap data-lake storage alter weather --partition-by \"none\"", advice.GetProperty("command").GetString());
+        var analyze = Ecap("--output", "json", "data-lake", "compaction", "analyze", "weather");
+        Assert.Equal(1461, analyze.Json().GetProperty("partition_advice").GetProperty("partition_count").GetInt32());
+        var text = Ecap("data-lake", "storage", "info", "weather");
+        Assert.Contains("partitions too small", text.Stdout);
+
+        var plan = Ecap("--output", "json", "data-lake", "storage", "alter", "weather", "--partition-by", "year(date)", "--dry-run");
+        Assert.True(plan.ExitCode == 0, plan.Stderr);
+        Assert.Equal((4, 4, 1461), (plan.Json().GetProperty("estimated_partitions_after").GetInt32(), plan.Json().GetProperty("estimated_files_after").GetInt32(),
+            plan.Json().GetProperty("files_before").GetInt32()));
+        Assert.Equal(JsonValueKind.Null, plan.Json().GetProperty("version").ValueKind);
+
+        var alter = Ecap("--output", "json", "data-lake", "storage", "alter", "weather", "--partition-by", "year(date)");
+        Assert.True(alter.ExitCode == 0, alter.Stderr);
+        Assert.Equal((1L, 4, 2922L), (alter.Json().GetProperty("version").GetInt64(), alter.Json().GetProperty("files_added").GetInt32(),
+            alter.Json().GetProperty("rows_rewritten").GetInt64()));
+        var after = Ecap("--output", "json", "data-lake", "storage", "info", "weather").Json();
+        Assert.Equal(4, after.GetProperty("partition_count").GetInt32());
+        Assert.Equal("year", Assert.Single(after.GetProperty("partition_columns").EnumerateArray()).GetString());
+        var export = Export("weather");
+        using var duck = new DuckDbReader();
+        SameAnswer(duck, weather, export,
+            "SELECT location, year(date), count(*), round(sum(precipitation), 4), round(sum(temp_max), 4), count(DISTINCT weather) FROM {t} GROUP BY ALL ORDER BY ALL");
+
+        // The restore point made first brings the daily layout back.
+        var point = alter.Json().GetProperty("restore_point").GetProperty("name").GetString()!;
+        var restore = Ecap("data-lake", "storage", "restore", "weather", "--restore-point", point);
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        Assert.Equal(1461, Ecap("--output", "json", "data-lake", "storage", "info", "weather").Json().GetProperty("partition_count").GetInt32());
     }
 
     [Fact]

@@ -25,6 +25,9 @@ internal static class IngestionCommands
     /// <summary>The exit code of a files ingestion that completed with dead letters, under --fail-on-dead-letters.</summary>
     internal const int DeadLettersExitCode = 3;
 
+    /// <summary>The exit code of a files ingestion whose every record was dead-lettered (bad input, as the CLI's input errors).</summary>
+    internal const int AllDeadLetteredExitCode = 2;
+
     private static Command Files()
     {
         var table = new Argument<string>("TABLE") { Description = "Table name: a folder under the lake root holding _delta_log" };
@@ -48,7 +51,8 @@ internal static class IngestionCommands
             "A new table gets the data type's canonical column types (values that do not convert are dead letters); without --data-type " +
             "the columns are inferred and the layout is --partition-by/--sort-by (else unpartitioned).\n\n" +
             $"Exit codes: 0 done (the summary says how many records were dead-lettered and where), 1 failed or over --max-bad-ratio, " +
-            $"2 bad input, {DeadLettersExitCode} completed with dead letters (only with --fail-on-dead-letters).\n\n" +
+            $"2 bad input (also when every record read was dead-lettered: nothing written), {DeadLettersExitCode} completed with dead letters " +
+            "(only with --fail-on-dead-letters).\n\n" +
             "Example:\n  ecap data-lake ingestion files transactions --data-type transactions --path 'landing/*.csv' --max-bad-ratio 0.01 --output json\n" +
             "  ecap data-lake ingestion files airports --path airports.csv --partition-by state")
         {
@@ -97,6 +101,17 @@ internal static class IngestionCommands
                 var report = type is { } t && strategy is null
                     ? await ingester.IngestAsync(source, ctx.Get(table), t, options, ct)
                     : await ingester.IngestAsync(source, ctx.Get(table), strategy, options, ct);
+                // Records read and every one dead-lettered: nothing of the input was usable, whatever its format. That is bad input.
+                if (report.RecordsRead > 0 && report.RecordsWritten == 0 && report.RecordsDeadLettered == report.RecordsRead)
+                {
+                    var message = $"every one of the {report.RecordsRead:N0} record(s) read was dead-lettered (see {TableNames.DeadLetterTable(report.Table)} for why) " +
+                                  $"and nothing was written to {report.Table}.";
+                    Report(ctx, report, message);
+                    Console.Error.WriteLine($"error: {message}");
+                    Console.Error.WriteLine($"hint: read the errors with `ecap data-lake storage read {TableNames.DeadLetterTable(report.Table)}`, fix the input and ingest it again " +
+                                            "(a file a commit recorded as done is skipped by a rerun: give the fixed file a new name).");
+                    return AllDeadLetteredExitCode;
+                }
                 Report(ctx, report, null);
                 return report.RecordsDeadLettered > 0 && ctx.Get(failOnDead) ? DeadLettersExitCode : 0;
             }

@@ -354,15 +354,37 @@ internal static class StorageCommands
         var enableVectors = new Option<bool>("--enable-deletion-vectors") { Description = "Turn deletion vectors on (reader 3 / writer 7): delete/update/merge then mark rows instead of rewriting files" };
         var setProperty = new Option<string[]>("--set-property") { Description = "KEY=VALUE, repeatable: set a table property (e.g. delta.autoOptimize.autoCompact=true, ecap.autoCompact.minNumFiles=50); unknown delta.*/ecap.* keys are refused" };
         var unsetProperty = new Option<string[]>("--unset-property") { Description = "KEY, repeatable: remove a table property" };
+        var partitionBy = new Option<string?>("--partition-by")
+        {
+            Description = "Rewrite the table into these partitions (as for a new table: columns, year(col), month(col), day(col), hour(col), bucket(N, col), " +
+                          "truncate(W, col); none: unpartitioned) in one commit, after a restore point",
+        };
+        var sortBy = new Option<string?>("--sort-by") { Description = "With or without --partition-by: rewrite the table sorted by these columns (default: its own sort)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "With --partition-by/--sort-by: show the old and new layout and the estimated files; write nothing" };
+        var restorePoint = new Option<string?>("--restore-point") { Description = "With --partition-by/--sort-by: the name of the restore point made first (default repartition-v<version>-<time>)" };
         var command = new Command("alter",
             "Rename, drop or add columns with one metadata-only commit. A rename or drop turns on Delta column mapping (mode name) " +
-            "first if the table has none, as Delta does: readers that do not support column mapping can no longer read the table.\n\n" +
+            "first if the table has none, as Delta does: readers that do not support column mapping can no longer read the table.\n" +
+            "With --partition-by or --sort-by the table is rewritten into the new layout instead: one commit removing every file and adding the " +
+            "new ones (dataChange false: the rows are the same, deleted rows stay deleted), after a restore point of the version read; a commit by " +
+            "another writer meanwhile fails the rewrite (run it again) and loses nothing. The old version stays readable by time travel.\n\n" +
             "Examples:\n  ecap data-lake storage alter transactions --rename-column amount=amount_eur\n" +
             "  ecap data-lake storage alter transactions --drop-column legacy_flag --add-column channel:string\n" +
-            "  ecap data-lake storage alter transactions --set-property delta.autoOptimize.autoCompact=true --set-property ecap.autoCompact.minNumFiles=20")
-            { table, rename, drop, add, setProperty, unsetProperty, enableVectors };
+            "  ecap data-lake storage alter transactions --set-property delta.autoOptimize.autoCompact=true --set-property ecap.autoCompact.minNumFiles=20\n" +
+            "  ecap data-lake storage alter weather --partition-by \"month(date)\" --dry-run\n" +
+            "  ecap data-lake storage alter weather --partition-by \"year(date)\" --sort-by location")
+            { table, rename, drop, add, setProperty, unsetProperty, enableVectors, partitionBy, sortBy, dryRun, restorePoint };
         command.SetCliAction(async (ctx, ct) =>
         {
+            if (ctx.Get(partitionBy) is not null || ctx.Get(sortBy) is not null)
+            {
+                if ((ctx.Get(rename) ?? []).Length + (ctx.Get(drop) ?? []).Length + (ctx.Get(add) ?? []).Length + (ctx.Get(setProperty) ?? []).Length
+                    + (ctx.Get(unsetProperty) ?? []).Length > 0 || ctx.Get(enableVectors))
+                    throw new InvalidInputException("--partition-by/--sort-by rewrite the table: give them without column or property changes (run those as another alter).");
+                return await RepartitionAsync(ctx, ctx.Get(table), ctx.Get(partitionBy), ctx.Get(sortBy), ctx.Get(dryRun), ctx.Get(restorePoint), ct);
+            }
+            if (ctx.Get(dryRun) || ctx.Get(restorePoint) is not null)
+                throw new InvalidInputException("--dry-run and --restore-point of storage alter go with --partition-by or --sort-by.");
             var renames = (ctx.Get(rename) ?? []).Select(r =>
             {
                 var eq = r.IndexOf('=');
@@ -400,6 +422,41 @@ internal static class StorageCommands
             return 0;
         });
         return command;
+    }
+
+    private static async Task<int> RepartitionAsync(CliContext ctx, string tableName, string? partitionBy, string? sortBy, bool dryRun, string? restorePoint,
+        CancellationToken ct)
+    {
+        var lake = ctx.OpenDataLake();
+        var table = lake.Storage.OpenTable(tableName);
+        if (!await table.ExistsAsync(ct))
+            throw new TableNotFoundException($"Table '{tableName}' does not exist in {lake.Storage.Location} (no _delta_log).");
+        // What is not given stays the table's own: its sort (and preset) with a new --partition-by, its partitions with only --sort-by.
+        var own = TableLayout.FromMetadata((await table.GetSnapshotAsync(ct)).Metadata);
+        var layout = PartitionSpec.Parse(partitionBy?.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) == true ? "" : partitionBy, sortBy, own);
+        var result = await lake.Compactor.RepartitionAsync(tableName, layout, new Ecap.DataLake.Compaction.RepartitionOptions { DryRun = dryRun, RestorePointName = restorePoint }, ct);
+        if (ctx.Json)
+        {
+            CliJson.Write(RepartitionJson.From(result));
+            return 0;
+        }
+        string Estimate(int? partitions, int? files) => files is null ? "files unknown until the rows are read (a column not partitioned now)"
+            : $"about {files:N0} file(s)" + (partitions is > 0 ? $" in {partitions:N0} partition(s)" : "");
+        var before = $"{result.FilesBefore:N0} file(s)" + (result.PartitionsBefore > 0 ? $" in {result.PartitionsBefore:N0} partition(s)" : "");
+        if (result.DryRun)
+        {
+            Console.Out.WriteLine($"dry run: nothing written; {tableName} v{result.ReadVersion}");
+            Console.Out.WriteLine($"layout now: {result.OldPartitionBy} ({before}, {Render.Bytes(result.BytesBefore)})");
+            Console.Out.WriteLine($"new layout: {result.NewPartitionBy} ({Estimate(result.EstimatedPartitionsAfter, result.EstimatedFilesAfter)})");
+            return 0;
+        }
+        AnsiConsole.MarkupLine(Markup.Escape(
+            $"repartitioned {tableName} as v{result.Version}: {result.OldPartitionBy} -> {result.NewPartitionBy}; {before} -> {result.FilesAdded:N0} file(s)" +
+            (result.PartitionsAfter > 0 ? $" in {result.PartitionsAfter:N0} partition(s)" : "") +
+            $", {result.RowsRewritten:N0} rows rewritten ({result.Duration.TotalSeconds:F1}s)"));
+        if (result.RestorePoint is { } p)
+            AnsiConsole.MarkupLine(Markup.Escape($"restore point {p.Name} = v{p.Version} (undo: ecap data-lake storage restore {tableName} --restore-point {p.Name}); kept until {p.ExpiresAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC"));
+        return 0;
     }
 
     private sealed record AlterJson(long Version, IReadOnlyList<string> Renamed, IReadOnlyList<string> Dropped, IReadOnlyList<string> Added,

@@ -28,6 +28,7 @@ internal static class CompactionRender
         foreach (var b in a.SizeHistogram) histogram.AddRow(Markup.Escape(b.Label), b.FileCount.ToString("N0"));
         AnsiConsole.Write(histogram);
         AnsiConsole.MarkupLine((a.NeedsCompaction ? "[yellow]compaction needed:[/] " : "[green]no compaction needed:[/] ") + Markup.Escape(a.CompactionReason));
+        PartitionAdvice(a.TableName, a.PartitionAdvice);
     }
 
     public static void Compaction(CliContext ctx, CompactionResult r)

@@ -47,14 +47,16 @@ internal sealed record QueryOutJson(string Out, long Rows);
 internal sealed record AnalysisJson(string Table, long Version, long FileCount, long TotalSizeBytes, long AverageFileSizeBytes, long TargetFileSizeBytes,
     long SmallFileThresholdBytes, long SmallFileCount, long PartitionCount, long PartitionsOverSmallFileLimit, double PartitionSkew, long FilesWithoutStats,
     bool NeedsCompaction, string CompactionReason, long EstimatedFilesBefore, long EstimatedFilesAfter,
-    IReadOnlyList<Ecap.DataLake.Compaction.FileSizeBucket> SizeHistogram, IEnumerable<AnalysisJson.SmallFilePartition> PartitionsWithSmallFiles)
+    IReadOnlyList<Ecap.DataLake.Compaction.FileSizeBucket> SizeHistogram, IEnumerable<AnalysisJson.SmallFilePartition> PartitionsWithSmallFiles,
+    PartitionAdviceJson? PartitionAdvice)
 {
     internal sealed record SmallFilePartition(IReadOnlyDictionary<string, string?> Values, long FileCount, long SmallFileCount, long SizeBytes);
 
     public static AnalysisJson From(TableFileAnalysis a) => new(a.TableName, a.Version, a.FileCount, a.TotalSizeBytes, a.AverageFileSizeBytes,
         a.TargetFileSizeBytes, a.SmallFileThresholdBytes, a.SmallFileCount, a.PartitionCount, a.PartitionsOverSmallFileLimit, Math.Round(a.PartitionSkew, 3),
         a.FilesWithoutStats, a.NeedsCompaction, a.CompactionReason, a.EstimatedFilesBefore, a.EstimatedFilesAfter, a.SizeHistogram,
-        a.PartitionsWithSmallFiles.Select(p => new SmallFilePartition(p.Values, p.FileCount, p.SmallFileCount, p.SizeBytes)));
+        a.PartitionsWithSmallFiles.Select(p => new SmallFilePartition(p.Values, p.FileCount, p.SmallFileCount, p.SizeBytes)),
+        PartitionAdviceJson.From(a.PartitionAdvice, a.TableName));
 }
 
 internal sealed record RestorePointJson(string Name, long Version,
@@ -71,6 +73,16 @@ internal sealed record CompactionJson(string Table, long ReadVersion, IReadOnlyL
     public static CompactionJson From(CompactionResult r) => new(r.TableName, r.ReadVersion, r.CommitVersions.ToList(), r.PartitionGroupsCompacted,
         r.PartitionGroupsSkipped, r.FilesBefore, r.FilesAfter, r.BytesBefore, r.BytesAfter, r.FilesRemoved, r.FilesAdded, r.BytesRemoved, r.BytesAdded,
         r.RowsRewritten, r.RestorePoint is { } p ? RestorePointJson.From(p) : null, CliJson.Ms(r.Duration));
+}
+
+/// <summary><c>storage alter --partition-by/--sort-by</c> (with <c>--dry-run</c>: the plan, version and restore point null).</summary>
+internal sealed record RepartitionJson(string Table, bool DryRun, long ReadVersion, long? Version, string OldLayout, string NewLayout,
+    long FilesBefore, long PartitionsBefore, long BytesBefore, int? EstimatedPartitionsAfter, int? EstimatedFilesAfter,
+    long FilesAdded, long PartitionsAfter, long BytesAfter, long RowsRewritten, RestorePointJson? RestorePoint, long DurationMs)
+{
+    public static RepartitionJson From(RepartitionResult r) => new(r.TableName, r.DryRun, r.ReadVersion, r.Version, r.OldPartitionBy, r.NewPartitionBy,
+        r.FilesBefore, r.PartitionsBefore, r.BytesBefore, r.EstimatedPartitionsAfter, r.EstimatedFilesAfter, r.FilesAdded, r.PartitionsAfter,
+        r.BytesAfter, r.RowsRewritten, r.RestorePoint is { } p ? RestorePointJson.From(p) : null, CliJson.Ms(r.Duration));
 }
 
 internal sealed record OptimizeJson(string Table, string Action, string Reason, string? Error, CompactionJson? Result)

@@ -117,6 +117,7 @@ internal static class Render
         Row("partitions", $"{info.PartitionCount:N0} by {(info.PartitionColumns.Count == 0 ? "(none)" : string.Join(", ", info.PartitionColumns))}, skew {info.PartitionSkew:F2}");
         if (info.AutoCompaction is { } auto) Row("auto-compaction", AutoCompaction(auto));
         AnsiConsole.Write(new Panel(grid).Header("table info"));
+        PartitionAdvice(info.Name, info.PartitionAdvice);
         StorageCharts.Write(info, cost);
 
         var schema = new Table().Border(TableBorder.Simple).AddColumns("column", "type", "nullable");
@@ -128,6 +129,14 @@ internal static class Render
             parts.AddRow(Markup.Escape(string.Join("/", p.Values.Select(kv => $"{kv.Key}={kv.Value ?? "null"}"))), p.FileCount.ToString(), p.RecordCount.ToString("N0"), Bytes(p.SizeBytes));
         if (info.Partitions.Count > 15) parts.AddRow($"[grey]... {info.Partitions.Count - 15} more[/]", "", "", "");
         AnsiConsole.Write(parts);
+    }
+
+    /// <summary>The advice to coarsen the partitions, with the command that does it (nothing when there is none).</summary>
+    public static void PartitionAdvice(string table, PartitionAdvice? advice)
+    {
+        if (advice is null) return;
+        AnsiConsole.MarkupLine("[yellow]partitions too small:[/] " + Markup.Escape(advice.Message));
+        AnsiConsole.MarkupLine("[grey]rewrite it with:[/] " + Markup.Escape(PartitionAdviceJson.CommandFor(table, advice)));
     }
 
     /// <summary>"on (... ), last ran ...": the settings and the last run, in one line.</summary>

@@ -16,7 +16,8 @@ internal sealed record TableInfoJson(string Name, string Location, long Version,
     IReadOnlyList<string> PartitionColumns, IEnumerable<TableInfoJson.Partition> Partitions, IReadOnlyList<Ecap.DataLake.Tables.FileSizeBucket> FileSizeHistogram,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TableInfoJson.Cost? StorageCost,
     IEnumerable<TableInfoJson.Column> Schema,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TableInfoJson.Auto? AutoCompaction)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TableInfoJson.Auto? AutoCompaction,
+    PartitionAdviceJson? PartitionAdvice)
 {
     internal sealed record Auto(bool Enabled, int MinNumFiles, long MaxFileSizeBytes,
         [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset? LastRunAt, string? LastOutcome, long? LastTriggeredBy,
@@ -39,7 +40,20 @@ internal sealed record TableInfoJson(string Name, string Location, long Version,
             cost.ByClass.Select(c => new ClassCost(c.StorageClass, c.PricePerGbMonth, Math.Round(c.MonthlyCost, 10)))),
         i.Schema.Select(c => new Column(c.Name, c.Type, c.Nullable)),
         i.AutoCompaction is not { } a ? null : new Auto(a.Enabled, a.MinNumFiles, a.MaxFileSizeBytes, a.Last?.LastRunAt, a.Last?.Outcome, a.Last?.TriggeredBy,
-            a.Last?.FilesRemoved, a.Last?.FilesAdded, a.Last?.Error, a.Last?.LastCompactedAt, a.Last?.LastCompactedVersion));
+            a.Last?.FilesRemoved, a.Last?.FilesAdded, a.Last?.Error, a.Last?.LastCompactedAt, a.Last?.LastCompactedVersion),
+        PartitionAdviceJson.From(i.PartitionAdvice, i.Name));
+}
+
+/// <summary>The <c>partition_advice</c> of <c>storage info</c> and <c>compaction analyze</c> (null: the partitions are big enough).</summary>
+internal sealed record PartitionAdviceJson(string CurrentPartitionBy, string SuggestedPartitionBy, int PartitionCount, int SuggestedPartitionCount,
+    long MedianPartitionBytes, long SuggestedMedianPartitionBytes, long TargetFileSizeBytes, string Message, string Command)
+{
+    public static PartitionAdviceJson? From(PartitionAdvice? a, string table) => a is null ? null : new(a.CurrentPartitionBy, a.SuggestedPartitionBy, a.PartitionCount,
+        a.SuggestedPartitionCount, a.MedianPartitionBytes, a.SuggestedMedianPartitionBytes, a.TargetFileSizeBytes, a.Message, CommandFor(table, a));
+
+    /// <summary>The command that rewrites <paramref name="table"/> into the suggested layout.</summary>
+    public static string CommandFor(string table, PartitionAdvice a) =>
+        $"ecap data-lake storage alter {table} --partition-by \"{(a.SuggestedPartitionBy.Length == 0 ? "none" : a.SuggestedPartitionBy)}\"";
 }
 
 internal sealed record HistoryJson(long Version, [property: JsonConverter(typeof(UtcTimestampConverter))] DateTimeOffset Timestamp, string Operation,

@@ -47,6 +47,8 @@ public sealed record TableFileAnalysis
     public required string CompactionReason { get; init; }
     public required int EstimatedFilesBefore { get; init; }
     public required int EstimatedFilesAfter { get; init; }
+    /// <summary>Set when the partitions are too small for the target file size: compaction cannot fix that, a coarser layout can.</summary>
+    public PartitionAdvice? PartitionAdvice { get; init; }
 }
 
 /// <summary>Whether a compaction commits once per partition group (appends interleave; a crash keeps the groups done) or once per table.</summary>
@@ -236,3 +238,52 @@ public sealed record TieringOptions
 /// </summary>
 public sealed record TieringResult(string TableName, string StorageClass, int ColdAfterDays, DateTimeOffset Cutoff, bool DryRun, bool Supported,
     int FilesCold, int FilesMoved, int FilesAlready, int FilesIgnored, long BytesMoved, string? Note);
+
+/// <summary>Options of <see cref="DataCompactor.RepartitionAsync"/>.</summary>
+public sealed record RepartitionOptions
+{
+    /// <summary>Output files roll at about this size (default: the lake's <see cref="DataLakeStorageOptions.TargetFileSizeBytes"/>).</summary>
+    public long? TargetFileSizeBytes { get; init; }
+
+    /// <summary>Plan only: the old and new layout and the estimated partitions and files; nothing is written.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>The restore point made of the version read (default <c>repartition-v&lt;version&gt;-&lt;utc time&gt;</c>).</summary>
+    public string? RestorePointName { get; init; }
+
+    /// <summary>How long the restore point protects the old files from vacuum.</summary>
+    public TimeSpan BackupRetention { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>Input bytes read so far (one group: the whole table).</summary>
+    public IProgress<CompactionProgress>? Progress { get; init; }
+
+    /// <summary>Runs after the new files are written, before the commit (tests put a concurrent commit there).</summary>
+    internal Func<CancellationToken, Task>? BeforeCommit { get; init; }
+}
+
+/// <summary>
+/// What a repartition did, or with <see cref="DryRun"/> would do: layouts as <c>--partition-by</c> text (with the sort), the
+/// files and partitions before and after (estimates from the log: null when the new partitions cannot be told without reading rows).
+/// </summary>
+public sealed record RepartitionResult
+{
+    public required string TableName { get; init; }
+    public required long ReadVersion { get; init; }
+    /// <summary>The version committed (null on a dry run).</summary>
+    public long? Version { get; init; }
+    public required string OldPartitionBy { get; init; }
+    public required string NewPartitionBy { get; init; }
+    public required int FilesBefore { get; init; }
+    public required int PartitionsBefore { get; init; }
+    public required long BytesBefore { get; init; }
+    public int? EstimatedPartitionsAfter { get; init; }
+    public int? EstimatedFilesAfter { get; init; }
+    public int FilesAdded { get; init; }
+    public int PartitionsAfter { get; init; }
+    public long BytesAfter { get; init; }
+    public long RowsRewritten { get; init; }
+    /// <summary>The restore point of <see cref="ReadVersion"/> (null on a dry run).</summary>
+    public RestorePoint? RestorePoint { get; init; }
+    public required bool DryRun { get; init; }
+    public required TimeSpan Duration { get; init; }
+}

@@ -189,6 +189,24 @@ public sealed class DataCompactor
             return result;
         }, ct);
 
+    /// <summary>
+    /// Rewrites the table into <paramref name="layout"/> (partitions, buckets, sort) in one commit, rows unchanged
+    /// (<c>dataChange=false</c>, deleted rows stay deleted), after a restore point of the version read; a commit that lands
+    /// meanwhile makes it fail with <see cref="ConcurrentModificationException"/> and nothing changed.
+    /// </summary>
+    public Task<RepartitionResult> RepartitionAsync(string tableName, Ecap.DataLake.Tables.Partitioning.PartitionStrategy layout, RepartitionOptions? options = null,
+        CancellationToken ct = default) =>
+        Guarded("repartition", tableName, Privilege.Admin, new()
+        {
+            ["layout"] = Ecap.DataLake.Tables.Partitioning.PartitionSpec.Format(layout ?? throw new ArgumentNullException(nameof(layout))),
+            ["dry_run"] = (options?.DryRun ?? false).ToString(),
+        }, async scope =>
+        {
+            var result = await TableRepartition.RunAsync(_storage, tableName, layout, options ?? new RepartitionOptions(), ct);
+            scope.Complete(rows: result.RowsRewritten, bytes: result.BytesAfter, version: result.Version ?? result.ReadVersion);
+            return result;
+        }, ct);
+
     private Task<DeltaTable> ExistingAsync(string tableName, CancellationToken ct) => OpenExistingAsync(_storage, tableName, ct);
 
     private async Task<Snapshot> LatestAsync(string tableName, CancellationToken ct) => await (await ExistingAsync(tableName, ct)).GetSnapshotAsync(ct);

@@ -1,4 +1,6 @@
 using Ecap.DataLake.Delta;
+using Ecap.DataLake.Tables;
+using Ecap.DataLake.Tables.Partitioning;
 
 namespace Ecap.DataLake.Compaction;
 
@@ -65,6 +67,8 @@ internal static class FileAnalyzer
             CompactionReason = reason,
             EstimatedFilesBefore = files.Count,
             EstimatedFilesAfter = after,
+            PartitionAdvice = snapshot.PartitionColumns.Count == 0 ? null
+                : PartitionAdvisor.Advise(TableLayout.FromMetadata(snapshot.Metadata), partitions.Select(p => (p.Values, p.SizeBytes)).ToList(), target),
         };
     }
 
@@ -84,11 +88,5 @@ internal static class FileAnalyzer
             min, i + 1 < edges.Length ? edges[i + 1] : null, counts[i])).ToList();
     }
 
-    internal static string Size(long bytes) => bytes switch
-    {
-        < 1024 => $"{bytes} B",
-        < 1024 * 1024 => $"{bytes / 1024.0:0.#} KiB",
-        < 1024L * 1024 * 1024 => $"{bytes / (1024.0 * 1024):0.#} MiB",
-        _ => $"{bytes / (1024.0 * 1024 * 1024):0.##} GiB",
-    };
+    internal static string Size(long bytes) => PartitionAdvisor.Size(bytes);
 }

@@ -40,7 +40,7 @@ public sealed class JsonRecordBatchBuilder
     public static Schema? InferSchema(IEnumerable<ReadOnlyMemory<byte>> samples)
     {
         var names = new List<string>();
-        var values = new Dictionary<string, List<string?>>(StringComparer.Ordinal);
+        var values = new Dictionary<string, ColumnTypeSniffer>(StringComparer.Ordinal);
         foreach (var sample in samples)
         {
             JsonDocument doc;
@@ -51,8 +51,8 @@ public sealed class JsonRecordBatchBuilder
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) continue;
                 foreach (var p in doc.RootElement.EnumerateObject())
                 {
-                    if (!values.TryGetValue(p.Name, out var list)) { names.Add(p.Name); values[p.Name] = list = []; }
-                    list.Add(p.Value.ValueKind switch
+                    if (!values.TryGetValue(p.Name, out var sniffer)) { names.Add(p.Name); values[p.Name] = sniffer = new ColumnTypeSniffer(); }
+                    sniffer.Add(p.Value.ValueKind switch
                     {
                         JsonValueKind.Null => null,
                         JsonValueKind.String => p.Value.GetString(),
@@ -63,7 +63,7 @@ public sealed class JsonRecordBatchBuilder
         }
         if (names.Count == 0) return null;
         var builder = new Schema.Builder();
-        foreach (var n in names) builder.Field(new Field(n, SourceFiles.Infer(values[n]), nullable: true));
+        foreach (var n in names) builder.Field(new Field(n, values[n].Type, nullable: true));
         return builder.Build();
     }
 

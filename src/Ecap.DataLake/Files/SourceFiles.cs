@@ -9,13 +9,13 @@ namespace Ecap.DataLake.Files;
 /// <summary>
 /// Streams a Parquet, CSV or JSON lines file as Arrow record batches. With a target schema, columns
 /// are converted to its types by name (input columns the schema lacks are inferred); without one, types
-/// are inferred from a sample of the first rows (long, double, boolean, timestamp, else string).
+/// are inferred (long, double, boolean, timestamp, else string) from the whole file when it is small, else from chunks
+/// spread over it (<see cref="InferenceSample"/>).
 /// </summary>
 public static class SourceFiles
 {
     /// <summary>Rows per batch: large enough that per-batch costs (partitioning into groups, native calls) stay small.</summary>
     public const int DefaultBatchRows = 256 * 1024;
-    private const int InferenceSampleRows = 1000;
 
     /// <summary>The schema a CSV/JSON file reads with (the column types a sample infers, or the given ones).</summary>
     public static Schema? InferSchema(string path, SourceFileOptions options)
@@ -131,12 +131,24 @@ public static class SourceFiles
             names = [];
         }
 
-        // Buffer a sample for inference, then stream the rest.
-        while (sample.Count < InferenceSampleRows && csv.Read() is { } rec) sample.Add(new CsvRecord(csv.RecordStartLine, rec, csv.RecordError, csv.RecordRaw));
+        // Without a header the first record tells the column count; it is read again with the rest.
+        if (!options.HasHeader && csv.Read() is { } rec) sample.Add(new CsvRecord(csv.RecordStartLine, rec, csv.RecordError, csv.RecordRaw));
         if (!options.HasHeader)
             names = options.Schema?.FieldsList.Select(f => f.Name).ToList()
                 ?? Enumerable.Range(0, sample.Count > 0 ? sample[0].Fields.Count : 0).Select(i => $"column_{i}").ToList();
-        var schema = ResolveSchema(names, options.Schema, i => Infer(sample.Where(s => s.Error == null && s.Fields.Count == names.Count).Select(s => s.Fields[i])));
+        // The types of the columns the target lacks, from one pass over the sample (the whole file when small, else a spread).
+        ColumnTypeSniffer[]? sniffers = null;
+        IArrowType InferColumn(int i)
+        {
+            if (sniffers is null)
+            {
+                sniffers = names.Select(_ => new ColumnTypeSniffer()).ToArray();
+                foreach (var record in InferenceSample.Csv(path, options, names.Count))
+                    for (var c = 0; c < sniffers.Length; c++) sniffers[c].Add(record[c]);
+            }
+            return sniffers[i].Type;
+        }
+        var schema = ResolveSchema(names, options.Schema, InferColumn);
 
         IEnumerable<CsvRecord> All()
         {
@@ -161,7 +173,7 @@ public static class SourceFiles
     private sealed record CsvRecord(long Line, List<string?> Fields, string? Error, string Raw);
 
     /// <summary>
-    /// JSON lines: the column names come from a sample of the first lines (in order of first appearance), then every
+    /// JSON lines: the column names come from the sample (in order of first appearance; see InferenceSample), then every
     /// line goes straight from its UTF-8 bytes into the columns (<see cref="JsonRecordBatchBuilder"/>, the converter
     /// Kafka messages use), with no string or document per line. A line that is not a JSON object, has a value not of its
     /// column's type or lacks a required column is a bad record with the reason.
@@ -172,15 +184,13 @@ public static class SourceFiles
         using var lines = JsonArrayReader.StartsWithArray(path)
             ? (IJsonRecordSource)new ArrayRecords(new JsonArrayReader(File.OpenRead(path)))
             : new LineRecords(new Utf8LineReader(File.OpenRead(path)));
-        var sample = new List<(long Line, ReadOnlyMemory<byte> Bytes)>();
-        while (sample.Count < InferenceSampleRows && lines.Next() is { } first) sample.Add((lines.LineNumber, first.ToArray()));
-        // Bad lines of the sample are skipped here and become bad records when they are read for real.
-        var inferred = JsonRecordBatchBuilder.InferSchema(sample.Where(s => Utf8.IsValid(s.Bytes.Span)).Select(s => s.Bytes))?.FieldsList ?? [];
+        // The sample (the whole file when small, else a spread) is read apart; its bad lines are skipped here and become bad
+        // records when they are read for real.
+        var inferred = JsonRecordBatchBuilder.InferSchema(InferenceSample.Json(path).Where(s => Utf8.IsValid(s.Span)))?.FieldsList ?? [];
         var schema = ResolveSchema(inferred.Select(f => f.Name).ToList(), options.Schema, i => inferred[i].DataType);
 
         IEnumerable<(long Line, ReadOnlyMemory<byte> Bytes)> All()
         {
-            foreach (var s in sample) yield return s;
             while (lines.Next() is { } next) yield return (lines.LineNumber, next);
         }
 
@@ -258,34 +268,12 @@ public static class SourceFiles
         return builder.Build();
     }
 
-    /// <summary>The narrowest type all sample values parse as, widening long -> double -> string.</summary>
+    /// <summary>The narrowest type all the values parse as (<see cref="ColumnTypeSniffer"/>).</summary>
     internal static IArrowType Infer(IEnumerable<string?> values)
     {
-        bool isLong = true, isDouble = true, isBool = true, isTimestamp = true, any = false;
-        foreach (var v in values)
-        {
-            if (string.IsNullOrEmpty(v)) continue;
-            any = true;
-            // A leading zero (zip codes 00501, ids 0042) is part of the value: such a column stays text, as in DuckDB's sniffer.
-            var numeric = !HasLeadingZero(v);
-            isLong &= numeric && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
-            isDouble &= numeric && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-            isBool &= v.ToLowerInvariant() is "true" or "false";
-            isTimestamp &= TimestampText.TryParse(v, out _);
-        }
-        if (!any) return StringType.Default;
-        if (isLong) return Int64Type.Default;
-        if (isDouble) return DoubleType.Default;
-        if (isBool) return BooleanType.Default;
-        if (isTimestamp) return new TimestampType(TimeUnit.Microsecond, "UTC");
-        return StringType.Default;
-    }
-
-    // "0", "0.5" and "-0.25" are numbers; "00501", "007" and "-01" keep their zeros as text.
-    private static bool HasLeadingZero(string v)
-    {
-        int i = v.Length > 0 && v[0] is '-' or '+' ? 1 : 0;
-        return v.Length > i + 1 && v[i] == '0' && char.IsAsciiDigit(v[i + 1]);
+        var sniffer = new ColumnTypeSniffer();
+        foreach (var v in values) sniffer.Add(v);
+        return sniffer.Type;
     }
 }
 
@@ -317,7 +305,7 @@ public sealed record SourceFileOptions
     /// <summary>The format (default: from the extension).</summary>
     public FileFormat? Format { get; init; }
 
-    /// <summary>Column types by name; other columns are inferred from a sample of 1000 records.</summary>
+    /// <summary>Column types by name; other columns are inferred from the whole file when small, else from chunks spread over it.</summary>
     public Schema? Schema { get; init; }
 
     public int BatchRows { get; init; } = SourceFiles.DefaultBatchRows;

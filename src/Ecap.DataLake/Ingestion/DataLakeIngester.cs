@@ -73,7 +73,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
 
         var unit = new List<SourceBatch>();
         long unitRecords = 0, unitBytes = 0;
-        Schema? lastSchema = null;
+        Schema? tableSchema = snapshot?.Schema, lastSchema = null;
 
         async Task CommitAsync()
         {
@@ -91,8 +91,11 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
                         "a rerun resumes there (fix the input or raise the threshold).", Current());
             }
 
-            var good = unit.Where(b => b.Rows != null).Select(b => b.Rows!).ToList();
-            if (good.Count == 0 && lastSchema != null) good.Add(Empty(lastSchema));
+            // Batches without rows carry no data. When no record of the unit is good, an existing table (or the one this run
+            // created) still gets the commit of its position, as an empty append in its own schema (it always fits, whatever
+            // the bad input looked like); a new table is created from the input's columns, never from none (every JSON line bad).
+            var good = unit.Where(b => b.Rows is { Length: > 0 }).Select(b => b.Rows!).ToList();
+            if (good.Count == 0 && (tableSchema ?? lastSchema) is { } schema) good.Add(Empty(schema));
             var parameters = new Dictionary<string, string>(source.CommitParameters(unit))
             {
                 [ExactlyOnceCommit.AppParameter] = source.AppId,
@@ -111,10 +114,13 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             var result = (await commit.CommitAsync(good, dead.Select(d => new PositionedDeadLetter(d, source.AppId, version)).ToList(), writeOptions, ct)).Written;
             if (good.Count == 0)
             {
-                // The position is not recorded.
+                // The position is not recorded (there is no table to hold it); the records still count.
+                report = report with { RecordsRead = report.RecordsRead + read, RecordsDeadLettered = report.RecordsDeadLettered + dead.Count };
                 unit.Clear();
+                unitRecords = unitBytes = 0;
                 return;
             }
+            tableSchema ??= good[0].Schema;
             report = report with
             {
                 RecordsRead = report.RecordsRead + read,
@@ -140,7 +146,7 @@ public sealed class DataLakeIngester(DataLakeStorage storage)
             unitRecords += batch.RecordsRead;
             if (batch.Rows != null)
             {
-                lastSchema = batch.Rows.Schema;
+                if (batch.Rows.Schema.FieldsList.Count > 0) lastSchema = batch.Rows.Schema;
                 unitBytes += ArrowSizes.Of(batch.Rows);
             }
             if (unitRecords >= options.MaxRecordsPerCommit || unitBytes >= options.MaxBytesPerCommit) await CommitAsync();

@@ -43,6 +43,13 @@ public static class LakeMetrics
     public static readonly Counter<long> CompactionBytesRewritten = Meter.CreateCounter<long>("ecap.datalake.compaction.bytes.rewritten", "By", "Bytes of data files compaction read and wrote again");
     public static readonly Counter<long> AutoCompactions = Meter.CreateCounter<long>("ecap.datalake.compaction.auto", "{run}", "Auto-compactions after commits, by outcome (tag ecap.outcome: compacted, lost, busy, timeout, failed, cancelled)");
 
+    public static readonly Counter<long> LineageEvents = Meter.CreateCounter<long>("ecap.datalake.lineage.events", "{event}", "OpenLineage events by outcome (tag ecap.outcome: sent, failed, timeout, dropped); failures never fail the operation");
+
+    internal const string LineageSent = "sent";
+    internal const string LineageFailed = "failed";
+    internal const string LineageTimedOut = "timeout";
+    internal const string LineageDropped = "dropped";
+
     public const string PartitionTag = "ecap.source.partition";
 
     private static TagList Table(string table) => new() { { TableTag, table } };
@@ -134,4 +141,7 @@ public static class LakeMetrics
 
     /// <summary>An auto-compaction attempt and how it ended.</summary>
     public static void RecordAutoCompaction(string table, string outcome) => AutoCompactions.Add(1, new TagList { { TableTag, table }, { "ecap.outcome", outcome } });
+
+    /// <summary>OpenLineage events sent, failed, timed out or dropped (queue full, or still queued when the lake was disposed).</summary>
+    public static void RecordLineageEvent(string outcome, long count = 1) => LineageEvents.Add(count, new TagList { { "ecap.outcome", outcome } });
 }

@@ -27,6 +27,9 @@ public sealed record LakeGuardOptions
 
     /// <summary>Where deferred audit records are reported when <see cref="OnAuditDeferred"/> is null.</summary>
     public ILogger? Logger { get; init; }
+
+    /// <summary>Told when each outermost operation starts and ends (OpenLineage runs, <see cref="IOperationObserver"/>).</summary>
+    public IReadOnlyList<IOperationObserver> Observers { get; init; } = [];
 }
 
 /// <summary>
@@ -116,6 +119,8 @@ public sealed class LakeGuard
 
         T result;
         _current.Value = scope;
+        var observers = _options.Observers;
+        if (observers.Count > 0) OperationObservers.Started(observers, scope.ToStart(), _options.Logger);
         // Every commit of the body carries the audit id and principal in its commitInfo: atomic with the data.
         using var attribution = CommitAttribution.Begin(new CommitAttribution(auditId, principal.Name, operation.Name, principal.Source));
         try
@@ -126,7 +131,9 @@ public sealed class LakeGuard
         {
             _current.Value = null;
             var outcome = e is AccessDeniedException || scope.DeniedAll ? AuditOutcome.Denied : AuditOutcome.Failed;
-            await WriteAuditAsync(scope.ToRecord(outcome, AuditRedaction.RedactValue(e.Message)), e, attribution.Commits > 0, CancellationToken.None);
+            var failed = scope.ToRecord(outcome, AuditRedaction.RedactValue(e.Message));
+            if (observers.Count > 0) OperationObservers.Ended(observers, failed, _options.Logger);
+            await WriteAuditAsync(failed, e, attribution.Commits > 0, CancellationToken.None);
             throw;
         }
         finally
@@ -134,7 +141,9 @@ public sealed class LakeGuard
             _current.Value = null;
         }
         var succeeded = scope.DeniedAll ? AuditOutcome.Denied : AuditOutcome.Succeeded;
-        await WriteAuditAsync(scope.ToRecord(succeeded, scope.DeniedAll ? scope.DenialSummary : null), null, attribution.Commits > 0, CancellationToken.None);
+        var record = scope.ToRecord(succeeded, scope.DeniedAll ? scope.DenialSummary : null);
+        if (observers.Count > 0) OperationObservers.Ended(observers, record, _options.Logger);
+        await WriteAuditAsync(record, null, attribution.Commits > 0, CancellationToken.None);
         return result;
     }
 
@@ -265,6 +274,8 @@ public sealed class GuardScope
 
     /// <summary>Columns of <paramref name="table"/> returned as nulls to this principal.</summary>
     public IReadOnlySet<string> MaskedColumns(string table) => Grants.MaskedColumns(Principal, GrantSet.GovernedTable(table)!);
+
+    internal OperationStart ToStart() => new(AuditId, Operation.Name, Table, AuditRedaction.Redact(_parameters), Principal.Name, DateTimeOffset.UtcNow);
 
     internal AuditRecord ToRecord(string outcome, string? error) => new()
     {

@@ -27,7 +27,17 @@ public sealed record TableInfo
     public string? DataType { get; init; }
     /// <summary>The table's auto-compaction settings and what its last run did.</summary>
     public AutoCompactionInfo? AutoCompaction { get; init; }
+    /// <summary>Set when the partitions are too small for the target file size: the coarser layout to rewrite the table into.</summary>
+    public PartitionAdvice? PartitionAdvice { get; init; }
 }
+
+/// <summary>
+/// A table's partitions are too small for its target file size (median below 1/16 of it): the layout it has and a coarser one
+/// (<c>--partition-by</c> text, empty for unpartitioned) with the partition count and median size it would give, from the
+/// table's own partitions.
+/// </summary>
+public sealed record PartitionAdvice(string CurrentPartitionBy, string SuggestedPartitionBy, int PartitionCount, int SuggestedPartitionCount,
+    long MedianPartitionBytes, long SuggestedMedianPartitionBytes, long TargetFileSizeBytes, string Message);
 
 /// <summary>Auto-compaction as a table's properties set it, and the status its last run left (null: never ran).</summary>
 public sealed record AutoCompactionInfo(bool Enabled, int MinNumFiles, long MaxFileSizeBytes, AutoCompactionStatus? Last);

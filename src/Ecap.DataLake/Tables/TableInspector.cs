@@ -60,6 +60,7 @@ internal static class TableInspector
             Schema = snapshot.Schema.FieldsList.Select(f => new ColumnInfo(f.Name, DeltaSchema.TypeName(f.DataType), f.IsNullable)).ToList(),
             DataType = layout.DataType is { } type ? Partitioning.DataTypes.ToName(type) : null,
             FileSizeHistogram = FileSizeHistogram(files.Select(f => f.Size), targetFileSize),
+            PartitionAdvice = Partitioning.PartitionAdvisor.Advise(layout, partitionList.Select(p => (p.Values, p.SizeBytes)).ToList(), targetFileSize),
         };
     }
 

@@ -18,7 +18,7 @@ public class LayerTests
     internal static readonly string[][] Layers =
     [
         ["Root"], ["Metrics"], ["Storage"], ["Arrow"], ["Expressions"], ["Parquet"], ["Delta"],
-        ["Security", "Residency"], ["Files"], ["Tables"],
+        ["Security", "Residency"], ["Files", "Lineage"], ["Tables"],
         ["Quality", "Compaction", "Catalog", "Ingestion", "Monitoring"],
         ["Lake"],
     ];
