@@ -24,6 +24,12 @@ using Ecap.DataLake.Tables.SampleData;
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- deletion-vectors [rows] [deleted] [runs]  (see DeletionVectorBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- merge [rows] [source rows] [runs]  (MERGE/row changes, see MergeBench.cs)
 //        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- lineage [rows] [runs]  (OpenLineage on a write, see LineageBench.cs)
+//        dotnet run -c Release --project bench/Ecap.DataLake.Bench -- explorer [tables] [runs]  (web explorer's first paint, see ExplorerBench.cs)
+if (args.Length > 0 && args[0] == "explorer")
+{
+    await ExplorerBench.RunAsync(args.Skip(1).ToArray());
+    return;
+}
 if (args.Length > 0 && args[0] == "csv")
 {
     await CsvBench.RunAsync(args.Skip(1).ToArray());

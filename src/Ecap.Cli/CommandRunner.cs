@@ -138,7 +138,10 @@ internal sealed class CliContext(ParseResult parse) : IAsyncDisposable
     /// commit coordinator, the --catalog store, the lake's grants and audit; every commit keeps the catalog current, and a
     /// catalog that cannot be updated is a warning, never a failed write.
     /// </summary>
-    public Ecap.DataLake.DataLake OpenDataLake() => _lake ??= BuildLake();
+    public Ecap.DataLake.DataLake OpenDataLake() => _lake ??= BuildLake(b => b);
+
+    /// <summary>The lake of this command, with more settings of the command's own (<c>serve</c>: each request's identity claims).</summary>
+    public Ecap.DataLake.DataLake OpenDataLake(Func<DataLakeBuilder, DataLakeBuilder> configure) => _lake ??= BuildLake(configure);
 
     /// <summary>Disposes the lake if the command built one (its last lineage events go out).</summary>
     public ValueTask DisposeAsync() => _lake?.DisposeAsync() ?? ValueTask.CompletedTask;
@@ -149,7 +152,7 @@ internal sealed class CliContext(ParseResult parse) : IAsyncDisposable
     {
         "storage list-tables", "storage info", "storage history", "storage read", "compaction analyze", "compaction restore-points",
         "quality check", "access show", "access whoami", "data-lake audit", "catalog list-tables", "catalog search", "catalog show",
-        "data-lake query", "data-lake monitor", "ingestion stream-status", "identity show",
+        "data-lake query", "data-lake monitor", "data-lake serve", "ingestion stream-status", "identity show",
     };
 
     private bool IsReadCommand =>
@@ -179,7 +182,7 @@ internal sealed class CliContext(ParseResult parse) : IAsyncDisposable
         Directory.Exists(Path.Combine(root, "_catalog")) || Directory.Exists(Path.Combine(root, "_ecap")) ||
         Directory.EnumerateDirectories(root).Any(d => Directory.Exists(Path.Combine(d, "_delta_log")));
 
-    private Ecap.DataLake.DataLake BuildLake()
+    private Ecap.DataLake.DataLake BuildLake(Func<DataLakeBuilder, DataLakeBuilder> configure)
     {
         var readsAFolderThatIsNoLake = EnsureReadable();
         var remote = ObjectStoreFactory.IsS3(Lake) || (Catalog is { } c && ObjectStoreFactory.IsS3(c));
@@ -198,7 +201,7 @@ internal sealed class CliContext(ParseResult parse) : IAsyncDisposable
             Status.MarkupLine(Markup.Escape(
                 $"azure store {Lake}: credential {azure.CredentialKind}, endpoint {azure.BlobEndpoint ?? (azure.ConnectionString is null ? "the account's" : "from the connection string")}"));
         }
-        var builder = new DataLakeBuilder(Lake).UseAzure();
+        var builder = configure(new DataLakeBuilder(Lake).UseAzure());
         // A read of a folder that holds nothing of a lake (--lake /etc): nothing to govern, and its audit must not create
         // an _ecap folder there. It reads as an empty lake.
         if (readsAFolderThatIsNoLake) builder.Unguarded();

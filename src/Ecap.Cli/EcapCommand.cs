@@ -37,6 +37,7 @@ internal static class EcapCommand
         dataLake.Add(QualityCommands.Build());
         dataLake.Add(DevCommands.Build());
         dataLake.Add(DoctorCommand.Build());
+        dataLake.Add(ServeCommand.Build());
         root.Add(dataLake);
         return root;
     }

@@ -31,6 +31,7 @@ public sealed class DataLakeBuilder
     private string? _catalogLocation;
     private IGrantStore? _grants;
     private IIdentityProvider? _identity;
+    private Func<string, string?>? _claims;
     private LakeGuardOptions? _guardOptions;
     private bool _unguarded;
     private IKeyProvider? _keys;
@@ -71,6 +72,13 @@ public sealed class DataLakeBuilder
 
     /// <summary>Who is calling (default: the lake's identity mode, <see cref="IdentitySettings"/>, applied to the environment's claim).</summary>
     public DataLakeBuilder UseIdentity(IIdentityProvider identity) { _identity = identity; return this; }
+
+    /// <summary>
+    /// Where callers' claims (<c>ECAP_TOKEN</c>, <c>ECAP_PRINCIPAL</c>, <c>ECAP_GROUPS</c>) are read instead of the process
+    /// environment, the lake's identity mode still deciding which it accepts: a server hands each request's bearer token.
+    /// Ignored when <see cref="UseIdentity"/> names a provider.
+    /// </summary>
+    public DataLakeBuilder UseIdentityClaims(Func<string, string?> claims) { _claims = claims ?? throw new ArgumentNullException(nameof(claims)); return this; }
 
     public DataLakeBuilder UseGuardOptions(LakeGuardOptions options) { _guardOptions = options; return this; }
 
@@ -135,7 +143,7 @@ public sealed class DataLakeBuilder
         if (lineage is not null) guardOptions = guardOptions with { Observers = [.. guardOptions.Observers, lineage] };
         var guard = _unguarded
             ? LakeGuard.Unguarded
-            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), auditLog, _identity ?? new LakeIdentity(store), guardOptions);
+            : new LakeGuard(_grants ?? LakeGrantStore.ForLake(store), auditLog, _identity ?? new LakeIdentity(store, _claims), guardOptions);
 
         // The catalog needs the storage (shared snapshot cache) and the storage the catalog's hook: the hook goes in after.
         var catalogHook = new DeferredHook();

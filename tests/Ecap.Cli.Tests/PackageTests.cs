@@ -28,7 +28,7 @@ public sealed class PackageTests : IDisposable
         ["win-x64"] = ["ParquetSharpNative.dll", "duckdb.dll", "librdkafka.dll"],
     };
 
-    private static readonly string[] Libraries = ["Ecap.DataLake", "Ecap.DataLake.Azure", "Ecap.DataLake.Kafka", "Ecap.DataLake.Postgres", "Ecap.DataLake.Query"];
+    private static readonly string[] Libraries = ["Ecap.DataLake", "Ecap.DataLake.Azure", "Ecap.DataLake.Kafka", "Ecap.DataLake.Postgres", "Ecap.DataLake.Query", "Ecap.DataLake.Server"];
 
     [Fact]
     public void Packs_the_tool_and_libraries_then_a_consumer_of_the_feed_and_the_installed_tool_run()

@@ -166,29 +166,8 @@ internal static class AccessCommands
             var filter = new AuditFilter(ctx.Get(table), ctx.Get(principal),
                 ctx.Get(since) is { } s ? CliValues.Timestamp(s, "--since") : null);
             var guard = Guard(ctx);
-            var records = await ctx.Status.Status().StartAsync("reading the audit trail", _ => guard.RunAsync(new GuardedOperation("audit-read", filter.Table, Privilege.Admin, new Dictionary<string, string?>
-            {
-                ["table"] = filter.Table, ["principal"] = filter.Principal, ["since"] = ctx.Get(since),
-            }), async scope =>
-            {
-                // Audit reading is lake-wide: --table narrows what is shown, not who may see it.
-                scope.Require(Privilege.Admin, null);
-                // The newest N in a min-heap by time: memory stays bounded by --limit however large the trail is.
-                var n = ctx.Get(limit);
-                var newest = new PriorityQueue<AuditRecord, DateTimeOffset>();
-                await foreach (var r in guard.Audit!.ReadAsync(filter, ct))
-                {
-                    if (n > 0 && newest.Count == n)
-                    {
-                        if (r.Time <= newest.Peek().Time) continue;
-                        newest.Dequeue();
-                    }
-                    newest.Enqueue(r, r.Time);
-                }
-                var list = newest.UnorderedItems.Select(x => x.Element).OrderBy(r => r.Time).ToList();
-                scope.Complete(rows: list.Count);
-                return list;
-            }, ct));
+            var records = await ctx.Status.Status().StartAsync("reading the audit trail", _ =>
+                Ecap.DataLake.Server.AuditTrail.ReadNewestAsync(guard, filter, ctx.Get(limit), ctx.Get(since), ct));
             RenderAudit(ctx, records);
             return 0;
         });

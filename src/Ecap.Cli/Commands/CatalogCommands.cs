@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Ecap.Cli.Output;
+using Ecap.DataLake.Server.Json;
 using Ecap.DataLake;
 using Ecap.DataLake.Catalog;
 using Ecap.DataLake.Postgres.Catalog;
@@ -110,7 +111,7 @@ internal static class CatalogCommands
             var hits = await Open(ctx).SearchTablesAsync(ctx.Get(term), ctx.Get(field), ct);
             if (ctx.Json)
             {
-                CliJson.Write(hits.Select(h => new CatalogSearchHitJson(h.Entry.Name, h.Entry.Database, h.Rank, h.MatchedFields, h.Entry.Description, h.Entry.Owner, h.Entry.Tags, h.Entry.Status)));
+                CliJson.Write(hits.Select(CatalogSearchHitJson.From));
                 return 0;
             }
             var grid = new Table().Border(TableBorder.Rounded).AddColumns("table", "matched", "description", "owner", "tags");

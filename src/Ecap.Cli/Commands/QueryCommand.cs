@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Ecap.Cli.Output;
+using Ecap.DataLake.Server.Json;
 using Ecap.DataLake;
 using Ecap.DataLake.Query;
 using Spectre.Console;

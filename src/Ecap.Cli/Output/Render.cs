@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Apache.Arrow;
+using Ecap.DataLake.Server.Json;
 using Ecap.DataLake.Arrow;
 using Ecap.DataLake.Tables;
 using Spectre.Console;

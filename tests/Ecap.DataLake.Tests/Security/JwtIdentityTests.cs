@@ -19,31 +19,10 @@ public sealed class JwtIdentityTests : IDisposable
         _otherKey.Dispose();
     }
 
-    internal static string Jwks(RSA key, string kid)
-    {
-        var p = key.ExportParameters(false);
-        return JsonSerializer.Serialize(new
-        {
-            keys = new[] { new { kty = "RSA", use = "sig", alg = "RS256", kid, n = Base64UrlEncoder.Encode(p.Modulus), e = Base64UrlEncoder.Encode(p.Exponent) } },
-        });
-    }
+    internal static string Jwks(RSA key, string kid) => Ecap.TestSupport.TestTokens.Jwks(key, kid);
 
     internal static string Token(RSA key, string kid, string issuer, DateTime expires, string name = "alice@example.test",
-        string[]? groups = null, string? audience = "ecap")
-    {
-        var claims = new Dictionary<string, object> { ["preferred_username"] = name, ["sub"] = "u-123" };
-        if (groups != null) claims["groups"] = groups;
-        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = issuer,
-            Audience = audience,
-            Claims = claims,
-            IssuedAt = expires.AddHours(-2),
-            NotBefore = expires.AddHours(-2),
-            Expires = expires,
-            SigningCredentials = new SigningCredentials(new RsaSecurityKey(key) { KeyId = kid }, SecurityAlgorithms.RsaSha256),
-        });
-    }
+        string[]? groups = null, string? audience = "ecap") => Ecap.TestSupport.TestTokens.Token(key, kid, issuer, expires, name, groups, audience);
 
     private JwtIssuer Trusted => new(Issuer, Jwks(_key, "k1"), "ecap");
 

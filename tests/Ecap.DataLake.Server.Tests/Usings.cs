@@ -1,0 +1,3 @@
+global using Xunit;
+global using Ecap.TestSupport;
+global using Ecap.DataLake.Tables.Partitioning;
