@@ -77,7 +77,7 @@ public static class DataLakeExplorer
         api.MapGet("/tables/{name}", async (string name, CancellationToken ct) =>
             {
                 var info = await lake.Storage.GetTableInfoAsync(name, ct);
-                return Json(new TableDetailJson(TableInfoJson.From(info, StoragePricing.Default.Estimate(info.TotalSizeBytes)), await CatalogEntryAsync(lake, name, ct)));
+                return Json(new TableDetailJson(TableInfoJson.From(info, StoragePricing.Default.Estimate(info)), await CatalogEntryAsync(lake, name, ct)));
             })
             .Produces<TableDetailJson>().WithSummary("Storage figures (storage info) and the catalog entry of a table.");
         api.MapGet("/tables/{name}/schema-history", async (string name, CancellationToken ct) => Json(await lake.Catalog.GetSchemaHistoryAsync(name, ct)))

@@ -100,7 +100,7 @@ public sealed class JsonShapeTests : IClassFixture<JsonShapeTests.Lake>
             "values:{*:string}}],record_count:number,schema:[{name:string,nullable:bool,type:string}]," +
             "small_file_count:number,small_file_threshold_bytes:number,storage_cost:{by_class:[{monthly_cost:number," +
             "price_per_gb_month:number,storage_class:string}],currency:string,monthly_cost:number," +
-            "price_per_gb_month:number,size_gb:number,storage_class:string},total_size_bytes:number,version:number}",
+            "price_per_gb_month:number,size_gb:number,storage_class:string,stored:null},total_size_bytes:number,version:number}",
             Shape.Of(Json("storage", "info", "tx"), "partitions[].values"));
     }
 

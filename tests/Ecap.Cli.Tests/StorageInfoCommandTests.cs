@@ -28,7 +28,8 @@ public sealed class StorageInfoCommandTests : IDisposable
         Assert.Equal("archive", cost.GetProperty("storage_class").GetString());
         Assert.Equal(Math.Round(gb * 0.001m, 10), cost.GetProperty("monthly_cost").GetDecimal());
         var byClass = cost.GetProperty("by_class").EnumerateArray().ToDictionary(c => c.GetProperty("storage_class").GetString()!);
-        Assert.Equal(["archive", "glacier_instant", "infrequent_access", "standard"], byClass.Keys);
+        Assert.Equal(["archive", "glacier_instant", "infrequent_access", "intelligent_tiering", "onezone_ia", "standard"], byClass.Keys);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, cost.GetProperty("stored").ValueKind); // a local folder has no classes
         Assert.Equal(0.05m, byClass["standard"].GetProperty("price_per_gb_month").GetDecimal());
         Assert.Equal(Math.Round(gb * 0.05m, 10), byClass["standard"].GetProperty("monthly_cost").GetDecimal());
 

@@ -61,7 +61,7 @@ internal static class DemoCommand
 
             ctx.Status.MarkupLine("\n[bold]Table info[/]");
             var info = await lake.GetTableInfoAsync("transactions", ct);
-            Render.TableInfo(ctx, info, StoragePricing.Default.Estimate(info.TotalSizeBytes));
+            Render.TableInfo(ctx, info, StoragePricing.Default.Estimate(info));
 
             ctx.Status.MarkupLine("\n[bold]History[/]");
             Render.History(ctx, await lake.GetHistoryAsync("transactions", 5, ct));

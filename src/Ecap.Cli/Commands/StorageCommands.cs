@@ -278,11 +278,13 @@ internal static class StorageCommands
         var price = new Option<string[]>("--price-per-gb-month")
         {
             Description = "Storage price per GB-month for the cost estimate: PRICE (standard class) or CLASS=PRICE; repeatable. " +
-                "Defaults (USD, S3 us-east-1 list): standard=0.023, infrequent_access=0.0125, glacier_instant=0.004",
+                "Defaults (USD, S3 us-east-1 list): standard=0.023, infrequent_access=0.0125 (STANDARD_IA), glacier_instant=0.004 (GLACIER_IR), " +
+                "onezone_ia=0.01, intelligent_tiering=0.023",
         };
         var storageClass = new Option<string>("--storage-class")
         {
-            Description = "The storage class the table's files are in, for the estimate", DefaultValueFactory = _ => StoragePricing.DefaultClass,
+            Description = "Price the whole table in this class (standard, infrequent_access or S3's STANDARD_IA, ...). Default: each file " +
+                "in the class the store reports for it (S3, after `compaction tier`), else standard",
         };
         var command = new Command("info",
             "Show a table's figures: rows, files, sizes, partitions, skew, compression, schema; a partition-size bar chart, a " +
@@ -292,7 +294,7 @@ internal static class StorageCommands
         {
             var cost = StoragePricing.Parse(ctx.Get(price) ?? []);
             var info = await ctx.OpenDataLake().Storage.GetTableInfoAsync(ctx.Get(table), ct);
-            Render.TableInfo(ctx, info, cost.Estimate(info.TotalSizeBytes, ctx.Get(storageClass).Trim().ToLowerInvariant()));
+            Render.TableInfo(ctx, info, cost.Estimate(info, ctx.Get(storageClass)));
             return 0;
         });
         return command;

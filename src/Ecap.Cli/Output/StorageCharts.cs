@@ -47,6 +47,14 @@ internal static class StorageCharts
                 table.AddRow($"{mark}{Markup.Escape(c.StorageClass)}[/]", Money(c.PricePerGbMonth), $"{mark}{Money(c.MonthlyCost)}[/]");
             }
             AnsiConsole.Write(table);
+            if (cost.Stored is { } stored)
+            {
+                // The files as the store holds them (after tiering): what the table costs now.
+                var held = new Table().Border(TableBorder.Simple).Title($"as stored: {Money(cost.MonthlyCost)} {cost.Currency} per month")
+                    .AddColumns("storage class", "files", "size", $"{cost.Currency} per month");
+                foreach (var c in stored) held.AddRow(Markup.Escape(c.StorageClass), c.FileCount.ToString(CultureInfo.InvariantCulture), Render.Bytes(c.Bytes), Money(c.MonthlyCost));
+                AnsiConsole.Write(held);
+            }
         }
     }
 

@@ -28,7 +28,11 @@ internal sealed record TableInfoJson(string Name, string Location, long Version,
 
     internal sealed record Column(string Name, string Type, bool Nullable);
 
-    internal sealed record Cost(decimal SizeGb, string StorageClass, decimal PricePerGbMonth, decimal MonthlyCost, string Currency, IEnumerable<ClassCost> ByClass);
+    internal sealed record Cost(decimal SizeGb, string StorageClass, decimal PricePerGbMonth, decimal MonthlyCost, string Currency, IEnumerable<ClassCost> ByClass,
+        IEnumerable<StoredCost>? Stored);
+
+    // As stored (S3 reports each file's class): the files, bytes and cost of each class; null when priced in one class.
+    internal sealed record StoredCost(string StorageClass, int FileCount, long SizeBytes, decimal PricePerGbMonth, decimal MonthlyCost);
 
     internal sealed record ClassCost(string StorageClass, decimal PricePerGbMonth, decimal MonthlyCost);
 
@@ -37,7 +41,8 @@ internal sealed record TableInfoJson(string Name, string Location, long Version,
         Math.Round(i.PartitionSkew, 3), Math.Round(i.CompressionRatio, 3), i.DataType, i.PartitionColumns,
         i.Partitions.Select(p => new Partition(p.Values, p.FileCount, p.RecordCount, p.SizeBytes)), i.FileSizeHistogram,
         cost is null ? null : new Cost(Math.Round(cost.Gb, 12), cost.StorageClass, cost.PricePerGbMonth, Math.Round(cost.MonthlyCost, 10), cost.Currency,
-            cost.ByClass.Select(c => new ClassCost(c.StorageClass, c.PricePerGbMonth, Math.Round(c.MonthlyCost, 10)))),
+            cost.ByClass.Select(c => new ClassCost(c.StorageClass, c.PricePerGbMonth, Math.Round(c.MonthlyCost, 10))),
+            cost.Stored?.Select(c => new StoredCost(c.StorageClass, c.FileCount, c.Bytes, c.PricePerGbMonth, Math.Round(c.MonthlyCost, 10)))),
         i.Schema.Select(c => new Column(c.Name, c.Type, c.Nullable)),
         i.AutoCompaction is not { } a ? null : new Auto(a.Enabled, a.MinNumFiles, a.MaxFileSizeBytes, a.Last?.LastRunAt, a.Last?.Outcome, a.Last?.TriggeredBy,
             a.Last?.FilesRemoved, a.Last?.FilesAdded, a.Last?.Error, a.Last?.LastCompactedAt, a.Last?.LastCompactedVersion),

@@ -212,10 +212,17 @@ async function tableView(name) {
     }),
     fill(parts.files, () => api(`/api/tables/${encoded}/files/histogram`), buckets =>
       barChart(buckets, { label: b => (b.max_bytes == null ? `≥ ${bytes(b.min_bytes)}` : `${bytes(b.min_bytes)} – ${bytes(b.max_bytes)}`), value: b => b.file_count, format: count, testid: "file-bar" })),
-    fill(parts.cost, () => detail, ({ info }) => !info.storage_cost ? el("p", { class: "muted" }, "no estimate") : grid([
-      { label: "storage class", value: c => c.storage_class }, { label: "price per GB-month", num: true, value: c => `${c.price_per_gb_month}` },
-      { label: "monthly cost", num: true, value: c => `${Number(c.monthly_cost).toFixed(6)} ${info.storage_cost.currency}` },
-    ], info.storage_cost.by_class)),
+    fill(parts.cost, () => detail, ({ info }) => !info.storage_cost ? el("p", { class: "muted" }, "no estimate") : el("div", {},
+      // As stored (S3 names each file's class, after tiering): what the table costs now; then all of it priced in each class.
+      info.storage_cost.stored ? grid([
+        { label: "stored in", value: c => c.storage_class }, { label: "files", num: true, value: c => count(c.file_count) },
+        { label: "size", num: true, value: c => bytes(c.size_bytes) },
+        { label: "monthly cost", num: true, value: c => `${Number(c.monthly_cost).toFixed(6)} ${info.storage_cost.currency}` },
+      ], info.storage_cost.stored, { "data-testid": "stored-cost" }) : null,
+      grid([
+        { label: "storage class", value: c => c.storage_class }, { label: "price per GB-month", num: true, value: c => `${c.price_per_gb_month}` },
+        { label: "monthly cost", num: true, value: c => `${Number(c.monthly_cost).toFixed(6)} ${info.storage_cost.currency}` },
+      ], info.storage_cost.by_class))),
     fill(parts.history, () => api(`/api/tables/${encoded}/schema-history`), changes => grid([
       { label: "version", num: true, value: h => h.version }, { label: "time", value: h => time(h.timestamp) },
       { label: "columns", num: true, value: h => h.columns.length }, { label: "added", value: h => (h.added || []).join(", ") },

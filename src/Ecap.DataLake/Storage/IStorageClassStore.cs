@@ -15,4 +15,13 @@ public interface IStorageClassStore
     /// Throws <see cref="NotSupportedException"/> when the server refuses the class itself (it has no such classes).
     /// </summary>
     Task SetStorageClassAsync(string key, string storageClass, CancellationToken ct = default);
+
+    /// <summary>
+    /// The class of every object under <paramref name="prefix"/>, from the listing (S3's ListObjectsV2 names each object's
+    /// class): one request per thousand objects, not one per object.
+    /// </summary>
+    IAsyncEnumerable<StoredObjectClass> ListStorageClassesAsync(string prefix, CancellationToken ct = default);
 }
+
+/// <summary>An object's key and the storage class the store reports for it (<c>STANDARD</c> when it names none).</summary>
+public readonly record struct StoredObjectClass(string Key, string StorageClass);

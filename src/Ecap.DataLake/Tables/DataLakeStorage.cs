@@ -330,6 +330,7 @@ public sealed class DataLakeStorage
             {
                 AutoCompaction = new AutoCompactionInfo(TablePropertyKeys.AutoCompactEnabled(config), TablePropertyKeys.AutoCompactMinNumFilesOf(config),
                     TablePropertyKeys.AutoCompactMaxFileSizeOf(config), await AutoCompactionStatus.ReadAsync(table.Store, ct)),
+                StoredClasses = await StoredClasses.ReadAsync(table.Store, snapshot, ct),
             };
         }, ct);
 

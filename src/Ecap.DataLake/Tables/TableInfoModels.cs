@@ -29,7 +29,15 @@ public sealed record TableInfo
     public AutoCompactionInfo? AutoCompaction { get; init; }
     /// <summary>Set when the partitions are too small for the target file size: the coarser layout to rewrite the table into.</summary>
     public PartitionAdvice? PartitionAdvice { get; init; }
+    /// <summary>
+    /// The live data files by the storage class the store reports for them (S3); null when the store has no classes (a
+    /// local folder, Azure). What <see cref="StoragePricing.Estimate(TableInfo, string?)"/> prices when no class is given.
+    /// </summary>
+    public IReadOnlyList<StoredClassBytes>? StoredClasses { get; init; }
 }
+
+/// <summary>The live data files of a table that one storage class holds (<see cref="StorageClass"/> as the store names it).</summary>
+public sealed record StoredClassBytes(string StorageClass, int FileCount, long Bytes);
 
 /// <summary>
 /// A table's partitions are too small for its target file size (median below 1/16 of it): the layout it has and a coarser one

@@ -15,13 +15,16 @@ public class StorageCostTests
         Assert.Equal(10m, estimate.Gb);
         Assert.Equal("standard", estimate.StorageClass);
         Assert.Equal(0.23m, estimate.MonthlyCost);
-        Assert.Equal(["glacier_instant", "infrequent_access", "standard"], estimate.ByClass.Select(c => c.StorageClass));
+        Assert.Equal(["glacier_instant", "infrequent_access", "intelligent_tiering", "onezone_ia", "standard"], estimate.ByClass.Select(c => c.StorageClass));
         Assert.Equal(0.125m, estimate.ByClass.Single(c => c.StorageClass == "infrequent_access").MonthlyCost);
 
         var custom = StoragePricing.Parse(["0.02", "Archive=0.001"]);
         Assert.Equal(0.2m, custom.Estimate(tenGb).MonthlyCost);
         Assert.Equal(0.01m, custom.Estimate(tenGb, "archive").MonthlyCost);
-        Assert.Equal(4, custom.PricePerGbMonth.Count);
+        Assert.Equal(6, custom.PricePerGbMonth.Count);
+        // S3's class names are the price table's classes.
+        Assert.Equal(estimate.ByClass.Single(c => c.StorageClass == "infrequent_access").MonthlyCost, StoragePricing.Default.Estimate(tenGb, "STANDARD_IA").MonthlyCost);
+        Assert.Equal(0.05m, StoragePricing.Parse(["GLACIER_IR=0.005"]).Estimate(tenGb, "glacier_instant").MonthlyCost);
         Assert.Throws<InvalidInputException>(() => StoragePricing.Parse(["cheap"]));
         Assert.Throws<InvalidInputException>(() => StoragePricing.Parse(["standard=-1"]));
         Assert.Throws<InvalidInputException>(() => custom.Estimate(1, "tape"));

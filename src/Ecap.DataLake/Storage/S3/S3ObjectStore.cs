@@ -125,6 +125,19 @@ public sealed class S3ObjectStore : IObjectStore, IStorageClassStore
         return m.StorageClass?.Value is { Length: > 0 } c ? c : "STANDARD";
     }
 
+    public async IAsyncEnumerable<StoredObjectClass> ListStorageClassesAsync(string prefix, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = FullPrefix(prefix) };
+        do
+        {
+            var page = await Call("list", request.Prefix, () => _connection.Client.ListObjectsV2Async(request, ct)).ConfigureAwait(false);
+            foreach (var o in page.S3Objects ?? [])
+                if (!o.Key.EndsWith('/'))
+                    yield return new StoredObjectClass(Relative(o.Key), o.StorageClass?.Value is { Length: > 0 } c ? c : "STANDARD");
+            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
+        } while (request.ContinuationToken is not null);
+    }
+
     public async Task SetStorageClassAsync(string key, string storageClass, CancellationToken ct = default)
     {
         var full = Full(key);
