@@ -23,6 +23,18 @@ public static class SqlValues
         _ => value.ToString(),
     };
 
+    /// <summary>Writes a result row as one JSON object, column name to value (<see cref="WriteJson"/>): the shape of query rows.</summary>
+    public static void WriteJsonRow(Utf8JsonWriter writer, IReadOnlyList<string> columns, object?[] row)
+    {
+        writer.WriteStartObject();
+        for (var i = 0; i < row.Length; i++)
+        {
+            writer.WritePropertyName(columns[i]);
+            WriteJson(writer, row[i]);
+        }
+        writer.WriteEndObject();
+    }
+
     /// <summary>Writes a value as JSON: numbers as numbers (128-bit integers too), lists as arrays, the rest as strings.</summary>
     public static void WriteJson(Utf8JsonWriter writer, object? value)
     {

@@ -159,13 +159,7 @@ public static class DataLakeExplorer
             await foreach (var row in result.ReadRowsAsync(ct))
             {
                 if (shown >= limit) { truncated = true; break; }
-                writer.WriteStartObject();
-                for (var i = 0; i < row.Length; i++)
-                {
-                    writer.WritePropertyName(result.Columns[i]);
-                    SqlValues.WriteJson(writer, row[i]);
-                }
-                writer.WriteEndObject();
+                SqlValues.WriteJsonRow(writer, result.Columns, row);
                 shown++;
             }
             writer.WriteEndArray();

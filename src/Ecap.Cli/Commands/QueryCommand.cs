@@ -68,15 +68,8 @@ internal static class QueryCommand
                     writer.WriteStartArray();
                     for (; hasRow; hasRow = await rows.MoveNextAsync())
                     {
-                        var row = rows.Current;
                         if (shown >= max) { more = true; break; }
-                        writer.WriteStartObject();
-                        for (var i = 0; i < row.Length; i++)
-                        {
-                            writer.WritePropertyName(result.Columns[i]);
-                            SqlValues.WriteJson(writer, row[i]);
-                        }
-                        writer.WriteEndObject();
+                        SqlValues.WriteJsonRow(writer, result.Columns, rows.Current);
                         if (++shown % 1024 == 0) await writer.FlushAsync(ct);
                     }
                     writer.WriteEndArray();

@@ -55,22 +55,4 @@ internal static class DatasetNames
             return null; // a schema another writer left malformed: the event goes without the facet
         }
     }
-
-    /// <summary>numRecords of an add's stats JSON (top level), null when absent or not a number.</summary>
-    public static long? NumRecords(string? stats)
-    {
-        if (string.IsNullOrEmpty(stats)) return null;
-        try
-        {
-            var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(stats));
-            while (reader.Read())
-            {
-                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("numRecords"))
-                    return reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n >= 0 ? n : null;
-                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= 1) reader.Skip();
-            }
-        }
-        catch (JsonException) { }
-        return null;
-    }
 }

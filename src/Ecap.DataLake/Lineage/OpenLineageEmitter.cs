@@ -95,7 +95,7 @@ internal sealed class OpenLineageEmitter : IOperationObserver, IPostCommitHook, 
             foreach (var add in commit.Adds)
             {
                 if (add.DeletionVector is not null && removed.Contains(add.Path)) continue;
-                var rows = DatasetNames.NumRecords(add.Stats) ?? 0;
+                var rows = StatsRecordCount.Parse(add.Stats, out _) ?? 0;
                 if (add.DataChange) { output.DataChanged = true; output.DataRows += rows; output.DataBytes += add.Size; }
                 else { output.RewriteRows += rows; output.RewriteBytes += add.Size; }
             }

@@ -159,49 +159,12 @@ internal static class TableInspector
     public static long? NumRecords(AddFile file) => NumRecords(file, out _);
 
     /// <summary>
-    /// numRecords from an add's stats JSON. Stats are hints written by any Delta writer: stats that are not JSON, or a numRecords
-    /// that is not a non-negative integer, give null and say why in <paramref name="problem"/> (null when simply absent).
+    /// numRecords from an add's stats JSON (<see cref="StatsRecordCount"/>) less the rows its deletion vector deletes; null and
+    /// why in <paramref name="problem"/> when the stats do not tell.
     /// </summary>
-    internal static long? NumRecords(AddFile file, out string? problem)
-    {
-        problem = null;
-        if (string.IsNullOrEmpty(file.Stats)) return null;
-        try
-        {
-            var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(file.Stats));
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                problem = "its stats are not a JSON object";
-                return null;
-            }
-            while (reader.Read())
-            {
-                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("numRecords"))
-                {
-                    reader.Read();
-                    // Rows a deletion vector deletes are not in the table: numRecords - cardinality.
-                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n >= 0) return Live(file, n);
-                    problem = $"its stats' numRecords ({Raw(ref reader)}) is not a non-negative integer";
-                    return null;
-                }
-                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= 1) reader.Skip();
-            }
-        }
-        catch (JsonException e)
-        {
-            problem = $"its stats are not valid JSON ({e.Message})";
-        }
-        return null;
-    }
+    internal static long? NumRecords(AddFile file, out string? problem) =>
+        StatsRecordCount.Parse(file.Stats, out problem) is { } n ? Live(file, n) : null;
 
     /// <summary>A file's rows less those its deletion vector deletes.</summary>
     internal static long Live(AddFile file, long physicalRows) => Math.Max(0, physicalRows - (file.DeletionVector?.Cardinality ?? 0));
-
-    private static string Raw(ref Utf8JsonReader reader) => reader.TokenType switch
-    {
-        JsonTokenType.String => "\"" + reader.GetString() + "\"",
-        JsonTokenType.StartObject => "an object",
-        JsonTokenType.StartArray => "an array",
-        _ => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
-    };
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json.Nodes;
+using Ecap.DataLake.Delta;
 using Ecap.DataLake.Ingestion;
 using Ecap.DataLake.Lineage;
 using Ecap.DataLake.Metrics;
@@ -154,7 +155,7 @@ public sealed class OpenLineageTests : IDisposable
         var added = (await lake.Storage.OpenTable("tx").GetSnapshotAsync()).Files.Where(f => !before.Contains(f.Path)).ToList();
         Assert.NotEmpty(added);
         var output = Assert.Single(complete["outputs"]!.AsArray())!;
-        Assert.Equal(added.Sum(f => DatasetNames.NumRecords(f.Stats) ?? 0), output["outputFacets"]!["outputStatistics"]!["rowCount"]!.GetValue<long>());
+        Assert.Equal(added.Sum(f => StatsRecordCount.Parse(f.Stats, out _) ?? 0), output["outputFacets"]!["outputStatistics"]!["rowCount"]!.GetValue<long>());
         Assert.Equal(added.Sum(f => f.Size), output["outputFacets"]!["outputStatistics"]!["size"]!.GetValue<long>());
     }
 
@@ -169,7 +170,7 @@ public sealed class OpenLineageTests : IDisposable
         await lake.DisposeAsync();
 
         Assert.Equal(30, result.RowsWritten);
-        Assert.Equal(30, (await lake.Storage.OpenTable("tx").GetSnapshotAsync()).Files.Sum(f => DatasetNames.NumRecords(f.Stats) ?? 0));
+        Assert.Equal(30, (await lake.Storage.OpenTable("tx").GetSnapshotAsync()).Files.Sum(f => StatsRecordCount.Parse(f.Stats, out _) ?? 0));
         Assert.Equal(2, _receiver.Requests.Count); // both events were tried
         Assert.Equal(2, Interlocked.Read(ref failed));
         var warning = Assert.Single(_warnings); // one warning per outage, not per event

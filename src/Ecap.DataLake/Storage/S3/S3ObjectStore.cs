@@ -78,15 +78,19 @@ public sealed class S3ObjectStore : IObjectStore, IStorageClassStore
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct = default)
     {
         await RecoverPendingCommitsAsync(prefix, ct).ConfigureAwait(false);
+        await foreach (var o in ListObjectsAsync(prefix, ct).ConfigureAwait(false))
+            yield return new ObjectInfo(Relative(o.Key), o.Size ?? 0, ToOffset(o.LastModified));
+    }
+
+    // Every object under the prefix, page by page (ListObjectsV2), without the folder markers some tools create.
+    private async IAsyncEnumerable<S3Object> ListObjectsAsync(string prefix, [EnumeratorCancellation] CancellationToken ct)
+    {
         var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = FullPrefix(prefix) };
         do
         {
             var page = await Call("list", request.Prefix, () => _connection.Client.ListObjectsV2Async(request, ct)).ConfigureAwait(false);
             foreach (var o in page.S3Objects ?? [])
-            {
-                if (o.Key.EndsWith('/')) continue; // folder markers some tools create
-                yield return new ObjectInfo(Relative(o.Key), o.Size ?? 0, ToOffset(o.LastModified));
-            }
+                if (!o.Key.EndsWith('/')) yield return o;
             request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
         } while (request.ContinuationToken is not null);
     }
@@ -122,21 +126,17 @@ public sealed class S3ObjectStore : IObjectStore, IStorageClassStore
     {
         var full = Full(key);
         var m = await Call("head", full, () => _connection.Client.GetObjectMetadataAsync(Bucket, full, ct)).ConfigureAwait(false);
-        return m.StorageClass?.Value is { Length: > 0 } c ? c : "STANDARD";
+        return ClassName(m.StorageClass);
     }
 
     public async IAsyncEnumerable<StoredObjectClass> ListStorageClassesAsync(string prefix, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = FullPrefix(prefix) };
-        do
-        {
-            var page = await Call("list", request.Prefix, () => _connection.Client.ListObjectsV2Async(request, ct)).ConfigureAwait(false);
-            foreach (var o in page.S3Objects ?? [])
-                if (!o.Key.EndsWith('/'))
-                    yield return new StoredObjectClass(Relative(o.Key), o.StorageClass?.Value is { Length: > 0 } c ? c : "STANDARD");
-            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
-        } while (request.ContinuationToken is not null);
+        await foreach (var o in ListObjectsAsync(prefix, ct).ConfigureAwait(false))
+            yield return new StoredObjectClass(Relative(o.Key), ClassName(o.StorageClass));
     }
+
+    // The class S3 names, STANDARD when it names none (listings and HEADs of STANDARD objects often leave it out).
+    private static string ClassName(S3StorageClass? storageClass) => storageClass?.Value is { Length: > 0 } c ? c : "STANDARD";
 
     public async Task SetStorageClassAsync(string key, string storageClass, CancellationToken ct = default)
     {
